@@ -1,0 +1,1 @@
+"""The vacancy catalog: schema, readers, text normalisation, industry inference."""

@@ -1,0 +1,87 @@
+"""The normalised vacancy, validated once at the boundary of every reader."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Vacancy(BaseModel):
+    """One job posting in the normalised form of DESIGN.md.
+
+    ``industries`` holds whole hh.ru industry groups (a group name may contain
+    commas). When the source had none, an inferred group is stored with
+    ``industry_inferred=True`` and the classifier's ``industry_confidence``.
+    """
+
+    model_config = ConfigDict(str_strip_whitespace=True, frozen=True)
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=512)
+    description: str = Field(min_length=1)
+    industries: tuple[str, ...] = ()
+    company: str | None = None
+    salary: int | None = Field(default=None, ge=0)
+    url: str | None = None
+    logo: str | None = None
+    area: str | None = None
+    published_at: datetime | None = None
+    industry_inferred: bool = False
+    industry_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("id must be a string or an integer")
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return value
+
+    @field_validator("industries", mode="before")
+    @classmethod
+    def _clean_industries(cls, value: object) -> object:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            raise ValueError("industries must be a list of whole group names, not a string")
+        groups: list[str] = []
+        for group in value:  # type: ignore[union-attr]
+            if not isinstance(group, str):
+                raise ValueError("every industry must be a string")
+            name = group.strip()
+            if name and name not in groups:
+                groups.append(name)
+        return tuple(groups)
+
+    @field_validator("salary", mode="before")
+    @classmethod
+    def _zero_salary_is_unknown(cls, value: object) -> object:
+        if value in (0, "", None):
+            return None
+        return value
+
+    @field_validator("company", "url", "logo", "area", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+
+CATALOG_FIELDS: tuple[str, ...] = (
+    "id",
+    "name",
+    "description",
+    "industries",
+    "company",
+    "salary",
+    "url",
+    "logo",
+    "area",
+    "published_at",
+)
+"""Fields of the normalised JSONL/CSV format, in their documented order."""

@@ -1,0 +1,56 @@
+"""Text normalisation shared by ranking and industry inference.
+
+Lower-case, strip HTML and punctuation, tokenise Russian and English words,
+drop stop words (packaged lists, no download at run time), and Snowball-stem
+each word in its own language.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+
+import Stemmer
+from stop_words import get_stop_words
+
+_TAG = re.compile(r"<[^>]+>")
+_WORD = re.compile(r"[a-zа-яё0-9]+")
+_CYRILLIC = re.compile(r"[а-яё]")
+_MIN_LENGTH = 2
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    words = {w.lower().replace("ё", "е") for w in get_stop_words("ru")}
+    words |= {w.lower() for w in get_stop_words("en")}
+    return frozenset(words)
+
+
+@lru_cache(maxsize=1)
+def _stemmers() -> tuple[Stemmer.Stemmer, Stemmer.Stemmer]:
+    return Stemmer.Stemmer("russian"), Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Words of ``text``: lower-cased, HTML and punctuation removed, ё folded to е."""
+    plain = html.unescape(_TAG.sub(" ", text or "")).lower().replace("ё", "е")
+    return _WORD.findall(plain)
+
+
+def normalise(text: str) -> list[str]:
+    """Stemmed content words of ``text``, in order, stop words removed."""
+    stop = _stop_words()
+    russian, english = _stemmers()
+    tokens: list[str] = []
+    for word in tokenize(text):
+        if len(word) < _MIN_LENGTH or word in stop or word.isdigit():
+            continue
+        stemmer = russian if _CYRILLIC.search(word) else english
+        tokens.append(stemmer.stemWord(word))
+    return tokens
+
+
+def normalise_to_text(text: str) -> str:
+    """:func:`normalise` joined by spaces: the form a vectoriser consumes."""
+    return " ".join(normalise(text))

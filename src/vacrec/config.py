@@ -1,0 +1,61 @@
+"""All settings in one place, read from the environment (prefix ``VACREC_``).
+
+Every other module receives a :class:`Settings` instance instead of reading the
+environment itself, so tests can build one with explicit values.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of every vacrec process."""
+
+    model_config = SettingsConfigDict(env_prefix="VACREC_", extra="ignore")
+
+    home: Path = Field(default=Path("./.vacrec"), description="SQLite file, caches, reports.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///$VACREC_HOME/vacrec.db."
+    )
+    epsilon: float = Field(default=0.1, ge=0.0, le=1.0, description="Exploration when serving.")
+    feedback_ttl_s: int = Field(default=86400, gt=0, description="How long an event takes votes.")
+    extra_skills: list[str] = Field(
+        default_factory=list, description="Skills added to the packaged vocabulary."
+    )
+    model_poll_s: float = Field(default=2.0, gt=0, description="How often serving checks models.")
+    catalog_poll_s: float = Field(
+        default=5.0, gt=0, description="How often serving checks catalog."
+    )
+    hh_api_url: str = Field(default="https://api.hh.ru", description="Base URL of the hh.ru API.")
+    hh_user_agent: str = Field(
+        default="vacrec/0.1 (vacrec-maintainers@example.org)",
+        description="HH-User-Agent header: application name and a contact, as the API requires.",
+    )
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file inside ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'vacrec.db').resolve()}"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where training writes its loss curve and report."""
+        return self.home / "reports"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,128 @@
+"""SQLAlchemy Core tables: the single source of truth for the schema.
+
+Migrations in ``migrations/versions`` create exactly these tables; a test
+compares the migrated database with this metadata so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+catalog_versions = Table(
+    "catalog_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("inserted", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("vacancies", Integer, nullable=False),
+)
+
+vacancies = Table(
+    "vacancies",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("company", Text),
+    Column("salary", Integer),
+    Column("url", Text),
+    Column("logo", Text),
+    Column("area", Text),
+    Column("published_at", DateTime(timezone=True)),
+    Column("industries", JSON, nullable=False),
+    Column("industry_inferred", Boolean, nullable=False),
+    Column("industry_confidence", Float),
+    Column("content_hash", String(64), nullable=False),
+    Column("catalog_version", Integer, ForeignKey("catalog_versions.version"), nullable=False),
+)
+
+vacancy_industries = Table(
+    "vacancy_industries",
+    metadata,
+    Column(
+        "vacancy_id", String(64), ForeignKey("vacancies.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("industry", Text, primary_key=True),
+    Index("ix_vacancy_industries_industry", "industry"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("session_id", String(128)),
+    Column("age", Integer, nullable=False),
+    Column("skill", Text, nullable=False),
+    Column("preference", Text, nullable=False),
+    Column("action", Integer, nullable=False),
+    Column("industry", Text, nullable=False),
+    Column("propensity", Float, nullable=False),
+    Column("explore", Boolean, nullable=False),
+    Column("model_version", Integer),
+    Column("catalog_version", Integer, nullable=False),
+    Column("shown", JSON, nullable=False),
+    Column("source", String(32), nullable=False),
+    Index("ix_events_created_at", "created_at"),
+    Index("ix_events_session_id_created_at", "session_id", "created_at"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), ForeignKey("events.id"), unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("age", Integer, nullable=False),
+    Column("skill", Text, nullable=False),
+    Column("action", Integer, nullable=False),
+    Column("cum_reward", Integer, nullable=False),
+    Column("reward", Float, nullable=False),
+    Column("votes", JSON),
+    Column("legacy", Boolean, nullable=False),
+    Index("ix_feedback_created_at", "created_at"),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("weights", LargeBinary, nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("meta", JSON, nullable=False),
+)
+
+model_promotions = Table(
+    "model_promotions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", Integer, ForeignKey("models.version"), nullable=False),
+    Column("promoted_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+)
