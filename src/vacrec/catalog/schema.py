@@ -15,7 +15,7 @@ class Vacancy(BaseModel):
     ``industry_inferred=True`` and the classifier's ``industry_confidence``.
     """
 
-    model_config = ConfigDict(str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=512)
@@ -41,6 +41,22 @@ class Vacancy(BaseModel):
             return str(int(value))
         return value
 
+    @field_validator("id", "name", mode="after")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("description", mode="after")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        # Kept as the source wrote it: duplicates are judged on the exact text.
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
     @field_validator("industries", mode="before")
     @classmethod
     def _clean_industries(cls, value: object) -> object:
@@ -62,13 +78,15 @@ class Vacancy(BaseModel):
     def _zero_salary_is_unknown(cls, value: object) -> object:
         if value in (0, "", None):
             return None
+        if isinstance(value, float) and value == value and value >= 0:
+            return round(value)  # the original stored some salaries as floats
         return value
 
     @field_validator("company", "url", "logo", "area", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return None
+        if isinstance(value, str):
+            return value.strip() or None
         return value
 
 

@@ -1,0 +1,30 @@
+"""Shared output conventions of the commands: one JSON object as the last stdout line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+stderr = Console(stderr=True)
+
+
+def print_json(payload: dict[str, object]) -> None:
+    """Print ``payload`` as one line of JSON on stdout (the machine-readable result)."""
+    print(json.dumps(payload, ensure_ascii=False, default=str))
+
+
+@contextmanager
+def spinner(title: str) -> Iterator[Progress]:
+    """A Rich progress display on stderr, so stdout stays clean for ``--json``."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+    ) as progress:
+        yield progress

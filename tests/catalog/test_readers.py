@@ -1,0 +1,121 @@
+"""Each reader, bad rows with their numbers, and files that are not catalogs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.catalog.factories import (
+    normalised,
+    original_row,
+    write_csv,
+    write_jsonl,
+    write_xlsx,
+)
+from tests.conftest import SHARED_XLSX
+from vacrec.catalog.readers import CatalogFileError, read_catalog
+
+ART = "Искусство, развлечения, масс-медиа"
+IT = "Информационные технологии, интернет, телеком"
+
+
+def test_jsonl_of_the_normalised_schema(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl", [normalised(1), normalised(2, [IT, ART])])
+    result = read_catalog(path)
+    assert [v.id for v in result.vacancies] == ["t-1", "t-2"]
+    assert result.vacancies[1].industries == (IT, ART)
+    assert result.vacancies[0].salary == 90001
+    assert result.rejections == []
+
+
+def test_json_array_and_integer_ids(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps([normalised(1, id=123456)], ensure_ascii=False), encoding="utf-8")
+    (vacancy,) = read_catalog(path).vacancies
+    assert vacancy.id == "123456"
+
+
+def test_csv_keeps_group_names_with_commas_whole(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "c.csv", [normalised(1, [IT, ART]), normalised(2)])
+    result = read_catalog(path)
+    assert result.vacancies[0].industries == (IT, ART)
+    assert len(result.vacancies) == 2
+
+
+def test_bad_rows_are_rejected_with_line_numbers_and_good_rows_kept(tmp_path: Path) -> None:
+    rows = [
+        normalised(1),
+        "{not json",
+        normalised(3, name=""),
+        normalised(4, salary=-5),
+        normalised(5, industries="Продажи"),
+        normalised(6),
+    ]
+    result = read_catalog(write_jsonl(tmp_path / "c.jsonl", rows))
+    assert [v.id for v in result.vacancies] == ["t-1", "t-6"]
+    assert [r.row for r in result.rejections] == [2, 3, 4, 5]
+    reasons = {r.row: r.reason for r in result.rejections}
+    assert "JSON" in reasons[2]
+    assert reasons[3].startswith("name")
+    assert reasons[4].startswith("salary")
+    assert reasons[5].startswith("industries")
+
+
+def test_original_spreadsheet_layout(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "c.xlsx", [original_row(1, [IT, ART]), original_row(2, None)])
+    result = read_catalog(path)
+    first, second = result.vacancies
+    assert first.id == "70000001"
+    assert first.industries == (IT, ART)
+    assert first.company == "Театр Тест"
+    assert first.area == "Москва"
+    assert first.url == "https://hh.ru/vacancy/70000001"
+    assert first.salary == 55001
+    assert first.published_at is not None and first.published_at.year == 2023
+    assert second.industries == ()
+
+
+def test_spreadsheet_row_with_a_broken_literal_is_rejected_by_row(tmp_path: Path) -> None:
+    broken = original_row(2, [ART])
+    broken[3] = "{'name': 'unterminated"
+    result = read_catalog(write_xlsx(tmp_path / "c.xlsx", [original_row(1, [ART]), broken]))
+    assert len(result.vacancies) == 1
+    assert [r.row for r in result.rejections] == [3]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.jsonl", b"", "empty"),
+        ("junk.jsonl", bytes(range(256)) * 4, "binary"),
+        ("junk.xlsx", b"this is not a workbook", "xlsx"),
+        ("wrong.csv", b"a,b\n1,2\n", "missing columns"),
+        ("other.json", json.dumps([{"x": 1}, {"y": 2}]).encode(), "fields of a vacancy"),
+        ("note.txt", b"hello", "unsupported extension"),
+    ],
+)
+def test_a_file_that_is_not_a_catalog_is_refused_whole(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CatalogFileError, match=message):
+        read_catalog(path)
+
+
+def test_spreadsheet_with_other_columns_is_refused(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "other.xlsx", [[1, 2]], header=["foo", "bar"])
+    with pytest.raises(CatalogFileError, match="original service's layout"):
+        read_catalog(path)
+
+
+def test_shared_spreadsheet_reads_every_row_and_keeps_groups_whole() -> None:
+    result = read_catalog(SHARED_XLSX)
+    assert result.read == 1387
+    assert result.rejections == []
+    groups = {g for v in result.vacancies for g in v.industries}
+    assert len(groups) == 23
+    assert IT in groups  # a group name with commas, never split
+    assert not any(g.strip() == "интернет" for g in groups)
