@@ -1,0 +1,35 @@
+# The two quick-start commands: `make run` and `make test`. Each sets up
+# everything it needs on a fresh machine (virtual environment, dependencies,
+# the services and browser the tests use) and is cheap to repeat.
+
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)
+	$(VENV)/bin/vacrec serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	scripts/ensure-test-services
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	$(VENV)/bin/vacrec bench train --json
+	$(VENV)/bin/vacrec bench serve --json
+
+clean:
+	rm -rf $(VENV) .vacrec .pytest_cache .ruff_cache
