@@ -44,3 +44,8 @@ def test_yo_is_folded_to_ye() -> None:
 def test_empty_and_symbol_only_text_gives_no_tokens() -> None:
     assert normalise("") == []
     assert normalise("🎨 — … 123") == []
+
+
+def test_nouns_ending_like_reflexive_verbs_match_their_other_forms() -> None:
+    for forms in (["живопись", "живописи", "живописью"], ["роспись", "росписи", "росписью"]):
+        assert len({normalise(form)[0] for form in forms}) == 1

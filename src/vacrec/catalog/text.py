@@ -18,6 +18,10 @@ _TAG = re.compile(r"<[^>]+>")
 _WORD = re.compile(r"[a-zа-яё0-9]+")
 _CYRILLIC = re.compile(r"[а-яё]")
 _MIN_LENGTH = 2
+# Words the Russian Snowball stemmer cuts as if they were reflexive verbs
+# («живопись» → «живоп», but «живописи» → «живопис»): mapped to the stem of
+# their other forms so every form of the word matches.
+_STEM_OVERRIDES = {"живопись": "живопис", "роспись": "роспис", "подпись": "подпис"}
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +49,9 @@ def normalise(text: str) -> list[str]:
     tokens: list[str] = []
     for word in tokenize(text):
         if len(word) < _MIN_LENGTH or word in stop or word.isdigit():
+            continue
+        if word in _STEM_OVERRIDES:
+            tokens.append(_STEM_OVERRIDES[word])
             continue
         stemmer = russian if _CYRILLIC.search(word) else english
         tokens.append(stemmer.stemWord(word))
