@@ -31,10 +31,23 @@ class Settings(BaseSettings):
     catalog_poll_s: float = Field(
         default=5.0, gt=0, description="How often serving checks catalog."
     )
+    retrain_every_s: float | None = Field(
+        default=None, gt=0, description="`vacrec serve` retrains this often (off when unset)."
+    )
+    simulator_seed: int = Field(
+        default=0, description="Seed of the simulated users' latent liking (fixed population)."
+    )
     hh_api_url: str = Field(default="https://api.hh.ru", description="Base URL of the hh.ru API.")
     hh_user_agent: str = Field(
         default="vacrec/0.1 (vacrec-maintainers@example.org)",
         description="HH-User-Agent header: application name and a contact, as the API requires.",
+    )
+    hh_rate_per_s: float = Field(
+        default=2.0, gt=0, description="Most hh.ru API requests started per second (politeness)."
+    )
+    hh_timeout_s: float = Field(default=15.0, gt=0, description="Timeout of one API request.")
+    hh_max_attempts: int = Field(
+        default=5, ge=1, description="Tries per API request on 429, 5xx, timeouts."
     )
 
     @field_validator("home")

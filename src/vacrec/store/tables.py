@@ -125,4 +125,6 @@ model_promotions = Table(
     Column("version", Integer, ForeignKey("models.version"), nullable=False),
     Column("promoted_at", DateTime(timezone=True), nullable=False),
     Column("reason", Text, nullable=False),
+    # "promote" or "rollback": lets rollback replay the history as a stack.
+    Column("kind", String(16), nullable=False, server_default="promote"),
 )

@@ -4,9 +4,8 @@ Revision ID: 0001
 Revises:
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0001"
 down_revision = None
@@ -86,6 +85,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("promoted_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("kind", sa.String(length=16), server_default="promote", nullable=False),
         sa.ForeignKeyConstraint(
             ["version"], ["models.version"], name=op.f("fk_model_promotions_version_models")
         ),

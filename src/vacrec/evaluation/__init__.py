@@ -1,0 +1,1 @@
+"""Evaluation: off-policy estimators from logged propensities, simulator evaluation, reports."""
