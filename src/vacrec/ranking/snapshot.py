@@ -1,0 +1,223 @@
+"""An immutable, fully built view of one catalog version, and a holder that swaps it.
+
+Serving reads ``SnapshotHolder.current`` for every request. A background
+thread notices a new catalog version, builds the next snapshot off the
+request path and replaces the reference in one assignment, so a reader sees
+either the old snapshot or the new one, never a half-built index. A failed
+build is logged and the old snapshot keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from vacrec.ranking.index import IndexDocument, Ranked, TfidfIndex
+from vacrec.store.catalog import catalog_industries, current_catalog_version
+from vacrec.store.tables import vacancies, vacancy_industries
+
+log = logging.getLogger(__name__)
+
+SNIPPET_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a job seeker sees of one vacancy."""
+
+    id: str
+    name: str
+    company: str | None
+    salary: int | None
+    url: str | None
+    logo: str | None
+    snippet: str
+    description: str
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CatalogRecord:
+    """One vacancy row as the snapshot is built from it (from the store or in memory)."""
+
+    id: str
+    name: str
+    description: str
+    industries: tuple[str, ...]
+    company: str | None = None
+    salary: int | None = None
+    url: str | None = None
+    logo: str | None = None
+    published_at: datetime | None = None
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The first ``limit`` characters of ``text``, cut at a word boundary, with an ellipsis."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit + 1]
+    space = cut.rfind(" ")
+    head = cut[:space] if space > limit // 2 else flat[:limit]
+    return head.rstrip(" ,.;:—-") + "…"
+
+
+class CatalogSnapshot:
+    """Cards, the action list and the ranking index of one catalog version."""
+
+    def __init__(
+        self,
+        version: int | None,
+        actions: tuple[str, ...],
+        cards: dict[str, Card],
+        index: TfidfIndex,
+    ) -> None:
+        self.version = version
+        self.actions = actions
+        self.cards = cards
+        self.index = index
+
+    @classmethod
+    def from_records(
+        cls,
+        version: int | None,
+        records: Iterable[CatalogRecord],
+        actions: tuple[str, ...] | None = None,
+    ) -> CatalogSnapshot:
+        """Build cards and the index; ``actions`` defaults to the records' sorted groups."""
+        cards: dict[str, Card] = {}
+        documents: list[IndexDocument] = []
+        groups: set[str] = set()
+        for r in records:
+            cards[r.id] = Card(
+                id=r.id,
+                name=r.name,
+                company=r.company,
+                salary=r.salary,
+                url=r.url,
+                logo=r.logo,
+                snippet=snippet(r.description),
+                description=r.description,
+                published_at=r.published_at,
+            )
+            documents.append(IndexDocument(r.id, r.description, r.industries, r.published_at))
+            groups.update(r.industries)
+        index = TfidfIndex.build(documents)
+        return cls(version, actions if actions is not None else tuple(sorted(groups)), cards, index)
+
+    @classmethod
+    def empty(cls) -> CatalogSnapshot:
+        return cls(None, (), {}, TfidfIndex.build([]))
+
+    def top_k(self, industry: str, preference: str, k: int) -> Ranked:
+        """The k vacancies of ``industry`` that best match ``preference`` (see :class:`Ranked`)."""
+        return self.index.top_k(industry, preference, k)
+
+
+def load_snapshot(engine: Engine) -> CatalogSnapshot:
+    """Read the current catalog in one transaction and build its snapshot."""
+    version, actions, records = read_catalog_records(engine)
+    return CatalogSnapshot.from_records(version, records, actions=actions)
+
+
+def read_catalog_records(
+    engine: Engine,
+) -> tuple[int | None, tuple[str, ...], list[CatalogRecord]]:
+    """The catalog version, its action list and its vacancies, read in one transaction."""
+    with engine.connect() as conn, conn.begin():
+        version = current_catalog_version(conn)
+        actions = tuple(catalog_industries(conn))
+        groups: dict[str, list[str]] = {}
+        for vacancy_id, industry in conn.execute(
+            select(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry).order_by(
+                vacancy_industries.c.vacancy_id, vacancy_industries.c.industry
+            )
+        ):
+            groups.setdefault(vacancy_id, []).append(industry)
+        rows = conn.execute(
+            select(
+                vacancies.c.id,
+                vacancies.c.name,
+                vacancies.c.description,
+                vacancies.c.company,
+                vacancies.c.salary,
+                vacancies.c.url,
+                vacancies.c.logo,
+                vacancies.c.published_at,
+            ).order_by(vacancies.c.id)
+        ).all()
+    records = [
+        CatalogRecord(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            industries=tuple(groups.get(row.id, ())),
+            company=row.company,
+            salary=row.salary,
+            url=row.url,
+            logo=row.logo,
+            published_at=row.published_at,
+        )
+        for row in rows
+    ]
+    return version, actions, records
+
+
+class SnapshotHolder:
+    """Holds the serving snapshot and replaces it when the catalog version changes."""
+
+    def __init__(
+        self, engine: Engine, poll_s: float, initial: CatalogSnapshot | None = None
+    ) -> None:
+        self._engine = engine
+        self._poll_s = poll_s
+        self._current = initial if initial is not None else load_snapshot(engine)
+        self._refresh_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def current(self) -> CatalogSnapshot:
+        """The latest fully built snapshot (one reference read: always consistent)."""
+        return self._current
+
+    def refresh_if_changed(self) -> bool:
+        """Rebuild and swap when the store's catalog version differs; True if swapped."""
+        with self._refresh_lock:
+            with self._engine.connect() as conn:
+                version = current_catalog_version(conn)
+            if version == self._current.version:
+                return False
+            fresh = load_snapshot(self._engine)
+            self._current = fresh
+            log.info("catalog snapshot swapped to version %s", fresh.version)
+            return True
+
+    def start(self) -> None:
+        """Poll in a daemon thread every ``poll_s`` seconds."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="catalog-snapshot", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Ask the polling thread to finish and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll_s):
+            try:
+                self.refresh_if_changed()
+            except Exception:  # keep serving the old snapshot; try again next poll
+                log.exception(
+                    "catalog snapshot rebuild failed; keeping version %s", self._current.version
+                )

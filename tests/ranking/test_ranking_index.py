@@ -1,0 +1,205 @@
+"""Ranking behaviour of the per-industry TF-IDF index on hand-made catalogs."""
+
+from __future__ import annotations
+
+import math
+import random
+import tracemalloc
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from tests.ranking.ranking_fixtures import ART, IT, record
+from vacrec.catalog.text import normalise
+from vacrec.ranking.index import IndexDocument, TfidfIndex
+from vacrec.ranking.snapshot import CatalogRecord, CatalogSnapshot
+
+
+@pytest.fixture
+def snapshot(catalog: list[CatalogRecord]) -> CatalogSnapshot:
+    return CatalogSnapshot.from_records(1, catalog)
+
+
+def ids(items: list[tuple[str, float]]) -> list[str]:
+    return [vacancy_id for vacancy_id, _ in items]
+
+
+def test_inflected_russian_word_ranks_the_matching_vacancy_first(snapshot: CatalogSnapshot):
+    # «акварелью» (instrumental) must meet «акварель» (nominative) through the stemmer.
+    ranked = snapshot.top_k(ART, "Люблю рисовать акварелью", 3)
+
+    assert not ranked.fallback
+    assert ids(ranked.items)[0] == "a1"
+    assert ranked.items[0][1] > 0.0
+    assert all(score == 0.0 for _, score in ranked.items[1:])
+
+
+def test_stop_words_in_the_preference_do_not_change_the_ranking(snapshot: CatalogSnapshot):
+    plain = snapshot.top_k(ART, "живопись маслом", 4)
+    padded = snapshot.top_k(ART, "и в на живопись для маслом а также", 4)
+
+    assert ids(plain.items)[0] == "a3"
+    assert plain == padded
+
+
+def test_scores_are_the_cosine_of_a_tfidf_fitted_on_the_industry(catalog: list[CatalogRecord]):
+    snapshot = CatalogSnapshot.from_records(1, catalog)
+    art = [r for r in catalog if ART in r.industries]
+    vectorizer = TfidfVectorizer(analyzer=normalise)
+    matrix = vectorizer.fit_transform([r.description for r in art])
+    preference = "художник для игр, акварель"
+    expected = (matrix @ vectorizer.transform([preference]).T).toarray().ravel()
+
+    ranked = dict(snapshot.top_k(ART, preference, len(art)).items)
+
+    for r, cosine in zip(art, expected, strict=True):
+        assert ranked[r.id] == pytest.approx(cosine, abs=1e-6)
+
+
+def test_each_industry_ranks_only_its_own_vacancies(snapshot: CatalogSnapshot):
+    art = snapshot.top_k(ART, "Python разработчик", 10)
+    it = snapshot.top_k(IT, "Python разработчик", 10)
+
+    assert set(ids(art.items)) == {"a1", "a2", "a3", "a4"}
+    assert set(ids(it.items)) == {"a2", "i1", "i2", "i3"}
+    assert ids(it.items)[:2] in (["i1", "i3"], ["i3", "i1"])
+    assert art.fallback  # no art posting mentions Python
+
+
+def test_a_vacancy_in_two_groups_is_found_in_both_spaces(snapshot: CatalogSnapshot):
+    in_art = snapshot.top_k(ART, "моделирование в Blender", 1)
+    in_it = snapshot.top_k(IT, "моделирование в Blender", 1)
+
+    assert ids(in_art.items) == ids(in_it.items) == ["a2"]
+    # Different document frequencies per industry give different idf, hence scores.
+    assert in_art.items[0][1] > 0.0 and in_it.items[0][1] > 0.0
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 20])
+def test_k_bounds_the_number_of_items(snapshot: CatalogSnapshot, k: int):
+    ranked = snapshot.top_k(ART, "художник", k)
+
+    assert len(ranked.items) == min(k, 4)
+    assert len(set(ids(ranked.items))) == len(ranked.items)
+
+
+def test_k_below_one_is_refused(snapshot: CatalogSnapshot):
+    with pytest.raises(ValueError, match="k must be"):
+        snapshot.top_k(ART, "художник", 0)
+
+
+def test_no_shared_term_falls_back_to_most_recent_first(snapshot: CatalogSnapshot):
+    ranked = snapshot.top_k(ART, "бухгалтерия налоги", 4)
+
+    assert ranked.fallback
+    # a2 (day 5) first, then a3 and a4 (both day 3) by id, then a1 (day 1).
+    assert ids(ranked.items) == ["a2", "a3", "a4", "a1"]
+    assert all(score == 0.0 and math.isfinite(score) for _, score in ranked.items)
+
+
+def test_vacancies_without_publication_time_come_last_in_the_fallback(
+    snapshot: CatalogSnapshot,
+):
+    ranked = snapshot.top_k(IT, "", 4)
+
+    assert ranked.fallback
+    assert ids(ranked.items) == ["a2", "i2", "i1", "i3"]
+
+
+@pytest.mark.parametrize("preference", ["", "   ", "и в на", "🎨🖌️✨", "!!! ???"])
+def test_preferences_without_content_words_fall_back(snapshot: CatalogSnapshot, preference: str):
+    ranked = snapshot.top_k(ART, preference, 2)
+
+    assert ranked.fallback
+    assert ids(ranked.items) == ["a2", "a3"]
+
+
+def test_emoji_around_a_word_still_match_it(snapshot: CatalogSnapshot):
+    ranked = snapshot.top_k(ART, "🎨 гуашь ✨ ΑΒΓ 漢字", 1)
+
+    assert not ranked.fallback
+    assert ids(ranked.items) == ["a1"]
+    assert math.isfinite(ranked.items[0][1])
+
+
+def test_fewer_matches_than_k_are_padded_with_recent_vacancies(snapshot: CatalogSnapshot):
+    ranked = snapshot.top_k(ART, "витрины", 3)
+
+    assert not ranked.fallback
+    assert ids(ranked.items) == ["a4", "a2", "a3"]
+    assert ranked.items[0][1] > 0.0
+    assert [score for _, score in ranked.items[1:]] == [0.0, 0.0]
+
+
+def test_equal_scores_are_ordered_most_recent_first():
+    same = "Художник по костюмам для театра"
+    snapshot = CatalogSnapshot.from_records(
+        1,
+        [
+            record("old", same, [ART], 1),
+            record("new", same, [ART], 9),
+            record("mid", same, [ART], 5),
+        ],
+    )
+
+    ranked = snapshot.top_k(ART, "костюмы", 3)
+
+    assert ids(ranked.items) == ["new", "mid", "old"]
+    assert len({score for _, score in ranked.items}) == 1
+
+
+def test_unknown_industry_gives_no_items(snapshot: CatalogSnapshot):
+    assert snapshot.top_k("Сельское хозяйство", "акварель", 5).items == []
+
+
+def test_industry_whose_postings_have_no_content_words_falls_back():
+    index = TfidfIndex.build([IndexDocument("x", "и в на", ("Пустое",))])
+
+    ranked = index.top_k("Пустое", "акварель", 3)
+
+    assert ranked.fallback
+    assert ids(ranked.items) == ["x"]
+
+
+def test_matches_brute_force_cosine_on_a_random_catalog():
+    """Covers both accumulation paths: rare terms (sorted) and common terms (dense)."""
+    rng = random.Random(7)
+    words = [f"слово{chr(0x430 + i)}{chr(0x430 + j)}" for i in range(12) for j in range(12)]
+    common = "дизайн"
+    docs = [
+        " ".join([common] * rng.randint(0, 2) + rng.choices(words, k=rng.randint(3, 25)))
+        for _ in range(300)
+    ]
+    index = TfidfIndex.build(IndexDocument(str(i), d, ("G",)) for i, d in enumerate(docs))
+    vectorizer = TfidfVectorizer(analyzer=normalise)
+    matrix = vectorizer.fit_transform(docs)
+
+    for preference in [words[0], f"{common} {words[5]}", " ".join(rng.sample(words, 8)), common]:
+        expected = (matrix @ vectorizer.transform([preference]).T).toarray().ravel()
+        ranked = index.top_k("G", preference, 10)
+        best = np.sort(expected)[::-1][:10]
+        assert [s for _, s in ranked.items] == pytest.approx(best.tolist(), abs=1e-6)
+        for vacancy_id, score in ranked.items:
+            assert expected[int(vacancy_id)] == pytest.approx(score, abs=1e-6)
+
+
+def test_memory_does_not_grow_over_many_requests(catalog: list[CatalogRecord]):
+    words = ["акварель", "гуашь", "художник", "игры", "python", "figma", "декор", "свет", "студия"]
+    words += [f"слово{i}" for i in range(200)]
+    snapshot = CatalogSnapshot.from_records(1, catalog)
+    rng = random.Random(3)
+    preferences = [" ".join(rng.sample(words, 4)) + f" {i}" for i in range(2_000)]
+    for word in words:  # warm the stemmer's own bounded cache once
+        snapshot.top_k(ART, word, 5)
+
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for i, preference in enumerate(preferences):
+            snapshot.top_k((ART, IT)[i % 2], preference, 5)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert after - before < 64 * 1024
