@@ -1,0 +1,156 @@
+"""The FastAPI application: composition of holders, store and routes, plus error mapping.
+
+``create_app`` is a factory (``uvicorn --factory vacrec.service.app:create_app``)
+so every worker process builds its own engine, catalog snapshot and model
+holder in the lifespan, sharing only the database.
+
+Every error a client can cause becomes JSON naming the field: legacy paths
+answer in the original's envelope ``{"status_code", "details"}``, v1 with
+``{"detail"}``. Nothing a client sends may produce a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vacrec.config import Settings, get_settings
+from vacrec.ranking.snapshot import SnapshotHolder
+from vacrec.service import routes_health, routes_legacy, routes_v1, ui
+from vacrec.service.errors import ServiceError, ServiceUnavailable
+from vacrec.service.metrics import Metrics, MetricsMiddleware
+from vacrec.service.model_holder import ModelHolder
+from vacrec.service.recommender import Recommender
+from vacrec.store.db import make_engine, migrate
+
+log = logging.getLogger(__name__)
+
+LEGACY_PREFIXES = ("/api/recommend", "/api/write")
+_BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+def _is_legacy(request: Request) -> bool:
+    return request.url.path.startswith(LEGACY_PREFIXES)
+
+
+def error_response(
+    request: Request,
+    status_code: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
+) -> JSONResponse:
+    """The error envelope of the path's API generation."""
+    if _is_legacy(request):
+        body: dict[str, Any] = {"status_code": status_code, "details": message}
+    else:
+        body = {"detail": message}
+        if errors:
+            body["errors"] = errors
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _field_of(loc: Sequence[int | str]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    if not parts or all(p.isdigit() for p in parts):
+        return "body"
+    return ".".join(parts)
+
+
+def _describe(error: dict[str, Any]) -> dict[str, str]:
+    field = _field_of(error.get("loc", ()))
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "")
+        message = f"body: not valid JSON ({reason})" if reason else "body: not valid JSON"
+        return {"field": "body", "message": message}
+    if kind == "missing":
+        return {"field": field, "message": f"{field}: field required"}
+    if kind == "extra_forbidden":
+        return {"field": field, "message": f"{field}: unknown field"}
+    if kind == "model_attributes_type" and field == "body":
+        return {"field": "body", "message": "body: must be a JSON object (application/json)"}
+    text = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return {"field": field, "message": f"{field}: {text}"}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [_describe(e) for e in exc.errors()]
+        message = "; ".join(e["message"] for e in errors) or "invalid request"
+        return error_response(request, 422, message, errors=errors)
+
+    @app.exception_handler(ServiceError)
+    async def _service(request: Request, exc: ServiceError) -> JSONResponse:
+        headers = None
+        if isinstance(exc, ServiceUnavailable):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
+        return error_response(request, exc.status_code, exc.message, headers, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
+            # Bodies json.loads refuses beyond syntax (bad UTF-8, 5000-digit numbers).
+            return error_response(request, 422, "body: could not be parsed as JSON")
+        return error_response(request, exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal error")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the lifespan connects, migrates and starts the background holders."""
+    settings = settings if settings is not None else get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url)
+        await run_in_threadpool(migrate, engine)
+        snapshots = await run_in_threadpool(SnapshotHolder, engine, settings.catalog_poll_s)
+        models = ModelHolder(engine, settings, settings.model_poll_s)
+        await run_in_threadpool(models.start)
+        snapshots.start()
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.metrics = metrics
+        app.state.recommender = Recommender(engine, settings, snapshots, models, metrics)
+        log.info(
+            "serving catalog %s with model %s",
+            snapshots.current.version,
+            models.current.version if models.current is not None else None,
+        )
+        try:
+            yield
+        finally:
+            snapshots.stop()
+            models.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="vacrec",
+        summary="A job-vacancy recommender that learns from its users.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    _install_error_handlers(app)
+    app.include_router(routes_legacy.router)
+    app.include_router(routes_v1.router)
+    app.include_router(routes_health.router)
+    app.include_router(ui.router)
+    return app

@@ -1,0 +1,34 @@
+"""FastAPI dependencies: what a route may ask for, all built once in the app's lifespan."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+from vacrec.config import Settings
+from vacrec.service.metrics import Metrics
+from vacrec.service.recommender import Recommender
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_recommender(request: Request) -> Recommender:
+    return request.app.state.recommender
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+RecommenderDep = Annotated[Recommender, Depends(get_recommender)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -1,0 +1,56 @@
+"""Errors of the service layer, each carrying the HTTP status it maps to.
+
+The service layer raises these; the app's exception handlers turn them into
+JSON responses, so no route needs its own try/except.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A failure a client can cause or must wait out; never a 500."""
+
+    status_code: int = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidRequest(ServiceError):
+    """A field's value is not acceptable (422); ``field`` names it."""
+
+    status_code = 422
+
+
+class InvalidFeedback(InvalidRequest):
+    """Feedback that cannot be true of its event: a vote on a vacancy not shown, etc."""
+
+
+class UnknownEvent(ServiceError):
+    """No recommendation with this event id was ever served (404)."""
+
+    status_code = 404
+
+
+class AlreadyRated(ServiceError):
+    """The event already has its feedback; a second one would double-count (409)."""
+
+    status_code = 409
+
+
+class FeedbackExpired(ServiceError):
+    """The event is older than ``Settings.feedback_ttl_s`` (410)."""
+
+    status_code = 410
+
+
+class ServiceUnavailable(ServiceError):
+    """Nothing to serve yet (no catalog) or the database is unreachable (503)."""
+
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

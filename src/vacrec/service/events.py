@@ -1,0 +1,206 @@
+"""Writing events and their feedback, each write one transaction.
+
+An event is one served recommendation; feedback is its reward. The database,
+not this process, guarantees one feedback per event (the unique constraint on
+``feedback.event_id``), so two workers racing on the same event give one 200
+and one 409, never two rows or a 500.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from vacrec.service.errors import AlreadyRated, FeedbackExpired, InvalidFeedback, UnknownEvent
+from vacrec.store.db import utcnow
+from vacrec.store.tables import events, feedback
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """Everything needed to replay or learn from one recommendation later."""
+
+    id: str
+    created_at: datetime
+    session_id: str | None
+    age: int
+    skill: str
+    preference: str
+    action: int
+    industry: str
+    propensity: float
+    explore: bool
+    model_version: int | None
+    catalog_version: int
+    shown: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class StoredFeedback:
+    event_id: str | None
+    cum_reward: int
+    reward: float
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; it carries no meaning for ranking either.
+    return text.replace("\x00", "")
+
+
+def insert_event(engine: Engine, event: NewEvent) -> None:
+    """Store one served recommendation (one transaction)."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(events).values(
+                id=event.id,
+                created_at=event.created_at,
+                session_id=event.session_id,
+                age=event.age,
+                skill=event.skill,
+                preference=_storable(event.preference),
+                action=event.action,
+                industry=event.industry,
+                propensity=event.propensity,
+                explore=event.explore,
+                model_version=event.model_version,
+                catalog_version=event.catalog_version,
+                shown=list(event.shown),
+                source=event.source,
+            )
+        )
+
+
+def reward_of(cum_reward: int) -> float:
+    """The training reward: the vote sum squashed into (-1, 1)."""
+    return math.tanh(cum_reward)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes; every time we store is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _sum_votes(votes: Sequence[tuple[str, int]], shown: Sequence[str]) -> int:
+    seen: set[str] = set()
+    for vacancy_id, vote in votes:
+        if isinstance(vote, bool) or vote not in (1, -1):
+            raise InvalidFeedback(
+                f"votes: vote on {vacancy_id!r} must be 1 or -1, got {vote!r}", field="votes"
+            )
+        if vacancy_id not in shown:
+            raise InvalidFeedback(
+                f"votes: vacancy {vacancy_id!r} was not shown in this event", field="votes"
+            )
+        if vacancy_id in seen:
+            raise InvalidFeedback(
+                f"votes: vacancy {vacancy_id!r} is voted on more than once", field="votes"
+            )
+        seen.add(vacancy_id)
+    return sum(vote for _, vote in votes)
+
+
+def _check_event_matches(row, expect: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    for name, value in expect.items():
+        if getattr(row, name) != value:
+            raise InvalidFeedback(
+                f"{name}: {value!r} does not match the event ({getattr(row, name)!r})", field=name
+            )
+
+
+def _insert_feedback(conn: Connection, **values: object) -> None:
+    conn.execute(insert(feedback).values(created_at=utcnow(), **values))
+
+
+def record_feedback(
+    engine: Engine,
+    event_id: str,
+    *,
+    ttl_s: float,
+    votes: Sequence[tuple[str, int]] | None = None,
+    cum_reward: int | None = None,
+    expect: dict[str, object] | None = None,
+) -> StoredFeedback:
+    """Tie feedback to its event after every check, in one transaction.
+
+    Order of checks: unknown event (404), already rated (409), expired (410),
+    then the content (422). ``expect`` lets the legacy write insist that the
+    age, skill and action it sends are the event's own.
+    """
+    if (votes is None) == (cum_reward is None):
+        raise InvalidFeedback("give exactly one of 'votes' or 'cum_reward'", field="votes")
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(select(events).where(events.c.id == event_id)).first()
+            if row is None:
+                raise UnknownEvent(f"event_id: no recommendation {event_id!r}", field="event_id")
+            rated = conn.execute(
+                select(feedback.c.id).where(feedback.c.event_id == event_id)
+            ).first()
+            if rated is not None:
+                raise AlreadyRated(f"event_id: {event_id!r} already has feedback", field="event_id")
+            if utcnow() - _aware(row.created_at) > timedelta(seconds=ttl_s):
+                raise FeedbackExpired(
+                    f"event_id: {event_id!r} is older than {ttl_s:g} s and takes no feedback",
+                    field="event_id",
+                )
+            if expect:
+                _check_event_matches(row, expect)
+            shown = tuple(row.shown)
+            if votes is not None:
+                total = _sum_votes(votes, shown)
+                stored_votes: list[dict[str, object]] | None = [
+                    {"vacancy_id": v, "vote": s} for v, s in votes
+                ]
+            else:
+                assert cum_reward is not None
+                if isinstance(cum_reward, bool) or abs(cum_reward) > len(shown):
+                    raise InvalidFeedback(
+                        f"cum_reward: |{cum_reward}| is larger than the {len(shown)} "
+                        "vacancies shown",
+                        field="cum_reward",
+                    )
+                total, stored_votes = cum_reward, None
+            reward = reward_of(total)
+            _insert_feedback(
+                conn,
+                event_id=event_id,
+                age=row.age,
+                skill=row.skill,
+                action=row.action,
+                cum_reward=total,
+                reward=reward,
+                votes=stored_votes,
+                legacy=False,
+            )
+    except IntegrityError:
+        # Another request stored this event's feedback between our check and our insert.
+        raise AlreadyRated(
+            f"event_id: {event_id!r} already has feedback", field="event_id"
+        ) from None
+    return StoredFeedback(event_id=event_id, cum_reward=total, reward=reward)
+
+
+def record_legacy_feedback(
+    engine: Engine, *, age: int, skill: str, action: int, cum_reward: int
+) -> StoredFeedback:
+    """A write from the original API without an event: stored, marked ``legacy``."""
+    reward = reward_of(cum_reward)
+    with engine.begin() as conn:
+        _insert_feedback(
+            conn,
+            event_id=None,
+            age=age,
+            skill=skill,
+            action=action,
+            cum_reward=cum_reward,
+            reward=reward,
+            votes=None,
+            legacy=True,
+        )
+    return StoredFeedback(event_id=None, cum_reward=cum_reward, reward=reward)

@@ -1,0 +1,125 @@
+"""The live Q-model of this process, swapped atomically when the registry promotes another.
+
+Serving reads ``holder.current`` once per request; a background thread polls the
+registry (a cheap query) and, when the live version or the catalog's action list
+changes, loads the new model *before* replacing the reference. A request in
+flight keeps the model it started with, so a swap never fails one. A model the
+registry refuses to load (wrong actions, encoding or checksum) leaves the
+previous one serving, and the reason is logged and reported by ``/api/v1/model``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from vacrec.agent.policy import QModel
+from vacrec.agent.registry import ModelRefused, live_version, load_live_model
+from vacrec.agent.skills import skill_vocabulary
+from vacrec.config import Settings
+from vacrec.store.catalog import catalog_industries, current_catalog_version
+from vacrec.store.db import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    version: int | None
+    reason: str
+    at: datetime
+
+
+class ModelHolder:
+    """Holds the live :class:`QModel` (or None: uniform exploration) for one process."""
+
+    def __init__(self, engine: Engine, settings: Settings, poll_s: float) -> None:
+        self._engine = engine
+        self._poll_s = poll_s
+        self._skills = skill_vocabulary(settings.extra_skills)
+        self._model: QModel | None = None
+        self._loaded_at: datetime | None = None
+        self._seen: tuple[int | None, int | None] | None = None
+        self.refusal: Refusal | None = None
+        self._refresh_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def current(self) -> QModel | None:
+        """The model to serve this request with (one atomic reference read)."""
+        return self._model
+
+    @property
+    def loaded_at(self) -> datetime | None:
+        return self._loaded_at
+
+    def refresh_if_changed(self) -> bool:
+        """Load the live model if the registry or the catalog changed; True if it swapped."""
+        with self._refresh_lock:
+            with self._engine.connect() as conn:
+                key = (live_version(conn), current_catalog_version(conn))
+                if key == self._seen:
+                    return False
+                version = key[0]
+                if version is None:
+                    swapped = self._model is not None
+                    self._install(None)
+                    self._seen = key
+                    return swapped
+                actions = tuple(catalog_industries(conn))
+                try:
+                    model = load_live_model(conn, actions, self._skills)
+                except ModelRefused as refused:
+                    self._seen = key  # do not retry (and log) the same refusal every poll
+                    self.refusal = Refusal(version, str(refused), utcnow())
+                    log.warning(
+                        "model %s refused, keeping version %s: %s",
+                        version,
+                        self._model.version if self._model else None,
+                        refused,
+                    )
+                    return False
+            self._seen = key
+            swapped = model is not self._model
+            self._install(model)
+            return swapped
+
+    def _install(self, model: QModel | None) -> None:
+        previous = self._model.version if self._model is not None else None
+        self._model = model
+        self._loaded_at = utcnow()
+        if model is None:
+            if previous is not None:
+                log.info("no live model any more; serving uniform exploration")
+            return
+        self.refusal = None
+        log.info("serving model version %s (was %s)", model.version, previous)
+
+    def start(self) -> None:
+        """Load once now (so the first request has the model), then poll in the background."""
+        try:
+            self.refresh_if_changed()
+        except Exception:
+            log.exception("could not load the live model; will retry")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="model-holder", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._poll_s + 5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll_s):
+            try:
+                self.refresh_if_changed()
+            except Exception:
+                # A database outage must not kill the poller; the old model keeps serving.
+                log.exception("model poll failed; keeping the current model")

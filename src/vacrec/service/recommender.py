@@ -1,0 +1,304 @@
+"""The service layer: one recommendation or one piece of feedback, end to end.
+
+Used by the HTTP routes and by ``vacrec simulate`` alike, so simulated users
+walk the same path as real ones. It composes, it does not compute: the catalog
+snapshot ranks, the live model scores, the policy picks, the store records.
+Every recommendation is stored as an event before it is returned, so every
+reward the trainer sees can be tied to the state, action and propensity that
+produced it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from vacrec.agent.policy import QModel, epsilon_greedy
+from vacrec.agent.skills import skill_vocabulary
+from vacrec.config import Settings
+from vacrec.ranking.snapshot import Card, CatalogSnapshot, SnapshotHolder
+from vacrec.service import events as store
+from vacrec.service.errors import InvalidRequest, ServiceUnavailable
+from vacrec.service.metrics import Metrics
+from vacrec.service.model_holder import ModelHolder
+from vacrec.service.schemas import (
+    AGE_MAX,
+    AGE_MIN,
+    K_MAX,
+    K_MIN,
+    LEGACY_K,
+    PREFERENCE_MAX_CHARS,
+    SESSION_ID_MAX_CHARS,
+)
+from vacrec.store.db import utcnow
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 5
+"""What a 503 tells clients to wait: about one catalog poll."""
+
+
+@dataclass(frozen=True)
+class RecommendedItem:
+    """One vacancy shown, with its ranking score (cosine similarity; 0 in fallback order)."""
+
+    card: Card
+    score: float
+
+    @property
+    def id(self) -> str:
+        return self.card.id
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What was served, as stored in the event."""
+
+    event_id: str
+    model_version: int | None
+    action: int
+    industry: str
+    propensity: float
+    items: tuple[RecommendedItem, ...]
+    fallback: bool
+    q_values: dict[str, float] | None
+    """Industry → Q-value for this state, in action order; None when serving uniformly."""
+    catalog_version: int
+    explore: bool
+
+
+class Recommender:
+    """Serve recommendations and take feedback; thread-safe, state lives in the database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        snapshots: SnapshotHolder,
+        models: ModelHolder,
+        metrics: Metrics | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.snapshots = snapshots
+        self.models = models
+        self.metrics = metrics
+        self.skills: tuple[str, ...] = skill_vocabulary(settings.extra_skills)
+        self._canonical_skill = {skill.casefold(): skill for skill in self.skills}
+        self._rng = np.random.default_rng(seed)
+        self._rng_lock = threading.Lock()  # numpy Generators are not thread-safe
+
+    @classmethod
+    def from_store(
+        cls,
+        engine: Engine,
+        settings: Settings,
+        metrics: Metrics | None = None,
+        seed: int | None = None,
+    ) -> Recommender:
+        """A recommender over the store's current catalog and live model, without threads.
+
+        For in-process use (``vacrec simulate``, tests): call :meth:`refresh` to pick up
+        a new catalog or a newly promoted model; the server's holders poll instead.
+        """
+        snapshots = SnapshotHolder(engine, settings.catalog_poll_s)
+        models = ModelHolder(engine, settings, settings.model_poll_s)
+        models.refresh_if_changed()
+        return cls(engine, settings, snapshots, models, metrics, seed)
+
+    def refresh(self) -> bool:
+        """Swap to a changed catalog and/or live model now; True if anything changed."""
+        catalog = self.snapshots.refresh_if_changed()
+        model = self.models.refresh_if_changed()
+        return catalog or model
+
+    # --- reading --------------------------------------------------------------------------
+
+    def snapshot(self) -> CatalogSnapshot:
+        """The catalog being served, or 503 when none is loaded yet."""
+        snapshot = self.snapshots.current
+        if snapshot is None or snapshot.version is None or not snapshot.actions:
+            raise ServiceUnavailable("no catalog is loaded yet", retry_after_s=RETRY_AFTER_S)
+        return snapshot
+
+    def model_for(self, snapshot: CatalogSnapshot) -> QModel | None:
+        """The live model if it speaks this catalog's action list, else None (uniform)."""
+        model = self.models.current
+        if model is None:
+            return None
+        if tuple(model.actions) != tuple(snapshot.actions):
+            # The catalog changed before the holder reloaded: better uniform than wrong labels.
+            return None
+        return model
+
+    # --- validation shared with the HTTP schemas ----------------------------------------
+
+    def _check_state(self, age: int, skill: str) -> str:
+        """Validate the state; returns the skill as the vocabulary spells it."""
+        if isinstance(age, bool) or not isinstance(age, int) or not AGE_MIN <= age <= AGE_MAX:
+            raise InvalidRequest(f"age: must be an integer {AGE_MIN}–{AGE_MAX}", field="age")
+        canonical = self._canonical_skill.get(" ".join(str(skill).split()).casefold())
+        if canonical is None:
+            raise InvalidRequest(
+                f"skill: unknown skill {skill!r}; allowed: {', '.join(self.skills)}",
+                field="skill",
+            )
+        return canonical
+
+    # --- the two operations ---------------------------------------------------------------
+
+    def recommend(
+        self,
+        age: int,
+        skill: str,
+        preference: str,
+        k: int = 5,
+        session_id: str | None = None,
+        explore: bool = True,
+        source: str = "api",
+    ) -> Recommendation:
+        """Pick an industry for the state, rank its vacancies, store the event, return it."""
+        skill = self._check_state(age, skill)
+        if len(preference) > PREFERENCE_MAX_CHARS:
+            raise InvalidRequest(
+                f"preference: at most {PREFERENCE_MAX_CHARS} characters", field="preference"
+            )
+        if not K_MIN <= k <= K_MAX:
+            raise InvalidRequest(f"k: must be {K_MIN}–{K_MAX}", field="k")
+        if session_id is not None and len(session_id) > SESSION_ID_MAX_CHARS:
+            raise InvalidRequest(
+                f"session_id: at most {SESSION_ID_MAX_CHARS} characters", field="session_id"
+            )
+
+        snapshot = self.snapshot()
+        model = self.model_for(snapshot)
+        q_values = None
+        if model is not None and skill in model.skills:
+            q_values = np.asarray(model.q_values(age, skill), dtype=float)
+        with self._rng_lock:
+            decision = epsilon_greedy(
+                q_values, len(snapshot.actions), self.settings.epsilon, self._rng, explore
+            )
+        industry = snapshot.actions[decision.action]
+        ranked = snapshot.top_k(industry, preference, k)
+        items = tuple(
+            RecommendedItem(snapshot.cards[vid], float(score)) for vid, score in ranked.items
+        )
+        event = store.NewEvent(
+            id=secrets.token_urlsafe(16),
+            created_at=utcnow(),
+            session_id=session_id,
+            age=age,
+            skill=skill,
+            preference=preference,
+            action=decision.action,
+            industry=industry,
+            propensity=float(decision.propensity),
+            explore=explore,
+            model_version=model.version if q_values is not None else None,
+            catalog_version=int(snapshot.version),  # type: ignore[arg-type]
+            shown=tuple(item.id for item in items),
+            source=source,
+        )
+        self._write(store.insert_event, self.engine, event)
+        if self.metrics is not None:
+            self.metrics.observe_event(source, explore)
+        return Recommendation(
+            event_id=event.id,
+            model_version=event.model_version,
+            action=decision.action,
+            industry=industry,
+            propensity=event.propensity,
+            items=items,
+            fallback=bool(ranked.fallback),
+            q_values=(
+                None
+                if q_values is None
+                else {a: float(q) for a, q in zip(snapshot.actions, q_values, strict=True)}
+            ),
+            catalog_version=event.catalog_version,
+            explore=explore,
+        )
+
+    def feedback(
+        self,
+        event_id: str,
+        votes: Sequence[tuple[str, int]] | None = None,
+        cum_reward: int | None = None,
+    ) -> float:
+        """Store the reward of an event (votes per vacancy, or their sum); returns tanh(R)."""
+        stored = self._write(
+            store.record_feedback,
+            self.engine,
+            event_id,
+            ttl_s=self.settings.feedback_ttl_s,
+            votes=None if votes is None else [(str(v), int(s)) for v, s in votes],
+            cum_reward=cum_reward,
+        )
+        if self.metrics is not None:
+            self.metrics.observe_feedback(
+                "votes" if votes is not None else "cum_reward", stored.reward
+            )
+        return stored.reward
+
+    def legacy_write(
+        self, age: int, skill: str, action: int, cum_reward: int, event_id: str | None = None
+    ) -> float:
+        """``POST /api/write/``: tie to the event when given one, else store it as legacy.
+
+        With an event id the age, skill and action must be the event's own; without
+        one, the action must exist and |cum_reward| fit the original's five cards.
+        """
+        skill = self._check_state(age, skill)
+        if event_id is not None:
+            stored = self._write(
+                store.record_feedback,
+                self.engine,
+                event_id,
+                ttl_s=self.settings.feedback_ttl_s,
+                cum_reward=cum_reward,
+                expect={"age": age, "skill": skill, "action": action},
+            )
+            kind = "cum_reward"
+        else:
+            n_actions = len(self.snapshot().actions)
+            if not 0 <= action < n_actions:
+                raise InvalidRequest(f"action: must be 0–{n_actions - 1}", field="action")
+            if abs(cum_reward) > LEGACY_K:
+                raise InvalidRequest(
+                    f"cum_reward: |{cum_reward}| is larger than the {LEGACY_K} vacancies shown",
+                    field="cum_reward",
+                )
+            stored = self._write(
+                store.record_legacy_feedback,
+                self.engine,
+                age=age,
+                skill=skill,
+                action=action,
+                cum_reward=cum_reward,
+            )
+            kind = "legacy"
+        if self.metrics is not None:
+            self.metrics.observe_feedback(kind, stored.reward)
+        return stored.reward
+
+    @staticmethod
+    def _write(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Run a store write; a database that cannot be reached is a 503, not a 500."""
+        try:
+            return fn(*args, **kwargs)
+        except DBAPIError as error:
+            if not (isinstance(error, OperationalError) or error.connection_invalidated):
+                raise
+            log.warning("database write failed: %s", error)
+            raise ServiceUnavailable(
+                "the database is unreachable; try again", retry_after_s=RETRY_AFTER_S
+            ) from error

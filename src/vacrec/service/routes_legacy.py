@@ -1,0 +1,67 @@
+"""The original service's two endpoints, same paths and shapes, with real status codes.
+
+``GET /api/recommend/`` now also returns the ``event_id`` of the stored event;
+``POST /api/write/`` ties the reward to that event when the client sends it
+back, and otherwise stores it marked ``legacy`` (not tied to any event).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from vacrec.service.deps import RecommenderDep
+from vacrec.service.schemas import (
+    AGE_MAX,
+    AGE_MIN,
+    LEGACY_K,
+    PREFERENCE_MAX_CHARS,
+    SKILL_MAX_CHARS,
+    LegacyCard,
+    LegacyDetails,
+    LegacyRecommendResponse,
+    LegacyWriteRequest,
+    LegacyWriteResponse,
+)
+
+router = APIRouter(prefix="/api", tags=["legacy"])
+
+
+@router.get("/recommend/", response_model=LegacyRecommendResponse)
+def legacy_recommend(
+    recommender: RecommenderDep,
+    age: Annotated[int, Query(ge=AGE_MIN, le=AGE_MAX)],
+    skill: Annotated[str, Query(min_length=1, max_length=SKILL_MAX_CHARS)],
+    preference: Annotated[str, Query(max_length=PREFERENCE_MAX_CHARS)] = "",
+) -> LegacyRecommendResponse:
+    """The original recommendation call: five vacancies of the chosen industry."""
+    rec = recommender.recommend(age, skill, preference, k=LEGACY_K, source="legacy")
+    return LegacyRecommendResponse(
+        details=LegacyDetails(
+            action=rec.action,
+            event_id=rec.event_id,
+            recommended=[
+                LegacyCard(
+                    id=item.card.id,
+                    name=item.card.name,
+                    desc_full=item.card.description,
+                    logo=item.card.logo,
+                )
+                for item in rec.items
+            ],
+        )
+    )
+
+
+@router.post("/write/", response_model=LegacyWriteResponse)
+def legacy_write(body: LegacyWriteRequest, recommender: RecommenderDep) -> LegacyWriteResponse:
+    """The original reward call: the sum of the votes for (age, skill, action)."""
+    recommender.legacy_write(
+        age=body.age,
+        skill=body.skill,
+        action=body.action,
+        cum_reward=body.cum_reward,
+        event_id=body.event_id,
+    )
+    return LegacyWriteResponse()

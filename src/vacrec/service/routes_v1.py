@@ -1,0 +1,126 @@
+"""Version 1 of the API: recommendations, feedback and what the service knows."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from vacrec.service.deps import RecommenderDep
+from vacrec.service.errors import ServiceUnavailable
+from vacrec.service.recommender import Recommendation
+from vacrec.service.schemas import (
+    ActionOut,
+    ErrorResponse,
+    ExplanationOut,
+    FeedbackRequest,
+    FeedbackResponse,
+    IndustriesResponse,
+    IndustryOut,
+    ItemOut,
+    ModelResponse,
+    QValueOut,
+    RecommendationRequest,
+    RecommendationResponse,
+    SkillsResponse,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["v1"])
+
+_ERRORS = {
+    404: {"model": ErrorResponse, "description": "Unknown event."},
+    409: {"model": ErrorResponse, "description": "The event already has feedback."},
+    410: {"model": ErrorResponse, "description": "The event is too old for feedback."},
+    422: {"model": ErrorResponse, "description": "A field is invalid; the message names it."},
+    503: {"model": ErrorResponse, "description": "No catalog loaded or database unreachable."},
+}
+
+
+def _response(rec: Recommendation) -> RecommendationResponse:
+    return RecommendationResponse(
+        event_id=rec.event_id,
+        model_version=rec.model_version,
+        action=ActionOut(index=rec.action, industry=rec.industry),
+        propensity=rec.propensity,
+        items=[
+            ItemOut(
+                id=item.card.id,
+                name=item.card.name,
+                company=item.card.company,
+                salary=item.card.salary,
+                url=item.card.url,
+                logo=item.card.logo,
+                snippet=item.card.snippet,
+                score=item.score,
+            )
+            for item in rec.items
+        ],
+        fallback=rec.fallback,
+        explanation=ExplanationOut(
+            q_values=None
+            if rec.q_values is None
+            else [QValueOut(industry=name, q=q) for name, q in rec.q_values.items()]
+        ),
+    )
+
+
+@router.post(
+    "/recommendations",
+    response_model=RecommendationResponse,
+    responses={k: _ERRORS[k] for k in (422, 503)},
+)
+def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> RecommendationResponse:
+    """Pick an industry for (age, skill) and rank its vacancies by the preference."""
+    rec = recommender.recommend(
+        age=body.age,
+        skill=body.skill,
+        preference=body.preference,
+        k=body.k,
+        session_id=body.session_id,
+        explore=body.explore,
+        source="api",
+    )
+    return _response(rec)
+
+
+@router.post("/feedback", response_model=FeedbackResponse, responses=_ERRORS)
+def feedback(body: FeedbackRequest, recommender: RecommenderDep) -> FeedbackResponse:
+    """Rate the vacancies of one recommendation (each +1/−1) or send their sum."""
+    votes = None if body.votes is None else [(v.vacancy_id, v.vote) for v in body.votes]
+    reward = recommender.feedback(body.event_id, votes=votes, cum_reward=body.cum_reward)
+    return FeedbackResponse(reward=reward)
+
+
+@router.get("/skills", response_model=SkillsResponse)
+def skills(recommender: RecommenderDep) -> SkillsResponse:
+    """The skills a request may name (the state's vocabulary)."""
+    return SkillsResponse(skills=list(recommender.skills))
+
+
+@router.get("/industries", response_model=IndustriesResponse)
+def industries(recommender: RecommenderDep) -> IndustriesResponse:
+    """The agent's actions: the catalog's industry groups, index = action."""
+    try:
+        snapshot = recommender.snapshot()
+    except ServiceUnavailable:
+        return IndustriesResponse(catalog_version=None, industries=[])
+    return IndustriesResponse(
+        catalog_version=snapshot.version,
+        industries=[IndustryOut(index=i, industry=name) for i, name in enumerate(snapshot.actions)],
+    )
+
+
+@router.get("/model", response_model=ModelResponse)
+def model(recommender: RecommenderDep) -> ModelResponse:
+    """The model this process serves with (null version: uniform exploration)."""
+    holder = recommender.models
+    current = holder.current
+    refusal = holder.refusal
+    snapshot = recommender.snapshots.current
+    return ModelResponse(
+        version=current.version if current is not None else None,
+        actions=list(current.actions if current is not None else snapshot.actions),
+        epsilon=recommender.settings.epsilon,
+        loaded_at=holder.loaded_at.isoformat() if holder.loaded_at else None,
+        refused=None
+        if refusal is None
+        else {"version": refusal.version, "reason": refusal.reason, "at": refusal.at.isoformat()},
+    )

@@ -1,0 +1,216 @@
+"""Request and response bodies of the HTTP API (v1 and the original's legacy shapes).
+
+Limits live here, once, and the service layer checks the same constants so that
+``vacrec simulate`` (which skips HTTP) cannot send what the API would refuse.
+Numbers in JSON bodies are strict: ``"30"``, ``30.0``, ``true`` and ``NaN`` are
+not ages.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+AGE_MIN, AGE_MAX = 14, 100
+PREFERENCE_MAX_CHARS = 256
+K_MIN, K_MAX, K_DEFAULT = 1, 20, 5
+SESSION_ID_MAX_CHARS = 128
+ID_MAX_CHARS = 64
+SKILL_MAX_CHARS = 128
+LEGACY_K = 5
+"""The original service showed five vacancies; legacy writes without an event are bounded by it."""
+
+
+def _no_surrogates(value: str) -> str:
+    """Lone surrogates are not Unicode text and cannot be stored as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _is_vote(value: int) -> int:
+    if value not in (1, -1):
+        raise ValueError("must be 1 or -1")
+    return value
+
+
+UnicodeText = Annotated[str, AfterValidator(_no_surrogates)]
+IdText = Annotated[
+    str,
+    Field(min_length=1, max_length=ID_MAX_CHARS),
+    AfterValidator(_no_surrogates),
+    AfterValidator(_no_nul),
+]
+Age = Annotated[int, Field(strict=True, ge=AGE_MIN, le=AGE_MAX)]
+Skill = Annotated[
+    str, Field(min_length=1, max_length=SKILL_MAX_CHARS), AfterValidator(_no_surrogates)
+]
+Preference = Annotated[str, Field(max_length=PREFERENCE_MAX_CHARS), AfterValidator(_no_surrogates)]
+Vote = Annotated[int, Field(strict=True), AfterValidator(_is_vote)]
+StrictInt = Annotated[int, Field(strict=True)]
+
+
+class _Body(BaseModel):
+    """Request bodies refuse unknown fields, so a typo is an error rather than a default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- v1 -------------------------------------------------------------------------------------
+
+
+class RecommendationRequest(_Body):
+    """``POST /api/v1/recommendations``: the job seeker's state and preferences."""
+
+    age: Age = Field(description=f"Age in years, {AGE_MIN}–{AGE_MAX}.")
+    skill: Skill = Field(description="A skill from `GET /api/v1/skills`.")
+    preference: Preference = Field(
+        default="", description=f"Free text, at most {PREFERENCE_MAX_CHARS} characters."
+    )
+    k: int = Field(default=K_DEFAULT, strict=True, ge=K_MIN, le=K_MAX)
+    session_id: (
+        Annotated[
+            str,
+            Field(max_length=SESSION_ID_MAX_CHARS),
+            AfterValidator(_no_surrogates),
+            AfterValidator(_no_nul),
+        ]
+        | None
+    ) = None
+    explore: bool = Field(
+        default=True, strict=True, description="false serves the greedy action (evaluation)."
+    )
+
+
+class ActionOut(BaseModel):
+    index: int
+    industry: str
+
+
+class ItemOut(BaseModel):
+    id: str
+    name: str
+    company: str | None
+    salary: int | None
+    url: str | None
+    logo: str | None
+    snippet: str
+    score: float
+
+
+class QValueOut(BaseModel):
+    industry: str
+    q: float
+
+
+class ExplanationOut(BaseModel):
+    q_values: list[QValueOut] | None = Field(
+        description="The model's value of each industry for this state; null without a model."
+    )
+
+
+class RecommendationResponse(BaseModel):
+    event_id: str
+    model_version: int | None
+    action: ActionOut
+    propensity: float
+    items: list[ItemOut]
+    fallback: bool = Field(
+        description="True when the preference matched nothing and items are most recent first."
+    )
+    explanation: ExplanationOut
+
+
+class VoteIn(_Body):
+    vacancy_id: IdText
+    vote: Vote = Field(description="1 (liked) or -1 (not liked).")
+
+
+class FeedbackRequest(_Body):
+    """``POST /api/v1/feedback``: either the votes per vacancy or their sum."""
+
+    event_id: IdText
+    votes: list[VoteIn] | None = Field(default=None, max_length=K_MAX)
+    cum_reward: StrictInt | None = None
+
+    @model_validator(mode="after")
+    def _one_of_votes_or_sum(self) -> FeedbackRequest:
+        if (self.votes is None) == (self.cum_reward is None):
+            raise ValueError("give exactly one of 'votes' or 'cum_reward'")
+        return self
+
+
+class FeedbackResponse(BaseModel):
+    reward: float = Field(description="tanh of the summed votes, as stored for training.")
+
+
+class SkillsResponse(BaseModel):
+    skills: list[str]
+
+
+class IndustryOut(BaseModel):
+    index: int
+    industry: str
+
+
+class IndustriesResponse(BaseModel):
+    catalog_version: int | None
+    industries: list[IndustryOut]
+
+
+class ModelResponse(BaseModel):
+    version: int | None = Field(description="The model serving now; null means uniform.")
+    actions: list[str]
+    epsilon: float
+    loaded_at: str | None
+    refused: dict[str, object] | None = Field(
+        description="The last promoted model this process refused to load, and why."
+    )
+
+
+# --- legacy (the original service's shapes) ----------------------------------------------
+
+
+class LegacyWriteRequest(BaseModel):
+    """``POST /api/write/``: the original's body, plus an optional event id."""
+
+    cum_reward: StrictInt
+    age: Age
+    skill: Skill
+    action: Annotated[int, Field(strict=True, ge=0)]
+    event_id: IdText | None = None
+
+
+class LegacyCard(BaseModel):
+    id: str
+    name: str
+    desc_full: str
+    logo: str | None
+
+
+class LegacyDetails(BaseModel):
+    action: int
+    event_id: str
+    recommended: list[LegacyCard]
+
+
+class LegacyRecommendResponse(BaseModel):
+    status_code: int = 200
+    details: LegacyDetails
+
+
+class LegacyWriteResponse(BaseModel):
+    status_code: int = 200
+
+
+class ErrorResponse(BaseModel):
+    detail: str

@@ -1,0 +1,484 @@
+// The dashboard: fetches /api/v1/dashboard and draws each plot as inline SVG.
+// No libraries; text from data goes in via textContent only.
+"use strict";
+
+(function () {
+  const LANG_KEY = "vacrec.lang";
+  const REFRESH_MS = 30000;
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  // The viewBox width follows the panel's real width (within limits), so text in the
+  // plots keeps its size on a phone instead of being scaled down with the drawing.
+  let W = 480;
+  const H = 240;
+  const PAD = { top: 12, right: 16, bottom: 30, left: 46 };
+  const COLORS = ["#2563eb", "#db2777", "#0d9488", "#ea580c", "#7c3aed", "#65a30d"];
+
+  const I18N = {
+    ru: {
+      page_title: "Панель: обучение и трафик",
+      brand: "Подбор вакансий",
+      nav_search: "Поиск",
+      switch_to: "EN",
+      switch_label: "Switch to English",
+      title: "Как учится агент",
+      reward_title: "Средняя награда во времени",
+      rate_title: "Доля подборок с оценками",
+      actions_title: "Показы по отраслям",
+      models_title: "Версии модели: оценки вне политики",
+      loss_title: "Кривая потерь последнего обучения",
+      stat_events: "подборок показано",
+      stat_feedback: "оценок получено",
+      stat_rate: "доля с оценками",
+      stat_reward: "средняя награда",
+      stat_model: "модель в работе",
+      model_none: "нет",
+      empty_reward: "Оценок пока нет. Когда соискатели оценят подборки, здесь появится график.",
+      empty_rate: "Подборок пока не было.",
+      empty_actions: "Агент ещё ничего не показывал.",
+      empty_models: "Обученных моделей с оценками пока нет. Запустите «vacrec train».",
+      empty_loss: "Обучения ещё не было.",
+      updated: (time) => `Обновлено ${time}; обновляется каждые 30 с.`,
+      load_error: (msg) => `Не удалось загрузить данные панели: ${msg}`,
+      rated: "с оценкой",
+      served: "показов",
+      mean_reward: "средняя награда",
+      answers: "оценок",
+      version: "версия",
+      live: "в работе",
+      step: "шаг обновления",
+      loss: "потери",
+      model_loss: (v) => `Модель версии ${v}`,
+    },
+    en: {
+      page_title: "Dashboard: learning and traffic",
+      brand: "Job finder",
+      nav_search: "Search",
+      switch_to: "RU",
+      switch_label: "Переключить на русский",
+      title: "How the agent is learning",
+      reward_title: "Mean reward over time",
+      rate_title: "Share of recommendations rated",
+      actions_title: "Actions served per industry",
+      models_title: "Model versions: off-policy estimates",
+      loss_title: "Loss curve of the last training",
+      stat_events: "recommendations served",
+      stat_feedback: "ratings received",
+      stat_rate: "share rated",
+      stat_reward: "mean reward",
+      stat_model: "live model",
+      model_none: "none",
+      empty_reward: "No ratings yet. Once job seekers rate recommendations, the plot appears here.",
+      empty_rate: "No recommendations served yet.",
+      empty_actions: "The agent has not served anything yet.",
+      empty_models: "No trained models with estimates yet. Run “vacrec train”.",
+      empty_loss: "No training yet.",
+      updated: (time) => `Updated ${time}; refreshes every 30 s.`,
+      load_error: (msg) => `Could not load the dashboard data: ${msg}`,
+      rated: "rated",
+      served: "served",
+      mean_reward: "mean reward",
+      answers: "ratings",
+      version: "version",
+      live: "live",
+      step: "update step",
+      loss: "loss",
+      model_loss: (v) => `Model version ${v}`,
+    },
+  };
+
+  const state = { lang: loadLang(), data: null, error: null };
+
+  function loadLang() {
+    try {
+      const saved = window.localStorage.getItem(LANG_KEY);
+      if (saved && I18N[saved]) return saved;
+    } catch (_) {
+      /* default below */
+    }
+    return "ru";
+  }
+
+  function t(key, ...args) {
+    const entry = I18N[state.lang][key] ?? I18N.ru[key];
+    return typeof entry === "function" ? entry(...args) : entry;
+  }
+
+  const $ = (id) => document.getElementById(id);
+  const locale = () => (state.lang === "ru" ? "ru-RU" : "en-GB");
+
+  function el(tag, props = {}, children = []) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (k === "text") node.textContent = v;
+      else if (k === "className") node.className = v;
+      else node.setAttribute(k, String(v));
+    }
+    for (const c of children) if (c) node.append(c);
+    return node;
+  }
+
+  function svg(tag, attrs = {}, children = []) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "text") node.textContent = v;
+      else if (v !== null && v !== undefined) node.setAttribute(k, String(v));
+    }
+    for (const c of children) if (c) node.append(c);
+    return node;
+  }
+
+  const tip = (text) => svg("title", { text });
+
+  // ------------------------------------------------------------------ scales
+
+  function niceTicks(lo, hi, count = 5) {
+    if (!(hi > lo)) return [lo];
+    const raw = (hi - lo) / count;
+    const mag = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+    const ticks = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+      ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+    }
+    return ticks;
+  }
+
+  /** Fixed decimals for a tick list, as many as its step needs (0.1 → 1, 0.25 → 2). */
+  function tickFormat(ticks) {
+    const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 1;
+    let decimals = 0;
+    while (decimals < 6 && Math.abs(step * 10 ** decimals - Math.round(step * 10 ** decimals)) > 1e-9) {
+      decimals += 1;
+    }
+    return (v) => v.toFixed(decimals);
+  }
+
+  function scale(d0, d1, r0, r1) {
+    const span = d1 - d0 || 1;
+    return (v) => r0 + ((v - d0) / span) * (r1 - r0);
+  }
+
+  function frame(label) {
+    return svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label });
+  }
+
+  function yAxis(root, y, ticks, fmt) {
+    const grid = svg("g", { class: "grid" });
+    const axis = svg("g", { class: "axis tick" });
+    for (const v of ticks) {
+      grid.append(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }));
+      axis.append(
+        svg("text", { x: PAD.left - 6, y: y(v) + 4, "text-anchor": "end", text: fmt(v) }),
+      );
+    }
+    root.append(grid, axis);
+  }
+
+  function xAxisLine(root) {
+    root.append(
+      svg("g", { class: "axis" }, [
+        svg("line", { x1: PAD.left, x2: W - PAD.right, y1: H - PAD.bottom, y2: H - PAD.bottom }),
+      ]),
+    );
+  }
+
+  function emptyState(body, text) {
+    body.replaceChildren(el("p", { className: "empty-state", text }));
+  }
+
+  // ------------------------------------------------------------------ line plot
+
+  function formatTime(ms, bucket) {
+    const d = new Date(ms);
+    const opts =
+      bucket === "day"
+        ? { day: "2-digit", month: "2-digit" }
+        : { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" };
+    return d.toLocaleString(locale(), opts);
+  }
+
+  /** points: [{x, y, tip}]; opts: {yMin, yMax, yFmt, xFmt, cls, label, zero} */
+  function linePlot(body, points, opts) {
+    const root = frame(opts.label);
+    const xs = points.map((p) => p.x);
+    let x0 = Math.min(...xs);
+    let x1 = Math.max(...xs);
+    if (x0 === x1) {
+      x0 -= 1;
+      x1 += 1;
+    }
+    const ys = points.map((p) => p.y);
+    const yMin = opts.yMin ?? Math.min(...ys);
+    let yMax = opts.yMax ?? Math.max(...ys);
+    if (yMax === yMin) yMax = yMin + 1;
+    let yTicks = niceTicks(yMin, yMax, 4);
+    if (opts.yMax === undefined && yTicks.length > 1 && yTicks[yTicks.length - 1] < yMax) {
+      // Round the top up to the next tick so the curve never pokes out above the grid.
+      yMax = yTicks[yTicks.length - 1] + (yTicks[1] - yTicks[0]);
+      yTicks = [...yTicks, yMax];
+    }
+    const x = scale(x0, x1, PAD.left + 6, W - PAD.right - 6);
+    const y = scale(yMin, yMax, H - PAD.bottom, PAD.top);
+    yAxis(root, y, yTicks, opts.yFmt || tickFormat(yTicks));
+    xAxisLine(root);
+    if (opts.zero && yMin < 0 && yMax > 0) {
+      root.append(
+        svg("line", {
+          x1: PAD.left, x2: W - PAD.right, y1: y(0), y2: y(0), stroke: "#9aa3b2",
+          "stroke-dasharray": "3 3",
+        }),
+      );
+    }
+    const xt = svg("g", { class: "tick" });
+    let xTicks;
+    if (opts.xNice) {
+      xTicks = niceTicks(x0, x1, 5);
+    } else {
+      // Time axes: label a few of the buckets themselves.
+      const n = Math.min(points.length, 5);
+      xTicks = [];
+      for (let i = 0; i < n; i++) {
+        xTicks.push(points[Math.round((i * (points.length - 1)) / Math.max(n - 1, 1))].x);
+      }
+    }
+    for (const v of new Set(xTicks)) {
+      xt.append(
+        svg("text", { x: x(v), y: H - PAD.bottom + 16, "text-anchor": "middle", text: opts.xFmt(v) }),
+      );
+    }
+    root.append(xt);
+    if (points.length > 1) {
+      const d = points.map((p, i) => `${i ? "L" : "M"}${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`);
+      root.append(svg("path", { class: `series ${opts.cls}`, d: d.join(" ") }));
+    }
+    if (opts.dots !== false) {
+      const dots = svg("g", { class: "points" });
+      for (const p of points) {
+        dots.append(
+          svg("circle", { class: `dot ${opts.cls}`, cx: x(p.x), cy: y(p.y), r: 3.5 }, [tip(p.tip)]),
+        );
+      }
+      root.append(dots);
+    }
+    body.replaceChildren(root);
+  }
+
+  // ------------------------------------------------------------------ plots
+
+  function drawReward(data) {
+    const body = $("plot-reward").querySelector(".plot-body");
+    const rows = (data.reward_over_time || []).filter((r) => r.mean_reward !== null);
+    if (!rows.length) return emptyState(body, t("empty_reward"));
+    const points = rows.map((r) => ({
+      x: Date.parse(r.t),
+      y: r.mean_reward,
+      tip: `${formatTime(Date.parse(r.t), data.bucket)}: ${r.mean_reward.toFixed(3)} (${r.n} ${t("answers")})`,
+    }));
+    linePlot(body, points, {
+      yMin: -1, yMax: 1, zero: true, cls: "reward", label: t("reward_title"),
+      yFmt: (v) => v.toFixed(1), xFmt: (v) => formatTime(v, data.bucket),
+    });
+  }
+
+  function drawRate(data) {
+    const body = $("plot-rate").querySelector(".plot-body");
+    const rows = (data.feedback_rate || []).filter((r) => r.rate !== null);
+    if (!rows.length) return emptyState(body, t("empty_rate"));
+    const points = rows.map((r) => ({
+      x: Date.parse(r.t),
+      y: r.rate,
+      tip: `${formatTime(Date.parse(r.t), data.bucket)}: ${Math.round(r.rate * 100)}% (${r.rated}/${r.events})`,
+    }));
+    linePlot(body, points, {
+      yMin: 0, yMax: 1, cls: "rate", label: t("rate_title"),
+      yFmt: (v) => `${Math.round(v * 100)}%`, xFmt: (v) => formatTime(v, data.bucket),
+    });
+  }
+
+  function shorten(text, max) {
+    return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  }
+
+  function drawActions(data) {
+    const body = $("plot-actions").querySelector(".plot-body");
+    const rows = data.actions || [];
+    if (!rows.length) return emptyState(body, t("empty_actions"));
+    const rowH = 22;
+    const labelW = Math.min(Math.round(W * 0.42), 230);
+    const height = PAD.top + rows.length * rowH + 8;
+    const root = svg("svg", { viewBox: `0 0 ${W} ${height}`, role: "img", "aria-label": t("actions_title") });
+    const max = Math.max(...rows.map((r) => r.served), 1);
+    const x = scale(0, max, labelW, W - 60);
+    rows.forEach((r, i) => {
+      const top = PAD.top + i * rowH;
+      const reward = r.mean_reward === null ? "—" : r.mean_reward.toFixed(2);
+      const label = `${r.industry}: ${r.served} ${t("served")}, ${r.rated} ${t("rated")}, ${t("mean_reward")} ${reward}`;
+      root.append(
+        svg("g", { class: "hbar-row" }, [
+          tip(label),
+          svg("text", { class: "bar-label", x: labelW - 6, y: top + 14, "text-anchor": "end", text: shorten(r.industry, Math.floor((labelW - 8) / 7)) }),
+          svg("rect", { class: "hbar", x: labelW, y: top + 3, height: rowH - 6, width: Math.max(x(r.served) - labelW, 1), rx: 2 }),
+          svg("text", { class: "bar-value", x: x(r.served) + 5, y: top + 14, text: String(r.served) }),
+        ]),
+      );
+    });
+    body.replaceChildren(root);
+  }
+
+  function drawModels(data) {
+    const body = $("plot-models").querySelector(".plot-body");
+    const models = (data.models || []).filter((m) => m.ope && m.ope.length);
+    if (!models.length) return emptyState(body, t("empty_models"));
+    const names = [...new Set(models.flatMap((m) => m.ope.map((e) => e.estimator)))];
+    const values = models.flatMap((m) =>
+      m.ope.flatMap((e) => [e.value, e.low, e.high]).filter((v) => v !== null),
+    );
+    let lo = Math.min(...values, 0);
+    let hi = Math.max(...values, 0);
+    const pad = (hi - lo) * 0.08 || 0.1;
+    lo -= pad;
+    hi += pad;
+    const root = frame(t("models_title"));
+    const y = scale(lo, hi, H - PAD.bottom, PAD.top);
+    // Each version gets a slot at most MAX_SLOT wide; a few versions sit centred.
+    const MAX_SLOT = 110;
+    const slot = Math.min((W - PAD.left - PAD.right) / models.length, MAX_SLOT);
+    const offset = PAD.left + (W - PAD.left - PAD.right - slot * models.length) / 2;
+    const modelTicks = niceTicks(lo, hi, 4);
+    yAxis(root, y, modelTicks, tickFormat(modelTicks));
+    xAxisLine(root);
+    if (lo < 0 && hi > 0) {
+      root.append(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: y(0), y2: y(0), stroke: "#9aa3b2", "stroke-dasharray": "3 3" }));
+    }
+    models.forEach((m, i) => {
+      const left = offset + i * slot;
+      const cx = left + slot / 2;
+      const g = svg("g", { class: m.live ? "model live" : "model", "data-version": m.version });
+      if (m.live) {
+        g.append(svg("rect", { class: "live-band", x: left + 2, y: PAD.top, width: slot - 4, height: H - PAD.top - PAD.bottom }));
+      }
+      const vLabel = m.live ? `v${m.version} · ${t("live")}` : `v${m.version}`;
+      g.append(svg("text", { class: "tick-label", x: cx, y: H - PAD.bottom + 16, "text-anchor": "middle", "font-size": 11, "font-weight": m.live ? 700 : 400, fill: "#4b5563", text: vLabel }));
+      const spread = Math.min(slot * 0.6, 60);
+      m.ope.forEach((e) => {
+        const k = names.indexOf(e.estimator);
+        const px = names.length > 1 ? cx - spread / 2 + (spread * k) / (names.length - 1) : cx;
+        const color = COLORS[k % COLORS.length];
+        const ci = e.low !== null && e.high !== null ? ` [${e.low.toFixed(3)}, ${e.high.toFixed(3)}]` : "";
+        const point = svg("g", { class: "estimate", "data-estimator": e.estimator }, [
+          tip(`${t("version")} ${m.version} · ${e.estimator}: ${e.value.toFixed(3)}${ci}`),
+        ]);
+        if (e.low !== null && e.high !== null) {
+          point.append(
+            svg("line", { class: "errbar", x1: px, x2: px, y1: y(e.low), y2: y(e.high), stroke: color }),
+            svg("line", { class: "errbar", x1: px - 4, x2: px + 4, y1: y(e.low), y2: y(e.low), stroke: color }),
+            svg("line", { class: "errbar", x1: px - 4, x2: px + 4, y1: y(e.high), y2: y(e.high), stroke: color }),
+          );
+        }
+        point.append(svg("circle", { cx: px, cy: y(e.value), r: m.live ? 5 : 4, fill: color, stroke: "#fff", "stroke-width": 1 }));
+        g.append(point);
+      });
+      root.append(g);
+    });
+    const legend = el("div", { className: "legend" });
+    names.forEach((name, k) => {
+      const sw = el("span", { className: "swatch" });
+      sw.style.background = COLORS[k % COLORS.length];
+      legend.append(el("span", {}, [sw, document.createTextNode(name.toUpperCase())]));
+    });
+    body.replaceChildren(root, legend);
+  }
+
+  function drawLoss(data) {
+    const body = $("plot-loss").querySelector(".plot-body");
+    const curve = data.loss_curve;
+    if (!curve || !curve.points || !curve.points.length) return emptyState(body, t("empty_loss"));
+    const points = curve.points.map(([step, loss]) => ({ x: step, y: loss, tip: `${t("step")} ${step}: ${loss.toPrecision(4)}` }));
+    linePlot(body, points, {
+      yMin: Math.min(0, ...points.map((p) => p.y)), cls: "loss", label: t("loss_title"),
+      dots: points.length <= 40,
+      xNice: true, xFmt: (v) => new Intl.NumberFormat(locale()).format(Math.round(v)),
+    });
+    body.append(el("p", { className: "legend", text: t("model_loss", curve.version) }));
+  }
+
+  function drawStats(data) {
+    const totals = data.totals || {};
+    const rate = totals.events ? `${Math.round((100 * (data.feedback_rate || []).reduce((s, r) => s + r.rated, 0)) / totals.events)}%` : "—";
+    const stat = (value, label) =>
+      el("div", { className: "stat" }, [
+        el("span", { className: "stat-value", text: value }),
+        el("span", { className: "stat-label", text: label }),
+      ]);
+    const nf = new Intl.NumberFormat(locale());
+    $("stats").replaceChildren(
+      stat(nf.format(totals.events ?? 0), t("stat_events")),
+      stat(nf.format(totals.feedback ?? 0), t("stat_feedback")),
+      stat(rate, t("stat_rate")),
+      stat(totals.mean_reward == null ? "—" : totals.mean_reward.toFixed(3), t("stat_reward")),
+      stat(data.live_version == null ? t("model_none") : `v${data.live_version}`, t("stat_model")),
+    );
+  }
+
+  // ------------------------------------------------------------------ page
+
+  function render() {
+    document.documentElement.lang = state.lang;
+    document.title = t("page_title");
+    for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    const sw = $("lang-switch");
+    sw.textContent = t("switch_to");
+    sw.setAttribute("aria-label", t("switch_label"));
+    sw.lang = state.lang === "ru" ? "en" : "ru";
+    const error = $("load-error");
+    error.hidden = !state.error;
+    error.textContent = state.error ? t("load_error", state.error) : "";
+    const data = state.data;
+    if (!data) return;
+    const body = document.querySelector(".plot-body");
+    if (body && body.clientWidth) W = Math.max(300, Math.min(640, Math.round(body.clientWidth)));
+    $("updated").textContent = t("updated", new Date().toLocaleTimeString(locale()));
+    drawStats(data);
+    drawReward(data);
+    drawRate(data);
+    drawActions(data);
+    drawModels(data);
+    drawLoss(data);
+    document.body.dataset.ready = "true";
+  }
+
+  async function load() {
+    try {
+      const response = await fetch("/api/v1/dashboard");
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      state.data = await response.json();
+      state.error = null;
+    } catch (err) {
+      state.error = err.message;
+    }
+    render();
+  }
+
+  function start() {
+    $("lang-switch").addEventListener("click", () => {
+      state.lang = state.lang === "ru" ? "en" : "ru";
+      try {
+        window.localStorage.setItem(LANG_KEY, state.lang);
+      } catch (_) {
+        /* not remembered */
+      }
+      render();
+    });
+    render();
+    load();
+    window.setInterval(load, REFRESH_MS);
+    let resizeTimer = 0;
+    window.addEventListener("resize", () => {
+      window.clearTimeout(resizeTimer);
+      resizeTimer = window.setTimeout(render, 150);
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

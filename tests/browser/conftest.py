@@ -1,0 +1,194 @@
+"""Headless Debian Chromium (via Playwright) against a real vacrec server on loopback.
+
+One server and one browser per test module keep the suite fast; every test
+gets a fresh browser context (so no cookies or localStorage leak between
+tests) and fails if any JavaScript dialog opens.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from vacrec.config import Settings
+from vacrec.store.db import make_engine, migrate
+from vacrec.store.ingest import ingest_paths
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTS = "Искусство, развлечения, масс-медиа"
+XSS_TITLE = "<img src=x onerror=alert(1)>"
+
+# One industry, five postings: whatever the untrained agent picks, all five are shown.
+CATALOG: list[dict[str, Any]] = [
+    {
+        "id": "101",
+        "name": "Иллюстратор детских книг",
+        "description": "Рисовать иллюстрации к детским книгам: акварель, гуашь, удалённая работа.",
+        "company": "Издательство «Рост»",
+        "salary": 85000,
+        "url": "https://hh.ru/vacancy/101",
+        "logo": None,
+    },
+    {
+        "id": "102",
+        "name": XSS_TITLE,
+        "description": "Художник по текстурам для мобильных игр, Photoshop и Substance.",
+        "company": "Studio <b>bold</b>",
+        "salary": None,
+        "url": "javascript:alert(2)",
+        "logo": None,
+    },
+    {
+        "id": "103",
+        "name": "Преподаватель рисования",
+        "description": "Вести занятия рисованием для детей и взрослых в художественной студии.",
+        "company": "Арт-студия",
+        "salary": 45000,
+        "url": "https://hh.ru/vacancy/103",
+        "logo": None,
+    },
+    {
+        "id": "104",
+        "name": "Художник-декоратор театра",
+        "description": "Роспись декораций для спектаклей, работа со сценографом.",
+        "company": "Драмтеатр",
+        "salary": 52000,
+        "url": "https://hh.ru/vacancy/104",
+        "logo": None,
+    },
+    {
+        "id": "105",
+        "name": "Реставратор живописи",
+        "description": "Реставрация картин маслом в мастерской музея, опыт от трёх лет.",
+        "company": "Музей",
+        "salary": 70000,
+        "url": "https://hh.ru/vacancy/105",
+        "logo": None,
+    },
+]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    engine: Engine
+    client: httpx.Client
+    settings: Settings
+
+
+def _chromium_available() -> bool:
+    return CHROMIUM.exists() and shutil.which(str(CHROMIUM)) is not None
+
+
+def _seed(engine: Engine, folder: Path, catalog: list[dict[str, Any]]) -> None:
+    """Load the catalog through the real ingest path."""
+    path = folder / "catalog.jsonl"
+    rows = [
+        {"industries": [ARTS], "area": "Москва", "published_at": f"2024-05-{i + 1:02d}", **row}
+        for i, row in enumerate(catalog)
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    ingest_paths(engine, [path])
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """``create_app`` served by uvicorn on a free loopback port, over a seeded SQLite file.
+
+    The catalog is the test module's ``CATALOG`` if it has one, else the one above.
+    """
+    from vacrec.service.app import create_app
+
+    folder = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{folder / 'vacrec.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    _seed(engine, folder, getattr(request.module, "CATALOG", CATALOG))
+    settings = Settings(
+        home=folder / "home", database_url=url, model_poll_s=0.2, catalog_poll_s=0.2
+    )
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with httpx.Client(base_url=base, timeout=30) as client:
+        yield LiveServer(url=base, engine=engine, client=client, settings=settings)
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the module (never downloaded: Debian's package)."""
+    if not _chromium_available():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@dataclass
+class Tab:
+    """A browser page plus the dialogs and JavaScript errors it produced."""
+
+    page: Any
+    dialogs: list[str]
+    errors: list[str]
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Tab]:
+    """A fresh context (no localStorage carried over); dialogs and page errors fail the test."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="ru-RU")
+    context.set_default_timeout(15_000)
+    current = Tab(page=context.new_page(), dialogs=[], errors=[])
+
+    def on_dialog(dialog: Any) -> None:
+        current.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    current.page.on("dialog", on_dialog)
+    current.page.on("pageerror", lambda error: current.errors.append(str(error)))
+    yield current
+    context.close()
+    assert current.dialogs == [], f"a dialog opened: {current.dialogs}"
+    assert current.errors == [], f"JavaScript errors: {current.errors}"

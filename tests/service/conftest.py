@@ -1,0 +1,141 @@
+"""A real vacrec server on loopback (uvicorn in a thread) over each real database."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from vacrec.config import Settings
+from vacrec.store.db import make_engine, migrate
+from vacrec.store.ingest import ingest_paths
+
+ARTS = "Искусство, развлечения, масс-медиа"
+IT = "Информационные технологии, интернет, телеком"
+MARKETING = "Маркетинг, реклама, PR"
+INDUSTRIES = (ARTS, IT, MARKETING)
+
+_TOPICS = {
+    ARTS: ["акварель живопись картины выставка", "театр декорации сцена роспись"],
+    IT: ["игры геймдев персонажи unity", "интерфейсы сайт веб приложение"],
+    MARKETING: ["реклама баннеры бренд соцсети", "упаковка этикетка логотип полиграфия"],
+}
+
+
+def catalog_rows() -> list[dict[str, Any]]:
+    """Twelve vacancies, four per industry, each with words the others lack."""
+    rows = []
+    for g, industry in enumerate(INDUSTRIES):
+        for i in range(4):
+            topic = _TOPICS[industry][i % 2]
+            rows.append(
+                {
+                    "id": f"{g}{i:02d}",
+                    "name": f"Художник {g}-{i}",
+                    "description": f"Ищем художника: {topic}. Проект {g}-{i}, команда.",
+                    "industries": [industry],
+                    "company": f"Студия {g}",
+                    "salary": 50000 + 1000 * i,
+                    "url": f"https://example.org/v/{g}{i:02d}",
+                    "logo": f"https://example.org/logo/{g}.png" if i % 2 else None,
+                    "area": "Москва",
+                    "published_at": f"2024-0{i + 1}-01T10:00:00+03:00",
+                }
+            )
+    return rows
+
+
+def seed_catalog(engine: Engine, tmp_path: Path, rows: list[dict[str, Any]] | None = None) -> None:
+    """Load a catalog through the real ingest path."""
+    path = tmp_path / f"catalog-{time.monotonic_ns()}.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows or catalog_rows()) + "\n",
+        encoding="utf-8",
+    )
+    ingest_paths(engine, [path])
+
+
+@dataclass
+class Server:
+    """A running server: its base URL, settings, an engine for assertions, an HTTP client."""
+
+    url: str
+    settings: Settings
+    engine: Engine
+    client: httpx.Client
+
+
+def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+    from vacrec.service.app import create_app  # imported here so store-only tests run alone
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        create_app(settings), log_level="warning", lifespan="on", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    server.test_port = sock.getsockname()[1]  # type: ignore[attr-defined]
+    return server, thread
+
+
+ServerFactory = Callable[..., Server]
+
+
+@pytest.fixture
+def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Start servers on the test's database; ``seed=False`` leaves the catalog empty."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    running: list[tuple[uvicorn.Server, threading.Thread, httpx.Client]] = []
+    seeded = False
+
+    def start(seed: bool = True, **overrides: Any) -> Server:
+        nonlocal seeded
+        if seed and not seeded:
+            seed_catalog(engine, tmp_path)
+            seeded = True
+        values: dict[str, Any] = {
+            "home": tmp_path / "home",
+            "database_url": database_url,
+            "epsilon": 0.1,
+            "model_poll_s": 0.2,
+            "catalog_poll_s": 0.2,
+        }
+        values.update(overrides)
+        settings = Settings(**values)
+        server, thread = _serve(settings)
+        url = f"http://127.0.0.1:{server.test_port}"  # type: ignore[attr-defined]
+        client = httpx.Client(base_url=url, timeout=30)
+        running.append((server, thread, client))
+        return Server(url=url, settings=settings, engine=engine, client=client)
+
+    yield start
+    for server, thread, client in running:
+        client.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture
+def server(make_server: ServerFactory) -> Server:
+    """A server over the small seeded catalog, no model (uniform exploration)."""
+    return make_server()

@@ -1,0 +1,149 @@
+"""A model promoted while the server runs goes live within seconds, no request failing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from sqlalchemy import Engine
+
+from tests.service.conftest import INDUSTRIES, Server, catalog_rows, seed_catalog
+from vacrec.agent.encoding import state_size
+from vacrec.agent.network import QNetwork
+from vacrec.agent.registry import promote, save_model
+from vacrec.agent.skills import skill_vocabulary
+
+SWAP_DEADLINE_S = 20  # generous on a loaded CI machine; the poll is every 0.2 s
+
+
+def _register(engine: Engine, actions: Sequence[str], seed: int, live: bool = True) -> int:
+    """Save a (randomly initialised) network for ``actions`` and promote it."""
+    torch.manual_seed(seed)
+    skills = skill_vocabulary()
+    network = QNetwork(state_size(len(skills)), len(actions))
+    with engine.begin() as conn:
+        version = save_model(conn, network, {"actions": list(actions), "skills": list(skills)})
+        if live:
+            promote(conn, version, reason="test")
+    return version
+
+
+def _wait_for(server: Server, predicate) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + SWAP_DEADLINE_S
+    while True:
+        model = server.client.get("/api/v1/model").json()
+        if predicate(model):
+            return model
+        assert time.monotonic() < deadline, f"model never changed: {model}"
+        time.sleep(0.05)
+
+
+class _Traffic:
+    """Recommendations sent back to back from another thread, recording every status."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.statuses: list[int] = []
+        self.versions: list[int | None] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import httpx
+
+        with httpx.Client(base_url=self.server.url, timeout=30) as client:
+            while not self._stop.is_set():
+                response = client.post(
+                    "/api/v1/recommendations", json={"age": 35, "skill": "геймдев"}
+                )
+                self.statuses.append(response.status_code)
+                if response.status_code == 200:
+                    self.versions.append(response.json()["model_version"])
+
+    def __enter__(self) -> _Traffic:
+        self._thread.start()
+        while not self.statuses and self._thread.is_alive():  # traffic is flowing before we swap
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def test_promoted_model_goes_live_without_failed_requests(server: Server) -> None:
+    actions = sorted(INDUSTRIES)
+    assert server.client.get("/api/v1/model").json()["version"] is None
+    with _Traffic(server) as traffic:
+        first = _register(server.engine, actions, seed=1)
+        _wait_for(server, lambda m: m["version"] == first)
+        second = _register(server.engine, actions, seed=2)
+        _wait_for(server, lambda m: m["version"] == second)
+        time.sleep(0.3)  # a few more requests on the new model
+    assert traffic.statuses and set(traffic.statuses) == {200}
+    assert traffic.versions[0] is None and traffic.versions[-1] == second
+    seen = [v for i, v in enumerate(traffic.versions) if i == 0 or v != traffic.versions[i - 1]]
+    assert seen in ([None, first, second], [None, second])  # only ever forward, never back
+
+    greedy = server.client.post(
+        "/api/v1/recommendations", json={"age": 35, "skill": "геймдев", "explore": False}
+    ).json()
+    q = [entry["q"] for entry in greedy["explanation"]["q_values"]]
+    assert [entry["industry"] for entry in greedy["explanation"]["q_values"]] == actions
+    assert greedy["model_version"] == second and greedy["propensity"] == 1.0
+    assert greedy["action"]["index"] == int(np.argmax(q))
+
+    explored = server.client.post(
+        "/api/v1/recommendations", json={"age": 35, "skill": "геймдев"}
+    ).json()
+    eps, n = server.settings.epsilon, len(actions)
+    expected = 1 - eps + eps / n if explored["action"]["index"] == int(np.argmax(q)) else eps / n
+    assert abs(explored["propensity"] - expected) < 1e-9
+
+
+def test_refused_model_keeps_the_previous_one(server: Server) -> None:
+    actions = sorted(INDUSTRIES)
+    good = _register(server.engine, actions, seed=3)
+    _wait_for(server, lambda m: m["version"] == good)
+    bad = _register(server.engine, actions[:2], seed=4)  # trained for another catalog
+    model = _wait_for(server, lambda m: m["refused"] is not None)
+    assert model["version"] == good and model["refused"]["version"] == bad
+    assert "action" in model["refused"]["reason"]
+    response = server.client.post("/api/v1/recommendations", json={"age": 20, "skill": "геймдев"})
+    assert response.status_code == 200 and response.json()["model_version"] == good
+
+
+def test_catalog_with_new_industry_reloads_the_model(server: Server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    old = _register(server.engine, sorted(INDUSTRIES), seed=5)
+    _wait_for(server, lambda m: m["version"] == old)
+
+    new_industry = "Строительство, недвижимость"
+    extra = catalog_rows()[0] | {
+        "id": "900",
+        "description": "Роспись стен в новостройках, фасады.",
+        "industries": [new_industry],
+    }
+    seed_catalog(server.engine, tmp_path, [extra])
+    actions = sorted((*INDUSTRIES, new_industry))
+    # The old model no longer fits the catalog: refused, and serving goes uniform over 4 actions.
+    _wait_for(server, lambda m: m["refused"] is not None and m["refused"]["version"] == old)
+    deadline = time.monotonic() + SWAP_DEADLINE_S
+    while True:
+        body = server.client.post(
+            "/api/v1/recommendations", json={"age": 20, "skill": "геймдев"}
+        ).json()
+        if abs(body["propensity"] - 1 / 4) < 1e-9:
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)
+    assert body["model_version"] is None and body["explanation"]["q_values"] is None
+
+    fitting = _register(server.engine, actions, seed=6)
+    _wait_for(server, lambda m: m["version"] == fitting and m["actions"] == actions)
+    body = server.client.post(
+        "/api/v1/recommendations", json={"age": 20, "skill": "геймдев", "explore": False}
+    ).json()
+    assert body["model_version"] == fitting and len(body["explanation"]["q_values"]) == 4
