@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vacrec.commands import ingest
+from vacrec.commands import agent, bench, collect, ingest, serve
 
 app = typer.Typer(
     name="vacrec",
@@ -20,7 +20,7 @@ def main() -> None:
     """A job-vacancy recommender that learns from its users."""
 
 
-for module in (ingest,):
+for module in (ingest, collect, serve, bench, agent):
     module.register(app)
 
 

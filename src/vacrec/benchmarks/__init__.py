@@ -1,0 +1,1 @@
+"""Benchmarks behind `vacrec bench`: each returns its figures as one JSON-ready dict."""

@@ -1,0 +1,98 @@
+"""`vacrec bench`: benchmarks that print their figures (JSON with ``--json``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vacrec.commands._output import print_json, spinner, stderr
+
+SHARED_CATALOG = Path("../shared/data/hh_artist_vacancies_2023.xlsx")
+
+bench_app = typer.Typer(help="Benchmarks; the last stdout line is JSON with --json.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``bench`` group to ``app``."""
+    app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("serve")
+def bench_serve(
+    catalog: Annotated[
+        Path, typer.Option("--catalog", help="Catalog file to serve (the shared xlsx by default).")
+    ] = SHARED_CATALOG,
+    http: Annotated[
+        bool, typer.Option("--http/--no-http", help="Also measure the real server over HTTP.")
+    ] = True,
+    requests: Annotated[int, typer.Option("--requests", min=100, help="HTTP requests.")] = 2_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Serving latency vs the original's per-request path, at 1×, 10×, 100× the catalog."""
+    from vacrec.benchmarks.serve import run
+
+    if not catalog.is_file():
+        stderr.print(f"[red]error:[/red] --catalog: no such file: {catalog}")
+        raise typer.Exit(2)
+    with spinner("bench serve") as progress:
+        task = progress.add_task("starting")
+        figures = run(
+            catalog,
+            http=http,
+            http_requests=requests,
+            progress=lambda message: progress.update(task, description=message),
+        )
+    if as_json:
+        print_json(figures)
+        return
+    reference = figures["reference"]["median_ms"]
+    print(f"original per-request path: {reference:.1f} ms (median, large industries)")
+    if "http" in figures:
+        ours = figures["http"]["median_ms_large"]
+        print(f"POST /api/v1/recommendations: {ours:.2f} ms → {figures['speedup_http']}× faster")
+    for size in figures["scaling"]["sizes"]:
+        print(
+            f"top_k at {size['scale']}× ({size['vacancies']} vacancies): "
+            f"{size['top_k_median_ms']:.3f} ms, index {size['index_mb']} MB, "
+            f"built in {size['build_s']} s"
+        )
+
+
+@bench_app.command("train")
+def bench_train(
+    catalog: Annotated[
+        Path, typer.Option("--catalog", help="Catalog to simulate on (the shared xlsx by default).")
+    ] = SHARED_CATALOG,
+    seeds: Annotated[
+        list[int] | None, typer.Option("--seed", help="Seed(s) of the simulated population.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Training speed vs a per-sample loop, and the greedy policy's gap closed on the simulator."""
+    from vacrec.benchmarks.train import run
+
+    if not catalog.is_file():
+        stderr.print(f"[red]error:[/red] --catalog: no such file: {catalog}")
+        raise typer.Exit(2)
+    with spinner("bench train") as progress:
+        task = progress.add_task("starting")
+        figures = run(
+            catalog,
+            seeds=seeds or [0],
+            progress=lambda message: progress.update(task, description=message),
+        )
+    if as_json:
+        print_json(figures)
+        return
+    print(
+        f"vectorised: {figures['samples_per_second']:,.0f} samples/s; per-sample loop: "
+        f"{figures['reference_samples_per_second']:,.0f} samples/s → {figures['ratio']}× "
+        f"({figures['cores']} cores)"
+    )
+    q = figures["quality"]
+    print(
+        f"greedy {q['greedy']:+.3f} vs random {q['random']:+.3f} vs oracle {q['oracle']:+.3f}: "
+        f"gap closed {q['gap_closed']:.0%} (random rewards: {q['random_rewards_gap_closed']:.0%})"
+    )

@@ -1,0 +1,136 @@
+"""`vacrec serve`: run the HTTP service (uvicorn, one or more workers sharing the database).
+
+Before the workers start, the parent process migrates the database once, loads
+the bundled demo catalog into an empty store, makes sure there is a model to
+serve, and optionally retrains in the background every ``--retrain-every``.
+Workers then watch the catalog and the model registry themselves, so a newly
+promoted model goes live without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from importlib import resources
+
+import typer
+from sqlalchemy import Engine
+
+from vacrec.config import Settings, get_settings
+from vacrec.store.catalog import current_catalog_version
+from vacrec.store.db import make_engine, migrate
+
+log = logging.getLogger(__name__)
+
+APP_FACTORY = "vacrec.service.app:create_app"
+DEMO_PACKAGE, DEMO_PATH = "vacrec.catalog", "demo/vacancies.jsonl"
+_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``"90"``, ``"30s"``, ``"10m"``, ``"1h"``, ``"1d"``, ``"1h30m"``."""
+    cleaned = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", cleaned):
+        seconds = float(cleaned)
+    else:
+        parts = re.findall(r"(\d+(?:\.\d+)?)([smhd])", cleaned)
+        if not parts or "".join(n + u for n, u in parts) != cleaned:
+            raise ValueError(f"not a duration: {text!r} (try 30s, 10m, 1h)")
+        seconds = sum(float(n) * _UNITS_S[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive: {text!r}")
+    return seconds
+
+
+def ensure_catalog(engine: Engine) -> None:
+    """An empty store gets the bundled demo catalog, so a first run has something to serve."""
+    with engine.connect() as conn:
+        if current_catalog_version(conn) is not None:
+            return
+    from vacrec.store.ingest import ingest_paths
+
+    demo = resources.files(DEMO_PACKAGE).joinpath(DEMO_PATH)
+    with resources.as_file(demo) as path:
+        report = ingest_paths(engine, [path], source="demo catalog")
+    log.info("empty catalog: loaded the demo catalog (%s vacancies)", report.inserted)
+
+
+def ensure_model(engine: Engine, settings: Settings) -> None:
+    """Bootstrap a model when none exists (to be added); until then serve uniformly."""
+    log.info("serving without a model (uniform exploration)")
+
+
+def retrain_once(engine: Engine, settings: Settings) -> dict[str, object] | None:
+    """One retraining step, exactly as `vacrec train` does it (promotes only if clearly better).
+
+    Workers pick a promoted model up through the registry poll; nothing restarts.
+    Returns the training report, or None when there is nothing to train on yet.
+    """
+    from vacrec.commands.agent import CommandError, train_from_store
+
+    try:
+        report = train_from_store(engine, settings, promote_mode="auto")
+    except CommandError as reason:
+        log.info("background retraining skipped: %s", reason)
+        return None
+    log.info(
+        "background retraining: version %s, promoted=%s (%s)",
+        report["version"],
+        report["promoted"],
+        report.get("promotion_reason"),
+    )
+    return report
+
+
+def _retrain_forever(engine: Engine, settings: Settings, every_s: float, stop: threading.Event):  # type: ignore[no-untyped-def]
+    while not stop.wait(every_s):
+        try:
+            retrain_once(engine, settings)
+        except Exception:  # a failed training must never take the service down
+            log.exception("background retraining failed; serving on with the current model")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the serve command to ``app``."""
+
+    @app.command("serve")
+    def serve_command(
+        host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+        port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+        workers: int = typer.Option(1, min=1, help="Worker processes (they share the database)."),
+        retrain_every: str | None = typer.Option(
+            None, help="Retrain in the background this often, e.g. 10m or 1h (off by default)."
+        ),
+    ) -> None:
+        """Serve the API, the web page and the dashboard."""
+        import uvicorn
+
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        settings = get_settings()
+        every_s = settings.retrain_every_s
+        if retrain_every is not None:
+            try:
+                every_s = parse_duration(retrain_every)
+            except ValueError as error:
+                raise typer.BadParameter(str(error), param_hint="--retrain-every") from None
+
+        engine = make_engine(settings.resolved_database_url)
+        migrate(engine)  # once, before any worker starts
+        ensure_catalog(engine)
+        ensure_model(engine, settings)
+
+        stop = threading.Event()
+        if every_s:
+            threading.Thread(
+                target=_retrain_forever,
+                args=(engine, settings, every_s, stop),
+                name="retrain",
+                daemon=True,
+            ).start()
+            log.info("retraining every %g s", every_s)
+        try:
+            uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers)
+        finally:
+            stop.set()
+            engine.dispose()
