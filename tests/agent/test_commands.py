@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from vacrec.cli import app
-from vacrec.commands.agent import simulate_into_store
 from vacrec.config import Settings, get_settings
+from vacrec.learning import simulate_into_store
 from vacrec.store.ingest import ingest_paths
 
 

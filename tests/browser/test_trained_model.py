@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser.conftest import LiveServer, Tab
 from vacrec.agent.trainer import TrainConfig
-from vacrec.commands.agent import train_from_store
+from vacrec.learning import train_from_store
 
 pytestmark = pytest.mark.browser
 

@@ -101,7 +101,7 @@ def test_serve_with_two_workers_shares_the_database(database_url: str, tmp_path:
 
 
 def test_empty_store_gets_the_demo_catalog_once(engine) -> None:  # type: ignore[no-untyped-def]
-    from vacrec.commands.serve import ensure_catalog
+    from vacrec.learning import ensure_catalog
     from vacrec.store.catalog import catalog_industries, current_catalog_version
 
     ensure_catalog(engine)
@@ -116,8 +116,8 @@ def test_empty_store_gets_the_demo_catalog_once(engine) -> None:  # type: ignore
 
 def test_retrain_once_trains_from_logged_feedback(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from vacrec.agent.registry import live_version
-    from vacrec.commands.serve import retrain_once
     from vacrec.config import Settings
+    from vacrec.learning import retrain_once
     from vacrec.service.recommender import Recommender
 
     settings = Settings(home=tmp_path / "home")

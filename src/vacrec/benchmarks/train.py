@@ -97,7 +97,7 @@ def _random_rewards(transitions: Transitions, seed: int) -> Transitions:
 
 
 def _log_through_service(engine: Any, settings: Settings, seed: int) -> dict[str, Any]:
-    from vacrec.commands.agent import simulate_into_store
+    from vacrec.learning import simulate_into_store
 
     with engine.begin() as conn:
         for table in (feedback, events, model_promotions, models):

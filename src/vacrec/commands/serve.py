@@ -12,19 +12,17 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from importlib import resources
 
 import typer
 from sqlalchemy import Engine
 
 from vacrec.config import Settings, get_settings
-from vacrec.store.catalog import current_catalog_version
+from vacrec.learning import ensure_catalog, ensure_model, retrain_once
 from vacrec.store.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
 
 APP_FACTORY = "vacrec.service.app:create_app"
-DEMO_PACKAGE, DEMO_PATH = "vacrec.catalog", "demo/vacancies.jsonl"
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -41,46 +39,6 @@ def parse_duration(text: str) -> float:
     if seconds <= 0:
         raise ValueError(f"duration must be positive: {text!r}")
     return seconds
-
-
-def ensure_catalog(engine: Engine) -> None:
-    """An empty store gets the bundled demo catalog, so a first run has something to serve."""
-    with engine.connect() as conn:
-        if current_catalog_version(conn) is not None:
-            return
-    from vacrec.store.ingest import ingest_paths
-
-    demo = resources.files(DEMO_PACKAGE).joinpath(DEMO_PATH)
-    with resources.as_file(demo) as path:
-        report = ingest_paths(engine, [path], source="demo catalog")
-    log.info("empty catalog: loaded the demo catalog (%s vacancies)", report.inserted)
-
-
-def ensure_model(engine: Engine, settings: Settings) -> None:
-    """Bootstrap a model when none exists (to be added); until then serve uniformly."""
-    log.info("serving without a model (uniform exploration)")
-
-
-def retrain_once(engine: Engine, settings: Settings) -> dict[str, object] | None:
-    """One retraining step, exactly as `vacrec train` does it (promotes only if clearly better).
-
-    Workers pick a promoted model up through the registry poll; nothing restarts.
-    Returns the training report, or None when there is nothing to train on yet.
-    """
-    from vacrec.commands.agent import CommandError, train_from_store
-
-    try:
-        report = train_from_store(engine, settings, promote_mode="auto")
-    except CommandError as reason:
-        log.info("background retraining skipped: %s", reason)
-        return None
-    log.info(
-        "background retraining: version %s, promoted=%s (%s)",
-        report["version"],
-        report["promoted"],
-        report.get("promotion_reason"),
-    )
-    return report
 
 
 def _retrain_forever(engine: Engine, settings: Settings, every_s: float, stop: threading.Event):  # type: ignore[no-untyped-def]
