@@ -60,6 +60,9 @@ def register(app: typer.Typer) -> None:
         retrain_every: str | None = typer.Option(
             None, help="Retrain in the background this often, e.g. 10m or 1h (off by default)."
         ),
+        bootstrap: bool = typer.Option(
+            True, help="Train a first model from simulated users when the registry is empty."
+        ),
     ) -> None:
         """Serve the API, the web page and the dashboard."""
         import uvicorn
@@ -76,7 +79,8 @@ def register(app: typer.Typer) -> None:
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)  # once, before any worker starts
         ensure_catalog(engine)
-        ensure_model(engine, settings)
+        if bootstrap:
+            ensure_model(engine, settings)
 
         stop = threading.Event()
         if every_s:
