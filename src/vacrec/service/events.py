@@ -56,23 +56,25 @@ def _storable(text: str) -> str:
 def insert_event(engine: Engine, event: NewEvent) -> None:
     """Store one served recommendation (one transaction)."""
     with engine.begin() as conn:
+        # Values as parameters, not .values(): the compiled INSERT is cached and reused.
         conn.execute(
-            insert(events).values(
-                id=event.id,
-                created_at=event.created_at,
-                session_id=event.session_id,
-                age=event.age,
-                skill=event.skill,
-                preference=_storable(event.preference),
-                action=event.action,
-                industry=event.industry,
-                propensity=event.propensity,
-                explore=event.explore,
-                model_version=event.model_version,
-                catalog_version=event.catalog_version,
-                shown=list(event.shown),
-                source=event.source,
-            )
+            insert(events),
+            {
+                "id": event.id,
+                "created_at": event.created_at,
+                "session_id": event.session_id,
+                "age": event.age,
+                "skill": event.skill,
+                "preference": _storable(event.preference),
+                "action": event.action,
+                "industry": event.industry,
+                "propensity": event.propensity,
+                "explore": event.explore,
+                "model_version": event.model_version,
+                "catalog_version": event.catalog_version,
+                "shown": list(event.shown),
+                "source": event.source,
+            },
         )
 
 
