@@ -96,3 +96,29 @@ def bench_train(
         f"greedy {q['greedy']:+.3f} vs random {q['random']:+.3f} vs oracle {q['oracle']:+.3f}: "
         f"gap closed {q['gap_closed']:.0%} (random rewards: {q['random_rewards_gap_closed']:.0%})"
     )
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    catalog: Annotated[
+        Path, typer.Option("--catalog", help="Catalog to ingest (the shared xlsx by default).")
+    ] = SHARED_CATALOG,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Cold runs to time.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Wall time of a cold `vacrec ingest` (fresh process, fresh store) on the catalog."""
+    from vacrec.benchmarks.ingest import run
+
+    if not catalog.is_file():
+        stderr.print(f"[red]error:[/red] --catalog: no such file: {catalog}")
+        raise typer.Exit(2)
+    with spinner("bench ingest") as progress:
+        progress.add_task(f"{repeats} cold ingests")
+        figures = run(catalog, repeats)
+    if as_json:
+        print_json(figures)
+        return
+    print(
+        f"ingest {figures['counts']['inserted']} vacancies: {figures['median_seconds']} s median "
+        f"({figures['speedup_vs_original']}× the original's {figures['original_seconds']} s)"
+    )
