@@ -64,3 +64,22 @@ def test_recommend_feedback_and_model_refresh(engine: Engine, tmp_path: Path) ->
     assert greedy.model_version == version and greedy.propensity == 1.0
     assert greedy.q_values is not None and list(greedy.q_values) == actions
     assert greedy.industry == max(greedy.q_values, key=greedy.q_values.__getitem__)
+
+
+def test_a_model_giving_nan_q_values_is_served_as_uniform(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    seed_catalog(sqlite_engine, tmp_path)
+    skills = skill_vocabulary()
+    network = QNetwork(state_size(len(skills)), len(INDUSTRIES))
+    with torch.no_grad():
+        for parameter in network.parameters():
+            parameter.fill_(float("nan"))
+    with sqlite_engine.begin() as conn:
+        version = save_model(conn, network, {"actions": sorted(INDUSTRIES), "skills": list(skills)})
+        promote(conn, version, reason="test")
+    recommender = Recommender.from_store(sqlite_engine, _settings(tmp_path), seed=1)
+    rec = recommender.recommend(30, "акварель", "", explore=False)
+    assert rec.q_values is None
+    assert rec.model_version is None
+    assert math.isclose(rec.propensity, 1 / len(INDUSTRIES))

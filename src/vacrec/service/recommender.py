@@ -183,6 +183,9 @@ class Recommender:
         q_values = None
         if model is not None and skill in model.skills:
             q_values = np.asarray(model.q_values(age, skill), dtype=float)
+            if not np.isfinite(q_values).all():
+                log.error("model %s gave non-finite Q-values; serving uniformly", model.version)
+                q_values = None
         with self._rng_lock:
             decision = epsilon_greedy(
                 q_values, len(snapshot.actions), self.settings.epsilon, self._rng, explore
