@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
+from tests.live_server import serve_in_thread
 from vacrec.config import Settings
 from vacrec.store.db import make_engine, migrate
 from vacrec.store.ingest import ingest_paths
@@ -132,24 +129,11 @@ def live_server(
         home=folder / "home", database_url=url, model_poll_s=0.2, catalog_poll_s=0.2
     )
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with (
+        serve_in_thread(create_app(settings)) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
         yield LiveServer(url=base, engine=engine, client=client, settings=settings)
-    server.should_exit = True
-    thread.join(timeout=10)
     engine.dispose()
 
 
@@ -157,7 +141,7 @@ def live_server(
 def browser() -> Iterator[Any]:
     """One headless Chromium for the module (never downloaded: Debian's package)."""
     if not _chromium_available():
-        pytest.skip(f"{CHROMIUM} is not installed")
+        pytest.fail(f"{CHROMIUM} is not installed: run scripts/ensure-test-services")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
+from tests.live_server import serve_in_thread
 from vacrec.config import Settings
 from vacrec.store.db import make_engine, migrate
 from vacrec.store.ingest import ingest_paths
@@ -75,27 +74,6 @@ class Server:
     client: httpx.Client
 
 
-def _serve(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
-    from vacrec.service.app import create_app  # imported here so store-only tests run alone
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        create_app(settings), log_level="warning", lifespan="on", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    server.test_port = sock.getsockname()[1]  # type: ignore[attr-defined]
-    return server, thread
-
-
 ServerFactory = Callable[..., Server]
 
 
@@ -104,7 +82,7 @@ def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
     """Start servers on the test's database; ``seed=False`` leaves the catalog empty."""
     engine = make_engine(database_url)
     migrate(engine)
-    running: list[tuple[uvicorn.Server, threading.Thread, httpx.Client]] = []
+    servers = ExitStack()
     seeded = False
 
     def start(seed: bool = True, **overrides: Any) -> Server:
@@ -121,17 +99,14 @@ def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
         }
         values.update(overrides)
         settings = Settings(**values)
-        server, thread = _serve(settings)
-        url = f"http://127.0.0.1:{server.test_port}"  # type: ignore[attr-defined]
-        client = httpx.Client(base_url=url, timeout=30)
-        running.append((server, thread, client))
+        from vacrec.service.app import create_app  # here, so store-only tests run alone
+
+        url = servers.enter_context(serve_in_thread(create_app(settings)))
+        client = servers.enter_context(httpx.Client(base_url=url, timeout=30))
         return Server(url=url, settings=settings, engine=engine, client=client)
 
-    yield start
-    for server, thread, client in running:
-        client.close()
-        server.should_exit = True
-        thread.join(timeout=10)
+    with servers:
+        yield start
     engine.dispose()
 
 
