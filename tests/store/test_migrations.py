@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, func, insert, inspect, select, text
 
-from vacrec.store.db import migrate
-from vacrec.store.tables import metadata
+from vacrec.store.db import make_engine, migrate, read_transaction, utcnow
+from vacrec.store.tables import catalog_versions, metadata
 
 
 def test_migrated_database_matches_the_table_definitions(engine: Engine) -> None:
@@ -25,3 +29,43 @@ def test_sqlite_runs_in_wal_mode(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_concurrent_migrations_on_a_fresh_database_all_succeed(database_url: str) -> None:
+    # Several workers or replicas start at once against an empty database. They are
+    # processes, as in production (Alembic's context is process-global, not per thread).
+    script = "import sys; from vacrec.store.db import make_engine, migrate; " \
+             "migrate(make_engine(sys.argv[1]))"  # fmt: skip
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, database_url], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    failures = [w.stderr.read().decode() for w in workers if w.wait(timeout=120) != 0]
+    assert failures == []
+    engine = make_engine(database_url)
+    assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    engine.dispose()
+
+
+def test_a_long_read_transaction_does_not_block_writers(sqlite_engine: Engine) -> None:
+    finished = threading.Event()
+
+    def write() -> None:
+        with sqlite_engine.begin() as conn:
+            conn.execute(
+                insert(catalog_versions).values(
+                    created_at=utcnow(), source="t", inserted=0, updated=0, vacancies=0
+                )
+            )
+        finished.set()
+
+    with read_transaction(sqlite_engine) as reader:
+        assert reader.execute(select(func.count()).select_from(catalog_versions)).scalar() == 0
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert finished.wait(timeout=10), "the writer waited for the reader"
+        # The reader still sees its own snapshot.
+        assert reader.execute(select(func.count()).select_from(catalog_versions)).scalar() == 0
+    writer.join()

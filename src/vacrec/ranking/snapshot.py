@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 
 from vacrec.ranking.index import IndexDocument, Ranked, TfidfIndex
 from vacrec.store.catalog import catalog_industries, current_catalog_version
+from vacrec.store.db import read_transaction
 from vacrec.store.tables import vacancies, vacancy_industries
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def read_catalog_records(
     engine: Engine,
 ) -> tuple[int | None, tuple[str, ...], list[CatalogRecord]]:
     """The catalog version, its action list and its vacancies, read in one transaction."""
-    with engine.connect() as conn, conn.begin():
+    with read_transaction(engine) as conn:
         version = current_catalog_version(conn)
         actions = tuple(catalog_industries(conn))
         groups: dict[str, list[str]] = {}
@@ -189,7 +190,7 @@ class SnapshotHolder:
     def refresh_if_changed(self) -> bool:
         """Rebuild and swap when the store's catalog version differs; True if swapped."""
         with self._refresh_lock:
-            with self._engine.connect() as conn:
+            with read_transaction(self._engine) as conn:
                 version = current_catalog_version(conn)
             if version == self._current.version:
                 return False

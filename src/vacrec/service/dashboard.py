@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from vacrec.agent.registry import live_version
+from vacrec.store.db import read_transaction
 from vacrec.store.tables import events, feedback, models
 
 HOURLY_UP_TO = timedelta(days=3)  # longer spans are bucketed by day
@@ -26,7 +27,7 @@ MAX_LOSS_POINTS = 400  # the loss curve is thinned to at most this many points
 
 def dashboard_data(engine: Engine) -> dict[str, Any]:
     """Everything the dashboard plots, as one JSON-ready dict (one read transaction)."""
-    with engine.connect() as conn:
+    with read_transaction(engine) as conn:
         bucket = _bucket_unit(conn)
         model_rows = _models(conn)
         return {

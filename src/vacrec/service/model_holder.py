@@ -22,7 +22,7 @@ from vacrec.agent.registry import ModelRefused, live_version, load_live_model
 from vacrec.agent.skills import skill_vocabulary
 from vacrec.config import Settings
 from vacrec.store.catalog import catalog_industries, current_catalog_version
-from vacrec.store.db import utcnow
+from vacrec.store.db import read_transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class ModelHolder:
     def refresh_if_changed(self) -> bool:
         """Load the live model if the registry or the catalog changed; True if it swapped."""
         with self._refresh_lock:
-            with self._engine.connect() as conn:
+            with read_transaction(self._engine) as conn:
                 key = (live_version(conn), current_catalog_version(conn))
                 if key == self._seen:
                     return False

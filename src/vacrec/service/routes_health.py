@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from vacrec.service.deps import EngineDep, MetricsDep, RecommenderDep
+from vacrec.store.db import read_transaction
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
@@ -30,7 +31,7 @@ def readyz(engine: EngineDep, recommender: RecommenderDep) -> JSONResponse:
     snapshot = recommender.snapshots.current
     catalog_version = snapshot.version if snapshot is not None else None
     try:
-        with engine.connect() as conn:
+        with read_transaction(engine) as conn:
             conn.execute(text("SELECT 1"))
         database = True
     except Exception as error:  # any failure to reach the database means "not ready"
