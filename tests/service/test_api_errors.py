@@ -162,3 +162,23 @@ def test_unknown_routes_and_methods_are_json(server: Server) -> None:
     assert missing.status_code == 404 and _detail(missing)
     wrong_method = server.client.get("/api/v1/feedback")
     assert wrong_method.status_code == 405 and _detail(wrong_method)
+
+
+def test_oversized_bodies_are_413_declared_or_streamed(server: Server) -> None:
+    huge = b'{"age": 30, "skill": "\xd0\xb0", "preference": "' + b"x" * 100_000 + b'"}'
+    declared = server.client.post(
+        "/api/v1/recommendations", content=huge, headers={"content-type": "application/json"}
+    )
+    assert declared.status_code == 413
+    assert declared.json()["detail"].startswith("body")
+
+    def chunks():  # no Content-Length: the body arrives chunked
+        for start in range(0, len(huge), 8192):
+            yield huge[start : start + 8192]
+
+    streamed = server.client.post(
+        "/api/write/", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    assert streamed.json()["status_code"] == 413
+    assert server.client.get("/healthz").status_code == 200

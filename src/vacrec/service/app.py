@@ -26,6 +26,7 @@ from vacrec.config import Settings, get_settings
 from vacrec.ranking.snapshot import SnapshotHolder
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
 from vacrec.service.errors import ServiceError, ServiceUnavailable
+from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
 from vacrec.service.model_holder import ModelHolder
 from vacrec.service.recommender import Recommender
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     _install_error_handlers(app)
     app.include_router(routes_legacy.router)
