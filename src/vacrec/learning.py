@@ -287,3 +287,34 @@ def simulate_into_store(
         "epsilon": settings.epsilon,
         "model_version": current.version if current is not None else None,
     }
+
+
+def simulate_over_http(
+    url: str, settings: Settings, events: int, seed: int, progress: Any = None
+) -> dict[str, Any]:
+    """Simulated job seekers use a running server's HTTP API (its own ε applies).
+
+    The simulator shows ``k`` vacancies per industry in its expectations, since the
+    server's catalog counts are not visible over the API.
+    """
+    import httpx
+
+    from vacrec.agent.skills import skill_vocabulary
+    from vacrec.simulate.env import JobSeekerEnv
+    from vacrec.simulate.http import HttpRecommender
+    from vacrec.simulate.runner import run_simulation
+
+    with httpx.Client(base_url=url, timeout=30) as client:
+        service = HttpRecommender(url, client)
+        try:
+            industries = service.industries()
+            if not industries:
+                raise LearningError(f"{url} serves no catalog yet")
+            env = JobSeekerEnv(
+                industries, skill_vocabulary(settings.extra_skills), seed=settings.simulator_seed
+            )
+            summary = run_simulation(service, env, events, seed=seed, progress=progress)
+            version = service.model_version()
+        except httpx.HTTPError as error:
+            raise LearningError(f"{url}: {error}") from error
+    return {**summary.to_dict(), "url": url, "model_version": version}

@@ -1,6 +1,7 @@
 """The whole loop, live: a real `vacrec serve` process learns from its users.
 
-Simulated job seekers use the HTTP API and rate what they get; `vacrec train`
+Simulated job seekers (`vacrec simulate --url`) use the HTTP API and rate what
+they get; `vacrec train`
 runs as its own process on the same store; the running server picks up the
 promoted model by itself, and its greedy policy gets better — no restart.
 """
@@ -23,7 +24,7 @@ import pytest
 from vacrec.agent.skills import skill_vocabulary
 from vacrec.simulate.env import JobSeekerEnv
 from vacrec.simulate.http import HttpRecommender
-from vacrec.simulate.runner import env_from_catalog, run_simulation
+from vacrec.simulate.runner import env_from_catalog
 from vacrec.store.db import make_engine
 
 AGES = (18, 27, 36, 45, 54, 63)
@@ -93,8 +94,14 @@ def test_served_policy_improves_after_training_without_a_restart(
     assert list(env.industries) == client.industries()
 
     before = _greedy_value(client, env)
-    summary = run_simulation(client, env, events=1500, seed=1)
-    assert summary.events == 1500
+    simulated = subprocess.run(
+        [sys.executable, "-m", "vacrec.cli", "simulate", "--url", url, "--events", "1500",
+         "--seed", "1", "--json"],
+        env=home_env, capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    summary = json.loads(simulated.stdout.strip().splitlines()[-1])
+    assert summary["events"] == 1500
+    assert summary["model_version"] is None
 
     trained = subprocess.run(
         [sys.executable, "-m", "vacrec.cli", "train", "--json"],
@@ -119,3 +126,14 @@ def test_served_policy_improves_after_training_without_a_restart(
     assert after > before + 0.5
     assert (after - before) / (best - before) > 0.6
     assert process.poll() is None  # the same process served throughout
+
+
+def test_simulating_against_no_server_is_a_clear_error(home_env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "vacrec.cli", "simulate", "--url",
+         f"http://127.0.0.1:{_free_port()}", "--events", "5", "--json"],
+        env=home_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "error" in json.loads(done.stdout.strip().splitlines()[-1])
+    assert "Traceback" not in done.stderr

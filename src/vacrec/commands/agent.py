@@ -19,6 +19,7 @@ from vacrec.learning import (
     ensure_catalog,
     evaluate_store,
     simulate_into_store,
+    simulate_over_http,
     train_from_store,
 )
 
@@ -233,28 +234,34 @@ def _simulate_command(
     epsilon: Annotated[
         float | None, typer.Option("--epsilon", min=0.0, max=1.0, help="Override VACREC_EPSILON.")
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Drive a running server over HTTP instead of the store."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Simulated job seekers request, vote and send feedback through the service layer."""
     settings = get_settings()
     if epsilon is not None:
         settings = settings.model_copy(update={"epsilon": epsilon})
-    engine = _engine(settings)
     try:
-        ensure_catalog(engine)  # first run: the bundled demo catalog
         with spinner("simulate") as progress:
             task = progress.add_task(f"0/{events} events")
-            summary = simulate_into_store(
-                engine,
-                settings,
-                events,
-                seed,
-                lambda done: progress.update(task, description=f"{done}/{events} events"),
-            )
+
+            def note(done: int) -> None:
+                progress.update(task, description=f"{done}/{events} events")
+
+            if url is not None:
+                summary = simulate_over_http(url, settings, events, seed, note)
+            else:
+                engine = _engine(settings)
+                try:
+                    ensure_catalog(engine)  # first run: the bundled demo catalog
+                    summary = simulate_into_store(engine, settings, events, seed, note)
+                finally:
+                    engine.dispose()
     except LearningError as error:
         raise _fail(str(error), as_json) from error
-    finally:
-        engine.dispose()
     if as_json:
         print_json(summary)
         return
@@ -262,7 +269,7 @@ def _simulate_command(
         f"{summary['events']} events from {summary['users']} users "
         f"({summary['sessions']} multi-request sessions): mean reward "
         f"{summary['mean_reward']:+.3f} (oracle {summary['mean_oracle']:+.3f}), "
-        f"ε={summary['epsilon']}, model {summary['model_version']}"
+        f"model {summary['model_version']}"
     )
 
 
