@@ -1,4 +1,8 @@
-"""FastAPI dependencies: what a route may ask for, all built once in the app's lifespan."""
+"""FastAPI dependencies: what a route may ask for, all built once in the app's lifespan.
+
+They are ``async`` because they only read ``app.state``: FastAPI would run a
+plain ``def`` dependency in the thread pool, a hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +16,19 @@ from vacrec.service.metrics import Metrics
 from vacrec.service.recommender import Recommender
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_recommender(request: Request) -> Recommender:
+async def get_recommender(request: Request) -> Recommender:
     return request.app.state.recommender
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 

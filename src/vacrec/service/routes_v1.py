@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from vacrec.service.deps import RecommenderDep
 from vacrec.service.errors import ServiceUnavailable
@@ -67,7 +67,7 @@ def _response(rec: Recommendation) -> RecommendationResponse:
     response_model=RecommendationResponse,
     responses={k: _ERRORS[k] for k in (422, 503)},
 )
-def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> RecommendationResponse:
+def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> Response:
     """Pick an industry for (age, skill) and rank its vacancies by the preference."""
     rec = recommender.recommend(
         age=body.age,
@@ -78,7 +78,9 @@ def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> Recom
         explore=body.explore,
         source="api",
     )
-    return _response(rec)
+    # Built and validated once here, serialised by pydantic-core directly: FastAPI would
+    # otherwise validate the same object a second time on the hot path.
+    return Response(_response(rec).model_dump_json(), media_type="application/json")
 
 
 @router.post("/feedback", response_model=FeedbackResponse, responses=_ERRORS)
