@@ -203,7 +203,7 @@ def test_dashboard_plots_traffic_and_rewards(tab: Tab, live_server: LiveServer) 
 
 def test_static_route_serves_only_our_files(live_server: LiveServer) -> None:
     client = live_server.client
-    for name in ("app.js", "dashboard.js"):
+    for name in ("common.js", "app.js", "dashboard.js"):
         script = client.get(f"/static/{name}")
         assert script.status_code == 200
         assert script.headers["content-type"].startswith("text/javascript")

@@ -23,6 +23,7 @@ PACKAGE_DIR = Path(__file__).parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
 STATIC_FILES = {
+    "common.js": "text/javascript; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",

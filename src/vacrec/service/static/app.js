@@ -5,7 +5,7 @@
 "use strict";
 
 (function () {
-  const LANG_KEY = "vacrec.lang";
+  const { loadLang, saveLang, translator, $, el } = window.vacrecCommon;
   const MAX_BARS = 6; // industries shown in the "why" chart (the chosen one always is)
 
   const I18N = {
@@ -123,7 +123,7 @@
   };
 
   const state = {
-    lang: loadLang(),
+    lang: loadLang(I18N),
     skillsLoaded: false,
     result: null, // the last recommendation response
     votes: new Map(), // vacancy id -> 1 | -1
@@ -134,34 +134,7 @@
 
   const isLocked = () => state.sent !== null || state.closed;
 
-  function loadLang() {
-    try {
-      const saved = window.localStorage.getItem(LANG_KEY);
-      if (saved && I18N[saved]) return saved;
-    } catch (_) {
-      /* storage may be disabled; Russian is the default */
-    }
-    return "ru";
-  }
-
-  function t(key, ...args) {
-    const entry = I18N[state.lang][key] ?? I18N.ru[key];
-    return typeof entry === "function" ? entry(...args) : entry;
-  }
-
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, props = {}, children = []) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props)) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "text") node.textContent = value;
-      else if (key === "className") node.className = value;
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children) if (child) node.append(child);
-    return node;
-  }
+  const t = translator(I18N, () => state.lang);
 
   // ------------------------------------------------------------------ language
 
@@ -187,11 +160,7 @@
 
   function switchLanguage() {
     state.lang = state.lang === "ru" ? "en" : "ru";
-    try {
-      window.localStorage.setItem(LANG_KEY, state.lang);
-    } catch (_) {
-      /* not remembered, still switched */
-    }
+    saveLang(state.lang);
     applyLanguage();
   }
 

@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const LANG_KEY = "vacrec.lang";
+  const { loadLang, saveLang, translator, $, el } = window.vacrecCommon;
   const REFRESH_MS = 30000;
   const SVG_NS = "http://www.w3.org/2000/svg";
   // The viewBox width follows the panel's real width (within limits), so text in the
@@ -86,36 +86,10 @@
     },
   };
 
-  const state = { lang: loadLang(), data: null, error: null };
+  const state = { lang: loadLang(I18N), data: null, error: null };
+  const t = translator(I18N, () => state.lang);
 
-  function loadLang() {
-    try {
-      const saved = window.localStorage.getItem(LANG_KEY);
-      if (saved && I18N[saved]) return saved;
-    } catch (_) {
-      /* default below */
-    }
-    return "ru";
-  }
-
-  function t(key, ...args) {
-    const entry = I18N[state.lang][key] ?? I18N.ru[key];
-    return typeof entry === "function" ? entry(...args) : entry;
-  }
-
-  const $ = (id) => document.getElementById(id);
   const locale = () => (state.lang === "ru" ? "ru-RU" : "en-GB");
-
-  function el(tag, props = {}, children = []) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(props)) {
-      if (k === "text") node.textContent = v;
-      else if (k === "className") node.className = v;
-      else node.setAttribute(k, String(v));
-    }
-    for (const c of children) if (c) node.append(c);
-    return node;
-  }
 
   function svg(tag, attrs = {}, children = []) {
     const node = document.createElementNS(SVG_NS, tag);
@@ -462,11 +436,7 @@
   function start() {
     $("lang-switch").addEventListener("click", () => {
       state.lang = state.lang === "ru" ? "en" : "ru";
-      try {
-        window.localStorage.setItem(LANG_KEY, state.lang);
-      } catch (_) {
-        /* not remembered */
-      }
+      saveLang(state.lang);
       render();
     });
     render();
