@@ -21,6 +21,17 @@ POSTGRES_ADMIN_URL = os.environ.get(
 
 
 @pytest.fixture
+def shared_xlsx() -> Path:
+    """The real 2023 sample, which lives beside the project (never copied into it)."""
+    if not SHARED_XLSX.is_file():
+        pytest.fail(
+            f"the shared data is missing: expected {SHARED_XLSX} "
+            "(clone the project next to the shared/ folder, as CI does)"
+        )
+    return SHARED_XLSX
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite file for one test."""
     return f"sqlite:///{tmp_path / 'vacrec.db'}"

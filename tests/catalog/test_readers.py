@@ -14,7 +14,6 @@ from tests.catalog.factories import (
     write_jsonl,
     write_xlsx,
 )
-from tests.conftest import SHARED_XLSX
 from vacrec.catalog.readers import CatalogFileError, read_catalog
 
 ART = "Искусство, развлечения, масс-медиа"
@@ -111,8 +110,8 @@ def test_spreadsheet_with_other_columns_is_refused(tmp_path: Path) -> None:
         read_catalog(path)
 
 
-def test_shared_spreadsheet_reads_every_row_and_keeps_groups_whole() -> None:
-    result = read_catalog(SHARED_XLSX)
+def test_shared_spreadsheet_reads_every_row_and_keeps_groups_whole(shared_xlsx: Path) -> None:
+    result = read_catalog(shared_xlsx)
     assert result.read == 1387
     assert result.rejections == []
     groups = {g for v in result.vacancies for g in v.industries}

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from tests.catalog.factories import normalised, original_row, write_jsonl, write_xlsx
-from tests.conftest import SHARED_XLSX
 from vacrec.catalog.readers import CatalogFileError
 from vacrec.store.catalog import catalog_industries, current_catalog_version
 from vacrec.store.ingest import ingest_paths
@@ -23,8 +22,10 @@ def _count(engine: Engine, table=vacancies) -> int:  # type: ignore[no-untyped-d
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def test_shared_spreadsheet_gives_1240_vacancies_in_23_groups(engine: Engine) -> None:
-    report = ingest_paths(engine, [SHARED_XLSX])
+def test_shared_spreadsheet_gives_1240_vacancies_in_23_groups(
+    engine: Engine, shared_xlsx: Path
+) -> None:
+    report = ingest_paths(engine, [shared_xlsx])
     assert report.read == 1387
     assert report.inserted == 1240
     assert report.skipped_duplicates == 147
@@ -42,7 +43,7 @@ def test_shared_spreadsheet_gives_1240_vacancies_in_23_groups(engine: Engine) ->
     assert len(inferred) == 287
     assert all(len(groups) == 1 and 0 < confidence <= 1 for groups, confidence in inferred)
 
-    again = ingest_paths(engine, [SHARED_XLSX])
+    again = ingest_paths(engine, [shared_xlsx])
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1240)
     assert again.catalog_version is None
     assert _count(engine) == 1240
