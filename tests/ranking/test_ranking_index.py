@@ -1,4 +1,4 @@
-"""Ranking behaviour of the per-industry TF-IDF index on hand-made catalogs."""
+"""Ranking and industry features of the catalog-wide TF-IDF index on hand-made catalogs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tests.ranking.ranking_fixtures import ART, IT, record
 from vacrec.catalog.text import normalise
-from vacrec.ranking.index import IndexDocument, TfidfIndex
+from vacrec.ranking.index import TITLE_WEIGHT, TOP_WEIGHTS, IndexDocument, TfidfIndex
 from vacrec.ranking.snapshot import CatalogRecord, CatalogSnapshot
 
 
@@ -43,18 +43,70 @@ def test_stop_words_in_the_preference_do_not_change_the_ranking(snapshot: Catalo
     assert plain == padded
 
 
-def test_scores_are_the_cosine_of_a_tfidf_fitted_on_the_industry(catalog: list[CatalogRecord]):
+def reference_tfidf(records: list[CatalogRecord]) -> tuple[TfidfVectorizer, object]:
+    """scikit-learn's TF-IDF with the index's settings: one space over the whole catalog,
+    sublinear tf, the title counted ``TITLE_WEIGHT`` times."""
+    vectorizer = TfidfVectorizer(analyzer=normalise, sublinear_tf=True)
+    texts = [" ".join([r.name] * TITLE_WEIGHT + [r.description]) for r in records]
+    return vectorizer, vectorizer.fit_transform(texts)
+
+
+def test_scores_are_the_cosine_of_one_tfidf_over_the_catalog(catalog: list[CatalogRecord]):
     snapshot = CatalogSnapshot.from_records(1, catalog)
-    art = [r for r in catalog if ART in r.industries]
-    vectorizer = TfidfVectorizer(analyzer=normalise)
-    matrix = vectorizer.fit_transform([r.description for r in art])
+    vectorizer, matrix = reference_tfidf(catalog)
     preference = "художник для игр, акварель"
     expected = (matrix @ vectorizer.transform([preference]).T).toarray().ravel()
+    cosine = {r.id: float(c) for r, c in zip(catalog, expected, strict=True)}
+    art = [r for r in catalog if ART in r.industries]
 
     ranked = dict(snapshot.top_k(ART, preference, len(art)).items)
 
-    for r, cosine in zip(art, expected, strict=True):
-        assert ranked[r.id] == pytest.approx(cosine, abs=1e-6)
+    assert set(ranked) == {r.id for r in art}
+    for vacancy_id, score in ranked.items():
+        assert score == pytest.approx(cosine[vacancy_id], abs=1e-6)
+
+
+def test_a_title_word_counts_more_than_the_same_word_in_a_description():
+    snapshot = CatalogSnapshot.from_records(
+        1,
+        [
+            record("title", "Работа в студии, дружный коллектив.", [ART], 1, name="Аниматор"),
+            record("text", "Аниматор в студии, дружный коллектив.", [ART], 1, name="Сотрудник"),
+        ],
+    )
+
+    ranked = snapshot.top_k(ART, "аниматор", 2)
+
+    assert ids(ranked.items) == ["title", "text"]
+    assert ranked.items[0][1] > ranked.items[1][1] > 0.0
+
+
+def test_industry_features_say_which_industry_matches_the_text(snapshot: CatalogSnapshot):
+    features = snapshot.index.match("Python разработчик бэкенда").features()
+    best, _, share = (features[:, i] for i in range(3))
+    art, it = snapshot.index.industries.index(ART), snapshot.index.industries.index(IT)
+
+    assert best[it] > 0.0 and best[art] == 0.0
+    assert share[it] == pytest.approx(2 / 4)  # i1 and i3 mention Python; i2 and a2 do not
+    assert share[art] == 0.0
+
+
+def test_top_feature_weighs_the_five_cards_best_first(snapshot: CatalogSnapshot):
+    text = "художник акварель игры студия"
+    features = snapshot.index.match(text).features()
+
+    for position, industry in enumerate(snapshot.index.industries):
+        cards = snapshot.top_k(industry, text, 5).items
+        assert features[position, 0] == pytest.approx(max(s for _, s in cards), abs=1e-6)
+        weighted = sum(w * s for w, (_, s) in zip(TOP_WEIGHTS, cards, strict=False))
+        assert features[position, 1] == pytest.approx(weighted, abs=1e-6)
+
+
+def test_a_text_with_no_known_word_has_all_features_zero(snapshot: CatalogSnapshot):
+    match = snapshot.index.match("quantum entanglement")
+
+    assert match.empty
+    assert not match.features().any()
 
 
 def test_each_industry_ranks_only_its_own_vacancies(snapshot: CatalogSnapshot):
@@ -72,8 +124,8 @@ def test_a_vacancy_in_two_groups_is_found_in_both_spaces(snapshot: CatalogSnapsh
     in_it = snapshot.top_k(IT, "моделирование в Blender", 1)
 
     assert ids(in_art.items) == ids(in_it.items) == ["a2"]
-    # Different document frequencies per industry give different idf, hence scores.
-    assert in_art.items[0][1] > 0.0 and in_it.items[0][1] > 0.0
+    # One space for the catalog: the same posting scores the same in both groups.
+    assert in_art.items[0][1] == in_it.items[0][1] > 0.0
 
 
 @pytest.mark.parametrize("k", [1, 2, 4, 20])
@@ -172,7 +224,7 @@ def test_matches_brute_force_cosine_on_a_random_catalog():
         for _ in range(300)
     ]
     index = TfidfIndex.build(IndexDocument(str(i), d, ("G",)) for i, d in enumerate(docs))
-    vectorizer = TfidfVectorizer(analyzer=normalise)
+    vectorizer = TfidfVectorizer(analyzer=normalise, sublinear_tf=True)
     matrix = vectorizer.fit_transform(docs)
 
     for preference in [words[0], f"{common} {words[5]}", " ".join(rng.sample(words, 8)), common]:

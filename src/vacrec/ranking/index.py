@@ -1,23 +1,23 @@
-"""Per-industry TF-IDF index, built once per catalog version and only read per request.
+"""One TF-IDF space over the whole catalog, built once per catalog version, only read per request.
 
-The original service fitted a ``TfidfVectorizer`` on an industry's postings for
-every request. Here each industry group keeps its own TF-IDF space (the same
-maths: raw term counts, smoothed idf ``ln((1 + n) / (1 + df)) + 1``, rows
-L2-normalised) computed once. A request normalises the preference, maps its
-stems to the industry's columns and walks only those columns of a CSC matrix
-(an inverted-index dot product), so its cost follows the postings of the
-preference's terms rather than the size of the catalog; ``np.argpartition``
-picks the top k.
+Every vacancy is a row: the stemmed words of its title (counted ``TITLE_WEIGHT``
+times, since seekers mostly type what a title says) and of its description,
+with sublinear term frequency ``1 + ln(tf)``, smoothed idf
+``ln((1 + n) / (1 + df)) + 1`` and L2-normalised rows. One idf over the whole
+catalog makes a cosine mean the same thing in every industry, so industries
+can be compared by how well their postings match a text — the content
+features of the agent — while cards are still ranked within the chosen industry.
 
-Every description is normalised once per build (identical descriptions, which
-hh.ru catalogs repeat, share the work), then each industry assembles its
-matrix with vectorised numpy. Nothing is cached per request, so memory does
-not grow with traffic.
+A text is matched once (:meth:`TfidfIndex.match`): its stems map to columns of
+a CSC matrix and only those columns are walked (an inverted-index dot
+product), so the cost follows the postings of the text's terms rather than the
+catalog's size. The same :class:`Match` then gives every industry's features
+and the top k of any industry. Nothing is cached per request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,9 +26,18 @@ from scipy import sparse
 
 from vacrec.catalog.text import normalise
 
+TITLE_WEIGHT = 3
+"""How many times a title's words count against the description's."""
+TOP_WEIGHTS = np.array([5.0, 4.0, 3.0, 2.0, 1.0]) / 15.0
+"""The industry feature ``top`` weighs the cosines of its five best postings (the cards a
+seeker sees, best first) by these: the first card counts most."""
+MATCH_FEATURES = ("best", "top", "share")
+"""Per industry: best cosine, the ``TOP_WEIGHTS``-weighted mean of the five best (zeros when
+fewer match), and the share of its postings sharing a term with the text."""
+
 _DTYPE = np.float32
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
-# Above this share of an industry's rows touched, a dense accumulator beats sorting.
+# Above this share of the catalog's rows touched, a dense accumulator beats sorting.
 _DENSE_SHARE = 0.125
 
 
@@ -36,9 +45,10 @@ _DENSE_SHARE = 0.125
 class Ranked:
     """Ranked vacancy ids with their cosine scores.
 
-    ``fallback`` is True when the preference shared no term with the
-    industry's postings; the items are then the most recent first (published
-    time descending, then id) with score 0.0.
+    ``fallback`` is True when the text shared no term with the industry's
+    postings; the items are then the most recent first (published time
+    descending, then id) with score 0.0. Items after the matching ones are
+    padded the same way, with score 0.0.
     """
 
     items: list[tuple[str, float]]
@@ -53,6 +63,7 @@ class IndexDocument:
     description: str
     industries: tuple[str, ...]
     published_at: datetime | None = None
+    name: str = ""
 
 
 def _as_utc(moment: datetime | None) -> datetime:
@@ -62,92 +73,109 @@ def _as_utc(moment: datetime | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class _IndustryIndex:
-    """One industry's TF-IDF space: a CSC matrix (rows = vacancies, columns = stems)."""
+def _top_rows(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best (row, score) by score; ties go to the lower row (the more recent posting)."""
+    if len(rows) > k:
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        keep = scores >= kth  # every row tied with the k-th, for a stable tie-break
+        rows, scores = rows[keep], scores[keep]
+    order = np.lexsort((rows, -scores))[:k]
+    return rows[order], scores[order]
 
-    __slots__ = ("idf", "ids", "matrix", "rank", "recent", "terms")
 
-    def __init__(
-        self,
-        ids: np.ndarray,
-        terms: np.ndarray,
-        idf: np.ndarray,
-        matrix: sparse.csc_matrix,
-        recent: np.ndarray,
-    ) -> None:
-        self.ids = ids  # row -> vacancy id (object array of str)
-        self.terms = terms  # sorted global term ids that occur in this industry
-        self.idf = idf  # column -> idf
-        self.matrix = matrix
-        self.recent = recent  # rows, most recent first
-        self.rank = np.empty_like(recent)  # row -> position in ``recent``: the tie-break
-        self.rank[recent] = np.arange(len(recent), dtype=recent.dtype)
+class Match:
+    """How one text matches the catalog: every (industry, posting) row it touches, scored once.
+
+    Rows are industry-major, so the hits of each industry form one contiguous
+    segment; nothing is sorted beyond what a caller asks for.
+    """
+
+    __slots__ = ("_index", "_rows", "_scores", "_segment")
+
+    def __init__(self, index: TfidfIndex, rows: np.ndarray, scores: np.ndarray) -> None:
+        self._index = index
+        self._rows = rows  # ascending
+        self._scores = scores
+        self._segment = np.searchsorted(rows, index._industry_start)
 
     @property
-    def nbytes(self) -> int:
-        m = self.matrix
-        arrays = (m.data, m.indices, m.indptr, self.terms, self.idf, self.recent, self.rank)
-        return int(sum(a.nbytes for a in arrays) + self.ids.nbytes)
+    def empty(self) -> bool:
+        """True when the text shares no term with any posting."""
+        return len(self._rows) == 0
 
-    def query(self, term_ids: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows with a positive cosine and their scores, for a bag of global term ids."""
-        if not len(self.terms):
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=_DTYPE)
-        pos = np.searchsorted(self.terms, term_ids)
-        pos = np.minimum(pos, len(self.terms) - 1)
-        known = self.terms[pos] == term_ids
-        if not known.any():
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=_DTYPE)
-        cols = pos[known]
-        weights = counts[known] * self.idf[cols]
-        weights /= np.sqrt(np.dot(weights, weights))
+    def features(self) -> np.ndarray:
+        """``MATCH_FEATURES`` of every industry, in :attr:`TfidfIndex.industries` order:
+        float32 array [n_industries, 3], all in [0, 1]."""
+        index = self._index
+        n = len(index.industries)
+        out = np.zeros((n, len(MATCH_FEATURES)), dtype=_DTYPE)
+        if self.empty:
+            return out
+        start, stop = self._segment[:-1], self._segment[1:]
+        matched = stop - start
+        top = len(TOP_WEIGHTS)
+        for i in np.flatnonzero(matched):
+            scores = self._scores[start[i] : stop[i]]
+            if len(scores) > top:
+                scores = np.partition(scores, len(scores) - top)[-top:]
+            best = np.sort(scores)[::-1]
+            out[i, 0] = best[0]
+            out[i, 1] = best @ TOP_WEIGHTS[: len(best)]
+        out[:, 2] = matched / np.maximum(index.sizes, 1)
+        np.clip(out, 0.0, 1.0, out=out)
+        return out
 
-        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
-        spans = [(indptr[c], indptr[c + 1]) for c in cols]
-        rows = np.concatenate([indices[s:e] for s, e in spans])
-        values = np.concatenate([data[s:e] * w for (s, e), w in zip(spans, weights, strict=True)])
-        n_rows = len(self.ids)
-        if len(rows) > _DENSE_SHARE * n_rows:
-            dense = np.bincount(rows, weights=values, minlength=n_rows)
-            hit = np.flatnonzero(dense)
-            return hit, dense[hit]
-        hit, inverse = np.unique(rows, return_inverse=True)
-        return hit, np.bincount(inverse, weights=values)
-
-    def top(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """The k best rows by score (ties: most recent first), padded with recent rows."""
-        if len(rows) > k:
-            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-            keep = scores >= kth  # keeps every row tied with the k-th, for a stable tie-break
-            rows, scores = rows[keep], scores[keep]
-        order = np.lexsort((self.rank[rows], -scores))[:k]
-        best = zip(rows[order], scores[order], strict=True)
-        items = [(str(self.ids[r]), min(1.0, float(s))) for r, s in best]
-        if len(items) < k:
-            chosen = set(rows[order].tolist())
-            for row in self.recent[: k + len(chosen)]:
+    def top_k(self, industry: str, k: int) -> Ranked:
+        """The k postings of ``industry`` closest to the text (see :class:`Ranked`)."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        index = self._index
+        position = index._industry_position.get(industry)
+        if position is None:
+            return Ranked(items=[], fallback=False)
+        start, stop = self._segment[position], self._segment[position + 1]
+        best, scores = _top_rows(self._rows[start:stop], self._scores[start:stop], k)
+        ids = index._ids
+        items = [
+            (str(ids[index._vacancy[row]]), min(1.0, float(score)))
+            for row, score in zip(best, scores, strict=True)
+        ]
+        if len(items) < k:  # pad with the industry's most recent postings
+            chosen = set(best.tolist())
+            first = int(index._industry_start[position])
+            last = int(index._industry_start[position + 1])
+            for row in range(first, min(last, first + k + len(chosen))):
                 if len(items) == k:
                     break
-                if int(row) not in chosen:
-                    items.append((str(self.ids[row]), 0.0))
-        return items
-
-    def most_recent(self, k: int) -> list[tuple[str, float]]:
-        return [(str(self.ids[row]), 0.0) for row in self.recent[:k]]
+                if row not in chosen:
+                    items.append((str(ids[index._vacancy[row]]), 0.0))
+        return Ranked(items=items, fallback=len(best) == 0)
 
 
 class TfidfIndex:
-    """TF-IDF spaces of every industry group, queried by :meth:`top_k`."""
+    """The catalog's TF-IDF rows, one per (industry, posting), industry-major; see the module
+    docstring. A posting in two groups has two identical rows, one in each segment."""
 
     def __init__(
         self,
         vocabulary: dict[str, int],
-        industries: dict[str, _IndustryIndex],
+        ids: np.ndarray,
+        matrix: sparse.csc_matrix,
+        idf: np.ndarray,
+        industries: tuple[str, ...],
+        industry_start: np.ndarray,
+        vacancy: np.ndarray,
         analyzer: Callable[[str], list[str]] = normalise,
     ) -> None:
         self._vocabulary = vocabulary
-        self._industries = industries
+        self._ids = ids  # vacancy number -> vacancy id (object array of str)
+        self._matrix = matrix  # rows = (industry, posting), columns = stems
+        self._idf = idf
         self._analyzer = analyzer
+        self.industries = industries  # sorted group names; position = industry number
+        self._industry_position = {name: i for i, name in enumerate(industries)}
+        self._industry_start = industry_start  # [n_industries + 1] first row of each segment
+        self._vacancy = vacancy  # row -> vacancy number; within a segment most recent first
 
     @classmethod
     def build(
@@ -155,89 +183,137 @@ class TfidfIndex:
         documents: Iterable[IndexDocument],
         analyzer: Callable[[str], list[str]] = normalise,
     ) -> TfidfIndex:
-        """Normalise every description once and assemble each industry's matrix."""
+        """Normalise every text once (repeated texts share the work) and assemble the matrix."""
         vocabulary: dict[str, int] = {}
-        bags: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # description -> (term ids, counts)
-        members: dict[str, list[tuple[IndexDocument, tuple[np.ndarray, np.ndarray]]]] = {}
-        for doc in documents:
-            bag = bags.get(doc.description)
+        bags: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        docs = list(documents)
+        doc_terms: list[np.ndarray] = []
+        doc_counts: list[np.ndarray] = []
+        for doc in docs:
+            key = (doc.name, doc.description)
+            bag = bags.get(key)
             if bag is None:
-                ids = [vocabulary.setdefault(t, len(vocabulary)) for t in analyzer(doc.description)]
+                stems = analyzer(doc.name) * TITLE_WEIGHT + analyzer(doc.description)
+                ids = [vocabulary.setdefault(t, len(vocabulary)) for t in stems]
                 terms, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
-                bag = bags[doc.description] = (terms, counts.astype(_DTYPE))
-            for industry in doc.industries:
-                members.setdefault(industry, []).append((doc, bag))
-        return cls(
-            vocabulary,
-            {name: _build_industry(rows) for name, rows in members.items()},
-            analyzer,
-        )
+                bag = bags[key] = (terms, counts)
+            doc_terms.append(bag[0])
+            doc_counts.append(bag[1])
 
-    @property
-    def industries(self) -> tuple[str, ...]:
-        return tuple(sorted(self._industries))
+        # idf over postings (a posting counts once, however many groups it is in).
+        n = len(docs)
+        all_terms = np.concatenate(doc_terms) if n else np.empty(0, np.int64)
+        df = np.bincount(all_terms, minlength=len(vocabulary))
+        idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(_DTYPE)
 
+        # Rows: industry-major, most recent first (then by id) within an industry.
+        industries = tuple(sorted({g for doc in docs for g in doc.industries}))
+        position = {name: i for i, name in enumerate(industries)}
+        published = np.asarray([_as_utc(doc.published_at).timestamp() for doc in docs], float)
+        ids = np.empty(n, dtype=object)
+        ids[:] = [doc.id for doc in docs]
+        by_id = np.argsort(ids, kind="stable") if n else np.empty(0, np.int64)
+        recent = by_id[np.argsort(-published[by_id], kind="stable")]
+        members: list[list[int]] = [[] for _ in industries]
+        for d in recent:
+            for group in set(docs[d].industries):
+                members[position[group]].append(int(d))
+        vacancy = np.asarray([d for group in members for d in group], dtype=np.int32)
+        industry_start = np.zeros(len(industries) + 1, dtype=np.int64)
+        np.cumsum([len(group) for group in members], out=industry_start[1:])
+
+        lengths = np.fromiter((len(doc_terms[d]) for d in vacancy), np.int64, len(vacancy))
+        indptr = np.zeros(len(vacancy) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        if len(vacancy):
+            cols = np.concatenate([doc_terms[d] for d in vacancy])
+            counts = np.concatenate([doc_counts[d] for d in vacancy])
+        else:
+            cols, counts = np.empty(0, np.int64), np.empty(0, np.int64)
+        data = (1.0 + np.log(counts)) * idf[cols]
+        row_of = np.repeat(np.arange(len(vacancy)), lengths)
+        norms = np.sqrt(np.bincount(row_of, weights=data**2, minlength=len(vacancy)))
+        norms[norms == 0] = 1.0
+        data = (data / norms[row_of]).astype(_DTYPE)
+        matrix = sparse.csr_matrix(
+            (data, cols.astype(np.int32), indptr),
+            shape=(len(vacancy), len(vocabulary)),
+            dtype=_DTYPE,
+        ).tocsc()
+        matrix.sort_indices()
+        return cls(vocabulary, ids, matrix, idf, industries, industry_start, vacancy, analyzer)
+
+    # --- what the catalog holds --------------------------------------------------------------
     def size(self, industry: str) -> int:
         """How many vacancies the industry holds (0 when unknown)."""
-        found = self._industries.get(industry)
-        return 0 if found is None else len(found.ids)
+        position = self._industry_position.get(industry)
+        return 0 if position is None else int(self.sizes[position])
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Vacancies per industry, in :attr:`industries` order."""
+        return np.diff(self._industry_start)
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the index arrays (the vocabulary dict not included)."""
-        return sum(ind.nbytes for ind in self._industries.values())
+        m = self._matrix
+        arrays = (m.data, m.indices, m.indptr, self._idf, self._vacancy, self._industry_start)
+        return int(sum(a.nbytes for a in arrays) + self._ids.nbytes)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Vacancy id of every posting (object array of str), by vacancy number."""
+        return self._ids
+
+    @property
+    def matrix(self) -> sparse.csr_matrix:
+        """One L2-normalised TF-IDF row per posting, in :attr:`ids` order (a posting without an
+        industry has a zero row). Built on each call, for offline use (the simulator)."""
+        n = len(self._ids)
+        vacancies, first = np.unique(self._vacancy, return_index=True)
+        pick = sparse.csr_matrix(
+            (np.ones(len(first), dtype=_DTYPE), (vacancies, first)),
+            shape=(n, len(self._vacancy)),
+        )
+        return (pick @ self._matrix).tocsr()
+
+    def industries_of(self, vacancy_number: int) -> tuple[str, ...]:
+        """The industry groups of one posting (by its position in :attr:`ids`)."""
+        rows = np.flatnonzero(self._vacancy == vacancy_number)
+        segments = np.searchsorted(self._industry_start, rows, side="right") - 1
+        return tuple(self.industries[i] for i in segments)
 
     @property
     def vocabulary_size(self) -> int:
         return len(self._vocabulary)
 
-    def top_k(self, industry: str, preference: str, k: int) -> Ranked:
-        """The k vacancies of ``industry`` closest to ``preference`` by cosine similarity."""
+    # --- matching a text ---------------------------------------------------------------------
+    def match(self, text: str) -> Match:
+        """Score every posting sharing a term with ``text`` (cosine), once."""
+        term_ids = [self._vocabulary.get(t) for t in self._analyzer(text or "")]
+        known = np.asarray([t for t in term_ids if t is not None], dtype=np.int64)
+        if not len(known):
+            return Match(self, np.empty(0, np.int64), np.empty(0, _DTYPE))
+        cols, counts = np.unique(known, return_counts=True)
+        weights = (1.0 + np.log(counts)) * self._idf[cols]
+        weights /= np.sqrt(np.dot(weights, weights))
+        indptr, indices, data = self._matrix.indptr, self._matrix.indices, self._matrix.data
+        spans = [(indptr[c], indptr[c + 1]) for c in cols]
+        rows = np.concatenate([indices[s:e] for s, e in spans])
+        values = np.concatenate([data[s:e] * w for (s, e), w in zip(spans, weights, strict=True)])
+        n_rows = len(self._vacancy)
+        if len(rows) > _DENSE_SHARE * n_rows:
+            dense = np.bincount(rows, weights=values, minlength=n_rows)
+            hit = np.flatnonzero(dense > 0)
+            return Match(self, hit, dense[hit])
+        hit, inverse = np.unique(rows, return_inverse=True)
+        scores = np.bincount(inverse, weights=values)
+        keep = scores > 0
+        return Match(self, hit[keep], scores[keep])
+
+    def top_k(self, industry: str, text: str, k: int) -> Ranked:
+        """The k vacancies of ``industry`` closest to ``text`` by cosine similarity."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        found = self._industries.get(industry)
-        if found is None:
-            return Ranked(items=[], fallback=False)
-        term_ids = [self._vocabulary.get(t) for t in self._analyzer(preference or "")]
-        known = np.asarray([t for t in term_ids if t is not None], dtype=np.int64)
-        if len(known):
-            terms, counts = np.unique(known, return_counts=True)
-            rows, scores = found.query(terms, counts.astype(np.float64))
-            if len(rows):
-                return Ranked(items=found.top(rows, scores, k), fallback=False)
-        return Ranked(items=found.most_recent(k), fallback=True)
-
-
-def _build_industry(
-    rows: Sequence[tuple[IndexDocument, tuple[np.ndarray, np.ndarray]]],
-) -> _IndustryIndex:
-    n = len(rows)
-    lengths = np.fromiter((len(bag[0]) for _, bag in rows), dtype=np.int64, count=n)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    if indptr[-1]:
-        global_terms = np.concatenate([bag[0] for _, bag in rows])
-        counts = np.concatenate([bag[1] for _, bag in rows])
-    else:
-        global_terms = np.empty(0, dtype=np.int64)
-        counts = np.empty(0, dtype=_DTYPE)
-    terms, cols = np.unique(global_terms, return_inverse=True)
-    df = np.bincount(cols, minlength=len(terms))
-    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(_DTYPE)
-    data = counts * idf[cols]
-    row_of = np.repeat(np.arange(n), lengths)
-    norms = np.sqrt(np.bincount(row_of, weights=data.astype(np.float64) ** 2, minlength=n))
-    norms[norms == 0] = 1.0
-    data = (data / norms[row_of]).astype(_DTYPE)
-    matrix = sparse.csr_matrix(
-        (data, cols.astype(np.int32), indptr), shape=(n, len(terms)), dtype=_DTYPE
-    ).tocsc()
-    matrix.sort_indices()
-
-    ids = np.empty(n, dtype=object)
-    ids[:] = [doc.id for doc, _ in rows]
-    # Most recent first, then id: sort by id, then stably by time descending.
-    by_id = sorted(range(n), key=lambda i: rows[i][0].id)
-    by_id.sort(key=lambda i: _as_utc(rows[i][0].published_at), reverse=True)
-    recent = np.asarray(by_id, dtype=np.int64)
-    return _IndustryIndex(ids=ids, terms=terms, idf=idf, matrix=matrix, recent=recent)
+        return self.match(text).top_k(industry, k)

@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import Engine, select
 
-from vacrec.ranking.index import IndexDocument, Ranked, TfidfIndex
+from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
 from vacrec.store.catalog import catalog_industries, current_catalog_version
 from vacrec.store.db import read_transaction
 from vacrec.store.tables import vacancies, vacancy_industries
@@ -82,6 +83,9 @@ class CatalogSnapshot:
         self.actions = actions
         self.cards = cards
         self.index = index
+        # The index orders industries by name too, but the action list is the store's.
+        position = {name: i for i, name in enumerate(index.industries)}
+        self._action_rows = np.asarray([position.get(a, -1) for a in actions], dtype=np.int64)
 
     @classmethod
     def from_records(
@@ -106,7 +110,9 @@ class CatalogSnapshot:
                 description=r.description,
                 published_at=r.published_at,
             )
-            documents.append(IndexDocument(r.id, r.description, r.industries, r.published_at))
+            documents.append(
+                IndexDocument(r.id, r.description, r.industries, r.published_at, name=r.name)
+            )
             groups.update(r.industries)
         index = TfidfIndex.build(documents)
         return cls(version, actions if actions is not None else tuple(sorted(groups)), cards, index)
@@ -118,6 +124,26 @@ class CatalogSnapshot:
     def top_k(self, industry: str, preference: str, k: int) -> Ranked:
         """The k vacancies of ``industry`` that best match ``preference`` (see :class:`Ranked`)."""
         return self.index.top_k(industry, preference, k)
+
+    def match(self, text: str) -> Match:
+        """Match ``text`` once; gives every industry's features and any industry's top k."""
+        return self.index.match(text)
+
+    def features_of(self, match: Match) -> np.ndarray:
+        """``MATCH_FEATURES`` of every action, in :attr:`actions` order: [n_actions, 3]."""
+        features = match.features()
+        out = features[np.maximum(self._action_rows, 0)]
+        out[self._action_rows < 0] = 0.0
+        return out
+
+    def match_features(self, text: str) -> np.ndarray:
+        """``MATCH_FEATURES`` of ``text`` for every action (the agent's content features)."""
+        return self.features_of(self.match(text))
+
+    def industry_sizes(self) -> np.ndarray:
+        """Vacancies per action."""
+        sizes = self.index.sizes[np.maximum(self._action_rows, 0)]
+        return np.where(self._action_rows < 0, 0, sizes)
 
 
 def load_snapshot(engine: Engine) -> CatalogSnapshot:
