@@ -38,8 +38,10 @@ def cli(sqlite_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPat
 
 
 def test_train_promote_rollback_evaluate_and_simulate(cli, settings: Settings):
-    first = cli("train", "--seed", "2")
+    assert "--simulated" in cli("train", code=1)["error"]  # simulated logs only when asked
+    first = cli("train", "--seed", "2", "--simulated", "--promote", "always")
     assert first["version"] == 1 and first["promoted"] is True
+    assert first["champion"] == "content prior" and first["simulated_included"] is True
     assert first["transitions"] == 400 and first["updates"] >= 500
     assert "derived from data size" in first["stopping"]
     assert set(first["ope"]["candidate"]) == {"ips", "snips", "dr"}
@@ -48,8 +50,9 @@ def test_train_promote_rollback_evaluate_and_simulate(cli, settings: Settings):
 
     assert "nothing to roll back" in cli("model", "rollback", code=1)["error"]
 
-    second = cli("train", "--promote", "never", "--episodes", "50")
+    second = cli("train", "--simulated", "--promote", "never", "--episodes", "50")
     assert second["version"] == 2 and second["promoted"] is False and second["updates"] == 50
+    assert second["champion"] == "live model 1"
     assert "dr_difference" in second["ope"]  # compared against the live model 1
 
     assert cli("model", "promote", "2")["live"] == 2
@@ -58,16 +61,16 @@ def test_train_promote_rollback_evaluate_and_simulate(cli, settings: Settings):
     assert cli("model", "rollback") == {"live": 1, "previous": 2}
     assert "not in the registry" in cli("model", "promote", "99", code=1)["error"]
 
-    evaluation = cli("evaluate")
+    assert "--simulated" in cli("evaluate", code=1)["error"]
+    evaluation = cli("evaluate", "--simulated")
     policies = evaluation["policies"]
-    assert set(policies) == {"live", "candidate", "random", "most_popular"}
+    assert set(policies) == {"live", "candidate", "content_prior", "random", "most_popular"}
     assert policies["live"]["version"] == 1 and policies["candidate"]["version"] == 2
-    for name in ("live", "random", "most_popular"):
+    for name in ("live", "content_prior", "random", "most_popular"):
         for est in ("ips", "snips", "dr"):
             e = policies[name][est]
             assert e["low"] <= e["value"] <= e["high"]
-    # the trained model is estimated well above uniform random on these logs
-    assert policies["live"]["snips"]["low"] > policies["random"]["snips"]["high"]
+    assert evaluation["logged_rows"] == 400 and evaluation["simulated_included"] is True
 
     simulated = cli("simulate", "--events", "30", "--epsilon", "0", "--seed", "4")
     assert simulated["events"] == 30 and simulated["model_version"] == 1

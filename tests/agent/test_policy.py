@@ -1,11 +1,163 @@
-"""Propensities logged by ε-greedy serving."""
+"""Serving policies (content prior, Q-models) and the propensities ε-greedy serving logs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from vacrec.agent.policy import epsilon_greedy, policy_matrix
+from tests.agent.agent_fixtures import (
+    ART,
+    ART_WORDS,
+    IT,
+    IT_WORDS,
+    MKT,
+    MKT_WORDS,
+    catalog_records,
+    encoder,
+    snapshot,
+)
+from tests.ranking.ranking_fixtures import record
+from vacrec.agent.context import ENCODING_VERSION, Contexts, prior_scores, scale_age
+from vacrec.agent.network import ContextualQNetwork
+from vacrec.agent.policy import (
+    CONTENT_PRIOR,
+    ContentPrior,
+    QModel,
+    epsilon_greedy,
+    greedy,
+    policy_matrix,
+)
+
+SKILLS = ("акварель", "геймдев")
+INDUSTRIES = (IT, ART)
+"""What the model below has embeddings for: not marketing."""
+
+
+def _model(seed: int = 0) -> QModel:
+    torch.manual_seed(seed)
+    net = ContextualQNetwork(len(SKILLS), len(INDUSTRIES), hidden=(16,), embedding_dim=4)
+    return QModel(net, SKILLS, INDUSTRIES, version=7)
+
+
+def _contexts() -> Contexts:
+    return encoder().encode(
+        [25, 40, 55], ["акварель", "геймдев", "живопись"], [ART_WORDS, IT_WORDS, MKT_WORDS]
+    )
+
+
+def _forward(model: QModel, contexts: Contexts, skills: list[int], industries: list[int]):
+    with torch.no_grad():
+        return model.network(
+            torch.from_numpy(scale_age(contexts.ages)),
+            torch.tensor(skills),
+            torch.tensor(industries),
+            torch.from_numpy(contexts.content),
+        ).numpy()
+
+
+# --- policies ---------------------------------------------------------------------------
+
+
+def test_content_prior_scores_are_the_prior_as_float64():
+    contexts = _contexts()
+
+    q = ContentPrior().q_values(contexts)
+
+    assert q.dtype == np.float64 and q.shape == (3, 3)
+    np.testing.assert_allclose(q, prior_scores(contexts.content), rtol=1e-7)
+    assert CONTENT_PRIOR.version is None
+
+
+def test_greedy_content_prior_serves_the_industry_the_seeker_wrote_about():
+    contexts = _contexts()
+    actions = contexts.actions
+
+    chosen = greedy(CONTENT_PRIOR, contexts)
+
+    assert [actions[a] for a in chosen] == [ART, IT, MKT]
+
+
+def test_q_model_and_content_prior_agree_on_shapes():
+    contexts = _contexts()
+
+    q = _model().q_values(contexts)
+
+    assert q.shape == CONTENT_PRIOR.q_values(contexts).shape == (3, 3)
+    assert q.dtype == np.float64 and np.isfinite(q).all()
+    assert greedy(_model(), contexts).shape == (3,)
+
+
+def test_q_model_maps_unknown_skills_and_industries_to_zero():
+    model = _model()
+
+    assert model.skill_ids(["акварель", "ГЕЙМДЕВ", "живопись", ""]).tolist() == [1, 2, 0, 0]
+    assert model.industry_ids([MKT, ART, IT]).tolist() == [0, 2, 1]
+    assert model.version == 7 and model.encoding_version == ENCODING_VERSION
+
+
+def test_q_values_are_the_network_with_the_models_own_ids():
+    model = _model()
+    contexts = _contexts()  # actions IT, art, marketing; skills known, known, unknown
+
+    q = model.q_values(contexts)
+
+    np.testing.assert_allclose(q, _forward(model, contexts, [1, 2, 0], [1, 2, 0]), rtol=1e-6)
+
+
+def test_a_group_the_catalog_gained_is_scored_from_its_content():
+    """A model that never saw marketing still scores it, and the words for it raise it."""
+    model = _model()
+    with torch.no_grad():  # hold the gate open: the words then add exactly the linear term
+        model.network.gate_slope.zero_()
+    enc = encoder()
+    typed = enc.encode([30], ["живопись"], [MKT_WORDS])
+    silent = enc.encode([30], ["живопись"], [""])
+    mkt = enc.actions.index(MKT)
+
+    q_typed, q_silent = model.q_values(typed), model.q_values(silent)
+
+    assert np.isfinite(q_typed).all() and q_typed.shape == (1, 3)
+    w = model.network.content_weights.detach().numpy().astype(np.float64)
+    gain = (typed.content[0, mkt] - silent.content[0, mkt]) @ w
+    assert q_typed[0, mkt] - q_silent[0, mkt] == pytest.approx(gain, abs=1e-5)
+    assert gain > 0.1
+
+
+def test_the_cached_action_ids_follow_the_catalog():
+    """The model caches the ids of the last action list; another catalog must not reuse them."""
+    model = _model()
+    small = encoder(snapshot(catalog_records()[:7]))  # IT and art only
+    grown = encoder(
+        snapshot([*catalog_records(), record("l1", "Юрист по договорам.", ["Адвокаты"], 1)])
+    )
+    seekers = ([30, 50], ["акварель", "геймдев"], [ART_WORDS, IT_WORDS])
+    before = model.q_values(small.encode(*seekers))
+
+    on_grown = model.q_values(grown.encode(*seekers))
+    again = model.q_values(small.encode(*seekers))
+
+    np.testing.assert_array_equal(again, before)
+    assert on_grown.shape == (2, 4)
+    np.testing.assert_allclose(
+        on_grown, _forward(model, grown.encode(*seekers), [1, 2], [0, 1, 2, 0]), rtol=1e-6
+    )
+
+
+def test_a_network_of_another_vocabulary_size_is_refused():
+    net = ContextualQNetwork(3, 2)
+    with pytest.raises(ValueError, match="3 skills"):
+        QModel(net, SKILLS, INDUSTRIES)
+
+
+def test_greedy_is_the_argmax_of_the_q_values():
+    model = _model(seed=4)
+    contexts = _contexts()
+
+    assert greedy(model, contexts).tolist() == model.q_values(contexts).argmax(axis=1).tolist()
+
+
+# --- ε-greedy propensities --------------------------------------------------------------
 
 
 def test_no_model_is_uniform_with_propensity_one_over_n():
@@ -31,15 +183,28 @@ def test_epsilon_greedy_propensities_match_how_often_actions_are_chosen():
     expected = {2: 1 - eps + eps / 4, 0: eps / 4, 1: eps / 4, 3: eps / 4}
     for d in decisions[:200]:
         assert d.propensity == pytest.approx(expected[d.action])
+        assert d.greedy == 2
     freq = np.bincount([d.action for d in decisions], minlength=4) / n
     for action, p in expected.items():
         assert freq[action] == pytest.approx(p, abs=0.01)
+
+
+def test_epsilon_at_the_ends_is_pure_greedy_or_pure_uniform():
+    q, rng = np.array([0.0, 1.0, 0.0]), np.random.default_rng(2)
+
+    never = [epsilon_greedy(q, 3, 0.0, rng) for _ in range(300)]
+    always = [epsilon_greedy(q, 3, 1.0, rng) for _ in range(300)]
+
+    assert {(d.action, d.propensity) for d in never} == {(1, 1.0)}
+    assert [d.propensity for d in always] == pytest.approx([1 / 3] * 300)
+    assert {d.action for d in always} == {0, 1, 2}
 
 
 def test_policy_matrix_rows_are_distributions():
     pi = policy_matrix(np.array([0, 2]), 3, epsilon=0.3)
     np.testing.assert_allclose(pi.sum(axis=1), 1.0)
     np.testing.assert_allclose(pi[0], [0.8, 0.1, 0.1])
+    np.testing.assert_array_equal(policy_matrix(np.array([1]), 3), [[0.0, 1.0, 0.0]])
 
 
 def test_bad_arguments_are_refused():
@@ -48,3 +213,15 @@ def test_bad_arguments_are_refused():
         epsilon_greedy(np.zeros(3), 4, 0.1, rng)
     with pytest.raises(ValueError, match="epsilon"):
         epsilon_greedy(None, 4, 1.5, rng)
+    with pytest.raises(ValueError, match="epsilon"):
+        epsilon_greedy(None, 4, -0.1, rng)
+    with pytest.raises(ValueError, match="no actions"):
+        epsilon_greedy(None, 0, 0.1, rng)
+
+
+def test_a_batch_of_no_seekers_gives_no_rows_of_every_action():
+    """Evaluation subsets can be empty; both policies must keep the [n, A] shape."""
+    contexts = encoder().encode([], [], [])
+
+    assert _model().q_values(contexts).shape == CONTENT_PRIOR.q_values(contexts).shape == (0, 3)
+    assert greedy(_model(), contexts).tolist() == []

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from sqlalchemy import Engine, select, update
 
-from vacrec.agent.encoding import state_size
-from vacrec.agent.network import QNetwork
+from tests.agent.agent_fixtures import (
+    ART_WORDS,
+    IT,
+    IT_WORDS,
+    MKT,
+    MKT_WORDS,
+    bandit_log,
+    catalog_records,
+    encoder,
+    snapshot,
+)
+from vacrec.agent.context import ENCODING_VERSION, ContextEncoder, Contexts
+from vacrec.agent.model_meta import Estimate, ModelMeta, Promotion, TrainingData
+from vacrec.agent.policy import QModel
 from vacrec.agent.registry import (
     ModelRefused,
     RegistryError,
@@ -16,77 +27,181 @@ from vacrec.agent.registry import (
     live_version,
     load_live_model,
     load_model,
+    newest_version,
     promote,
     rollback,
     save_model,
 )
+from vacrec.agent.trainer import TrainConfig, train
 from vacrec.store.tables import models
 
-ACTIONS = ("Искусство", "ИТ", "Маркетинг")
-SKILLS = ("акварель", "геймдев")
+SMALL = tuple(r for r in catalog_records() if MKT not in r.industries)
+"""The catalog before it gained the marketing group (IT and art only)."""
 
 
-def _save(engine: Engine, seed: int = 0, actions=ACTIONS) -> tuple[int, QNetwork]:
-    torch.manual_seed(seed)
-    net = QNetwork(state_size(len(SKILLS)), len(actions), hidden=(16, 8))
-    with engine.begin() as conn:
-        version = save_model(conn, net, {"actions": list(actions), "skills": list(SKILLS)})
-    return version, net
+@pytest.fixture(scope="module")
+def small_encoder() -> ContextEncoder:
+    return encoder(snapshot(SMALL))
 
 
-def test_saved_model_loads_with_the_same_q_values(engine: Engine):
-    version, net = _save(engine)
-    with engine.connect() as conn:
-        model = load_model(conn, version, ACTIONS, SKILLS)
-        meta = list_models(conn)[0].meta
-    state = torch.tensor([[0.5, 0.0, 1.0]])
-    np.testing.assert_allclose(
-        model.q_values(57, "геймдев"), net(state)[0].detach().numpy(), rtol=1e-6
+@pytest.fixture(scope="module")
+def trained(small_encoder: ContextEncoder) -> QModel:
+    """A model trained on the IT-and-art catalog (a few updates: enough to move every part)."""
+    seekers = [("акварель", ART_WORDS, IT), ("геймдев", IT_WORDS, IT)]
+    log = bandit_log(small_encoder, seekers, n=60, seed=3)
+    config = TrainConfig(batch_size=16, updates=30, hidden=(16, 8), embedding_dim=4, seed=2)
+    return train(log, config).model
+
+
+def _seekers(enc: ContextEncoder) -> Contexts:
+    return enc.encode(
+        [20, 40, 70], ["акварель", "геймдев", "живопись"], [ART_WORDS, IT_WORDS, MKT_WORDS]
     )
-    assert model.version == version
-    assert meta["network"]["hidden"] == [16, 8] and meta["encoding_version"] == 1
 
 
-def test_models_that_do_not_fit_are_refused_with_a_reason(engine: Engine):
-    version, _ = _save(engine)
-    with engine.connect() as conn:
-        with pytest.raises(ModelRefused, match="action list"):
-            load_model(conn, version, ("Искусство", "ИТ", "Продажи"), SKILLS)
-        with pytest.raises(ModelRefused, match="skill vocabulary"):
-            load_model(conn, version, ACTIONS, (*SKILLS, "живопись"))
+def _save(engine: Engine, model: QModel, meta: ModelMeta | None = None) -> int:
+    with engine.begin() as conn:
+        return save_model(conn, model, meta or ModelMeta())
+
+
+def _set_meta(engine: Engine, version: int, **changes: object) -> None:
     with engine.begin() as conn:
         meta = conn.execute(select(models.c.meta).where(models.c.version == version)).scalar_one()
         conn.execute(
-            update(models)
-            .where(models.c.version == version)
-            .values(meta={**meta, "encoding_version": 99})
+            update(models).where(models.c.version == version).values(meta={**meta, **changes})
         )
-    with engine.connect() as conn, pytest.raises(ModelRefused, match="encoding version"):
-        load_model(conn, version, ACTIONS, SKILLS)
 
 
-def test_corrupted_weights_fail_the_checksum_and_the_previous_model_stays_live(engine: Engine):
-    good, _ = _save(engine, seed=1)
-    bad, _ = _save(engine, seed=2)
+def test_saved_model_loads_with_identical_q_values(
+    engine: Engine, trained: QModel, small_encoder: ContextEncoder
+):
+    version = _save(engine, trained)
+
+    with engine.connect() as conn:
+        loaded = load_model(conn, version)
+
+    contexts = _seekers(small_encoder)
+    np.testing.assert_array_equal(loaded.q_values(contexts), trained.q_values(contexts))
+    assert loaded.version == version
+    assert loaded.skills == trained.skills and loaded.industries == trained.industries
+    assert loaded.network.hidden == (16, 8) and loaded.network.embedding_dim == 4
+
+
+def test_save_fills_the_meta_and_keeps_what_the_caller_gave(engine: Engine, trained: QModel):
+    given = ModelMeta(
+        final_loss=0.125,
+        data=TrainingData(transitions=60, dropped={"unknown_industry": 2}),
+        dr_difference=Estimate(value=0.1, low=0.02, high=0.2, n=60),
+        promotion=Promotion(promoted=True, reason="better", champion="content prior"),
+        loss_curve=[0.5, 0.25],
+        encoding_version=-1,  # the registry, not the caller, says which encoding it is
+    )
+    version = _save(engine, trained, given)
+
+    with engine.connect() as conn:
+        (info,) = list_models(conn)
+
+    meta = info.meta
+    assert isinstance(meta, ModelMeta)
+    assert meta.encoding_version == ENCODING_VERSION
+    assert meta.skills == list(trained.skills) and meta.industries == list(trained.industries)
+    assert meta.network is not None and meta.network.hidden == [16, 8]
+    assert meta.network.embedding_dim == 4
+    assert meta.checksum == info.checksum and len(info.checksum) == 64
+    assert meta.final_loss == 0.125 and meta.loss_curve == [0.5, 0.25]
+    assert meta.data.dropped == {"unknown_industry": 2}
+    assert meta.dr_difference == Estimate(value=0.1, low=0.02, high=0.2, n=60)
+    assert meta.promotion.champion == "content prior"
+    assert (info.version, info.live) == (version, False)
+
+
+def test_damaged_weights_fail_the_checksum_and_the_previous_model_stays_live(
+    engine: Engine, trained: QModel
+):
+    good = _save(engine, trained)
+    bad = _save(engine, trained)
     with engine.begin() as conn:
         promote(conn, good, "first")
         weights = conn.execute(select(models.c.weights).where(models.c.version == bad)).scalar_one()
         damaged = bytearray(weights)
         damaged[len(damaged) // 2] ^= 0xFF
         conn.execute(update(models).where(models.c.version == bad).values(weights=bytes(damaged)))
+
     with engine.connect() as conn:
         with pytest.raises(ModelRefused, match="checksum"):
-            load_model(conn, bad, ACTIONS, SKILLS)
-        assert load_live_model(conn, ACTIONS, SKILLS).version == good
+            load_model(conn, bad)
+        live = load_live_model(conn)
+    assert live is not None and live.version == good
 
 
-def test_promote_and_rollback_walk_the_history(engine: Engine):
-    v1, _ = _save(engine, seed=1)
-    v2, _ = _save(engine, seed=2)
-    v3, _ = _save(engine, seed=3)
+@pytest.mark.parametrize("encoding", [1, 99, None])
+def test_a_model_of_another_encoding_is_refused_naming_the_version(
+    engine: Engine, trained: QModel, encoding: int | None
+):
+    version = _save(engine, trained)
+    _set_meta(engine, version, encoding_version=encoding)
+
+    with engine.connect() as conn, pytest.raises(ModelRefused) as refused:
+        load_model(conn, version)
+
+    message = str(refused.value)
+    assert f"encoding version {encoding!r}" in message
+    assert f"this build's {ENCODING_VERSION}" in message
+
+
+def test_unreadable_meta_is_listed_as_none_and_refused(engine: Engine, trained: QModel):
+    readable = _save(engine, trained)
+    unreadable = _save(engine, trained)
+    _set_meta(engine, unreadable, skills="not a list", network={"hidden": "wide"})
+
+    with engine.connect() as conn:
+        listed = {info.version: info.meta for info in list_models(conn)}
+        with pytest.raises(ModelRefused, match="cannot read"):
+            load_model(conn, unreadable)
+
+    assert isinstance(listed[readable], ModelMeta) and listed[unreadable] is None
+
+
+def test_weights_that_do_not_fit_the_meta_are_refused(engine: Engine, trained: QModel):
+    version = _save(engine, trained)
+    _set_meta(engine, version, skills=["акварель"])  # one skill fewer than the weights have
+
+    with engine.connect() as conn, pytest.raises(ModelRefused, match="do not load"):
+        load_model(conn, version)
+
+
+def test_a_missing_version_is_refused(engine: Engine):
+    with engine.connect() as conn, pytest.raises(ModelRefused, match="not in the registry"):
+        load_model(conn, 42)
+
+
+def test_a_model_still_serves_after_the_catalog_gains_an_industry(engine: Engine, trained: QModel):
+    """A new group is no reason to refuse a model: it is scored from its content."""
+    assert MKT not in trained.industries
+    version = _save(engine, trained)
+    grown = encoder(snapshot())  # the catalog now has marketing too
+
+    with engine.connect() as conn:
+        model = load_model(conn, version)
+
+    q = model.q_values(_seekers(grown))
+    assert q.shape == (3, 3) and np.isfinite(q).all()
+    mkt = grown.actions.index(MKT)
+    typed = model.q_values(grown.encode([30], ["живопись"], [MKT_WORDS]))[0, mkt]
+    silent = model.q_values(grown.encode([30], ["живопись"], [""]))[0, mkt]
+    assert typed > silent  # writing about marketing raises the group the model never saw
+    # the groups it knew keep their learned identities; only the newcomer is "unknown"
+    known = {name: i + 1 for i, name in enumerate(trained.industries)}
+    assert model.industry_ids(grown.actions).tolist() == [known.get(a, 0) for a in grown.actions]
+    assert sorted(model.industry_ids(grown.actions).tolist()) == [0, 1, 2]
+
+
+def test_promote_and_rollback_walk_the_history_as_a_stack(engine: Engine, trained: QModel):
+    v1, v2, v3 = (_save(engine, trained) for _ in range(3))
     with engine.begin() as conn:
         assert live_version(conn) is None
-        assert load_live_model(conn, ACTIONS, SKILLS) is None
+        assert load_live_model(conn) is None
+        assert newest_version(conn) == v3
         with pytest.raises(RegistryError, match="nothing to roll back"):
             rollback(conn)
         promote(conn, v1, "a")
@@ -100,11 +215,25 @@ def test_promote_and_rollback_walk_the_history(engine: Engine):
     with engine.begin() as conn:
         assert rollback(conn) == v1  # further back, not back to v3
         assert live_version(conn) == v1
-        with pytest.raises(RegistryError):
+        with pytest.raises(RegistryError, match="nothing to roll back"):
             rollback(conn)
         with pytest.raises(RegistryError, match="no model"):
             promote(conn, 999, "missing")
     with engine.connect() as conn:
         listed = list_models(conn)
+        live = load_live_model(conn)
     assert [m.version for m in listed] == [v1, v2, v3]
     assert [m.live for m in listed] == [True, False, False]
+    assert live is not None and live.version == v1
+
+
+def test_a_promotion_after_a_rollback_pushes_onto_the_stack(engine: Engine, trained: QModel):
+    v1, v2, v3 = (_save(engine, trained) for _ in range(3))
+    with engine.begin() as conn:
+        promote(conn, v1, "a")
+        promote(conn, v2, "b")
+        assert rollback(conn, "bad model") == v1
+        promote(conn, v3, "c")
+    with engine.begin() as conn:
+        assert rollback(conn) == v1  # v2 was popped for good
+        assert live_version(conn) == v1

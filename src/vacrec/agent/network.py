@@ -1,34 +1,129 @@
-"""The Q-network of the original service: input → 128 → ReLU → 64 → ReLU → one Q per action."""
+"""The Q-network: one scorer shared by every (seeker, industry) feature row.
+
+    Q(s, a) = w · content(s, a)
+              + gate(s) · MLP(age, skill embedding, industry embedding, content(s, a))
+    gate(s) = sigmoid(GATE_BIAS − c · how strongly the seeker's words match anything)
+
+The linear term starts as the content prior (``PRIOR_SCALE`` × the prior's
+weights), so an untrained network ranks industries as the prior does, and
+training moves it only as far as the rewards say. The MLP learns what content
+cannot say — which industries a skill and an age band actually like, and how
+content and taste combine.
+
+What the seeker wrote can only be learned from logs where people wrote
+something: its columns enter the MLP through weights that start at zero, and
+the linear weights and the gate's slope ``c`` start at the prior's values. In
+a log where nobody typed anything those inputs are zero, so their gradients
+are zero and they stay exactly where they started: the taste such a log
+teaches fades when a seeker's words are specific, and the model still serves
+them from their words. A log of typed requests whose ratings disagree with the
+words moves ``w``, ``c`` and those weights until the learned part wins where
+it should (``c`` learns faster than the rest: see ``TrainConfig``).
+
+Embedding row 0 is "unknown": an industry or skill the model never saw
+(training hides identities now and then so that row learns the average).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-DEFAULT_HIDDEN: tuple[int, ...] = (128, 64)
+from vacrec.agent.context import (
+    INDUSTRY_SIZE,
+    N_CONTENT,
+    PREFERENCE_FEATURES,
+    PREFERENCE_TOP,
+    SIZE_TIE_BREAK,
+    SKILL_TEXT_WEIGHT,
+    SKILL_TOP,
+)
+
+DEFAULT_HIDDEN: tuple[int, ...] = (64, 32)
+DEFAULT_EMBEDDING = 8
+PRIOR_SCALE = 4.0
+"""Reward per unit of content match the linear term starts from: cards matching the words
+0.3 better turn about one more of five votes from −1 to +1 (tanh rewards span 2)."""
+GATE_BIAS = 4.0
+"""With no words at all the learned part counts fully (sigmoid(4) ≈ 0.98)..."""
+GATE_SLOPE = 20.0
+"""...and it fades as the words match: half at a match of 0.2 (a typical job title), a tenth
+at 0.3, until feedback on typed requests says otherwise."""
+PREFERENCE_COLUMNS = tuple(range(len(PREFERENCE_FEATURES)))
+"""The content columns holding the preference's match (zero-initialised MLP inputs)."""
 
 
-class QNetwork(nn.Module):
-    """An MLP mapping an encoded state to one Q-value per action; hidden sizes configurable."""
+def prior_weights(scale: float = PRIOR_SCALE) -> np.ndarray:
+    """The linear weights that reproduce ``scale`` × :func:`vacrec.agent.context.prior_scores`."""
+    w = np.zeros(N_CONTENT, dtype=np.float32)
+    w[PREFERENCE_TOP] = 1.0 / (1.0 + SKILL_TEXT_WEIGHT)
+    w[SKILL_TOP] = SKILL_TEXT_WEIGHT / (1.0 + SKILL_TEXT_WEIGHT)
+    w[INDUSTRY_SIZE] = SIZE_TIE_BREAK
+    return w * scale
+
+
+class ContextualQNetwork(nn.Module):
+    """Scores feature rows; see the module docstring for the form.
+
+    The MLP's first layer is split by input (the seeker's part, the industry's,
+    the content's) and summed: the same maths as one layer over the concatenated
+    row, without materialising a [batch, actions, width] input.
+    """
 
     def __init__(
-        self, input_dim: int, n_actions: int, hidden: Sequence[int] = DEFAULT_HIDDEN
+        self,
+        n_skills: int,
+        n_industries: int,
+        hidden: Sequence[int] = DEFAULT_HIDDEN,
+        embedding_dim: int = DEFAULT_EMBEDDING,
+        prior_scale: float = PRIOR_SCALE,
     ) -> None:
         super().__init__()
-        if input_dim < 1 or n_actions < 1 or any(h < 1 for h in hidden):
-            raise ValueError("input_dim, n_actions and hidden sizes must be positive")
-        self.input_dim = int(input_dim)
-        self.n_actions = int(n_actions)
+        if n_skills < 0 or n_industries < 0 or embedding_dim < 1 or not hidden:
+            raise ValueError("vocabulary sizes must be >= 0, embedding and hidden sizes positive")
+        if any(h < 1 for h in hidden):
+            raise ValueError("vocabulary sizes must be >= 0, embedding and hidden sizes positive")
+        self.n_skills = int(n_skills)
+        self.n_industries = int(n_industries)
         self.hidden = tuple(int(h) for h in hidden)
-        layers: list[nn.Module] = []
-        width = self.input_dim
-        for h in self.hidden:
+        self.embedding_dim = int(embedding_dim)
+        self.skill_embedding = nn.Embedding(self.n_skills + 1, self.embedding_dim)
+        self.industry_embedding = nn.Embedding(self.n_industries + 1, self.embedding_dim)
+        self.content_weights = nn.Parameter(torch.from_numpy(prior_weights(prior_scale)))
+        self.gate_slope = nn.Parameter(torch.tensor(GATE_SLOPE))
+        self.register_buffer("gate_bias", torch.tensor(GATE_BIAS))
+
+        first = self.hidden[0]
+        self.seeker_layer = nn.Linear(1 + self.embedding_dim, first)  # age, skill (+ bias)
+        self.industry_layer = nn.Linear(self.embedding_dim, first, bias=False)
+        self.content_layer = nn.Linear(N_CONTENT, first, bias=False)
+        with torch.no_grad():
+            self.content_layer.weight[:, list(PREFERENCE_COLUMNS)] = 0.0
+        layers: list[nn.Module] = [nn.ReLU()]
+        width = first
+        for h in self.hidden[1:]:
             layers += [nn.Linear(width, h), nn.ReLU()]
             width = h
-        layers.append(nn.Linear(width, self.n_actions))
-        self.net = nn.Sequential(*layers)
+        layers.append(nn.Linear(width, 1))
+        self.head = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    def forward(
+        self,
+        ages: torch.Tensor,  # float [B], scaled to [0, 1]
+        skills: torch.Tensor,  # long [B], 0 = unknown
+        industries: torch.Tensor,  # long [B, A] or [A], 0 = unknown
+        content: torch.Tensor,  # float [B, A, N_CONTENT]
+    ) -> torch.Tensor:
+        """Q-values [B, A]."""
+        seeker = self.seeker_layer(torch.cat([ages[:, None], self.skill_embedding(skills)], 1))
+        industry = self.industry_layer(self.industry_embedding(industries))  # [A or B×A, H]
+        if industry.dim() == 2:
+            industry = industry.unsqueeze(0)
+        hidden = seeker[:, None, :] + industry + self.content_layer(content)
+        learned = self.head(hidden).squeeze(2)
+        strength = content[:, :, PREFERENCE_TOP].amax(dim=1, keepdim=True)  # [B, 1]
+        gate = torch.sigmoid(self.gate_bias - self.gate_slope * strength)
+        return content @ self.content_weights + gate * learned

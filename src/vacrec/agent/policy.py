@@ -1,62 +1,111 @@
-"""Serving policy: a loaded Q-model and ε-greedy choice with the propensity to log.
+"""Serving policies: the content prior and trained Q-models, and ε-greedy choice among them.
 
-Every served action carries the probability with which it was chosen, so the
-logs support unbiased off-policy evaluation later.
+Both policies score :class:`~vacrec.agent.context.Contexts` (every industry's
+feature row for each seeker) and are interchangeable where a policy is
+served, evaluated or compared. Every served action carries the probability
+with which it was chosen, so the logs support unbiased off-policy evaluation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
 
-from vacrec.agent.encoding import ENCODING_VERSION, encode_states
-from vacrec.agent.network import QNetwork
-from vacrec.agent.skills import skill_index
+from vacrec.agent.context import ENCODING_VERSION, Contexts, prior_scores, scale_age
+from vacrec.agent.network import ContextualQNetwork
+
+
+class Policy(Protocol):
+    """Anything that scores every action of every seeker."""
+
+    version: int | None
+    """Registry version; None for the content prior."""
+
+    def q_values(self, contexts: Contexts) -> np.ndarray:
+        """Scores [n, n_actions]; higher is better."""
+        ...
+
+
+class ContentPrior:
+    """The policy before any feedback: the industry whose postings best match the seeker."""
+
+    version: int | None = None
+
+    def q_values(self, contexts: Contexts) -> np.ndarray:
+        return prior_scores(contexts.content).astype(np.float64)
+
+
+CONTENT_PRIOR = ContentPrior()
 
 
 class QModel:
-    """A trained Q-network bound to the action list and skill vocabulary it was trained on."""
+    """A trained network with the skills and industries it has embeddings for.
+
+    Anything else (a skill added by configuration, a group a later catalog
+    introduced) maps to the "unknown" embedding and is scored from its content.
+    """
 
     def __init__(
         self,
-        network: QNetwork,
-        actions: Sequence[str],
+        network: ContextualQNetwork,
         skills: Sequence[str],
-        version: int = 0,
+        industries: Sequence[str],
+        version: int | None = 0,
         encoding_version: int = ENCODING_VERSION,
     ) -> None:
-        if network.n_actions != len(actions):
-            raise ValueError(f"network has {network.n_actions} outputs for {len(actions)} actions")
+        if network.n_skills != len(skills) or network.n_industries != len(industries):
+            raise ValueError(
+                f"network knows {network.n_skills} skills and {network.n_industries} industries, "
+                f"given {len(skills)} and {len(industries)}"
+            )
         self.network = network.eval()
-        self.actions = tuple(actions)
         self.skills = tuple(skills)
-        self.version = int(version)
+        self.industries = tuple(industries)
+        self.version = version
         self.encoding_version = encoding_version
-        self._skill_of = skill_index(self.skills)
+        self._skill_id = {s.casefold(): i + 1 for i, s in enumerate(self.skills)}
+        self._industry_id = {name: i + 1 for i, name in enumerate(self.industries)}
+        self._last_actions: tuple[tuple[str, ...], torch.Tensor] | None = None
 
-    def skill_idx(self, skill: str) -> int:
-        """Index of ``skill`` (case-insensitive); KeyError names an unknown skill."""
-        try:
-            return self._skill_of[skill.casefold()]
-        except KeyError:
-            raise KeyError(f"unknown skill: {skill!r}") from None
+    def skill_ids(self, skills: Sequence[str]) -> np.ndarray:
+        """Embedding rows of ``skills`` (0 = unknown to this model)."""
+        return np.fromiter(
+            (self._skill_id.get(s.casefold(), 0) for s in skills), dtype=np.int64, count=len(skills)
+        )
 
-    def q_values(self, age: int, skill: str) -> np.ndarray:
-        """Q-values of every action for one user: shape [n_actions]."""
-        return self.q_values_batch(np.array([age]), np.array([self.skill_idx(skill)]))[0]
+    def industry_ids(self, actions: Sequence[str]) -> np.ndarray:
+        """Embedding rows of the catalog's ``actions`` (0 = unknown to this model)."""
+        return np.fromiter(
+            (self._industry_id.get(a, 0) for a in actions), dtype=np.int64, count=len(actions)
+        )
 
-    def q_values_batch(self, ages: np.ndarray, skills_idx: np.ndarray) -> np.ndarray:
-        """Q-values for many users at once: shape [n, n_actions]."""
-        states = torch.from_numpy(encode_states(ages, skills_idx, len(self.skills)))
+    def _industry_tensor(self, actions: tuple[str, ...]) -> torch.Tensor:
+        cached = self._last_actions  # one catalog at a time: a one-entry cache is enough
+        if cached is not None and cached[0] == actions:
+            return cached[1]
+        ids = torch.from_numpy(self.industry_ids(actions))
+        self._last_actions = (actions, ids)
+        return ids
+
+    def q_values(self, contexts: Contexts) -> np.ndarray:
+        """Q-values [n, n_actions] for the seekers in ``contexts``."""
         with torch.no_grad():
-            return self.network(states).numpy().astype(np.float64)
+            q = self.network(
+                torch.from_numpy(scale_age(contexts.ages)),
+                torch.from_numpy(self.skill_ids(contexts.skills)),
+                self._industry_tensor(contexts.actions),
+                torch.from_numpy(contexts.content),
+            )
+        return q.numpy().astype(np.float64)
 
-    def greedy_batch(self, ages: np.ndarray, skills_idx: np.ndarray) -> np.ndarray:
-        """Greedy action index per user."""
-        return self.q_values_batch(ages, skills_idx).argmax(axis=1)
+
+def greedy(policy: Policy, contexts: Contexts) -> np.ndarray:
+    """The greedy action of every seeker."""
+    return policy.q_values(contexts).argmax(axis=1)
 
 
 @dataclass(frozen=True)
@@ -76,8 +125,8 @@ def epsilon_greedy(
     rng: np.random.Generator,
     explore: bool = True,
 ) -> Decision:
-    """Greedy with probability 1 − ε, else uniform; no model → uniform (propensity 1/N);
-    ``explore=False`` → greedy with propensity 1."""
+    """Greedy with probability 1 − ε, else uniform; ``explore=False`` → greedy with
+    propensity 1; no scores at all → uniform (propensity 1/N)."""
     if n_actions < 1:
         raise ValueError("there are no actions to choose from")
     if not 0.0 <= epsilon <= 1.0:
@@ -95,9 +144,9 @@ def epsilon_greedy(
     return Decision(action, propensity, greedy, q)
 
 
-def policy_matrix(greedy: np.ndarray, n_actions: int, epsilon: float = 0.0) -> np.ndarray:
-    """Action probabilities [n, n_actions] of ε-greedy around ``greedy`` (ε = 0: deterministic)."""
-    greedy = np.asarray(greedy, dtype=np.int64)
-    probs = np.full((greedy.shape[0], n_actions), epsilon / n_actions)
-    probs[np.arange(greedy.shape[0]), greedy] += 1.0 - epsilon
+def policy_matrix(chosen: np.ndarray, n_actions: int, epsilon: float = 0.0) -> np.ndarray:
+    """Action probabilities [n, n_actions] of ε-greedy around ``chosen`` (ε = 0: deterministic)."""
+    chosen = np.asarray(chosen, dtype=np.int64)
+    probs = np.full((chosen.shape[0], n_actions), epsilon / n_actions)
+    probs[np.arange(chosen.shape[0]), chosen] += 1.0 - epsilon
     return probs

@@ -1,28 +1,29 @@
 """Model registry in the store, so every replica sees the same models.
 
 A model row holds the weights (``torch.save`` of the state dict), their sha256
-and metadata: action list, skill vocabulary, encoding version, network sizes,
-training data range, metrics and a down-sampled loss curve. Promotions are an
-append-only history; the live model is the newest promotion, and rollback pops
-that history like a stack. Loading re-checks everything, and a model that does
-not fit the current catalog, vocabulary or encoding, or whose bytes are damaged,
-is refused with :class:`ModelRefused` so the caller keeps serving the previous one.
+and a :class:`~vacrec.agent.model_meta.ModelMeta`: the skills and industries the
+network has embeddings for, encoding version, network sizes, training data
+range, metrics, off-policy estimates and a down-sampled loss curve. Promotions
+are an append-only history; the live model is the newest promotion, and
+rollback pops that history like a stack. A model whose encoding is not this
+build's, or whose bytes are damaged, is refused with :class:`ModelRefused` so
+the caller keeps serving what it served. A catalog that gained or lost groups
+is no reason to refuse one: unknown industries are scored from their content.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import torch
 from sqlalchemy import Connection, insert, select
 
-from vacrec.agent.encoding import ENCODING_VERSION, state_size
-from vacrec.agent.network import QNetwork
+from vacrec.agent.context import ENCODING_VERSION
+from vacrec.agent.model_meta import ModelMeta, NetworkShape
+from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
 from vacrec.store.db import utcnow
 from vacrec.store.tables import model_promotions, models
@@ -46,10 +47,10 @@ class ModelInfo:
     created_at: datetime
     checksum: str
     live: bool
-    meta: dict[str, Any]
+    meta: ModelMeta | None  # None: metadata this build cannot read
 
 
-def weights_bytes(network: QNetwork) -> bytes:
+def weights_bytes(network: ContextualQNetwork) -> bytes:
     """The network's state dict serialised with ``torch.save``."""
     buffer = io.BytesIO()
     torch.save(network.state_dict(), buffer)
@@ -60,30 +61,30 @@ def checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def save_model(conn: Connection, network: QNetwork, meta: dict[str, Any]) -> int:
-    """Store a trained network with its metadata; returns the new version (not promoted)."""
-    for key in ("actions", "skills"):
-        if not isinstance(meta.get(key), list | tuple) or not meta[key]:
-            raise ValueError(f"meta[{key!r}] must be a non-empty list")
-    if len(meta["actions"]) != network.n_actions:
-        raise ValueError(f"{network.n_actions} network outputs but {len(meta['actions'])} actions")
+def save_model(conn: Connection, model: QModel, meta: ModelMeta) -> int:
+    """Store a trained model with its metadata; returns the new version (not promoted)."""
+    network = model.network
     data = weights_bytes(network)
     digest = checksum(data)
-    full_meta = {
-        **meta,
-        "actions": list(meta["actions"]),
-        "skills": list(meta["skills"]),
-        "encoding_version": meta.get("encoding_version", ENCODING_VERSION),
-        "network": {
-            "input_dim": network.input_dim,
-            "n_actions": network.n_actions,
-            "hidden": list(network.hidden),
-        },
-        "checksum": digest,
-    }
+    full_meta = meta.model_copy(
+        update={
+            "skills": list(model.skills),
+            "industries": list(model.industries),
+            "encoding_version": ENCODING_VERSION,
+            "network": NetworkShape(
+                hidden=list(network.hidden), embedding_dim=network.embedding_dim
+            ),
+            "checksum": digest,
+        }
+    )
     result = conn.execute(
         insert(models)
-        .values(created_at=utcnow(), weights=data, checksum=digest, meta=full_meta)
+        .values(
+            created_at=utcnow(),
+            weights=data,
+            checksum=digest,
+            meta=full_meta.model_dump(mode="json"),
+        )
         .returning(models.c.version)
     )
     return int(result.scalar_one())
@@ -146,31 +147,7 @@ def rollback(conn: Connection, reason: str = "rollback") -> int:
     return target
 
 
-def _meta_mismatch(
-    meta: dict[str, Any], actions: Sequence[str], skills: Sequence[str]
-) -> str | None:
-    if meta.get("encoding_version") != ENCODING_VERSION:
-        return (
-            f"state encoding version {meta.get('encoding_version')!r} "
-            f"does not match this build's {ENCODING_VERSION}"
-        )
-    stored_actions = list(meta.get("actions") or [])
-    if stored_actions != list(actions):
-        missing = sorted(set(actions) - set(stored_actions))
-        extra = sorted(set(stored_actions) - set(actions))
-        detail = f"missing {missing[:3]}, unknown {extra[:3]}" if missing or extra else "reordered"
-        return (
-            f"action list does not match the catalog ({len(stored_actions)} vs "
-            f"{len(actions)} industries; {detail})"
-        )
-    if list(meta.get("skills") or []) != list(skills):
-        return f"skill vocabulary does not match ({len(meta.get('skills') or [])} vs {len(skills)})"
-    return None
-
-
-def load_model(
-    conn: Connection, version: int, actions: Sequence[str], skills: Sequence[str]
-) -> QModel:
+def load_model(conn: Connection, version: int) -> QModel:
     """Load ``version`` for serving, or raise :class:`ModelRefused` saying why not."""
     row = conn.execute(
         select(models.c.weights, models.c.checksum, models.c.meta).where(
@@ -182,32 +159,33 @@ def load_model(
     data = bytes(row.weights)
     if checksum(data) != row.checksum:
         raise ModelRefused(f"model {version}: weights checksum mismatch (damaged weights)")
-    meta = dict(row.meta or {})
-    problem = _meta_mismatch(meta, actions, skills)
-    if problem:
-        raise ModelRefused(f"model {version}: {problem}")
-    sizes = meta.get("network") or {}
+    raw = dict(row.meta or {})
+    if raw.get("encoding_version") != ENCODING_VERSION:
+        raise ModelRefused(
+            f"model {version}: state encoding version {raw.get('encoding_version')!r} "
+            f"does not match this build's {ENCODING_VERSION}"
+        )
+    meta = ModelMeta.parse(raw)
+    if meta is None or meta.network is None:
+        raise ModelRefused(f"model {version}: metadata this build cannot read")
     try:
-        network = QNetwork(
-            int(sizes.get("input_dim", state_size(len(skills)))),
-            len(actions),
-            tuple(sizes.get("hidden", ())) or (128, 64),
+        network = ContextualQNetwork(
+            len(meta.skills),
+            len(meta.industries),
+            tuple(meta.network.hidden),
+            meta.network.embedding_dim,
         )
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         network.load_state_dict(state)
     except Exception as error:  # any unreadable or mis-shaped weights
         raise ModelRefused(f"model {version}: weights do not load ({error})") from error
-    if network.input_dim != state_size(len(skills)):
-        raise ModelRefused(f"model {version}: input size does not fit {len(skills)} skills")
-    return QModel(network, actions, skills, version=version)
+    return QModel(network, meta.skills, meta.industries, version=version)
 
 
-def load_live_model(
-    conn: Connection, actions: Sequence[str], skills: Sequence[str]
-) -> QModel | None:
+def load_live_model(conn: Connection) -> QModel | None:
     """The live model, None when nothing was promoted, :class:`ModelRefused` when unusable."""
     version = live_version(conn)
-    return None if version is None else load_model(conn, version, actions, skills)
+    return None if version is None else load_model(conn, version)
 
 
 def list_models(conn: Connection) -> list[ModelInfo]:
@@ -219,7 +197,9 @@ def list_models(conn: Connection) -> list[ModelInfo]:
         )
     )
     return [
-        ModelInfo(int(r.version), r.created_at, r.checksum, r.version == live, dict(r.meta or {}))
+        ModelInfo(
+            int(r.version), r.created_at, r.checksum, r.version == live, ModelMeta.parse(r.meta)
+        )
         for r in rows
     ]
 

@@ -1,10 +1,17 @@
 """Logged transitions for offline training and evaluation, read from the store.
 
-Every rated event is one transition (state, action, reward, propensity,
-next state, done). Within a ``session_id`` the next state is the same user's
-next request (by ``created_at``), rated or not; otherwise the transition is
-terminal. Legacy feedback rows (no event) become terminal transitions with an
-unknown propensity (NaN): good for training, unusable for off-policy evaluation.
+Every rated event is one transition (state, action, reward, propensity, next
+state, done). Within a ``session_id`` the next state is the same user's next
+request (by ``created_at``), rated or not; otherwise the transition is
+terminal. States are encoded against the *current* catalog (the one the model
+will serve), with actions matched by industry name, so a logged event stays
+valid when the catalog adds a group.
+
+What enters is a choice, not an accident: simulated events (``vacrec
+simulate``) only when asked, so they never mix with real traffic silently;
+legacy feedback rows (``POST /api/write/`` without an event) only when asked,
+and then as terminal transitions with an unknown propensity (NaN), usable for
+training but not for off-policy evaluation.
 """
 
 from __future__ import annotations
@@ -16,23 +23,23 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import Connection, select
 
-from vacrec.agent.encoding import encode_states, state_size
-from vacrec.agent.skills import skill_index
+from vacrec.agent.context import ContextEncoder, Contexts
 from vacrec.store.tables import events, feedback
+
+SIMULATED_SOURCES = ("simulator", "bootstrap")
+"""Event sources written by simulated job seekers."""
 
 
 @dataclass
 class Transitions:
-    """Parallel arrays, one row per transition, in chronological order."""
+    """Rated requests as indices into the logged states, in chronological order."""
 
-    states: np.ndarray  # float32 [n, 1 + n_skills]
-    actions: np.ndarray  # int64 [n]
-    rewards: np.ndarray  # float32 [n], tanh(R)
-    propensities: np.ndarray  # float64 [n], NaN = unknown (legacy rows)
-    next_states: np.ndarray  # float32 [n, 1 + n_skills]; zeros where done
-    dones: np.ndarray  # bool [n]
-    ages: np.ndarray  # int64 [n]
-    skills_idx: np.ndarray  # int64 [n]
+    contexts: Contexts  # every usable logged request (rated ones and next states)
+    state: np.ndarray  # int64 [m]: row of ``contexts`` the action was taken in
+    next_state: np.ndarray  # int64 [m]: row of the session's next request, −1 = terminal
+    actions: np.ndarray  # int64 [m]: index into ``contexts.actions``
+    rewards: np.ndarray  # float32 [m], tanh(R)
+    propensities: np.ndarray  # float64 [m], NaN = unknown (legacy rows)
     created_at: list[datetime | None] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)  # rows skipped, by reason
 
@@ -40,24 +47,52 @@ class Transitions:
         return int(self.actions.shape[0])
 
     @property
+    def dones(self) -> np.ndarray:
+        return self.next_state < 0
+
+    @property
     def known_propensity(self) -> np.ndarray:
         """Rows usable for off-policy evaluation (logged with a propensity)."""
         return ~np.isnan(self.propensities)
 
+    def states(self) -> Contexts:
+        """The contexts the actions were taken in, one per transition."""
+        return self.contexts.take(self.state)
+
     def subset(self, mask: np.ndarray) -> Transitions:
-        """The rows where ``mask`` is true."""
+        """The rows where ``mask`` is true (states are shared, not copied)."""
         idx = np.flatnonzero(mask)
         return Transitions(
-            states=self.states[idx],
+            contexts=self.contexts,
+            state=self.state[idx],
+            next_state=self.next_state[idx],
             actions=self.actions[idx],
             rewards=self.rewards[idx],
             propensities=self.propensities[idx],
-            next_states=self.next_states[idx],
-            dones=self.dones[idx],
-            ages=self.ages[idx],
-            skills_idx=self.skills_idx[idx],
             created_at=[self.created_at[i] for i in idx] if self.created_at else [],
             dropped=dict(self.dropped),
+        )
+
+    def split_newest(self, share: float) -> tuple[Transitions, Transitions]:
+        """(older, newest): the newest ``share`` of the rows held out, e.g. to evaluate a model
+        on events it was not trained on."""
+        if not 0.0 <= share < 1.0:
+            raise ValueError(f"share must be in [0, 1), got {share}")
+        cut = len(self) - round(share * len(self))
+        older = np.arange(len(self)) < cut
+        return self.subset(older), self.subset(~older)
+
+    def with_rewards(self, rewards: np.ndarray) -> Transitions:
+        """The same log with other rewards (benchmarks: what random rewards teach)."""
+        return Transitions(
+            self.contexts,
+            self.state,
+            self.next_state,
+            self.actions,
+            np.asarray(rewards, dtype=np.float32),
+            self.propensities,
+            list(self.created_at),
+            dict(self.dropped),
         )
 
     def time_range(self) -> tuple[datetime | None, datetime | None]:
@@ -79,117 +114,115 @@ def session_next_index(session_ids: Sequence[str | None]) -> np.ndarray:
     return nxt
 
 
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One logged request as the trainer needs it (rated or not)."""
+
+    age: int
+    skill: str
+    preference: str
+    industry: str
+    propensity: float
+    reward: float | None  # None: never rated
+    session_id: str | None = None
+    created_at: datetime | None = None
+
+
 def build_transitions(
-    ages: np.ndarray,
-    skills_idx: np.ndarray,
-    actions: np.ndarray,
-    rewards: np.ndarray,
-    propensities: np.ndarray,
-    n_skills: int,
-    next_index: np.ndarray,
-    keep: np.ndarray | None = None,
-    created_at: Sequence[datetime | None] | None = None,
+    requests: Sequence[LoggedRequest], encoder: ContextEncoder, terminal: bool = False
 ) -> Transitions:
-    """Assemble transitions from per-request arrays; ``next_index`` links a row to its
-    successor (−1 = terminal) and ``keep`` selects the rows that carry a reward."""
-    ages = np.asarray(ages, dtype=np.int64)
-    skills_idx = np.asarray(skills_idx, dtype=np.int64)
-    states = encode_states(ages, skills_idx, n_skills)
-    dones = next_index < 0
-    next_states = np.zeros_like(states)
-    next_states[~dones] = states[next_index[~dones]]
-    keep = np.ones(len(ages), dtype=bool) if keep is None else keep
-    idx = np.flatnonzero(keep)
-    times = list(created_at) if created_at is not None else []
+    """Encode chronologically ordered requests and link each rated one to its session's next
+    request (``terminal=True``: every transition ends its episode, as for legacy rows)."""
+    action_of = {name: i for i, name in enumerate(encoder.actions)}
+    # Every request can be a state (a next state needs no action); only a rated request whose
+    # industry left the catalog cannot become a transition.
+    contexts = encoder.encode(
+        [r.age for r in requests], [r.skill for r in requests], [r.preference for r in requests]
+    )
+    if terminal:
+        nxt = np.full(len(requests), -1, dtype=np.int64)
+    else:
+        nxt = session_next_index([r.session_id for r in requests])
+    rated = [i for i, r in enumerate(requests) if r.reward is not None]
+    kept = np.asarray([i for i in rated if requests[i].industry in action_of], dtype=np.int64)
     return Transitions(
-        states=states[idx],
-        actions=np.asarray(actions, dtype=np.int64)[idx],
-        rewards=np.asarray(rewards, dtype=np.float32)[idx],
-        propensities=np.asarray(propensities, dtype=np.float64)[idx],
-        next_states=next_states[idx],
-        dones=dones[idx],
-        ages=ages[idx],
-        skills_idx=skills_idx[idx],
-        created_at=[times[i] for i in idx] if times else [],
+        contexts=contexts,
+        state=kept,
+        next_state=nxt[kept],
+        actions=np.asarray([action_of[requests[i].industry] for i in kept], dtype=np.int64),
+        rewards=np.asarray([requests[i].reward for i in kept], dtype=np.float32),
+        propensities=np.asarray([requests[i].propensity for i in kept], dtype=np.float64),
+        created_at=[requests[i].created_at for i in kept],
+        dropped={"unknown_industry": len(rated) - len(kept)},
     )
 
 
-def empty_transitions(n_skills: int) -> Transitions:
-    """No rows, with the right widths."""
-    d = state_size(n_skills)
-    z = np.zeros(0)
+def concat(a: Transitions, b: Transitions) -> Transitions:
+    """Rows of ``a`` followed by rows of ``b`` (states of ``b`` renumbered after ``a``'s)."""
+    if a.contexts.actions != b.contexts.actions:
+        raise ValueError("transitions of different action lists cannot be joined")
+    offset = len(a.contexts)
+    contexts = Contexts(
+        np.concatenate([a.contexts.ages, b.contexts.ages]),
+        a.contexts.skills + b.contexts.skills,
+        np.concatenate([a.contexts.content, b.contexts.content]),
+        a.contexts.actions,
+    )
     return Transitions(
-        states=np.zeros((0, d), np.float32),
-        actions=z.astype(np.int64),
-        rewards=z.astype(np.float32),
-        propensities=z.astype(np.float64),
-        next_states=np.zeros((0, d), np.float32),
-        dones=z.astype(bool),
-        ages=z.astype(np.int64),
-        skills_idx=z.astype(np.int64),
+        contexts=contexts,
+        state=np.concatenate([a.state, b.state + offset]),
+        next_state=np.concatenate(
+            [a.next_state, np.where(b.next_state < 0, -1, b.next_state + offset)]
+        ),
+        actions=np.concatenate([a.actions, b.actions]),
+        rewards=np.concatenate([a.rewards, b.rewards]),
+        propensities=np.concatenate([a.propensities, b.propensities]),
+        created_at=list(a.created_at) + list(b.created_at),
+        dropped={k: a.dropped.get(k, 0) + b.dropped.get(k, 0) for k in {*a.dropped, *b.dropped}},
     )
 
 
 def load_transitions(
-    conn: Connection, actions: Sequence[str], skills: Sequence[str]
+    conn: Connection,
+    encoder: ContextEncoder,
+    include_simulated: bool = False,
+    include_legacy: bool = False,
 ) -> Transitions:
-    """Read events joined with their feedback (plus legacy feedback) into transitions.
-
-    Actions are matched by industry *name*, so a logged event stays valid when the
-    catalog adds an industry; events whose industry or skill is no longer known are
-    dropped and counted in ``dropped``.
-    """
-    action_of = {name: i for i, name in enumerate(actions)}
-    skill_of = skill_index(skills)
-    dropped = {"unknown_industry": 0, "unknown_skill": 0, "legacy_bad_action": 0}
-
-    rows = conn.execute(
+    """Read events joined with their feedback (and, if asked, legacy feedback) into transitions."""
+    query = (
         select(
             events.c.created_at,
             events.c.session_id,
             events.c.age,
             events.c.skill,
+            events.c.preference,
             events.c.industry,
             events.c.propensity,
             feedback.c.reward,
         )
         .select_from(events.outerjoin(feedback, feedback.c.event_id == events.c.id))
         .order_by(events.c.created_at, events.c.id)
-    ).all()
-    n = len(rows)
-    ages = np.zeros(n, np.int64)
-    skills_idx = np.zeros(n, np.int64)
-    acts = np.zeros(n, np.int64)
-    rewards = np.zeros(n, np.float32)
-    props = np.zeros(n, np.float64)
-    keep = np.zeros(n, dtype=bool)
-    usable = np.ones(n, dtype=bool)
-    for i, (_, _, age, skill, industry, propensity, reward) in enumerate(rows):
-        s = skill_of.get(str(skill).casefold())
-        a = action_of.get(industry)
-        if s is None or a is None:
-            usable[i] = False
-            if reward is not None:
-                dropped["unknown_skill" if s is None else "unknown_industry"] += 1
-            continue
-        ages[i], skills_idx[i], acts[i], props[i] = age, s, a, propensity
-        if reward is not None:
-            rewards[i], keep[i] = reward, True
-    # A request we cannot encode cannot be anyone's next state.
-    session_ids = [r.session_id if usable[i] else None for i, r in enumerate(rows)]
-    nxt = session_next_index(session_ids)
-    logged = build_transitions(
-        ages,
-        skills_idx,
-        acts,
-        rewards,
-        props,
-        len(skills),
-        nxt,
-        keep,
-        created_at=[r.created_at for r in rows],
     )
-
+    if not include_simulated:
+        query = query.where(events.c.source.not_in(SIMULATED_SOURCES))
+    logged = build_transitions(
+        [
+            LoggedRequest(
+                age=row.age,
+                skill=row.skill,
+                preference=row.preference,
+                industry=row.industry,
+                propensity=row.propensity,
+                reward=row.reward,
+                session_id=row.session_id,
+                created_at=row.created_at,
+            )
+            for row in conn.execute(query)
+        ],
+        encoder,
+    )
+    if not include_legacy:
+        return logged
     legacy_rows = conn.execute(
         select(
             feedback.c.created_at,
@@ -201,43 +234,21 @@ def load_transitions(
         .where(feedback.c.event_id.is_(None))
         .order_by(feedback.c.created_at, feedback.c.id)
     ).all()
-    legacy_keep = []
-    for row in legacy_rows:
-        s = skill_of.get(str(row.skill).casefold())
-        if s is None:
-            dropped["unknown_skill"] += 1
-        elif not 0 <= row.action < len(actions):
-            dropped["legacy_bad_action"] += 1
-        else:
-            legacy_keep.append((row, s))
-    if legacy_keep:
-        m = len(legacy_keep)
-        legacy = build_transitions(
-            np.array([r.age for r, _ in legacy_keep]),
-            np.array([s for _, s in legacy_keep]),
-            np.array([r.action for r, _ in legacy_keep]),
-            np.array([r.reward for r, _ in legacy_keep]),
-            np.full(m, np.nan),
-            len(skills),
-            np.full(m, -1, dtype=np.int64),
-            created_at=[r.created_at for r, _ in legacy_keep],
-        )
-        logged = concat(logged, legacy)
-    logged.dropped = dropped
-    return logged
-
-
-def concat(a: Transitions, b: Transitions) -> Transitions:
-    """Rows of ``a`` followed by rows of ``b``."""
-    return Transitions(
-        states=np.concatenate([a.states, b.states]),
-        actions=np.concatenate([a.actions, b.actions]),
-        rewards=np.concatenate([a.rewards, b.rewards]),
-        propensities=np.concatenate([a.propensities, b.propensities]),
-        next_states=np.concatenate([a.next_states, b.next_states]),
-        dones=np.concatenate([a.dones, b.dones]),
-        ages=np.concatenate([a.ages, b.ages]),
-        skills_idx=np.concatenate([a.skills_idx, b.skills_idx]),
-        created_at=list(a.created_at) + list(b.created_at),
-        dropped={k: a.dropped.get(k, 0) + b.dropped.get(k, 0) for k in {*a.dropped, *b.dropped}},
+    actions = encoder.actions
+    legacy = build_transitions(
+        [
+            LoggedRequest(
+                age=row.age,
+                skill=row.skill,
+                preference="",
+                industry=actions[row.action] if 0 <= row.action < len(actions) else "",
+                propensity=float("nan"),
+                reward=row.reward,
+                created_at=row.created_at,
+            )
+            for row in legacy_rows
+        ],
+        encoder,
+        terminal=True,
     )
+    return concat(logged, legacy)

@@ -1,0 +1,156 @@
+"""The agent's context: one feature row per (seeker, industry), as contextual bandits use.
+
+A seeker is (age, skill, preference text). For every industry of the catalog
+the context holds how well the seeker's words match that industry's postings —
+best cosine, rank-weighted mean cosine of the five best (the cards), share of
+postings matched — once for the preference and once for the skill's own words, plus the
+industry's size. The Q-network scores each row with one shared scorer, so an
+industry or a skill it never saw still gets a score from its content.
+
+The content prior — the policy served before any feedback — is how well each
+industry's best postings (the cards it would show) match the seeker's words,
+the skill's words counting ``SKILL_TEXT_WEIGHT`` as much as the preference.
+
+Matching text against postings is the ranking index's job; this module only
+asks a :class:`Matcher` for the numbers, so the agent does not depend on how
+the catalog is indexed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+ENCODING_VERSION = 2
+"""Stored with every model; version 1 was the [age, one-hot skill] state."""
+MIN_AGE, MAX_AGE = 14, 100
+
+PREFERENCE_FEATURES = ("preference_best", "preference_top", "preference_share")
+SKILL_FEATURES = ("skill_best", "skill_top", "skill_share")
+CONTENT_FEATURES = (*PREFERENCE_FEATURES, *SKILL_FEATURES, "industry_size")
+"""Columns of :attr:`Contexts.content`, in this order."""
+N_CONTENT = len(CONTENT_FEATURES)
+PREFERENCE_TOP = CONTENT_FEATURES.index("preference_top")
+SKILL_TOP = CONTENT_FEATURES.index("skill_top")
+INDUSTRY_SIZE = CONTENT_FEATURES.index("industry_size")
+
+SKILL_TEXT_WEIGHT = 0.1
+"""The skill's words count a tenth of what the seeker wrote: enough to choose when the
+preference is empty or says nothing, too little to overrule it (the skill is a coarse
+category; the preference is the seeker's own words)."""
+SIZE_TIE_BREAK = 1e-3
+"""Among industries matching equally (e.g. nothing at all), prefer the larger one."""
+
+
+class Matcher(Protocol):
+    """What the context needs of the catalog: match features of a text for every industry."""
+
+    @property
+    def actions(self) -> tuple[str, ...]: ...
+
+    def match_features(self, text: str) -> np.ndarray:
+        """[n_actions, 3] best / top / share of ``text``, in ``actions`` order, in [0, 1]."""
+        ...
+
+    def industry_sizes(self) -> np.ndarray:
+        """[n_actions] postings per industry."""
+        ...
+
+
+@dataclass(frozen=True)
+class Contexts:
+    """A batch of seekers with every action's feature row."""
+
+    ages: np.ndarray  # int64 [n]
+    skills: tuple[str, ...]  # [n] skill names as the vocabulary spells them
+    content: np.ndarray  # float32 [n, n_actions, N_CONTENT]
+    actions: tuple[str, ...]  # industry names, column order of ``content``
+
+    def __len__(self) -> int:
+        return int(self.ages.shape[0])
+
+    def take(self, rows: np.ndarray | Sequence[int]) -> Contexts:
+        """The seekers at ``rows``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return Contexts(
+            self.ages[rows], tuple(self.skills[i] for i in rows), self.content[rows], self.actions
+        )
+
+
+def scale_age(ages: np.ndarray | Sequence[int] | int) -> np.ndarray:
+    """Ages mapped linearly to [0, 1] (14 → 0, 100 → 1), clipped outside that range."""
+    a = np.asarray(ages, dtype=np.float32)
+    return np.clip((a - MIN_AGE) / (MAX_AGE - MIN_AGE), 0.0, 1.0)
+
+
+def content_match(content: np.ndarray) -> np.ndarray:
+    """How well each industry's best postings match the seeker's words, in [0, 1]: [..., A]."""
+    return (content[..., PREFERENCE_TOP] + SKILL_TEXT_WEIGHT * content[..., SKILL_TOP]) / (
+        1.0 + SKILL_TEXT_WEIGHT
+    )
+
+
+def prior_scores(content: np.ndarray) -> np.ndarray:
+    """The content prior: :func:`content_match` plus a tiny size tie-break, shape [..., A]."""
+    return content_match(content) + SIZE_TIE_BREAK * content[..., INDUSTRY_SIZE]
+
+
+class ContextEncoder:
+    """Turns seekers into :class:`Contexts` against one catalog; skill rows are cached.
+
+    One encoder belongs to one catalog snapshot (immutable), so its cache never
+    goes stale; it holds one small array per skill.
+    """
+
+    def __init__(self, matcher: Matcher, skill_texts: dict[str, str]) -> None:
+        self.matcher = matcher
+        self.actions = tuple(matcher.actions)
+        self._skill_texts = dict(skill_texts)
+        sizes = np.asarray(matcher.industry_sizes(), dtype=np.float64)
+        largest = max(float(sizes.max()) if sizes.size else 0.0, 1.0)
+        self._size_feature = (np.log1p(sizes) / math.log1p(largest)).astype(np.float32)
+        self._skill_rows: dict[str, np.ndarray] = {}
+
+    def _skill_features(self, skill: str) -> np.ndarray:
+        found = self._skill_rows.get(skill)
+        if found is None:
+            text = self._skill_texts.get(skill, skill)
+            found = self._skill_rows[skill] = self.matcher.match_features(text)
+        return found
+
+    def encode(
+        self,
+        ages: Sequence[int] | np.ndarray,
+        skills: Sequence[str],
+        preferences: Sequence[str],
+    ) -> Contexts:
+        """Feature rows of every seeker × action; repeated preferences are matched once."""
+        n = len(skills)
+        if len(ages) != n or len(preferences) != n:
+            raise ValueError("ages, skills and preferences must have the same length")
+        content = np.empty((n, len(self.actions), N_CONTENT), dtype=np.float32)
+        matched: dict[str, np.ndarray] = {}
+        for i, (skill, text) in enumerate(zip(skills, preferences, strict=True)):
+            found = matched.get(text)
+            if found is None:
+                found = matched[text] = self.matcher.match_features(text)
+            content[i, :, :3] = found
+            content[i, :, 3:6] = self._skill_features(skill)
+        content[:, :, INDUSTRY_SIZE] = self._size_feature
+        return Contexts(np.asarray(ages, dtype=np.int64), tuple(skills), content, self.actions)
+
+    def encode_one(
+        self, age: int, skill: str, preference: str, preference_features: np.ndarray | None = None
+    ) -> Contexts:
+        """One seeker; ``preference_features`` when the caller already matched the text."""
+        if preference_features is None:
+            return self.encode([age], [skill], [preference])
+        content = np.empty((1, len(self.actions), N_CONTENT), dtype=np.float32)
+        content[0, :, :3] = preference_features
+        content[0, :, 3:6] = self._skill_features(skill)
+        content[0, :, INDUSTRY_SIZE] = self._size_feature
+        return Contexts(np.asarray([age], dtype=np.int64), (skill,), content, self.actions)

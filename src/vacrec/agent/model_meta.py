@@ -1,0 +1,81 @@
+"""What the registry keeps about a model, as one typed object.
+
+The registry writes it, and the dashboard, ``vacrec model list`` and
+``/api/v1/model`` read it; validated when read, so a reader never digs through
+untyped JSON. Older rows this build cannot read parse to None.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Meta(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class NetworkShape(_Meta):
+    hidden: list[int]
+    embedding_dim: int
+
+
+class Estimate(_Meta):
+    """A policy-value estimate with its 95% bootstrap interval."""
+
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    n: int | None = None
+
+
+class TrainingData(_Meta):
+    """Which logs the model was trained on."""
+
+    first_event: str | None = None
+    last_event: str | None = None
+    transitions: int = 0
+    held_out: int = 0  # newest rated events kept for the promotion's off-policy comparison
+    legacy: int = 0
+    simulated_included: bool = False
+    dropped: dict[str, int] = Field(default_factory=dict)
+
+
+class Promotion(_Meta):
+    """What the promotion rule decided when the model was trained, and why."""
+
+    promoted: bool = False
+    reason: str = ""
+    champion: str = ""
+    rule: str = ""
+
+
+class ModelMeta(_Meta):
+    encoding_version: int = 0
+    skills: list[str] = Field(default_factory=list)
+    industries: list[str] = Field(default_factory=list)
+    network: NetworkShape | None = None
+    checksum: str = ""
+    data: TrainingData = Field(default_factory=TrainingData)
+    final_loss: float | None = None
+    ope: dict[str, dict[str, Estimate]] = Field(default_factory=dict)
+    """Policy ("candidate", "champion") → estimator ("ips", "snips", "dr") → estimate."""
+    dr_difference: Estimate | None = None
+    """Paired bootstrap of DR(candidate) − DR(champion)."""
+    promotion: Promotion = Field(default_factory=Promotion)
+    loss_curve: list[float] = Field(default_factory=list)
+    updates: int = 0
+    training: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: Any) -> ModelMeta | None:
+        """The metadata of a stored row, or None when it is not this build's shape."""
+        try:
+            return cls.model_validate(raw or {})
+        except ValidationError:
+            return None
+
+    @property
+    def candidate_dr(self) -> Estimate | None:
+        return self.ope.get("candidate", {}).get("dr")

@@ -1,0 +1,248 @@
+"""The agent's context: feature rows per (seeker, industry) against a real catalog snapshot."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.agent.agent_fixtures import (
+    ART,
+    ART_WORDS,
+    IT,
+    IT_WORDS,
+    MKT,
+    catalog_records,
+    encoder,
+    snapshot,
+)
+from tests.ranking.ranking_fixtures import record, small_catalog
+from vacrec.agent.context import (
+    CONTENT_FEATURES,
+    INDUSTRY_SIZE,
+    N_CONTENT,
+    PREFERENCE_FEATURES,
+    SKILL_FEATURES,
+    SKILL_TEXT_WEIGHT,
+    ContextEncoder,
+    content_match,
+    prior_scores,
+    scale_age,
+)
+from vacrec.agent.skills import skill_text
+from vacrec.ranking.snapshot import CatalogSnapshot
+
+PREF = [CONTENT_FEATURES.index(f) for f in PREFERENCE_FEATURES]
+SKILL = [CONTENT_FEATURES.index(f) for f in SKILL_FEATURES]
+
+
+def test_feature_columns_are_preference_then_skill_then_size():
+    """The network and the prior index columns by these names; the order is the contract."""
+    assert CONTENT_FEATURES == (
+        "preference_best",
+        "preference_top",
+        "preference_share",
+        "skill_best",
+        "skill_top",
+        "skill_share",
+        "industry_size",
+    )
+    assert N_CONTENT == 7 and INDUSTRY_SIZE == 6
+    assert PREF == [0, 1, 2] and SKILL == [3, 4, 5]
+
+
+def test_encode_gives_one_float32_row_per_seeker_and_industry():
+    snap = snapshot()
+    contexts = encoder(snap).encode([30, 45], ["акварель", "геймдев"], [ART_WORDS, IT_WORDS])
+
+    assert len(contexts) == 2
+    assert contexts.content.shape == (2, len(snap.actions), N_CONTENT) == (2, 3, 7)
+    assert contexts.content.dtype == np.float32
+    assert contexts.ages.dtype == np.int64 and contexts.ages.tolist() == [30, 45]
+    assert contexts.skills == ("акварель", "геймдев")
+    assert contexts.actions == snap.actions == (IT, ART, MKT)
+
+
+def test_preference_columns_are_the_match_of_the_text_and_skill_columns_of_the_skill_words():
+    snap = snapshot()
+    contexts = encoder(snap).encode([30, 30], ["акварель", "UI/UX-дизайн"], [IT_WORDS, ART_WORDS])
+
+    np.testing.assert_array_equal(contexts.content[0][:, PREF], snap.match_features(IT_WORDS))
+    np.testing.assert_array_equal(contexts.content[1][:, PREF], snap.match_features(ART_WORDS))
+    np.testing.assert_array_equal(
+        contexts.content[0][:, SKILL], snap.match_features(skill_text("акварель"))
+    )
+    np.testing.assert_array_equal(
+        contexts.content[1][:, SKILL], snap.match_features(skill_text("UI/UX-дизайн"))
+    )
+    # The skill's keywords, not only its name, reach the postings: UI/UX → «Figma» → IT.
+    assert contexts.content[1, snap.actions.index(IT), SKILL[0]] > 0.0
+
+
+def test_a_skill_without_configured_words_is_matched_by_its_own_name():
+    """An extra skill (``VACREC_EXTRA_SKILLS``) has no keywords: its name is its words."""
+    snap = snapshot()
+    contexts = ContextEncoder(snap, {}).encode([30], ["Python"], [""])
+
+    np.testing.assert_array_equal(contexts.content[0][:, SKILL], snap.match_features("Python"))
+    assert contexts.content[0, snap.actions.index(IT), SKILL[0]] > 0.0
+
+
+def test_size_column_is_log_scaled_with_the_largest_industry_at_one():
+    snap = snapshot()  # IT 4 postings, art 5, marketing 1
+    sizes = dict(zip(snap.actions, snap.industry_sizes().tolist(), strict=True))
+    assert sizes == {IT: 4, ART: 5, MKT: 1}
+
+    size = encoder(snap).encode([30], ["акварель"], [""]).content[0, :, INDUSTRY_SIZE]
+
+    by_name = dict(zip(snap.actions, size.tolist(), strict=True))
+    assert by_name[ART] == 1.0
+    assert by_name[IT] == pytest.approx(math.log(5) / math.log(6), rel=1e-6)
+    assert by_name[MKT] == pytest.approx(math.log(2) / math.log(6), rel=1e-6)
+    assert ((size >= 0.0) & (size <= 1.0)).all()
+
+
+def test_empty_preference_leaves_the_preference_columns_zero():
+    contexts = encoder().encode([30], ["акварель"], [""])
+
+    assert not contexts.content[0][:, PREF].any()
+    assert contexts.content[0][:, SKILL].any()  # the skill still speaks
+
+
+def test_repeated_preferences_give_identical_rows():
+    contexts = encoder().encode(
+        [20, 60, 20], ["геймдев", "геймдев", "акварель"], [IT_WORDS, IT_WORDS, IT_WORDS]
+    )
+
+    np.testing.assert_array_equal(contexts.content[0], contexts.content[1])  # age is not content
+    np.testing.assert_array_equal(contexts.content[0][:, PREF], contexts.content[2][:, PREF])
+
+
+def test_encode_one_with_precomputed_features_equals_encode():
+    """The service matches the text once for cards and context; both paths must agree."""
+    snap = snapshot()
+    enc = encoder(snap)
+    full = enc.encode([33], ["иллюстрация"], [ART_WORDS])
+
+    precomputed = enc.encode_one(33, "иллюстрация", ART_WORDS, snap.match_features(ART_WORDS))
+    plain = enc.encode_one(33, "иллюстрация", ART_WORDS)
+
+    for one in (precomputed, plain):
+        np.testing.assert_array_equal(one.content, full.content)
+        assert one.ages.tolist() == [33] and one.skills == ("иллюстрация",)
+        assert one.actions == full.actions
+
+
+def test_encode_refuses_columns_of_different_lengths():
+    with pytest.raises(ValueError, match="same length"):
+        encoder().encode([30, 40], ["акварель"], ["", ""])
+
+
+def test_take_selects_seekers_in_the_given_order():
+    contexts = encoder().encode(
+        [20, 30, 40], ["акварель", "геймдев", "живопись"], ["", IT_WORDS, ""]
+    )
+
+    taken = contexts.take([2, 0, 2])
+
+    assert taken.ages.tolist() == [40, 20, 40]
+    assert taken.skills == ("живопись", "акварель", "живопись")
+    np.testing.assert_array_equal(taken.content[1], contexts.content[0])
+    assert taken.actions == contexts.actions
+
+
+def test_prior_prefers_the_industry_whose_postings_match_the_words():
+    snap = CatalogSnapshot.from_records(1, small_catalog())
+    contexts = ContextEncoder(snap, {}).encode(
+        [30, 30], ["—", "—"], ["Python разработчик", ART_WORDS]
+    )
+
+    scores = prior_scores(contexts.content)
+
+    assert scores.shape == (2, 2)
+    assert snap.actions[int(scores[0].argmax())] == IT
+    assert snap.actions[int(scores[1].argmax())] == ART
+
+
+def _mirror_snapshot() -> CatalogSnapshot:
+    """One art and one IT posting built alike, so «акварель» and «python» match equally well."""
+    return CatalogSnapshot.from_records(
+        1,
+        [
+            record("s1", "Акварель и кисти.", [ART], 1, name="Художник"),
+            record("s2", "Python и Django.", [IT], 1, name="Программист"),
+        ],
+    )
+
+
+def test_the_skill_words_count_half_as_much_as_the_preference():
+    snap = _mirror_snapshot()
+    art, it = snap.actions.index(ART), snap.actions.index(IT)
+    enc = ContextEncoder(snap, {"код": "python", "кисть": "акварель"})
+    contexts = enc.encode([30, 30], ["код", "кисть"], ["акварель", "python"])
+    assert contexts.content[0, art, 1] == contexts.content[1, it, 1] > 0.0  # a fair mirror
+
+    match = content_match(contexts.content)
+
+    # Writing «акварель» beats having a skill that stands for «python», and vice versa.
+    assert match[0, art] > match[0, it] and match[1, it] > match[1, art]
+    assert match[0, it] == pytest.approx(SKILL_TEXT_WEIGHT * match[0, art], rel=1e-6)
+    assert match[0, art] == pytest.approx(contexts.content[0, art, 1] / (1 + SKILL_TEXT_WEIGHT))
+
+
+def test_content_match_is_in_the_unit_interval_and_zero_without_words():
+    enc = ContextEncoder(snapshot(), {})
+    contexts = enc.encode([30, 30], ["нет такого навыка", "Python"], ["", IT_WORDS])
+
+    match = content_match(contexts.content)
+
+    assert not match[0].any()
+    assert ((match >= 0.0) & (match <= 1.0)).all()
+    assert match[1].max() > 0.0
+
+
+def test_equal_matches_are_broken_towards_the_larger_industry():
+    snap = snapshot()  # art is the largest group
+    contexts = ContextEncoder(snap, {}).encode([30], ["нет такого навыка"], [""])
+
+    scores = prior_scores(contexts.content)[0]
+
+    assert snap.actions[int(scores.argmax())] == ART
+    assert scores[snap.actions.index(IT)] > scores[snap.actions.index(MKT)]  # 4 postings > 1
+    assert scores.max() <= 1e-3  # a tie-break only: never outweighs a real match
+
+
+def test_the_size_tie_break_never_beats_a_real_match():
+    snap = snapshot()  # marketing is the smallest group
+    contexts = ContextEncoder(snap, {}).encode([30], ["нет такого навыка"], ["реклама бренда"])
+
+    assert snap.actions[int(prior_scores(contexts.content)[0].argmax())] == MKT
+
+
+@pytest.mark.parametrize(
+    ("ages", "expected"),
+    [([14, 57, 100], [0.0, 0.5, 1.0]), ([0, 13, 101, 130], [0.0, 0.0, 1.0, 1.0])],
+)
+def test_age_is_scaled_linearly_over_14_to_100_and_clipped(ages: list[int], expected: list[float]):
+    scaled = scale_age(ages)
+
+    assert scaled.dtype == np.float32
+    assert scaled.tolist() == pytest.approx(expected)
+    assert float(scale_age(35)) == pytest.approx(21 / 86)
+
+
+def test_an_empty_catalog_encodes_to_no_actions():
+    snap = CatalogSnapshot.empty()
+
+    contexts = ContextEncoder(snap, {}).encode([30], ["акварель"], ["кисти"])
+
+    assert contexts.content.shape == (1, 0, N_CONTENT)
+
+
+def test_a_one_posting_catalog_has_size_one():
+    snap = CatalogSnapshot.from_records(1, [catalog_records()[0]])
+
+    size = ContextEncoder(snap, {}).encode([30], ["x"], [""]).content[0, :, INDUSTRY_SIZE]
+
+    assert size.tolist() == [1.0]
