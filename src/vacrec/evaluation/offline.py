@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vacrec.agent.policy import QModel, policy_matrix
+from vacrec.agent.context import Contexts
+from vacrec.agent.policy import Policy, policy_matrix
 from vacrec.agent.transitions import Transitions
 from vacrec.evaluation.ope import (
     Estimate,
@@ -29,8 +30,7 @@ class OfflineEvaluator:
     """Everything OPE needs about one log, computed once."""
 
     data: LoggedData
-    ages: np.ndarray
-    skills_idx: np.ndarray
+    states: Contexts
     q_hat: np.ndarray  # [n, n_actions] direct-method reward estimates
     n_actions: int
     n_boot: int = 500
@@ -40,8 +40,6 @@ class OfflineEvaluator:
     def from_transitions(
         cls,
         transitions: Transitions,
-        n_actions: int,
-        n_skills: int,
         n_boot: int = 500,
         seed: int = 0,
     ) -> OfflineEvaluator:
@@ -49,18 +47,22 @@ class OfflineEvaluator:
         t = transitions.subset(transitions.known_propensity)
         if len(t) == 0:
             raise ValueError("no logged events with propensities to evaluate on")
+        states = t.states()
+        n_actions = len(states.actions)
         data = LoggedData(t.actions, t.rewards.astype(np.float64), t.propensities)
-        table = reward_table(t.skills_idx, t.actions, data.rewards, n_skills, n_actions)
-        return cls(data, t.ages, t.skills_idx, table[t.skills_idx], n_actions, n_boot, seed)
+        names = sorted(set(states.skills))
+        skill_of = {name: i for i, name in enumerate(names)}
+        skills_idx = np.asarray([skill_of[s] for s in states.skills], dtype=np.int64)
+        table = reward_table(skills_idx, t.actions, data.rewards, len(names), n_actions)
+        return cls(data, states, table[skills_idx], n_actions, n_boot, seed)
 
     def __len__(self) -> int:
         return len(self.data)
 
-    def greedy(self, model: QModel, epsilon: float = 0.0) -> np.ndarray:
-        """The model's (ε-)greedy policy on the logged states."""
-        return policy_matrix(
-            model.greedy_batch(self.ages, self.skills_idx), self.n_actions, epsilon
-        )
+    def greedy(self, policy: Policy, epsilon: float = 0.0) -> np.ndarray:
+        """The policy's (ε-)greedy choice on the logged states, as a probability matrix."""
+        chosen = policy.q_values(self.states).argmax(axis=1)
+        return policy_matrix(chosen, self.n_actions, epsilon)
 
     def uniform(self) -> np.ndarray:
         return uniform_policy(len(self.data), self.n_actions)

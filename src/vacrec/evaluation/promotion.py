@@ -1,0 +1,53 @@
+"""When does a trained model go live? One pure function, so the rule can be read and tested.
+
+The champion is whatever serves now: the live model, or the content prior when
+there is none (or the live one cannot be loaded). A candidate replaces it only
+when off-policy evaluation on the logged events says it is better: the 95%
+lower bound of the paired-bootstrap difference DR(candidate) − DR(champion) is
+above zero. Nothing skips that comparison; an operator can still force a
+promotion (``always``) or forbid one (``never``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from vacrec.evaluation.ope import Estimate
+
+PromoteMode = Literal["auto", "always", "never"]
+PROMOTE_MODES: tuple[str, ...] = ("auto", "always", "never")
+RULE = (
+    "auto: promote when the paired-bootstrap 95% lower bound of DR(candidate greedy) − "
+    "DR(champion greedy) is above 0; the champion is the live model, or the content prior "
+    "when none can serve"
+)
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promote: bool
+    reason: str
+
+
+def decide_promotion(
+    mode: PromoteMode, champion: str, difference: Estimate | None
+) -> PromotionDecision:
+    """Decide on a candidate given DR(candidate) − DR(champion) (None: could not evaluate)."""
+    if mode == "always":
+        return PromotionDecision(True, "promote=always")
+    if mode == "never":
+        return PromotionDecision(False, "promote=never")
+    if mode != "auto":
+        raise ValueError(f"promote mode must be one of {PROMOTE_MODES}, got {mode!r}")
+    if difference is None:
+        return PromotionDecision(
+            False, f"no logged propensities to compare the candidate with the {champion}"
+        )
+    better = difference.low > 0
+    return PromotionDecision(
+        better,
+        f"DR difference vs the {champion} {difference.value:+.3f} "
+        f"[95% CI {difference.low:+.3f}, {difference.high:+.3f}] "
+        + ("is above 0" if better else "is not clearly above 0"),
+    )

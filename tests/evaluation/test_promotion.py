@@ -1,0 +1,56 @@
+"""The promotion rule: a candidate goes live only when it is clearly better than the champion."""
+
+from __future__ import annotations
+
+import pytest
+
+from vacrec.evaluation.ope import Estimate
+from vacrec.evaluation.promotion import PROMOTE_MODES, RULE, decide_promotion
+
+BETTER = Estimate(value=0.2, low=0.05, high=0.35, n=400)
+UNCLEAR = Estimate(value=0.1, low=-0.02, high=0.22, n=400)
+AT_ZERO = Estimate(value=0.1, low=0.0, high=0.2, n=400)
+WORSE = Estimate(value=-0.3, low=-0.45, high=-0.15, n=400)
+
+
+@pytest.mark.parametrize("difference", [BETTER, UNCLEAR, WORSE, None])
+def test_always_and_never_override_the_evaluation(difference: Estimate | None):
+    assert decide_promotion("always", "live model 3", difference).promote is True
+    assert decide_promotion("never", "live model 3", difference).promote is False
+    assert decide_promotion("always", "x", difference).reason == "promote=always"
+    assert decide_promotion("never", "x", difference).reason == "promote=never"
+
+
+def test_auto_promotes_when_the_lower_bound_is_above_zero():
+    decision = decide_promotion("auto", "content prior", BETTER)
+
+    assert decision.promote is True
+    assert "content prior" in decision.reason
+    assert "+0.200" in decision.reason and "+0.050" in decision.reason
+    assert "is above 0" in decision.reason
+
+
+@pytest.mark.parametrize("difference", [UNCLEAR, AT_ZERO, WORSE])
+def test_auto_does_not_promote_when_the_lower_bound_is_not_above_zero(difference: Estimate):
+    decision = decide_promotion("auto", "live model 3", difference)
+
+    assert decision.promote is False
+    assert "live model 3" in decision.reason
+    assert "not clearly above 0" in decision.reason
+
+
+def test_auto_does_not_promote_what_could_not_be_evaluated():
+    decision = decide_promotion("auto", "content prior", None)
+
+    assert decision.promote is False
+    assert "content prior" in decision.reason and "propensities" in decision.reason
+
+
+def test_an_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="promote mode"):
+        decide_promotion("sometimes", "content prior", BETTER)  # type: ignore[arg-type]
+
+
+def test_the_modes_and_the_rule_are_documented():
+    assert PROMOTE_MODES == ("auto", "always", "never")
+    assert "lower bound" in RULE and "content prior" in RULE
