@@ -1,20 +1,26 @@
 """How good is a policy on the simulator? Exact expected rewards, no sampling noise.
 
-For a fixed sample of simulated users we compare the greedy policy's expected
+For a fixed sample of simulated seekers we compare the policy's expected
 reward with a uniformly random policy and with the oracle; *gap closed* =
 (policy − random) / (oracle − random): 0 is no better than random, 1 is perfect.
+The expectations are exact (:meth:`JobSeekerEnv.expected_rewards`), so two
+policies scored on the same seekers differ only by what they choose.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from vacrec.agent.context import ContextEncoder
+from vacrec.agent.policy import Policy
 from vacrec.simulate.env import JobSeekerEnv
+from vacrec.simulate.population import Seekers
 
-GreedyFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+ChooseFn = Callable[[Seekers], np.ndarray]
+"""A policy: seekers → one industry index per seeker."""
 
 
 @dataclass(frozen=True)
@@ -32,15 +38,33 @@ class SimulatorScore:
 
 
 def evaluate_on_simulator(
-    env: JobSeekerEnv, greedy: GreedyFn, users: int = 5_000, seed: int = 12_345
+    env: JobSeekerEnv, choose: ChooseFn, users: int = 5_000, seed: int = 12_345
 ) -> SimulatorScore:
-    """Score ``greedy`` (ages, skill indices → action indices) on ``users`` simulated users."""
-    rng = np.random.default_rng(seed)
-    ages, skills_idx = env.sample_users(users, rng)
-    expected = env.expected_rewards(ages, skills_idx)
-    chosen = np.asarray(greedy(ages, skills_idx), dtype=np.int64)
+    """Score ``choose`` on ``users`` simulated seekers drawn with ``seed``."""
+    if users < 1:
+        raise ValueError("users must be at least 1")
+    seekers = env.sample_seekers(users, np.random.default_rng(seed))
+    expected = env.expected_rewards(seekers)
+    chosen = np.asarray(choose(seekers), dtype=np.int64).reshape(-1)
+    if chosen.shape != (users,) or chosen.min() < 0 or chosen.max() >= len(env.actions):
+        raise ValueError(
+            f"choose must return one action index in [0, {len(env.actions)}) per seeker"
+        )
     policy = float(expected[np.arange(users), chosen].mean())
     random = float(expected.mean())
     oracle = float(expected.max(axis=1).mean())
     gap = (policy - random) / (oracle - random) if oracle > random else 0.0
     return SimulatorScore(policy, random, oracle, gap, users)
+
+
+def greedy_chooser(policy: Policy, encoder: ContextEncoder, skills: Sequence[str]) -> ChooseFn:
+    """``choose`` for :func:`evaluate_on_simulator`: the policy's greedy industry per seeker,
+    from the same context the service would build (skills are indices into ``skills``)."""
+
+    def choose(seekers: Seekers) -> np.ndarray:
+        contexts = encoder.encode(
+            seekers.ages, [skills[i] for i in seekers.skills], list(seekers.preferences)
+        )
+        return policy.q_values(contexts).argmax(axis=1)
+
+    return choose

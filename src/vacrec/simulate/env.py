@@ -1,212 +1,200 @@
-"""A Gymnasium environment of simulated job seekers with a latent liking of industries.
+"""Simulated job seekers grounded in the catalog, as a Gymnasium environment.
 
-Each episode is one user (age, skill, preference text made of that skill's
-words) who makes 1–3 requests in a session. The probability that the user
-up-votes a shown vacancy depends on the industry through a latent liking that
-is deterministic given (industries, skills, seed): each skill has a favourite
-industry for younger and one for older users, on top of a mostly negative
-baseline, so it is learnable from a few thousand events but only if the agent
-uses both age and skill. Reward is tanh(sum of votes), as in the service.
+A seeker wants one real posting and writes what it says (see
+:mod:`vacrec.simulate.population`). The service picks an industry and shows
+the cards ``snapshot.top_k(industry, preference, k)`` — exactly what it would
+show. The seeker up-votes each card with a probability that grows with the
+card's TF-IDF cosine to the wanted posting and with the seeker's hidden taste
+for the industry (:mod:`vacrec.simulate.votes`, :mod:`vacrec.simulate.taste`).
+The reward is tanh(sum of votes), as in the service.
+
+Expected rewards are exact (a Poisson-binomial sum over the very cards the
+service would show), so a policy can be scored without sampling noise; sampled
+votes use the same probabilities. One episode is one seeker's session of 1–3
+requests.
 """
 
 from __future__ import annotations
 
 import hashlib
+import string
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from scipy.stats import binom
 
-MIN_AGE, MAX_AGE = 14, 100
+from vacrec.ranking.snapshot import CatalogSnapshot
+from vacrec.simulate.population import (
+    MAX_AGE,
+    MIN_AGE,
+    PREFERENCE_MAX_CHARS,
+    Population,
+    Seeker,
+    Seekers,
+)
+from vacrec.simulate.postings import Postings
+from vacrec.simulate.taste import Taste, TasteMode, skill_content_match
+from vacrec.simulate.votes import expected_tanh_of_votes, sample_votes, up_probability
+
 SESSION_LENGTHS = (1, 2, 3)
 SESSION_PROBS = (0.6, 0.25, 0.15)
+"""Requests per seeker's session and their probabilities."""
 
-# Words a user of each skill writes into the preference field.
-SKILL_WORDS: dict[str, tuple[str, ...]] = {
-    "акварель": ("акварель", "рисунок", "кисти", "пейзаж", "иллюстрации", "бумага"),
-    "геймдев": ("игры", "игровой", "персонажи", "unity", "локации", "текстуры"),
-    "иллюстрация": ("иллюстрации", "книги", "рисунок", "персонажи", "детские", "обложки"),
-    "3D-моделирование": ("3d", "моделирование", "blender", "текстуры", "модели", "рендер"),
-    "анимация": ("анимация", "мультфильмы", "аниматор", "персонажи", "spine", "движение"),
-    "графический дизайн": ("дизайн", "логотипы", "брендинг", "баннеры", "полиграфия", "макеты"),
-    "UI/UX-дизайн": ("интерфейсы", "figma", "прототипы", "сайты", "приложения", "ux"),
-    "концепт-арт": ("концепт", "арт", "персонажи", "окружение", "скетчи", "игры"),
-    "живопись": ("живопись", "масло", "холст", "картины", "портрет", "художник"),
-    "скульптура": ("скульптура", "лепка", "глина", "гипс", "скульптор", "формы"),
-    "преподавание рисования": ("преподаватель", "дети", "уроки", "рисование", "студия", "курсы"),
-    "татуировка": ("тату", "эскизы", "татуировка", "салон", "мастер", "графика"),
-    "каллиграфия": ("каллиграфия", "леттеринг", "шрифты", "надписи", "открытки", "буквы"),
-    "моушн-дизайн": ("моушн", "after", "effects", "видео", "анимация", "ролики"),
-}
+_WORD_CHARACTERS = string.ascii_letters + string.digits + "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
+"""What a description word a seeker types is made of (titles add their own characters)."""
 
 
-def _stable_seed(seed: int, industries: Sequence[str], skills: Sequence[str]) -> int:
+def _stable_seed(seed: int, actions: Sequence[str], skills: Sequence[str]) -> int:
     """A seed that depends on the names, not on Python's per-process string hashing."""
-    text = "\x1f".join([str(seed), *industries, "\x1e", *skills])
+    text = "\x1f".join([str(seed), *actions, "\x1e", *skills])
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
-def expected_tanh_reward(p: np.ndarray, n_shown: np.ndarray) -> np.ndarray:
-    """E[tanh(2B − n)] for B ~ Binomial(n, p): the mean reward of showing n items."""
-    p = np.asarray(p, dtype=np.float64)
-    n = np.broadcast_to(np.asarray(n_shown, dtype=np.int64), p.shape)
-    out = np.zeros(p.shape)
-    for count in np.unique(n):
-        if count == 0:
-            continue
-        sel = n == count
-        ups = np.arange(count + 1)
-        pmf = binom.pmf(ups[None, :], count, p[sel][:, None])
-        out[sel] = pmf @ np.tanh(2 * ups - count)
-    return out
-
-
-@dataclass(frozen=True)
-class Liking:
-    """Latent up-vote logits: base[industry] + affinity[skill, industry] + age terms."""
-
-    base: np.ndarray  # [n_actions]
-    affinity: np.ndarray  # [n_skills, n_actions]
-    young_favourite: np.ndarray  # [n_skills] industry index
-    old_favourite: np.ndarray  # [n_skills] industry index
-    age_slope: np.ndarray  # [n_actions]
-    favourite_boost: float = 3.0
-    age_shift: float = 1.5
-
-    @classmethod
-    def build(cls, n_actions: int, n_skills: int, rng: np.random.Generator) -> Liking:
-        base = rng.normal(-1.2, 0.4, n_actions)
-        affinity = rng.normal(0.0, 0.4, (n_skills, n_actions))
-        young = np.empty(n_skills, dtype=np.int64)
-        old = np.empty(n_skills, dtype=np.int64)
-        for s in range(n_skills):
-            pair = rng.choice(n_actions, size=min(2, n_actions), replace=False)
-            young[s], old[s] = pair[0], pair[-1]
-        return cls(base, affinity, young, old, rng.normal(0.0, 0.5, n_actions))
-
-    def logits(self, ages: np.ndarray, skills_idx: np.ndarray) -> np.ndarray:
-        """Up-vote logits [n, n_actions] for users (age, skill)."""
-        ages = np.asarray(ages, dtype=np.float64)
-        skills_idx = np.asarray(skills_idx, dtype=np.int64)
-        z = np.clip((ages - 18.0) / (60.0 - 18.0), 0.0, 1.0)[:, None] * 2 - 1  # −1 young … +1 old
-        out = self.base[None, :] + self.affinity[skills_idx] + self.age_slope[None, :] * z
-        rows = np.arange(len(skills_idx))
-        out[rows, self.young_favourite[skills_idx]] += (
-            self.favourite_boost - self.age_shift * z[:, 0]
-        )
-        out[rows, self.old_favourite[skills_idx]] += self.favourite_boost + self.age_shift * z[:, 0]
-        return out
-
-
 class JobSeekerEnv(gym.Env):
-    """One episode = one simulated user's session; one step = one recommendation.
+    """One episode = one simulated seeker's session; one step = one recommendation.
 
-    Observation: {"age": int, "skill": skill index}. Action: industry index.
-    Reward: tanh(sum of the user's ±1 votes on the shown vacancies).
+    Observation: ``{"age", "skill" (index into :attr:`skills`), "preference"}``.
+    Action: industry index into :attr:`actions` (``snapshot.actions``).
+    Reward: tanh(sum of the seeker's ±1 votes on the cards shown).
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012  (gymnasium's convention)
 
     def __init__(
         self,
-        industries: Sequence[str],
+        snapshot: CatalogSnapshot,
         skills: Sequence[str],
         seed: int = 0,
         k: int = 5,
-        shown_counts: Sequence[int] | None = None,
+        taste: TasteMode = "independent",
+        blank_share: float = 0.0,
     ) -> None:
-        if not industries or not skills:
+        if not snapshot.actions or not skills:
             raise ValueError("the simulator needs at least one industry and one skill")
-        self.industries = tuple(industries)
-        self.skills = tuple(skills)
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        self.snapshot = snapshot
+        self.actions: tuple[str, ...] = tuple(snapshot.actions)
+        self.skills: tuple[str, ...] = tuple(skills)
         self.k = int(k)
-        counts = np.full(len(industries), self.k) if shown_counts is None else shown_counts
-        self.shown_counts = np.minimum(np.asarray(counts, dtype=np.int64), self.k)
-        if self.shown_counts.shape != (len(industries),):
-            raise ValueError("shown_counts needs one count per industry")
-        self.liking = Liking.build(
-            len(industries),
-            len(skills),
-            np.random.default_rng(_stable_seed(seed, industries, skills)),
+        self.postings = Postings(snapshot)
+        self.population = Population(snapshot, self.postings, self.skills, blank_share)
+        self.taste = Taste.build(
+            taste,
+            skill_content_match(snapshot, self.skills),
+            np.random.default_rng(_stable_seed(seed, self.actions, self.skills)),
         )
-        self.action_space = spaces.Discrete(len(industries))
+
+        self.action_space = spaces.Discrete(len(self.actions))
+        titles = (snapshot.cards[str(snapshot.index.ids[n])].name for n in self.postings.served)
+        charset = frozenset(_WORD_CHARACTERS + " ").union(*titles)
         self.observation_space = spaces.Dict(
             {
                 "age": spaces.Discrete(MAX_AGE - MIN_AGE + 1, start=MIN_AGE),
-                "skill": spaces.Discrete(len(skills)),
+                "skill": spaces.Discrete(len(self.skills)),
+                "preference": spaces.Text(PREFERENCE_MAX_CHARS, min_length=0, charset=charset),
             }
         )
-        self._user: tuple[int, int, str] | None = None
+        self._seeker: Seeker | None = None
         self._remaining = 0
 
-    # --- the user population -------------------------------------------------------------
-    def sample_users(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Ages (mostly 18–50, all within 14–100) and uniformly drawn skill indices."""
-        ages = np.clip(np.rint(rng.normal(32.0, 10.0, n)), MIN_AGE, MAX_AGE).astype(np.int64)
-        return ages, rng.integers(len(self.skills), size=n)
+    @property
+    def industries(self) -> tuple[str, ...]:
+        """The action list (an alias of :attr:`actions`)."""
+        return self.actions
 
-    def preference_text(self, skill_idx: int, rng: np.random.Generator) -> str:
-        """A few words typical of the skill, as a user would type them."""
-        skill = self.skills[skill_idx]
-        words = SKILL_WORDS.get(skill) or tuple(skill.replace("-", " ").split())
-        count = min(len(words), int(rng.integers(2, 4)))
-        return " ".join(rng.choice(words, size=count, replace=False))
+    # --- seekers ---------------------------------------------------------------------------
+    def sample_seekers(self, n: int, rng: np.random.Generator) -> Seekers:
+        """``n`` seekers drawn from the catalog's postings (deterministic given ``rng``)."""
+        return self.population.sample(n, rng)
 
-    # --- exact expectations (for evaluation) ---------------------------------------------
-    def vote_probabilities(self, ages: np.ndarray, skills_idx: np.ndarray) -> np.ndarray:
-        """P(up-vote) of a shown vacancy, per user and industry: [n, n_actions]."""
-        return 1.0 / (1.0 + np.exp(-self.liking.logits(ages, skills_idx)))
+    # --- what they see and how they vote ---------------------------------------------------
+    def shown_postings(self, seekers: Seekers) -> np.ndarray:
+        """Numbers of the postings the service would show each seeker for each industry (the
+        cards of ``snapshot.top_k``): int64 [n, n_actions, k], −1 after the last card of an
+        industry with fewer than k. Each distinct preference is matched once."""
+        out = np.full((len(seekers), len(self.actions), self.k), -1, dtype=np.int64)
+        done: dict[str, np.ndarray] = {}
+        number_of = self.postings.number_of
+        for i, preference in enumerate(seekers.preferences):
+            shown = done.get(preference)
+            if shown is None:
+                shown = np.full((len(self.actions), self.k), -1, dtype=np.int64)
+                match = self.snapshot.index.match(preference)
+                for a, industry in enumerate(self.actions):
+                    items = match.top_k(industry, self.k).items
+                    shown[a, : len(items)] = [number_of[vid] for vid, _ in items]
+                done[preference] = shown
+            out[i] = shown
+        return out
 
-    def expected_rewards(self, ages: np.ndarray, skills_idx: np.ndarray) -> np.ndarray:
-        """Mean reward of each action for each user: [n, n_actions]."""
-        p = self.vote_probabilities(ages, skills_idx)
-        return expected_tanh_reward(p, np.broadcast_to(self.shown_counts, p.shape))
+    def vote_probabilities(
+        self, seeker: Seeker, action: int, vacancy_ids: Sequence[str]
+    ) -> np.ndarray:
+        """P(up-vote) of each of these cards when shown for industry ``action``: [m].
+        A vacancy the snapshot does not hold counts as unrelated to the wanted posting."""
+        number_of = self.postings.number_of
+        shown = np.asarray([[number_of.get(str(v), -1) for v in vacancy_ids]], dtype=np.int64)
+        similarity = self.postings.cosines(np.asarray([seeker.wants]), shown)[0]
+        taste = self.taste.of(np.asarray([seeker.skill]), np.asarray([seeker.age]))[0, action]
+        return up_probability(similarity, taste)
 
-    def oracle(self, ages: np.ndarray, skills_idx: np.ndarray) -> np.ndarray:
-        """Best expected reward per user (what a policy that knows the liking gets)."""
-        return self.expected_rewards(ages, skills_idx).max(axis=1)
-
-    # --- votes -----------------------------------------------------------------------------
     def votes(
-        self, age: int, skill_idx: int, action: int, n_items: int, rng: np.random.Generator
+        self,
+        seeker: Seeker,
+        action: int,
+        vacancy_ids: Sequence[str],
+        rng: np.random.Generator,
     ) -> list[int]:
-        """The user's ±1 votes on ``n_items`` shown vacancies of industry ``action``."""
-        p = self.vote_probabilities(np.array([age]), np.array([skill_idx]))[0, action]
-        return [1 if u < p else -1 for u in rng.random(n_items)]
+        """The seeker's ±1 votes on the cards shown for industry ``action``."""
+        if not vacancy_ids:
+            return []
+        return sample_votes(self.vote_probabilities(seeker, action, vacancy_ids), rng)
+
+    # --- exact expectations ----------------------------------------------------------------
+    def expected_rewards(self, seekers: Seekers) -> np.ndarray:
+        """E[tanh(sum of votes)] of each industry for each seeker: float64 [n, n_actions]."""
+        shown = self.shown_postings(seekers)
+        similarity = self.postings.cosines(seekers.wants, shown)
+        taste = self.taste.of(seekers.skills, seekers.ages)
+        return expected_tanh_of_votes(up_probability(similarity, taste[:, :, None]), shown >= 0)
+
+    def oracle(self, seekers: Seekers) -> np.ndarray:
+        """Best expected reward per seeker (a policy knowing the taste and the wanted posting)."""
+        return self.expected_rewards(seekers).max(axis=1)
 
     # --- Gymnasium API ---------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):  # type: ignore[override]
         super().reset(seed=seed)
-        ages, skills_idx = self.sample_users(1, self.np_random)
-        age, skill = int(ages[0]), int(skills_idx[0])
-        self._user = (age, skill, self.preference_text(skill, self.np_random))
+        self._seeker = self.sample_seekers(1, self.np_random)[0]
         self._remaining = int(self.np_random.choice(SESSION_LENGTHS, p=SESSION_PROBS))
         return self._observation(), self._info()
 
     def step(self, action: int):  # type: ignore[override]
-        if self._user is None or self._remaining <= 0:
+        if self._seeker is None or self._remaining <= 0:
             raise RuntimeError("call reset() before step()")
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not an industry index")
-        age, skill, _ = self._user
-        votes = self.votes(age, skill, int(action), int(self.shown_counts[action]), self.np_random)
+        action = int(action)
+        ranked = self.snapshot.top_k(self.actions[action], self._seeker.preference, self.k)
+        shown = [vid for vid, _ in ranked.items]
+        votes = self.votes(self._seeker, action, shown, self.np_random)
         self._remaining -= 1
-        info = self._info() | {"votes": votes}
+        info = self._info() | {"shown": shown, "votes": votes}
         return self._observation(), float(np.tanh(sum(votes))), self._remaining == 0, False, info
 
-    def _observation(self) -> dict[str, int]:
-        assert self._user is not None
-        return {"age": self._user[0], "skill": self._user[1]}
+    def _observation(self) -> dict[str, Any]:
+        assert self._seeker is not None
+        seeker = self._seeker
+        return {"age": seeker.age, "skill": seeker.skill, "preference": seeker.preference}
 
-    def _info(self) -> dict:
-        assert self._user is not None
-        age, skill, preference = self._user
-        expected = self.expected_rewards(np.array([age]), np.array([skill]))[0]
+    def _info(self) -> dict[str, Any]:
+        assert self._seeker is not None
+        expected = self.expected_rewards(Seekers.of([self._seeker]))[0]
         return {
-            "preference": preference,
+            "wants": str(self.snapshot.index.ids[self._seeker.wants]),
             "remaining": self._remaining,
             "oracle": float(expected.max()),
             "best_action": int(expected.argmax()),

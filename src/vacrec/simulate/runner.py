@@ -2,7 +2,10 @@
 
 The runner talks to anything with ``recommend`` / ``feedback`` (the in-process
 service layer or an HTTP client adapter), so simulated events land in the store
-exactly like real ones. Some users make 2–3 requests in one session.
+exactly like real ones. Seekers come from the environment (postings of its
+catalog snapshot, which should be the catalog the service serves); some make
+2–3 requests in one session. Votes are drawn for the cards the service actually
+showed, with the environment's probabilities.
 """
 
 from __future__ import annotations
@@ -12,11 +15,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, func, select
 
 from vacrec.simulate.env import SESSION_LENGTHS, SESSION_PROBS, JobSeekerEnv
-from vacrec.store.catalog import catalog_industries
-from vacrec.store.tables import vacancy_industries
 
 
 class RecommenderLike(Protocol):
@@ -43,35 +43,17 @@ class RecommenderLike(Protocol):
 
 @dataclass(frozen=True)
 class SimulationSummary:
-    """What one simulation run did and how well the served policy pleased the users."""
+    """What one simulation run did and how well the served policy pleased the seekers."""
 
     events: int
     users: int
     sessions: int  # users with more than one request
     mean_reward: float
-    mean_oracle: float  # best expected reward for the same users
+    mean_oracle: float  # best expected reward for the same seekers, per event
     seed: int
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def env_from_catalog(
-    conn: Connection, skills: tuple[str, ...], seed: int = 0, k: int = 5
-) -> JobSeekerEnv:
-    """A simulator over the store's industries (action order) showing as many vacancies per
-    industry as the catalog holds (at most ``k``), so its expectations match the service."""
-    industries = catalog_industries(conn)
-    counts = dict(
-        conn.execute(
-            select(vacancy_industries.c.industry, func.count()).group_by(
-                vacancy_industries.c.industry
-            )
-        ).all()
-    )
-    return JobSeekerEnv(
-        industries, skills, seed=seed, k=k, shown_counts=[counts.get(i, 0) for i in industries]
-    )
 
 
 def _item_id(item: Any) -> str:
@@ -92,43 +74,55 @@ def run_simulation(
     source: str = "simulator",
     progress: Callable[[int], None] | None = None,
 ) -> SimulationSummary:
-    """Simulate ``events`` requests with feedback; returns a summary."""
+    """Simulate ``events`` requests with feedback; returns a summary.
+
+    Deterministic given ``seed`` and the service's choices. ``mean_oracle`` is the
+    environment's exact best expected reward for each request's seeker.
+    """
     if events < 1:
         raise ValueError("events must be at least 1")
     rng = np.random.default_rng(seed)
-    action_of = {name: i for i, name in enumerate(env.industries)}
+    action_of = {name: i for i, name in enumerate(env.actions)}
+    seekers = env.sample_seekers(events, rng)  # at most one seeker per event
+    lengths = rng.choice(SESSION_LENGTHS, size=events, p=SESSION_PROBS)
     rewards: list[float] = []
-    oracles: list[float] = []
+    seeker_of_event: list[int] = []
     users = sessions = 0
     while len(rewards) < events:
-        ages, skills_idx = env.sample_users(1, rng)
-        age, skill_idx = int(ages[0]), int(skills_idx[0])
-        preference = env.preference_text(skill_idx, rng)
-        length = int(rng.choice(SESSION_LENGTHS, p=SESSION_PROBS))
+        seeker, length = seekers[users], int(lengths[users])
         session_id = f"sim-{seed}-{users}" if length > 1 else None
-        oracle = float(env.oracle(ages, skills_idx)[0])
-        users += 1
         sessions += length > 1
         for _ in range(min(length, events - len(rewards))):
             rec = service.recommend(
-                age, env.skills[skill_idx], preference, k=k, session_id=session_id, source=source
+                seeker.age,
+                env.skills[seeker.skill],
+                seeker.preference,
+                k=k,
+                session_id=session_id,
+                source=source,
             )
-            action = action_of[rec.industry]
+            if rec.industry not in action_of:
+                raise ValueError(
+                    f"the service served industry {rec.industry!r}, which the simulator's "
+                    "catalog does not have: build the environment from the served catalog"
+                )
             shown = [_item_id(item) for item in rec.items]
             if shown:
-                votes = env.votes(age, skill_idx, action, len(shown), rng)
+                votes = env.votes(seeker, action_of[rec.industry], shown, rng)
                 reward = service.feedback(rec.event_id, votes=list(zip(shown, votes, strict=True)))
             else:
                 reward = service.feedback(rec.event_id, cum_reward=0)
             rewards.append(float(reward))
-            oracles.append(oracle)
+            seeker_of_event.append(users)
             if progress is not None:
                 progress(len(rewards))
+        users += 1
+    oracle = env.oracle(seekers.take(np.arange(users)))
     return SimulationSummary(
         events=len(rewards),
         users=users,
         sessions=sessions,
         mean_reward=float(np.mean(rewards)),
-        mean_oracle=float(np.mean(oracles)),
+        mean_oracle=float(np.mean(oracle[seeker_of_event])),
         seed=seed,
     )
