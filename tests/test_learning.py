@@ -1,46 +1,98 @@
-"""The learning loop's shared steps: demo catalog, model bootstrap, retraining."""
+"""The learning loop's shared steps: a fresh store, what training reads, what gets promoted."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
+import pytest
 from sqlalchemy import Engine, func, select
 
-from vacrec.agent.registry import live_version, load_live_model
-from vacrec.agent.skills import skill_vocabulary
+from tests.service.conftest import ARTS, IT, seed_catalog
+from vacrec.agent.policy import CONTENT_PRIOR
+from vacrec.agent.registry import live_version, load_live_model, newest_version
 from vacrec.config import Settings
-from vacrec.learning import ensure_catalog, ensure_model
-from vacrec.simulate.runner import env_from_catalog
-from vacrec.store.catalog import catalog_industries
-from vacrec.store.tables import events
+from vacrec.learning import (
+    LearningError,
+    LogSelection,
+    ensure_catalog,
+    read_training_logs,
+    simulate_into_store,
+    train_from_store,
+)
+from vacrec.service.recommender import Recommender
+from vacrec.store.tables import events, models
+
+SIMULATED = LogSelection(simulated=True)
 
 
-def test_bootstrap_promotes_a_model_that_beats_random_on_the_simulator(
+def _settings(engine: Engine, tmp_path: Path, **values: object) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=str(engine.url), **values)
+
+
+def test_a_fresh_store_serves_the_content_prior_and_trains_nothing(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
-    settings = Settings(home=tmp_path, database_url=str(sqlite_engine.url))
+    settings = _settings(sqlite_engine, tmp_path)
     ensure_catalog(sqlite_engine)
-    version = ensure_model(sqlite_engine, settings, events=1500)
-    assert version is not None
 
-    skills = skill_vocabulary()
+    recommender = Recommender.from_store(sqlite_engine, settings, seed=0)
+    rec = recommender.recommend(27, "иллюстрация", "иллюстрации для детских книг", explore=False)
+
+    assert rec.model_version is None and recommender.models.current is None
+    assert "Искусство" in rec.industry  # the prior already reads the words
+    with pytest.raises(LearningError, match="no rated events"):
+        train_from_store(sqlite_engine, settings)
     with sqlite_engine.connect() as conn:
-        assert live_version(conn) == version
-        model = load_live_model(conn, catalog_industries(conn), skills)
-        env = env_from_catalog(conn, skills, settings.simulator_seed)
+        assert conn.execute(select(func.count()).select_from(models)).scalar_one() == 0
+
+
+def test_simulated_events_stay_out_of_training_unless_asked(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    settings = _settings(sqlite_engine, tmp_path, epsilon=1.0)
+    ensure_catalog(sqlite_engine)
+    simulate_into_store(sqlite_engine, settings, 200, seed=3)
+    with sqlite_engine.connect() as conn:
         sources = set(conn.execute(select(events.c.source).distinct()).scalars())
-        logged = conn.execute(select(func.count()).select_from(events)).scalar_one()
-    assert model is not None
-    assert sources == {"bootstrap"}
-    assert logged == 1500
+    assert sources == {"simulator"}
 
-    greedy, random = [], []
-    for age in (18, 30, 45, 60):
-        for skill_idx, skill in enumerate(skills):
-            expected = env.expected_rewards(np.array([age]), np.array([skill_idx]))[0]
-            greedy.append(expected[int(model.q_values(age, skill).argmax())])
-            random.append(float(expected.mean()))
-    assert sum(greedy) / len(greedy) > sum(random) / len(random) + 0.5
+    with pytest.raises(LearningError, match="--simulated"):
+        train_from_store(sqlite_engine, settings)
+    _, _, real = read_training_logs(sqlite_engine, settings, LogSelection())
+    _, _, both = read_training_logs(sqlite_engine, settings, SIMULATED)
+    assert len(real) == 0 and len(both) == 200
 
-    assert ensure_model(sqlite_engine, settings, events=10) is None  # a model exists already
+    report = train_from_store(sqlite_engine, settings, selection=SIMULATED, promote_mode="never")
+    assert report["simulated_included"] is True and report["transitions"] == 200
+    with sqlite_engine.connect() as conn:
+        assert newest_version(conn) == report["version"] and live_version(conn) is None
+
+
+def test_a_model_goes_live_only_when_it_beats_the_serving_policy(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Seekers whose ratings contradict their words: only feedback can teach the industry,
+    and a model no better than the live one stays a candidate."""
+    settings = _settings(sqlite_engine, tmp_path, epsilon=1.0)
+    seed_catalog(sqlite_engine, tmp_path)
+    recommender = Recommender.from_store(sqlite_engine, settings, seed=2)
+    for i in range(300):  # the words say IT; these seekers only like the arts
+        rec = recommender.recommend(20 + i % 40, "геймдев", "игры и персонажи", k=2)
+        recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
+
+    first = train_from_store(sqlite_engine, settings)
+    assert first["promoted"] is True and first["champion"] == "content prior"
+    assert first["ope"]["dr_difference"]["low"] > 0
+    assert first["held_out"] == 60 and first["trained_on"] == 240
+
+    again = train_from_store(sqlite_engine, settings)
+    assert again["champion"] == f"live model {first['version']}"
+    assert again["promoted"] is (again["ope"]["dr_difference"]["low"] > 0)
+
+    snapshot, encoder, _ = read_training_logs(sqlite_engine, settings, LogSelection())
+    seeker = encoder.encode([25], ["геймдев"], ["игры и персонажи"])
+    with sqlite_engine.connect() as conn:
+        live = load_live_model(conn)
+    assert live is not None
+    assert snapshot.actions[int(CONTENT_PRIOR.q_values(seeker).argmax())] == IT
+    assert snapshot.actions[int(live.q_values(seeker).argmax())] == ARTS

@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     )
     epsilon: float = Field(default=0.1, ge=0.0, le=1.0, description="Exploration when serving.")
     feedback_ttl_s: int = Field(default=86400, gt=0, description="How long an event takes votes.")
+    train_on_simulated: bool = Field(
+        default=False,
+        description="Train and evaluate on simulated events too (`vacrec simulate`).",
+    )
+    train_on_legacy: bool = Field(
+        default=False,
+        description="Also train on `POST /api/write/` rewards not tied to an event.",
+    )
     extra_skills: list[str] = Field(
         default_factory=list, description="Skills added to the packaged vocabulary."
     )

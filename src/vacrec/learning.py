@@ -2,14 +2,19 @@
 
 Each function is one whole step over the store: load the demo catalog into an
 empty store, simulate job seekers through the real service layer, train a
-candidate and decide on its promotion, evaluate policies off-policy, and
-bootstrap a first model. ``vacrec`` commands and ``vacrec serve``'s background
-retraining call these, so the CLI and the server cannot drift apart.
+candidate and decide on its promotion, and evaluate policies off-policy.
+``vacrec`` commands and ``vacrec serve``'s background retraining call these,
+so the CLI and the server cannot drift apart.
+
+There is no bootstrap from simulated users: before any feedback the content
+prior serves (the industry whose postings best match the seeker's words), and
+it stays the champion until a trained model beats it off-policy.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -21,13 +26,9 @@ from vacrec.store.catalog import current_catalog_version
 log = logging.getLogger(__name__)
 
 DEMO_PACKAGE, DEMO_PATH = "vacrec.catalog", "demo/vacancies.jsonl"
-BOOTSTRAP_EVENTS = 2000
-"""Simulated events (logged with ε = 1) behind the first model of a new store."""
-
-PROMOTION_RULE = (
-    "auto: promote when there is no usable live model, or when the paired-bootstrap 95% "
-    "lower bound of DR(candidate greedy) − DR(live greedy) is above 0"
-)
+HOLDOUT_SHARE = 0.2
+"""The newest fifth of the rated events is kept out of training and used to compare the
+candidate with the serving policy: judged on events it never saw, as it will be served."""
 
 
 class LearningError(Exception):
@@ -47,25 +48,35 @@ def ensure_catalog(engine: Engine) -> None:
     log.info("empty catalog: loaded the demo catalog (%s vacancies)", report.inserted)
 
 
-def ensure_model(engine: Engine, settings: Settings, events: int = BOOTSTRAP_EVENTS) -> int | None:
-    """Bootstrap a first model when the registry has none; returns its version.
+@dataclass(frozen=True)
+class LogSelection:
+    """Which logged events a training or an evaluation reads."""
 
-    Simulated job seekers (source ``bootstrap``, logged with ε = 1 so every
-    industry is tried) rate ``events`` recommendations through the real
-    service layer, and the model trained on them is promoted. Real feedback
-    later joins these logs; the bootstrap rows stay distinguishable by source.
-    """
-    from vacrec.agent.registry import live_version
+    simulated: bool = False
+    legacy: bool = False
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LogSelection:
+        return cls(simulated=settings.train_on_simulated, legacy=settings.train_on_legacy)
+
+
+def read_training_logs(engine: Engine, settings: Settings, selection: LogSelection) -> Any:
+    """The current catalog's snapshot, its context encoder and the selected transitions."""
+    from vacrec.agent.context import ContextEncoder
+    from vacrec.agent.skills import skill_text, skill_vocabulary
+    from vacrec.agent.transitions import load_transitions
+    from vacrec.ranking.snapshot import load_snapshot
+
+    snapshot = load_snapshot(engine)
+    if not snapshot.actions:
+        raise LearningError("the catalog is empty: run `vacrec ingest` first")
+    skills = skill_vocabulary(settings.extra_skills)
+    encoder = ContextEncoder(snapshot, {s: skill_text(s) for s in skills})
     with engine.connect() as conn:
-        if live_version(conn) is not None:
-            return None
-    log.info("no model yet: bootstrapping one from %d simulated events", events)
-    explore_all = settings.model_copy(update={"epsilon": 1.0})
-    simulate_into_store(engine, explore_all, events, seed=0, source="bootstrap")
-    report = train_from_store(engine, settings, promote_mode="always")
-    log.info("bootstrapped model %s", report["version"])
-    return int(report["version"])
+        transitions = load_transitions(
+            conn, encoder, include_simulated=selection.simulated, include_legacy=selection.legacy
+        )
+    return snapshot, encoder, transitions
 
 
 def retrain_once(engine: Engine, settings: Settings) -> dict[str, object] | None:
@@ -94,118 +105,107 @@ def train_from_store(
     config: Any = None,
     promote_mode: str = "auto",
     progress: Any = None,
+    selection: LogSelection | None = None,
 ) -> dict[str, Any]:
-    """Train a candidate from the logs, evaluate it off-policy, register it, maybe promote it."""
-    from vacrec.agent.encoding import ENCODING_VERSION
-    from vacrec.agent.policy import QModel
+    """Train a candidate from the logs, evaluate it off-policy against the champion (the live
+    model, or the content prior), register it, and promote it if the rule says so."""
+    from vacrec.agent.model_meta import ModelMeta, Promotion, TrainingData
+    from vacrec.agent.policy import CONTENT_PRIOR
     from vacrec.agent.registry import ModelRefused, live_version, load_model, promote, save_model
-    from vacrec.agent.skills import skill_vocabulary
     from vacrec.agent.trainer import TrainConfig, train
-    from vacrec.agent.transitions import load_transitions
     from vacrec.evaluation.offline import OfflineEvaluator, as_dicts
+    from vacrec.evaluation.promotion import RULE, decide_promotion
     from vacrec.evaluation.report import write_training_report
-    from vacrec.store.catalog import catalog_industries
 
     note = progress or (lambda _msg: None)
     config = config or TrainConfig()
-    skills = skill_vocabulary(settings.extra_skills)
+    selection = selection or LogSelection.from_settings(settings)
     note("reading logged events")
+    _, _, transitions = read_training_logs(engine, settings, selection)
+    if len(transitions) == 0:
+        raise LearningError(_nothing_to_learn(selection))
     with engine.connect() as conn:
-        actions = tuple(catalog_industries(conn))
-        if not actions:
-            raise LearningError("the catalog is empty: run `vacrec ingest` first")
-        transitions = load_transitions(conn, actions, skills)
         live = live_version(conn)
-        live_model, live_refused = None, None
+        champion, champion_name = CONTENT_PRIOR, "content prior"
         if live is not None:
             try:
-                live_model = load_model(conn, live, actions, skills)
+                champion, champion_name = load_model(conn, live), f"live model {live}"
             except ModelRefused as refused:
-                live_refused = str(refused)
-    if len(transitions) == 0:
-        raise LearningError(
-            "no rated events to train on: run `vacrec simulate` or collect feedback"
-        )
+                champion_name = f"content prior (live model refused: {refused})"
 
-    note(f"training on {len(transitions)} transitions")
-    result = train(transitions, actions, skills, config)
-    candidate = QModel(result.network, actions, skills)
+    older, newest = transitions.split_newest(HOLDOUT_SHARE)
+    note(f"training on {len(older)} transitions, {len(newest)} held out")
+    result = train(older, config)
+    candidate = result.model
 
-    note("off-policy evaluation")
+    note("off-policy evaluation on the held-out events")
     ope: dict[str, Any] = {}
     diff = None
     try:
-        evaluator = OfflineEvaluator.from_transitions(
-            transitions, len(actions), len(skills), seed=config.seed
-        )
+        evaluator = OfflineEvaluator.from_transitions(newest, seed=config.seed)
     except ValueError:
         evaluator = None
     if evaluator is not None:
         pi_candidate = evaluator.greedy(candidate)
+        pi_champion = evaluator.greedy(champion)
         ope["candidate"] = as_dicts(evaluator.estimate(pi_candidate))
-        if live_model is not None:
-            pi_live = evaluator.greedy(live_model)
-            ope["live"] = as_dicts(evaluator.estimate(pi_live))
-            diff = evaluator.difference(pi_candidate, pi_live)
-            ope["dr_difference"] = diff.to_dict()
+        ope["champion"] = as_dicts(evaluator.estimate(pi_champion))
+        diff = evaluator.difference(pi_candidate, pi_champion)
+        ope["dr_difference"] = diff.to_dict()
         ope["logged_rows"] = len(evaluator)
+    decision = decide_promotion(promote_mode, champion_name, diff)  # type: ignore[arg-type]
 
-    if promote_mode == "always":
-        do_promote, reason = True, "promote=always"
-    elif promote_mode == "never":
-        do_promote, reason = False, "promote=never"
-    elif live_model is None:
-        do_promote = True
-        reason = "no live model" if live_refused is None else f"live model refused: {live_refused}"
-    elif diff is None:
-        do_promote, reason = False, "no logged propensities to compare against the live model"
-    else:
-        do_promote = diff.low > 0
-        reason = f"DR difference {diff.value:+.3f} [95% CI {diff.low:+.3f}, {diff.high:+.3f}] " + (
-            "is above 0" if do_promote else "is not clearly above 0"
-        )
-
-    first, last = transitions.time_range()
-    meta = {
-        "actions": list(actions),
-        "skills": list(skills),
-        "encoding_version": ENCODING_VERSION,
-        "data": {
-            "first_event": first.isoformat() if first else None,
-            "last_event": last.isoformat() if last else None,
-            "transitions": len(transitions),
-            "legacy": int((~transitions.known_propensity).sum()),
-            "dropped": transitions.dropped,
-        },
-        "metrics": {"final_loss": result.final_loss, "ope": ope.get("candidate", {})},
-        "ope": ope,
-        "loss_curve": [round(float(x), 6) for x in result.loss_curve],
-        "updates": result.updates,
-        "training": {
-            "seconds": result.seconds,
-            "samples_per_second": result.samples_per_second,
-            "stopping": result.stopping,
-            "config": {k: list(v) if isinstance(v, tuple) else v for k, v in result.config.items()},
-        },
-        "promotion_rule": PROMOTION_RULE,
-    }
+    first, last = older.time_range()
+    meta = ModelMeta.model_validate(
+        {
+            "data": TrainingData(
+                first_event=first.isoformat() if first else None,
+                last_event=last.isoformat() if last else None,
+                transitions=len(older),
+                held_out=len(newest),
+                legacy=int((~older.known_propensity).sum()),
+                simulated_included=selection.simulated,
+                dropped=transitions.dropped,
+            ),
+            "final_loss": result.final_loss,
+            "ope": {k: v for k, v in ope.items() if k in ("candidate", "champion")},
+            "dr_difference": ope.get("dr_difference"),
+            "promotion": Promotion(
+                promoted=decision.promote, reason=decision.reason, champion=champion_name, rule=RULE
+            ),
+            "loss_curve": [round(float(x), 6) for x in result.loss_curve],
+            "updates": result.updates,
+            "training": {
+                "seconds": result.seconds,
+                "samples_per_second": result.samples_per_second,
+                "stopping": result.stopping,
+                "config": {
+                    k: list(v) if isinstance(v, tuple) else v for k, v in result.config.items()
+                },
+            },
+        }
+    )
     with engine.begin() as conn:
-        version = save_model(conn, result.network, meta)
-        if do_promote:
-            promote(conn, version, reason)
+        version = save_model(conn, candidate, meta)
+        if decision.promote:
+            promote(conn, version, decision.reason)
 
     report = {
         "version": version,
         "transitions": len(transitions),
+        "trained_on": len(older),
+        "held_out": len(newest),
         "seconds": round(result.seconds, 3),
         "samples_per_second": round(result.samples_per_second, 1),
         "final_loss": result.final_loss,
-        "promoted": do_promote,
-        "promotion_reason": reason,
+        "promoted": decision.promote,
+        "promotion_reason": decision.reason,
+        "champion": champion_name,
         "ope": ope,
         "updates": result.updates,
         "stopping": result.stopping,
         "live_before": live,
+        "simulated_included": selection.simulated,
     }
     note("writing report")
     report["report"] = write_training_report(
@@ -214,42 +214,54 @@ def train_from_store(
     return report
 
 
-def evaluate_store(engine: Engine, settings: Settings, seed: int = 0) -> dict[str, Any]:
-    """OPE of the live model, the newest candidate, uniform random and most-popular."""
-    from vacrec.agent.registry import ModelRefused, live_version, load_model, newest_version
-    from vacrec.agent.skills import skill_vocabulary
-    from vacrec.agent.transitions import load_transitions
-    from vacrec.evaluation.offline import OfflineEvaluator, as_dicts
-    from vacrec.store.catalog import catalog_industries
+def _simulated_hint(selection: LogSelection) -> str:
+    return "" if selection.simulated else " (simulated events count only with --simulated)"
 
-    skills = skill_vocabulary(settings.extra_skills)
+
+def _nothing_to_learn(selection: LogSelection) -> str:
+    return (
+        f"no rated events to train on{_simulated_hint(selection)}: "
+        "collect feedback or run `vacrec simulate`"
+    )
+
+
+def evaluate_store(
+    engine: Engine, settings: Settings, seed: int = 0, selection: LogSelection | None = None
+) -> dict[str, Any]:
+    """OPE of the live model, the newest candidate, the content prior, uniform random and
+    most-popular on the selected logs."""
+    from vacrec.agent.policy import CONTENT_PRIOR
+    from vacrec.agent.registry import ModelRefused, live_version, load_model, newest_version
+    from vacrec.evaluation.offline import OfflineEvaluator, as_dicts
+
+    selection = selection or LogSelection.from_settings(settings)
+    snapshot, _, transitions = read_training_logs(engine, settings, selection)
+    try:
+        evaluator = OfflineEvaluator.from_transitions(transitions, seed=seed)
+    except ValueError as error:
+        raise LearningError(f"{error}{_simulated_hint(selection)}") from error
+    out: dict[str, Any] = {
+        "logged_rows": len(evaluator),
+        "simulated_included": selection.simulated,
+        "policies": {},
+    }
     with engine.connect() as conn:
-        actions = tuple(catalog_industries(conn))
-        if not actions:
-            raise LearningError("the catalog is empty: run `vacrec ingest` first")
-        transitions = load_transitions(conn, actions, skills)
-        try:
-            evaluator = OfflineEvaluator.from_transitions(
-                transitions, len(actions), len(skills), seed=seed
-            )
-        except ValueError as error:
-            raise LearningError(str(error)) from error
-        out: dict[str, Any] = {"logged_rows": len(evaluator), "policies": {}}
         versions = {"live": live_version(conn), "candidate": newest_version(conn)}
         for name, version in versions.items():
             if version is None:
                 continue
             entry: dict[str, Any] = {"version": version}
             try:
-                model = load_model(conn, version, actions, skills)
+                model = load_model(conn, version)
                 entry.update(as_dicts(evaluator.estimate(evaluator.greedy(model))))
             except ModelRefused as refused:
                 entry["refused"] = str(refused)
             out["policies"][name] = entry
+    out["policies"]["content_prior"] = as_dicts(evaluator.estimate(evaluator.greedy(CONTENT_PRIOR)))
     out["policies"]["random"] = as_dicts(evaluator.estimate(evaluator.uniform()))
     action, pi = evaluator.most_popular()
     out["policies"]["most_popular"] = {
-        "industry": actions[action],
+        "industry": snapshot.actions[action],
         **as_dicts(evaluator.estimate(pi)),
     }
     return out
@@ -262,56 +274,65 @@ def simulate_into_store(
     seed: int,
     progress: Any = None,
     source: str = "simulator",
+    taste: str = "independent",
+    blank_share: float = 0.0,
 ) -> dict[str, Any]:
-    """Simulated job seekers use the real service layer; events and feedback land in the store."""
+    """Simulated job seekers use the real service layer; their events land in the store marked
+    with ``source`` (simulated: kept out of training and evaluation unless asked for)."""
     from vacrec.agent.skills import skill_vocabulary
-    from vacrec.ranking.snapshot import SnapshotHolder
-    from vacrec.service.model_holder import ModelHolder
     from vacrec.service.recommender import Recommender
-    from vacrec.simulate.runner import env_from_catalog, run_simulation
+    from vacrec.simulate.env import JobSeekerEnv
+    from vacrec.simulate.runner import run_simulation
 
-    snapshots = SnapshotHolder(engine, settings.catalog_poll_s)
-    if snapshots.current is None or not snapshots.current.actions:
+    service = Recommender.from_store(engine, settings, seed=seed)
+    snapshot = service.snapshots.current
+    if snapshot is None or not snapshot.actions:
         raise LearningError("the catalog is empty: run `vacrec ingest` first")
-    models = ModelHolder(engine, settings, settings.model_poll_s)
-    models.refresh_if_changed()
-    service = Recommender(engine, settings, snapshots, models, seed=seed)
-    with engine.connect() as conn:
-        env = env_from_catalog(
-            conn, skill_vocabulary(settings.extra_skills), settings.simulator_seed
-        )
+    env = JobSeekerEnv(
+        snapshot,
+        skill_vocabulary(settings.extra_skills),
+        seed=settings.simulator_seed,
+        taste=taste,
+        blank_share=blank_share,
+    )
     summary = run_simulation(service, env, events, seed=seed, source=source, progress=progress)
-    current = models.current
+    current = service.models.current
     return {
         **summary.to_dict(),
         "epsilon": settings.epsilon,
         "model_version": current.version if current is not None else None,
+        "source": source,
     }
 
 
 def simulate_over_http(
-    url: str, settings: Settings, events: int, seed: int, progress: Any = None
+    url: str, settings: Settings, engine: Engine, events: int, seed: int, progress: Any = None
 ) -> dict[str, Any]:
     """Simulated job seekers use a running server's HTTP API (its own ε applies).
 
-    The simulator shows ``k`` vacancies per industry in its expectations, since the
-    server's catalog counts are not visible over the API.
+    The seekers are drawn from the catalog in this process's store (``engine``),
+    which must be the server's: their wishes and votes come from its postings.
+    The server records these events as real traffic (it cannot tell).
     """
     import httpx
 
     from vacrec.agent.skills import skill_vocabulary
+    from vacrec.ranking.snapshot import load_snapshot
     from vacrec.simulate.env import JobSeekerEnv
     from vacrec.simulate.http import HttpRecommender
     from vacrec.simulate.runner import run_simulation
 
+    snapshot = load_snapshot(engine)
+    if not snapshot.actions:
+        raise LearningError("the catalog is empty: run `vacrec ingest` first")
     with httpx.Client(base_url=url, timeout=30) as client:
         service = HttpRecommender(url, client)
         try:
             industries = service.industries()
-            if not industries:
-                raise LearningError(f"{url} serves no catalog yet")
+            if tuple(industries) != tuple(snapshot.actions):
+                raise LearningError(f"{url} serves another catalog than this store holds")
             env = JobSeekerEnv(
-                industries, skill_vocabulary(settings.extra_skills), seed=settings.simulator_seed
+                snapshot, skill_vocabulary(settings.extra_skills), seed=settings.simulator_seed
             )
             summary = run_simulation(service, env, events, seed=seed, progress=progress)
             version = service.model_version()

@@ -121,12 +121,12 @@ def test_long_history_is_bucketed_by_day(engine: Engine) -> None:
 def test_models_with_estimates_live_version_and_last_loss_curve(engine: Engine) -> None:
     curve = [1.0 / (i + 1) for i in range(MAX_LOSS_POINTS + 100)]
     with engine.begin() as conn:
-        v1 = _model(conn, {"metrics": {"ope": {"dr": {"value": 0.1, "ci": [0.0, 0.2]}}}})
-        v2 = _model(conn, {"metrics": {}, "loss_curve": [0.5, "bad", None]})  # no estimates
+        v1 = _model(conn, {"ope": {"candidate": {"dr": {"value": 0.1, "low": 0.0, "high": 0.2}}}})
+        v2 = _model(conn, {"loss_curve": "not a curve"})  # metadata this build cannot read
         v3 = _model(
             conn,
             {
-                "metrics": {"ope": {"ips": {"estimate": 0.3, "low": 0.25, "high": 0.4}}},
+                "ope": {"candidate": {"ips": {"value": 0.3, "low": 0.25, "high": 0.4}}},
                 "loss_curve": curve,
                 "updates": 10 * len(curve),
             },

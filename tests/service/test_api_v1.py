@@ -21,12 +21,13 @@ def _recommend(server: Server, **body: object) -> dict:
 
 
 def _recommend_in(server: Server, industry: str, **body: object) -> dict:
-    """Without a model the industry is uniform: ask until the wanted one comes up."""
-    for _ in range(60):
-        result = _recommend(server, **body)
+    """Ask until the wanted industry comes up: greedy first, then as ε explores it."""
+    result = _recommend(server, **body, explore=False)
+    for _ in range(400):
         if result["action"]["industry"] == industry:
             return result
-    raise AssertionError(f"{industry} was never served in 60 uniform draws")
+        result = _recommend(server, **body)
+    raise AssertionError(f"{industry} was never served in 400 draws")
 
 
 def test_recommendation_is_stored_as_an_event(server: Server) -> None:
@@ -34,11 +35,18 @@ def test_recommendation_is_stored_as_an_event(server: Server) -> None:
     actions = [i["industry"] for i in server.client.get("/api/v1/industries").json()["industries"]]
     assert actions[result["action"]["index"]] == result["action"]["industry"]
     assert result["model_version"] is None and result["explanation"]["q_values"] is None
-    assert math.isclose(result["propensity"], 1 / 3)
+    assert result["explanation"]["policy"] == "content prior"
+    # «театр» matches only arts postings: the prior's greedy choice, explored ε of the time.
+    eps = server.settings.epsilon
+    greedy = result["action"]["industry"] == INDUSTRIES[0]
+    assert math.isclose(result["propensity"], 1 - eps + eps / 3 if greedy else eps / 3)
     assert 1 <= len(result["items"]) <= 3
     for item in result["items"]:
         assert ROWS[item["id"]]["industries"] == [result["action"]["industry"]]
-        assert set(item) == {"id", "name", "company", "salary", "url", "logo", "snippet", "score"}
+        assert set(item) == {
+            *("id", "name", "company", "salary", "url", "logo", "snippet", "score", "matched")
+        }
+        assert item["matched"] == (item["score"] > 0)
     assert len(result["event_id"]) >= 22  # token_urlsafe(16): 128 random bits
 
     with server.engine.connect() as conn:

@@ -8,24 +8,26 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from tests.service.conftest import INDUSTRIES, Server, catalog_rows, seed_catalog
-from vacrec.agent.encoding import state_size
-from vacrec.agent.network import QNetwork
+from vacrec.agent.model_meta import ModelMeta
+from vacrec.agent.network import ContextualQNetwork
+from vacrec.agent.policy import QModel
 from vacrec.agent.registry import promote, save_model
 from vacrec.agent.skills import skill_vocabulary
+from vacrec.store.tables import models
 
 SWAP_DEADLINE_S = 20  # generous on a loaded CI machine; the poll is every 0.2 s
 
 
-def _register(engine: Engine, actions: Sequence[str], seed: int, live: bool = True) -> int:
-    """Save a (randomly initialised) network for ``actions`` and promote it."""
+def _register(engine: Engine, industries: Sequence[str], seed: int, live: bool = True) -> int:
+    """Save a (randomly initialised) model that knows ``industries`` and promote it."""
     torch.manual_seed(seed)
     skills = skill_vocabulary()
-    network = QNetwork(state_size(len(skills)), len(actions))
+    model = QModel(ContextualQNetwork(len(skills), len(industries)), skills, industries)
     with engine.begin() as conn:
-        version = save_model(conn, network, {"actions": list(actions), "skills": list(skills)})
+        version = save_model(conn, model, ModelMeta())
         if live:
             promote(conn, version, reason="test")
     return version
@@ -108,42 +110,50 @@ def test_refused_model_keeps_the_previous_one(server: Server) -> None:
     actions = sorted(INDUSTRIES)
     good = _register(server.engine, actions, seed=3)
     _wait_for(server, lambda m: m["version"] == good)
-    bad = _register(server.engine, actions[:2], seed=4)  # trained for another catalog
+    bad = _register(server.engine, actions, seed=4, live=False)
+    with server.engine.begin() as conn:  # a model of the old [age, skill] encoding
+        meta = conn.execute(models.select().where(models.c.version == bad)).one().meta
+        conn.execute(
+            update(models)
+            .where(models.c.version == bad)
+            .values(meta={**meta, "encoding_version": 1})
+        )
+        promote(conn, bad, reason="test")
     model = _wait_for(server, lambda m: m["refused"] is not None)
     assert model["version"] == good and model["refused"]["version"] == bad
-    assert "action" in model["refused"]["reason"]
+    assert "encoding version 1" in model["refused"]["reason"]
     response = server.client.post("/api/v1/recommendations", json={"age": 20, "skill": "геймдев"})
     assert response.status_code == 200 and response.json()["model_version"] == good
 
 
-def test_catalog_with_new_industry_reloads_the_model(server: Server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_industry_is_scored_from_its_content_by_the_live_model(
+    server: Server, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     old = _register(server.engine, sorted(INDUSTRIES), seed=5)
     _wait_for(server, lambda m: m["version"] == old)
 
     new_industry = "Строительство, недвижимость"
     extra = catalog_rows()[0] | {
         "id": "900",
-        "description": "Роспись стен в новостройках, фасады.",
+        "name": "Художник-монументалист",
+        "description": "Роспись стен в новостройках, мозаика на фасадах жилых комплексов.",
         "industries": [new_industry],
     }
     seed_catalog(server.engine, tmp_path, [extra])
-    actions = sorted((*INDUSTRIES, new_industry))
-    # The old model no longer fits the catalog: refused, and serving goes uniform over 4 actions.
-    _wait_for(server, lambda m: m["refused"] is not None and m["refused"]["version"] == old)
     deadline = time.monotonic() + SWAP_DEADLINE_S
+    request = {"age": 30, "skill": "реставрация", "preference": "мозаика фасады новостройки"}
     while True:
         body = server.client.post(
-            "/api/v1/recommendations", json={"age": 20, "skill": "геймдев"}
+            "/api/v1/recommendations", json=request | {"explore": False}
         ).json()
-        if abs(body["propensity"] - 1 / 4) < 1e-9:
+        if len(body["explanation"]["industries"]) == 4:
             break
         assert time.monotonic() < deadline, body
         time.sleep(0.05)
-    assert body["model_version"] is None and body["explanation"]["q_values"] is None
-
-    fitting = _register(server.engine, actions, seed=6)
-    _wait_for(server, lambda m: m["version"] == fitting and m["actions"] == actions)
-    body = server.client.post(
-        "/api/v1/recommendations", json={"age": 20, "skill": "геймдев", "explore": False}
-    ).json()
-    assert body["model_version"] == fitting and len(body["explanation"]["q_values"]) == 4
+    # The model that never saw the group still serves (no refusal, no uniform fallback)...
+    assert body["model_version"] == old and body["propensity"] == 1.0
+    assert server.client.get("/api/v1/model").json()["refused"] is None
+    scores = {row["industry"]: row for row in body["explanation"]["industries"]}
+    # ...and scores the new group from its content: its postings match these words best.
+    assert scores[new_industry]["match"] > max(scores[name]["match"] for name in INDUSTRIES)
+    assert all(np.isfinite(row["score"]) for row in scores.values())

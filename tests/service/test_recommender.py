@@ -9,12 +9,14 @@ import pytest
 import torch
 from sqlalchemy import Engine, select
 
-from tests.service.conftest import INDUSTRIES, seed_catalog
-from vacrec.agent.encoding import state_size
-from vacrec.agent.network import QNetwork
+from tests.service.conftest import ARTS, INDUSTRIES, IT, seed_catalog
+from vacrec.agent.model_meta import ModelMeta
+from vacrec.agent.network import ContextualQNetwork
+from vacrec.agent.policy import QModel
 from vacrec.agent.registry import promote, save_model
 from vacrec.agent.skills import skill_vocabulary
 from vacrec.config import Settings
+from vacrec.learning import ensure_catalog
 from vacrec.service.errors import InvalidRequest, ServiceUnavailable, UnknownEvent
 from vacrec.service.recommender import Recommender
 from vacrec.store.tables import events
@@ -34,7 +36,11 @@ def test_recommend_feedback_and_model_refresh(engine: Engine, tmp_path: Path) ->
     seed_catalog(engine, tmp_path)
     recommender = Recommender.from_store(engine, _settings(tmp_path), seed=7)
     rec = recommender.recommend(30, "акварель", "живопись", k=2, session_id="s", source="sim")
-    assert rec.model_version is None and math.isclose(rec.propensity, 1 / 3)
+    # No model: the content prior is greedy, explored ε of the time like any policy.
+    assert rec.model_version is None and rec.q_values is None
+    greedy_p, explored_p = 1 - 0.2 + 0.2 / 3, 0.2 / 3
+    expected = greedy_p if rec.industry == ARTS else explored_p
+    assert math.isclose(rec.propensity, expected)
     assert [item.id for item in rec.items] == [item.card.id for item in rec.items]
     with engine.connect() as conn:
         assert conn.execute(
@@ -52,12 +58,9 @@ def test_recommend_feedback_and_model_refresh(engine: Engine, tmp_path: Path) ->
     actions = sorted(INDUSTRIES)
     skills = skill_vocabulary()
     torch.manual_seed(0)
+    model = QModel(ContextualQNetwork(len(skills), len(actions)), skills, actions)
     with engine.begin() as conn:
-        version = save_model(
-            conn,
-            QNetwork(state_size(len(skills)), len(actions)),
-            {"actions": actions, "skills": list(skills)},
-        )
+        version = save_model(conn, model, ModelMeta())
         promote(conn, version, reason="test")
     assert recommender.refresh() is True and recommender.refresh() is False
     greedy = recommender.recommend(30, "акварель", "", explore=False)
@@ -66,20 +69,60 @@ def test_recommend_feedback_and_model_refresh(engine: Engine, tmp_path: Path) ->
     assert greedy.industry == max(greedy.q_values, key=greedy.q_values.__getitem__)
 
 
-def test_a_model_giving_nan_q_values_is_served_as_uniform(
+def test_the_content_prior_serves_the_industry_matching_the_words(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    seed_catalog(sqlite_engine, tmp_path)
+    recommender = Recommender.from_store(sqlite_engine, _settings(tmp_path), seed=1)
+
+    painting = recommender.recommend(30, "геймдев", "акварель и живопись", explore=False)
+    games = recommender.recommend(30, "акварель", "персонажи для игр на unity", explore=False)
+
+    assert painting.industry == ARTS and games.industry == IT  # the words beat the skill
+    assert painting.propensity == 1.0 and painting.model_version is None
+    scores = {s.industry: s for s in games.scores}
+    assert scores[IT].match == max(s.match for s in games.scores) > 0.0
+    assert all(s.learned is None for s in games.scores)
+    assert all(item.matched for item in games.items[:1])
+
+
+@pytest.mark.parametrize(
+    ("skill", "preference"),
+    [
+        ("геймдев", "рисование персонажей для мобильных игр, удалённо"),
+        ("геймдев", "персонажи и локации для игр"),
+        ("3D-моделирование", "3D художник для игр"),
+    ],
+)
+def test_a_game_artist_gets_games_it_or_media_from_the_first_request(
+    sqlite_engine: Engine, tmp_path: Path, skill: str, preference: str
+) -> None:
+    """The demo catalog, no feedback: what a new user sees on the first request."""
+    ensure_catalog(sqlite_engine)
+    recommender = Recommender.from_store(sqlite_engine, _settings(tmp_path), seed=1)
+
+    rec = recommender.recommend(27, skill, preference, explore=False)
+
+    assert rec.industry in {IT, ARTS}
+    assert sum(item.matched for item in rec.items) >= 3
+    assert any("игр" in item.card.name.lower() for item in rec.items)
+
+
+def test_a_model_giving_nan_q_values_is_replaced_by_the_content_prior(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
     seed_catalog(sqlite_engine, tmp_path)
     skills = skill_vocabulary()
-    network = QNetwork(state_size(len(skills)), len(INDUSTRIES))
+    network = ContextualQNetwork(len(skills), len(INDUSTRIES))
     with torch.no_grad():
         for parameter in network.parameters():
             parameter.fill_(float("nan"))
+    model = QModel(network, skills, sorted(INDUSTRIES))
     with sqlite_engine.begin() as conn:
-        version = save_model(conn, network, {"actions": sorted(INDUSTRIES), "skills": list(skills)})
+        version = save_model(conn, model, ModelMeta())
         promote(conn, version, reason="test")
     recommender = Recommender.from_store(sqlite_engine, _settings(tmp_path), seed=1)
-    rec = recommender.recommend(30, "акварель", "", explore=False)
-    assert rec.q_values is None
-    assert rec.model_version is None
-    assert math.isclose(rec.propensity, 1 / len(INDUSTRIES))
+    assert recommender.models.current is not None
+    rec = recommender.recommend(30, "акварель", "живопись", explore=False)
+    assert rec.q_values is None and rec.model_version is None
+    assert rec.industry == ARTS and rec.propensity == 1.0

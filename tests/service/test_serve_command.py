@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.conftest import seed_catalog
+from tests.service.conftest import ARTS, seed_catalog
 from vacrec.commands.serve import parse_duration
 from vacrec.store.db import make_engine, migrate
 
@@ -120,15 +120,16 @@ def test_retrain_once_trains_from_logged_feedback(engine, tmp_path: Path) -> Non
     from vacrec.learning import retrain_once
     from vacrec.service.recommender import Recommender
 
-    settings = Settings(home=tmp_path / "home")
+    settings = Settings(home=tmp_path / "home", epsilon=1.0)
     assert retrain_once(engine, settings) is None  # empty store: skipped, not an error
     seed_catalog(engine, tmp_path)
     assert retrain_once(engine, settings) is None  # no feedback yet
     recommender = Recommender.from_store(engine, settings, seed=1)
-    for i in range(40):
-        rec = recommender.recommend(20 + i, "геймдев", "игры", k=2)
-        recommender.feedback(rec.event_id, cum_reward=1 if rec.action == 0 else -1)
+    for i in range(60):  # the words say IT, but these seekers only like the arts
+        rec = recommender.recommend(20 + i % 40, "геймдев", "игры", k=2)
+        recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
     report = retrain_once(engine, settings)
-    assert report is not None and report["transitions"] == 40 and report["promoted"] is True
+    assert report is not None and report["transitions"] == 60
+    assert report["promoted"] is True and report["champion"] == "content prior"
     with engine.connect() as conn:
         assert live_version(conn) == report["version"]

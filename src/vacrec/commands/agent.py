@@ -16,6 +16,7 @@ from vacrec.commands._output import print_json, spinner, stderr
 from vacrec.config import Settings, get_settings
 from vacrec.learning import (
     LearningError,
+    LogSelection,
     ensure_catalog,
     evaluate_store,
     simulate_into_store,
@@ -40,6 +41,21 @@ def _engine(settings: Settings) -> Engine:
     return engine
 
 
+def _selection(settings: Settings, simulated: bool | None) -> LogSelection:
+    selection = LogSelection.from_settings(settings)
+    return selection if simulated is None else LogSelection(simulated, selection.legacy)
+
+
+SimulatedOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--simulated/--real-only",
+        help="Include simulated events (`vacrec simulate`); default: VACREC_TRAIN_ON_SIMULATED.",
+        show_default=False,
+    ),
+]
+
+
 def _fail(message: str, as_json: bool, code: int = 1) -> typer.Exit:
     stderr.print(f"[red]error:[/red] {message}")
     if as_json:
@@ -60,9 +76,11 @@ def _train_command(
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
     seed: Annotated[int, typer.Option("--seed")] = 1,
     promote: Annotated[PromoteMode, typer.Option("--promote")] = PromoteMode.auto,
+    simulated: SimulatedOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Train from the logged events, evaluate off-policy, register and maybe promote."""
+    """Train from the logged events, evaluate off-policy against the serving policy, register
+    and promote only if clearly better."""
     from vacrec.agent.trainer import TrainConfig
 
     settings = get_settings()
@@ -80,6 +98,7 @@ def _train_command(
                 config,
                 promote.value,
                 lambda msg: progress.update(task, description=msg),
+                _selection(settings, simulated),
             )
     except LearningError as error:
         raise _fail(str(error), as_json) from error
@@ -104,15 +123,17 @@ def _train_command(
 
 def _evaluate_command(
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    simulated: SimulatedOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimates as JSON.")] = False,
 ) -> None:
-    """Off-policy estimates (IPS, SNIPS, DR with 95% CIs) of live, candidate and baselines."""
+    """Off-policy estimates (IPS, SNIPS, DR with 95% CIs) of live, candidate, content prior
+    and baselines."""
     settings = get_settings()
     engine = _engine(settings)
     try:
         with spinner("evaluate") as progress:
             progress.add_task("off-policy evaluation")
-            result = evaluate_store(engine, settings, seed)
+            result = evaluate_store(engine, settings, seed, _selection(settings, simulated))
     except LearningError as error:
         raise _fail(str(error), as_json) from error
     finally:
@@ -152,9 +173,9 @@ def _model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
             "version": info.version,
             "created_at": info.created_at.isoformat(),
             "live": info.live,
-            "transitions": (info.meta.get("data") or {}).get("transitions"),
-            "final_loss": (info.meta.get("metrics") or {}).get("final_loss"),
-            "dr": ((info.meta.get("metrics") or {}).get("ope") or {}).get("dr", {}).get("value"),
+            "transitions": info.meta.data.transitions if info.meta else None,
+            "final_loss": info.meta.final_loss if info.meta else None,
+            "dr": (info.meta.candidate_dr.value if info.meta and info.meta.candidate_dr else None),
             "checksum": info.checksum,
         }
         for info in infos
@@ -170,15 +191,11 @@ def _model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
         print(f"{mark} {r['version']:4d}  {r['created_at']}  n={r['transitions']}  DR {dr}")
 
 
-def _checked(conn: Any, version: int, settings: Settings) -> None:
-    """Refuse to make live a model that this catalog and build cannot serve."""
+def _checked(conn: Any, version: int) -> None:
+    """Refuse to make live a model that this build cannot load."""
     from vacrec.agent.registry import load_model
-    from vacrec.agent.skills import skill_vocabulary
-    from vacrec.store.catalog import catalog_industries
 
-    load_model(
-        conn, version, tuple(catalog_industries(conn)), skill_vocabulary(settings.extra_skills)
-    )
+    load_model(conn, version)
 
 
 def _model_promote(
@@ -192,7 +209,7 @@ def _model_promote(
     engine = _engine(settings)
     try:
         with engine.begin() as conn:
-            _checked(conn, version, settings)
+            _checked(conn, version)
             promote(conn, version, "manual promote")
     except (ModelRefused, RegistryError) as error:
         raise _fail(str(error), as_json) from error
@@ -214,7 +231,7 @@ def _model_rollback(as_json: Annotated[bool, typer.Option("--json")] = False) ->
         with engine.begin() as conn:
             before = live_version(conn)
             version = rollback(conn, "manual rollback")
-            _checked(conn, version, settings)  # raising rolls the transaction back
+            _checked(conn, version)  # raising rolls the transaction back
     except (ModelRefused, RegistryError) as error:
         raise _fail(str(error), as_json) from error
     finally:
@@ -240,7 +257,9 @@ def _simulate_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Simulated job seekers request, vote and send feedback through the service layer."""
+    """Simulated job seekers request, vote and send feedback through the service layer.
+
+    Their events are marked as simulated: `vacrec train --simulated` learns from them."""
     settings = get_settings()
     if epsilon is not None:
         settings = settings.model_copy(update={"epsilon": epsilon})
@@ -252,7 +271,11 @@ def _simulate_command(
                 progress.update(task, description=f"{done}/{events} events")
 
             if url is not None:
-                summary = simulate_over_http(url, settings, events, seed, note)
+                engine = _engine(settings)
+                try:
+                    summary = simulate_over_http(url, settings, engine, events, seed, note)
+                finally:
+                    engine.dispose()
             else:
                 engine = _engine(settings)
                 try:

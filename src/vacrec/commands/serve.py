@@ -1,8 +1,8 @@
 """`vacrec serve`: run the HTTP service (uvicorn, one or more workers sharing the database).
 
 Before the workers start, the parent process migrates the database once, loads
-the bundled demo catalog into an empty store, makes sure there is a model to
-serve, and optionally retrains in the background every ``--retrain-every``.
+the bundled demo catalog into an empty store, and optionally retrains in the
+background every ``--retrain-every``. With no model yet, the content prior serves.
 Workers then watch the catalog and the model registry themselves, so a newly
 promoted model goes live without a restart.
 """
@@ -17,7 +17,7 @@ import typer
 from sqlalchemy import Engine
 
 from vacrec.config import Settings, get_settings
-from vacrec.learning import ensure_catalog, ensure_model, retrain_once
+from vacrec.learning import ensure_catalog, retrain_once
 from vacrec.store.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,6 @@ def register(app: typer.Typer) -> None:
         retrain_every: str | None = typer.Option(
             None, help="Retrain in the background this often, e.g. 10m or 1h (off by default)."
         ),
-        bootstrap: bool = typer.Option(
-            True, help="Train a first model from simulated users when the registry is empty."
-        ),
     ) -> None:
         """Serve the API, the web page and the dashboard."""
         import uvicorn
@@ -79,8 +76,6 @@ def register(app: typer.Typer) -> None:
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)  # once, before any worker starts
         ensure_catalog(engine)
-        if bootstrap:
-            ensure_model(engine, settings)
 
         stop = threading.Event()
         if every_s:

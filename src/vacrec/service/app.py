@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.resolved_database_url)
         await run_in_threadpool(migrate, engine)
         snapshots = await run_in_threadpool(SnapshotHolder, engine, settings.catalog_poll_s)
-        models = ModelHolder(engine, settings, settings.model_poll_s)
+        models = ModelHolder(engine, settings.model_poll_s)
         await run_in_threadpool(models.start)
         snapshots.start()
         app.state.settings = settings

@@ -2,9 +2,9 @@
 
 Aggregation happens in SQL (one grouped query per plot), so the cost depends on
 the number of buckets and industries, not on how many events were logged.
-Model metadata is written by the trainer and may lack keys (an older model, a
-training that skipped the off-policy evaluation); every reader here is
-tolerant and simply leaves that part of the plot empty.
+Model metadata is read as the registry's typed :class:`ModelMeta`; a model
+trained without off-policy estimates (or whose metadata this build cannot
+read) simply leaves its part of the plot empty.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.registry import live_version
 from vacrec.store.db import read_transaction
 from vacrec.store.tables import events, feedback, models
@@ -148,38 +149,16 @@ def _models(conn: Connection) -> list[dict[str, Any]]:
     ]
 
 
-def _ope_estimates(meta: Any) -> list[dict[str, Any]]:
-    """``meta["metrics"]["ope"]`` as ``[{estimator, value, low, high}]``, whatever its shape.
-
-    Accepted per estimator: a bare number, or a dict with the value under
-    ``value``/``estimate``/``mean`` and the interval as ``ci``/``ci95`` (a pair)
-    or ``low``/``high`` (also ``lo``/``hi``, ``ci_low``/``ci_high``).
-    """
-    ope = _dig(meta, "metrics", "ope")
-    if not isinstance(ope, dict):
+def _ope_estimates(raw: Any) -> list[dict[str, Any]]:
+    """The candidate's estimates when it was trained, as ``[{estimator, value, low, high}]``."""
+    meta = ModelMeta.parse(raw)
+    if meta is None:
         return []
-    out = []
-    for name, raw in ope.items():
-        value, low, high = _estimate(raw)
-        if value is not None:
-            out.append({"estimator": str(name), "value": value, "low": low, "high": high})
-    return out
-
-
-def _estimate(raw: Any) -> tuple[float | None, float | None, float | None]:
-    if not isinstance(raw, dict):
-        return _num(raw), None, None
-    value = next((_num(raw[k]) for k in ("value", "estimate", "mean") if k in raw), None)
-    low = high = None
-    for key in ("ci", "ci95", "interval"):
-        pair = raw.get(key)
-        if isinstance(pair, list | tuple) and len(pair) == 2:
-            low, high = _num(pair[0]), _num(pair[1])
-            break
-    else:
-        low = next((_num(raw[k]) for k in ("low", "lo", "ci_low", "lower") if k in raw), None)
-        high = next((_num(raw[k]) for k in ("high", "hi", "ci_high", "upper") if k in raw), None)
-    return value, low, high
+    return [
+        {"estimator": name, "value": _num(e.value), "low": _num(e.low), "high": _num(e.high)}
+        for name, e in meta.ope.get("candidate", {}).items()
+        if _num(e.value) is not None
+    ]
 
 
 def _loss_curve(conn: Connection) -> dict[str, Any] | None:
@@ -187,47 +166,23 @@ def _loss_curve(conn: Connection) -> dict[str, Any] | None:
     row = conn.execute(
         select(models.c.version, models.c.meta).order_by(models.c.version.desc()).limit(1)
     ).one_or_none()
-    if row is None:
+    meta = None if row is None else ModelMeta.parse(row.meta)
+    if meta is None:
         return None
-    points = _loss_points(_dig(row.meta, "loss_curve"), _dig(row.meta, "updates"))
+    curve = meta.loss_curve
+    points = [
+        [_chunk_end(i, len(curve), meta.updates), loss]
+        for i, loss in enumerate(curve)
+        if _num(loss) is not None
+    ]
     return {"version": int(row.version), "points": _thin(points)} if points else None
 
 
-def _loss_points(raw: Any, updates: Any = None) -> list[list[float]]:
-    """Accepts ``[loss…]``, ``[[step, loss]…]``, ``[{step, loss}…]`` or ``{steps, loss}``.
-
-    A bare list is a down-sampled curve (one mean per chunk of updates); when the
-    number of updates is known, chunk ``i`` is placed at the update where it ends.
-    """
-    pairs: list[tuple[Any, Any]] = []
-    if isinstance(raw, dict):
-        steps = raw.get("steps", raw.get("step"))
-        losses = raw.get("loss", raw.get("losses"))
-        if isinstance(losses, list):
-            if not isinstance(steps, list) or len(steps) != len(losses):
-                steps = list(range(len(losses)))
-            pairs = list(zip(steps, losses, strict=True))
-    elif isinstance(raw, list):
-        for i, item in enumerate(raw):
-            if isinstance(item, dict):
-                pairs.append((item.get("step", i), item.get("loss")))
-            elif isinstance(item, list | tuple) and len(item) == 2:
-                pairs.append((item[0], item[1]))
-            else:
-                pairs.append((_chunk_end(i, len(raw), updates), item))
-    points = []
-    for step, loss in pairs:
-        s, v = _num(step), _num(loss)
-        if s is not None and v is not None:
-            points.append([s, v])
-    return points
-
-
-def _chunk_end(i: int, n_chunks: int, updates: Any) -> float:
-    total = _num(updates)
-    if total is None or total < n_chunks:
+def _chunk_end(i: int, n_chunks: int, updates: int) -> float:
+    """A down-sampled curve holds one mean per chunk of updates: place it where it ends."""
+    if updates < n_chunks:
         return float(i)
-    return float(round((i + 1) * total / n_chunks))
+    return float(round((i + 1) * updates / n_chunks))
 
 
 def _thin(points: list[list[float]]) -> list[list[float]]:
@@ -242,14 +197,6 @@ def _thin(points: list[list[float]]) -> list[list[float]]:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _dig(obj: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def _num(value: Any) -> float | None:

@@ -1,11 +1,12 @@
 """The live Q-model of this process, swapped atomically when the registry promotes another.
 
 Serving reads ``holder.current`` once per request; a background thread polls the
-registry (a cheap query) and, when the live version or the catalog's action list
-changes, loads the new model *before* replacing the reference. A request in
-flight keeps the model it started with, so a swap never fails one. A model the
-registry refuses to load (wrong actions, encoding or checksum) leaves the
-previous one serving, and the reason is logged and reported by ``/api/v1/model``.
+registry (a cheap query) and, when the live version changes, loads the new model
+*before* replacing the reference. A request in flight keeps the model it
+started with, so a swap never fails one. A model the registry refuses to load
+(another encoding, damaged weights) leaves the previous one serving, and the
+reason is logged and reported by ``/api/v1/model``. No model at all means the
+content prior serves.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from sqlalchemy import Engine
 
 from vacrec.agent.policy import QModel
 from vacrec.agent.registry import ModelRefused, live_version, load_live_model
-from vacrec.agent.skills import skill_vocabulary
-from vacrec.config import Settings
-from vacrec.store.catalog import catalog_industries, current_catalog_version
 from vacrec.store.db import read_transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -35,15 +33,15 @@ class Refusal:
 
 
 class ModelHolder:
-    """Holds the live :class:`QModel` (or None: uniform exploration) for one process."""
+    """Holds the live :class:`QModel` (or None: the content prior) for one process."""
 
-    def __init__(self, engine: Engine, settings: Settings, poll_s: float) -> None:
+    def __init__(self, engine: Engine, poll_s: float) -> None:
         self._engine = engine
         self._poll_s = poll_s
-        self._skills = skill_vocabulary(settings.extra_skills)
         self._model: QModel | None = None
         self._loaded_at: datetime | None = None
-        self._seen: tuple[int | None, int | None] | None = None
+        self._seen: int | None = None
+        self._polled = False
         self.refusal: Refusal | None = None
         self._refresh_lock = threading.Lock()
         self._stop = threading.Event()
@@ -59,23 +57,22 @@ class ModelHolder:
         return self._loaded_at
 
     def refresh_if_changed(self) -> bool:
-        """Load the live model if the registry or the catalog changed; True if it swapped."""
+        """Load the live model if the registry promoted another; True if it swapped."""
         with self._refresh_lock:
             with read_transaction(self._engine) as conn:
-                key = (live_version(conn), current_catalog_version(conn))
-                if key == self._seen:
+                version = live_version(conn)
+                if self._polled and version == self._seen:
                     return False
-                version = key[0]
+                self._polled = True
                 if version is None:
                     swapped = self._model is not None
                     self._install(None)
-                    self._seen = key
+                    self._seen = version
                     return swapped
-                actions = tuple(catalog_industries(conn))
                 try:
-                    model = load_live_model(conn, actions, self._skills)
+                    model = load_live_model(conn)
                 except ModelRefused as refused:
-                    self._seen = key  # do not retry (and log) the same refusal every poll
+                    self._seen = version  # do not retry (and log) the same refusal every poll
                     self.refusal = Refusal(version, str(refused), utcnow())
                     log.warning(
                         "model %s refused, keeping version %s: %s",
@@ -84,7 +81,7 @@ class ModelHolder:
                         refused,
                     )
                     return False
-            self._seen = key
+            self._seen = version
             swapped = model is not self._model
             self._install(model)
             return swapped
@@ -95,7 +92,7 @@ class ModelHolder:
         self._loaded_at = utcnow()
         if model is None:
             if previous is not None:
-                log.info("no live model any more; serving uniform exploration")
+                log.info("no live model any more; serving the content prior")
             return
         self.refusal = None
         log.info("serving model version %s (was %s)", model.version, previous)

@@ -2,7 +2,9 @@
 
 Used by the HTTP routes and by ``vacrec simulate`` alike, so simulated users
 walk the same path as real ones. It composes, it does not compute: the catalog
-snapshot ranks, the live model scores, the policy picks, the store records.
+snapshot matches the seeker's words once (features for the agent, then the
+cards), the live model — or the content prior when there is none — scores
+every industry, the ε-greedy policy picks, the store records.
 Every recommendation is stored as an event before it is returned, so every
 reward the trainer sees can be tied to the state, action and propensity that
 produced it.
@@ -20,8 +22,10 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from vacrec.agent.policy import QModel, epsilon_greedy
-from vacrec.agent.skills import skill_vocabulary
+from vacrec.agent.context import ContextEncoder, Contexts, content_match
+from vacrec.agent.network import PRIOR_SCALE
+from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy
+from vacrec.agent.skills import skill_text, skill_vocabulary
 from vacrec.config import Settings
 from vacrec.ranking.snapshot import Card, CatalogSnapshot, SnapshotHolder
 from vacrec.service import events as store
@@ -56,6 +60,27 @@ class RecommendedItem:
     def id(self) -> str:
         return self.card.id
 
+    @property
+    def matched(self) -> bool:
+        """True when the card shares a word with the seeker's preference."""
+        return self.score > 0.0
+
+
+@dataclass(frozen=True)
+class IndustryScore:
+    """Why an industry ranked where it did: the two parts of its score, kept apart.
+
+    ``match``: how well its best postings match the seeker's words (0–1, the
+    content prior). ``learned``: how far feedback moved it, relative to the other
+    industries (reward units; None while the content prior serves). ``score``:
+    what the policy ranked by.
+    """
+
+    industry: str
+    match: float
+    learned: float | None
+    score: float
+
 
 @dataclass(frozen=True)
 class Recommendation:
@@ -68,10 +93,17 @@ class Recommendation:
     propensity: float
     items: tuple[RecommendedItem, ...]
     fallback: bool
-    q_values: dict[str, float] | None
-    """Industry → Q-value for this state, in action order; None when serving uniformly."""
+    scores: tuple[IndustryScore, ...]
+    """Every industry's score for this seeker, in action order."""
     catalog_version: int
     explore: bool
+
+    @property
+    def q_values(self) -> dict[str, float] | None:
+        """Industry → Q-value of the model; None while the content prior serves."""
+        if self.model_version is None:
+            return None
+        return {s.industry: s.score for s in self.scores}
 
 
 class Recommender:
@@ -93,6 +125,8 @@ class Recommender:
         self.metrics = metrics
         self.skills: tuple[str, ...] = skill_vocabulary(settings.extra_skills)
         self._canonical_skill = {skill.casefold(): skill for skill in self.skills}
+        self._skill_texts = {skill: skill_text(skill) for skill in self.skills}
+        self._encoder: tuple[CatalogSnapshot, ContextEncoder] | None = None
         self._rng = np.random.default_rng(seed)
         self._rng_lock = threading.Lock()  # numpy Generators are not thread-safe
 
@@ -110,7 +144,7 @@ class Recommender:
         a new catalog or a newly promoted model; the server's holders poll instead.
         """
         snapshots = SnapshotHolder(engine, settings.catalog_poll_s)
-        models = ModelHolder(engine, settings, settings.model_poll_s)
+        models = ModelHolder(engine, settings.model_poll_s)
         models.refresh_if_changed()
         return cls(engine, settings, snapshots, models, metrics, seed)
 
@@ -129,15 +163,24 @@ class Recommender:
             raise ServiceUnavailable("no catalog is loaded yet", retry_after_s=RETRY_AFTER_S)
         return snapshot
 
-    def model_for(self, snapshot: CatalogSnapshot) -> QModel | None:
-        """The live model if it speaks this catalog's action list, else None (uniform)."""
+    def encoder_for(self, snapshot: CatalogSnapshot) -> ContextEncoder:
+        """The context encoder of ``snapshot`` (made once per catalog version)."""
+        cached = self._encoder
+        if cached is not None and cached[0] is snapshot:
+            return cached[1]
+        encoder = ContextEncoder(snapshot, self._skill_texts)
+        self._encoder = (snapshot, encoder)
+        return encoder
+
+    def score(self, contexts: Contexts) -> tuple[Policy, np.ndarray]:
+        """The serving policy and its scores [n, n_actions]: the live model, else the prior."""
         model = self.models.current
-        if model is None:
-            return None
-        if tuple(model.actions) != tuple(snapshot.actions):
-            # The catalog changed before the holder reloaded: better uniform than wrong labels.
-            return None
-        return model
+        if model is not None:
+            q = model.q_values(contexts)
+            if np.isfinite(q).all():
+                return model, q
+            log.error("model %s gave non-finite Q-values; serving the content prior", model.version)
+        return CONTENT_PRIOR, CONTENT_PRIOR.q_values(contexts)
 
     # --- validation shared with the HTTP schemas ----------------------------------------
 
@@ -179,19 +222,17 @@ class Recommender:
             )
 
         snapshot = self.snapshot()
-        model = self.model_for(snapshot)
-        q_values = None
-        if model is not None and skill in model.skills:
-            q_values = np.asarray(model.q_values(age, skill), dtype=float)
-            if not np.isfinite(q_values).all():
-                log.error("model %s gave non-finite Q-values; serving uniformly", model.version)
-                q_values = None
+        match = snapshot.match(preference)
+        contexts = self.encoder_for(snapshot).encode_one(
+            age, skill, preference, snapshot.features_of(match)
+        )
+        policy, scores = self.score(contexts)
         with self._rng_lock:
             decision = epsilon_greedy(
-                q_values, len(snapshot.actions), self.settings.epsilon, self._rng, explore
+                scores[0], len(snapshot.actions), self.settings.epsilon, self._rng, explore
             )
         industry = snapshot.actions[decision.action]
-        ranked = snapshot.top_k(industry, preference, k)
+        ranked = match.top_k(industry, k)
         items = tuple(
             RecommendedItem(snapshot.cards[vid], float(score)) for vid, score in ranked.items
         )
@@ -206,7 +247,7 @@ class Recommender:
             industry=industry,
             propensity=float(decision.propensity),
             explore=explore,
-            model_version=model.version if q_values is not None else None,
+            model_version=policy.version,
             catalog_version=int(snapshot.version),  # type: ignore[arg-type]
             shown=tuple(item.id for item in items),
             source=source,
@@ -222,11 +263,7 @@ class Recommender:
             propensity=event.propensity,
             items=items,
             fallback=bool(ranked.fallback),
-            q_values=(
-                None
-                if q_values is None
-                else {a: float(q) for a, q in zip(snapshot.actions, q_values, strict=True)}
-            ),
+            scores=industry_scores(snapshot.actions, contexts, scores[0], policy.version),
             catalog_version=event.catalog_version,
             explore=explore,
         )
@@ -305,3 +342,23 @@ class Recommender:
             raise ServiceUnavailable(
                 "the database is unreachable; try again", retry_after_s=RETRY_AFTER_S
             ) from error
+
+
+def industry_scores(
+    actions: Sequence[str], contexts: Contexts, scores: np.ndarray, model_version: int | None
+) -> tuple[IndustryScore, ...]:
+    """Split one seeker's scores into content match and what feedback added (see IndustryScore)."""
+    match = content_match(contexts.content[0]).astype(np.float64)
+    learned: np.ndarray | None = None
+    if model_version is not None:
+        moved = scores - PRIOR_SCALE * match
+        learned = moved - moved.mean()
+    return tuple(
+        IndustryScore(
+            industry=name,
+            match=float(match[i]),
+            learned=None if learned is None else float(learned[i]),
+            score=float(scores[i]),
+        )
+        for i, name in enumerate(actions)
+    )

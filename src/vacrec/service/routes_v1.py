@@ -15,6 +15,7 @@ from vacrec.service.schemas import (
     FeedbackResponse,
     IndustriesResponse,
     IndustryOut,
+    IndustryScoreOut,
     ItemOut,
     ModelResponse,
     QValueOut,
@@ -50,14 +51,22 @@ def _response(rec: Recommendation) -> RecommendationResponse:
                 logo=item.card.logo,
                 snippet=item.card.snippet,
                 score=item.score,
+                matched=item.matched,
             )
             for item in rec.items
         ],
         fallback=rec.fallback,
         explanation=ExplanationOut(
+            policy="content prior" if rec.model_version is None else "model",
+            industries=[
+                IndustryScoreOut(
+                    industry=s.industry, match=s.match, learned=s.learned, score=s.score
+                )
+                for s in rec.scores
+            ],
             q_values=None
             if rec.q_values is None
-            else [QValueOut(industry=name, q=q) for name, q in rec.q_values.items()]
+            else [QValueOut(industry=name, q=q) for name, q in rec.q_values.items()],
         ),
     )
 
@@ -68,7 +77,7 @@ def _response(rec: Recommendation) -> RecommendationResponse:
     responses={k: _ERRORS[k] for k in (422, 503)},
 )
 def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> Response:
-    """Pick an industry for (age, skill) and rank its vacancies by the preference."""
+    """Pick an industry for the seeker (age, skill and what they wrote) and rank its vacancies."""
     rec = recommender.recommend(
         age=body.age,
         skill=body.skill,
@@ -112,14 +121,15 @@ def industries(recommender: RecommenderDep) -> IndustriesResponse:
 
 @router.get("/model", response_model=ModelResponse)
 def model(recommender: RecommenderDep) -> ModelResponse:
-    """The model this process serves with (null version: uniform exploration)."""
+    """The model this process serves with (null version: the content prior serves)."""
     holder = recommender.models
     current = holder.current
     refusal = holder.refusal
     snapshot = recommender.snapshots.current
     return ModelResponse(
         version=current.version if current is not None else None,
-        actions=list(current.actions if current is not None else snapshot.actions),
+        policy="content prior" if current is None else "model",
+        actions=list(snapshot.actions),
         epsilon=recommender.settings.epsilon,
         loaded_at=holder.loaded_at.isoformat() if holder.loaded_at else None,
         refused=None

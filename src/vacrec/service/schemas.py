@@ -104,7 +104,11 @@ class ItemOut(BaseModel):
     url: str | None
     logo: str | None
     snippet: str
-    score: float
+    score: float = Field(description="Cosine similarity to the preference, 0–1.")
+    matched: bool = Field(
+        description="True when the vacancy shares a word with the preference; false for the "
+        "vacancies added, most recent first, to fill the list."
+    )
 
 
 class QValueOut(BaseModel):
@@ -112,9 +116,24 @@ class QValueOut(BaseModel):
     q: float
 
 
+class IndustryScoreOut(BaseModel):
+    industry: str
+    match: float = Field(
+        description="How well the industry's best postings match the seeker's words (and, "
+        "at half weight, the skill's), 0–1: the content prior."
+    )
+    learned: float | None = Field(
+        description="How far feedback moved the industry relative to the others, in reward "
+        "units (about −2…2); null while the content prior serves."
+    )
+    score: float = Field(description="What the policy ranked by.")
+
+
 class ExplanationOut(BaseModel):
+    policy: str = Field(description='"content prior" before a model is live, else "model".')
+    industries: list[IndustryScoreOut]
     q_values: list[QValueOut] | None = Field(
-        description="The model's value of each industry for this state; null without a model."
+        description="The model's value of each industry for this state; null for the prior."
     )
 
 
@@ -125,7 +144,8 @@ class RecommendationResponse(BaseModel):
     propensity: float
     items: list[ItemOut]
     fallback: bool = Field(
-        description="True when the preference matched nothing and items are most recent first."
+        description="True when the preference matched no vacancy of the industry; items are "
+        "then most recent first."
     )
     explanation: ExplanationOut
 
@@ -168,8 +188,11 @@ class IndustriesResponse(BaseModel):
 
 
 class ModelResponse(BaseModel):
-    version: int | None = Field(description="The model serving now; null means uniform.")
-    actions: list[str]
+    version: int | None = Field(
+        description="The model serving now; null: the content prior serves."
+    )
+    policy: str = Field(description='"content prior" or "model".')
+    actions: list[str] = Field(description="The catalog's industries, index = action.")
     epsilon: float
     loaded_at: str | None
     refused: dict[str, object] | None = Field(
