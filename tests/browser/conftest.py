@@ -8,6 +8,7 @@ tests) and fails if any JavaScript dialog opens.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,6 +86,26 @@ CATALOG: list[dict[str, Any]] = [
         "logo": None,
     },
 ]
+
+
+def plain(value: str) -> str:
+    """Collapse the no-break spaces Intl puts in numbers, for comparisons."""
+    return " ".join(value.replace("\u00a0", " ").replace("\u202f", " ").split())
+
+
+def ru_percent(share: float) -> str:
+    """A 0–1 share as the Russian page writes it (after :func:`plain`): "21 %", "< 1 %"."""
+    if 0 < share < 0.005:
+        return "< 1 %"
+    return f"{math.floor(share * 100 + 0.5)} %"
+
+
+def ru_signed(value: float) -> str:
+    """A signed value as the Russian page writes it: "+0,42", "−1,07", "0,00"."""
+    digits = f"{abs(value):.2f}".replace(".", ",")
+    if digits == "0,00":
+        return digits
+    return ("+" if value > 0 else "\u2212") + digits
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.browser.conftest import CATALOG, XSS_TITLE, LiveServer, Tab
+from tests.browser.conftest import CATALOG, XSS_TITLE, LiveServer, Tab, ru_percent
 from vacrec.store.tables import events, feedback
 
 pytestmark = pytest.mark.browser
@@ -63,10 +63,10 @@ def test_search_vote_send_confirms_and_stores_feedback(tab: Tab, live_server: Li
     assert link.get_attribute("href") == BY_ID["101"]["url"]
     assert link.get_attribute("target") == "_blank"
     assert "noopener" in link.get_attribute("rel").split()
-    # No model yet: the page says the choice was exploration rather than drawing bars.
+    # No model yet: the content prior chose, and the page says so in plain words.
     assert page.locator("#why").is_visible()
-    assert "не обучен" in page.locator("#why-note").inner_text()
-    assert page.locator("#qchart .qrow").count() == 0
+    assert "Пока оценок мало" in page.locator("#why-note").inner_text()
+    assert page.locator("#why-chart tbody tr").count() == 1  # the one industry
 
     assert page.locator("#send").is_disabled()  # nothing to send yet
     _card(tab, "101").locator(".vote.up").click()
@@ -109,6 +109,56 @@ def test_vacancy_text_is_never_markup(tab: Tab, live_server: LiveServer) -> None
     assert page.locator("#cards b, #cards script").count() == 0
     assert card.locator("a").count() == 0  # a javascript: URL is not made a link
     assert tab.dialogs == []
+
+
+def test_cards_that_miss_the_words_are_labelled_as_such(tab: Tab, live_server: LiveServer) -> None:
+    page = tab.page
+    data = _search(tab, live_server, preference="акварель")
+    matched = [item["id"] for item in data["items"] if item["matched"]]
+    assert matched == ["101"]  # only the watercolour posting says "акварель"
+    assert data["fallback"] is False
+    assert page.locator("#fallback-note").is_hidden()
+
+    hit = _card(tab, "101")
+    assert hit.locator(".relevance.unmatched").count() == 0
+    score = next(item["score"] for item in data["items"] if item["id"] == "101")
+    assert _text(hit.locator(".relevance.matched").inner_text()) == (
+        f"Совпадение с вашими словами: {ru_percent(score)}"
+    )
+    assert "unmatched" not in hit.get_attribute("class").split()
+    others = [item["id"] for item in data["items"] if item["id"] != "101"]
+    assert len(others) == 4
+    for vacancy_id in others:
+        card = _card(tab, vacancy_id)
+        assert "unmatched" in card.get_attribute("class").split()
+        assert card.locator(".relevance.matched").count() == 0
+        assert card.locator(".relevance.unmatched").inner_text() == (
+            "Не по вашему запросу — свежая вакансия этой отрасли"
+        )
+
+    page.click("#lang-switch")
+    assert _card(tab, others[0]).locator(".relevance.unmatched").inner_text() == (
+        "Not matching your words — a recent vacancy in this industry"
+    )
+    assert _text(hit.locator(".relevance").inner_text()).startswith("Match with your words: ")
+
+
+def test_no_match_at_all_says_so_above_the_cards(tab: Tab, live_server: LiveServer) -> None:
+    page = tab.page
+    data = _search(tab, live_server, preference="бухгалтерия")
+    assert data["fallback"] is True and not any(item["matched"] for item in data["items"])
+    note = page.locator("#fallback-note")
+    assert note.is_visible()
+    assert "Ни одна вакансия этой отрасли не совпала с вашими словами" in note.inner_text()
+    assert page.locator("#cards .card.unmatched").count() == len(data["items"])
+    assert page.locator("#cards .relevance.matched").count() == 0
+
+    # No words at all: nothing "failed to match", the cards are simply the newest.
+    _search(tab, live_server, preference="")
+    assert "Вы не написали пожеланий" in note.inner_text()
+    labels = page.locator("#cards .relevance.unmatched").all_inner_texts()
+    assert labels and set(labels) == {"Свежая вакансия этой отрасли"}
+    assert "пожеланий вы не написали" in page.locator("#why-note").inner_text()
 
 
 def test_client_and_api_errors_are_shown(tab: Tab, live_server: LiveServer) -> None:
@@ -154,7 +204,11 @@ def test_language_switch_relabels_and_is_remembered(tab: Tab, live_server: LiveS
     assert page.locator("label[for=age]").inner_text() == "Age"
     assert page.locator("#submit").inner_text() == "Find vacancies"
     assert _card(tab, "102").locator(".salary").inner_text() == "salary not specified"
-    assert "not trained" in page.locator("#why-note").inner_text()
+    assert "No ratings yet" in page.locator("#why-note").inner_text()
+    assert page.locator("#why-chart thead th").all_inner_texts()[1:] == [
+        "Match with your words",
+        "Learned from ratings",
+    ]
 
     page.reload()
     page.locator("#skill option").nth(1).wait_for(state="attached")

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer, Tab
+from tests.browser.conftest import LiveServer, Tab, plain, ru_percent, ru_signed
 from vacrec.agent.trainer import TrainConfig
-from vacrec.learning import train_from_store
+from vacrec.learning import LogSelection, simulate_into_store, train_from_store
 
 pytestmark = pytest.mark.browser
 
@@ -33,30 +33,33 @@ CATALOG: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def trained(live_server: LiveServer) -> dict[str, Any]:
-    """Rated traffic through the API, then the real trainer registers and promotes a model."""
+    """Simulated job seekers through the real service layer, then the real trainer registers
+    and promotes a model; the server picks it up from the registry."""
     client = live_server.client
-    skill = client.get("/api/v1/skills").json()["skills"][0]
-    for i in range(24):
-        answer = client.post(
-            "/api/v1/recommendations", json={"age": 20 + i, "skill": skill, "preference": ""}
-        ).json()
-        vote = 1 if answer["action"]["industry"] == INDUSTRIES[0] else -1
-        votes = [{"vacancy_id": item["id"], "vote": vote} for item in answer["items"]]
-        reply = client.post(
-            "/api/v1/feedback", json={"event_id": answer["event_id"], "votes": votes}
-        )
-        assert reply.status_code == 200
-    report = train_from_store(
-        live_server.engine, live_server.settings, TrainConfig(updates=300), promote_mode="always"
+    simulate_into_store(
+        live_server.engine, live_server.settings, events=300, seed=3, source="simulator"
     )
+    report = train_from_store(
+        live_server.engine,
+        live_server.settings,
+        TrainConfig(updates=300),
+        promote_mode="always",
+        selection=LogSelection(simulated=True),
+    )
+    assert report["promoted"], report
+    skill = client.get("/api/v1/skills").json()["skills"][0]
+    probe = {"age": 30, "skill": skill, "preference": "", "explore": False}
     deadline = time.monotonic() + 30  # the server polls the registry every 0.2 s
-    while client.get("/api/v1/model").json()["version"] != report["version"]:
+    while (
+        client.post("/api/v1/recommendations", json=probe).json()["model_version"]
+        != (report["version"])
+    ):
         assert time.monotonic() < deadline, "the server did not pick up the promoted model"
         time.sleep(0.1)
     return report
 
 
-def test_page_draws_q_values_and_marks_the_chosen_industry(
+def test_page_shows_match_and_learned_values_apart(
     tab: Tab, live_server: LiveServer, trained: dict[str, Any]
 ) -> None:
     page = tab.page
@@ -64,26 +67,55 @@ def test_page_draws_q_values_and_marks_the_chosen_industry(
     page.locator("#skill option").nth(1).wait_for(state="attached")
     page.fill("#age", "33")
     page.select_option("#skill", index=1)
+    page.fill("#preference", "акварель для выставки")
     with page.expect_response(lambda r: r.url.endswith("/api/v1/recommendations")) as answer:
         page.click("#submit")
     data = answer.value.json()
     assert data["model_version"] == trained["version"]
+    assert data["explanation"]["policy"] == "model"
+    industries = sorted(data["explanation"]["industries"], key=lambda r: r["score"], reverse=True)
+    assert len(industries) == len(INDUSTRIES)
 
-    rows = page.locator("#qchart .qrow")
+    rows = page.locator("#why-chart tbody tr")
     rows.first.wait_for()
-    assert rows.count() == len(INDUSTRIES)
-    chosen = page.locator("#qchart .qrow.chosen")
+    assert rows.count() == len(INDUSTRIES)  # fewer than the page's limit: all shown, best first
+    assert rows.locator(".why-industry").all_inner_texts() == [r["industry"] for r in industries]
+    chosen = page.locator("#why-chart tbody tr.chosen")
     assert chosen.count() == 1
-    assert chosen.locator(".qname").inner_text() == data["action"]["industry"]
-    q = {r["industry"]: r["q"] for r in data["explanation"]["q_values"]}
-    labels = page.locator("#qchart .qname").all_inner_texts()
-    assert labels == sorted(q, key=q.get, reverse=True)  # best first
-    best = labels[0]
+    assert chosen.locator(".why-industry").inner_text() == data["action"]["industry"]
+    assert chosen.locator(".badge").inner_text() == "выбрано"
+    for i, expected in enumerate(industries):
+        row = rows.nth(i)
+        assert plain(row.locator(".why-match .why-val").inner_text()) == ru_percent(
+            expected["match"]
+        )
+        assert row.locator(".why-learned .why-val").inner_text() == ru_signed(expected["learned"])
+
+    learned = [r["learned"] for r in industries]
+    foot = plain(page.locator("#why-foot").inner_text())
+    assert "Совпадение: от 0 до 100 %" in foot
+    assert (
+        f"Поправка по оценкам: от {ru_signed(min(learned))} до {ru_signed(max(learned))} "
+        f"по всем отраслям ({len(learned)})"
+    ) in foot
+
+    best = industries[0]["industry"]
     note = page.locator("#why-note").inner_text()
     if data["action"]["industry"] == best:
-        assert "наибольшей" in note
+        assert "похожим профилем" in note and "пробуем" not in note
     else:
-        assert best in note  # exploration names the industry the agent thinks best
+        assert "пробуем другую отрасль" in note and f"«{best}»" in note
+    why = page.locator("#why").inner_text()
+    assert "Q" not in why and "агент" not in why  # no jargon
+
+    page.click("#lang-switch")
+    assert page.locator("#why-chart thead th").all_inner_texts()[1:] == [
+        "Match with your words",
+        "Learned from ratings",
+    ]
+    assert "people like you" in page.locator("#why-note").inner_text() or (
+        "trying another industry" in page.locator("#why-note").inner_text()
+    )
 
 
 def test_dashboard_shows_models_estimates_and_loss(

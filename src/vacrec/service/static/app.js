@@ -34,7 +34,11 @@
       results_title: (industry) => `Вакансии: ${industry}`,
       no_items: "В этой отрасли пока нет вакансий. Попробуйте ещё раз.",
       fallback:
-        "Ничего не совпало с вашими пожеланиями, поэтому показываем самые свежие вакансии отрасли.",
+        "Ни одна вакансия этой отрасли не совпала с вашими словами, поэтому показываем самые свежие.",
+      fallback_blank: "Вы не написали пожеланий, поэтому показываем самые свежие вакансии отрасли.",
+      card_match: (pct) => `Совпадение с вашими словами: ${pct}`,
+      card_unmatched: "Не по вашему запросу — свежая вакансия этой отрасли",
+      card_recent: "Свежая вакансия этой отрасли",
       salary_none: "з/п не указана",
       open_posting: "Открыть вакансию (в новой вкладке)",
       vote_group: (name) => `Оценка вакансии «${name}»`,
@@ -43,19 +47,51 @@
       vote_hint: (n, total) =>
         n === 0 ? "Отметьте хотя бы одну вакансию: подходит или нет." : `Оценено ${n} из ${total}.`,
       sent: (reward) => `Спасибо! Оценки сохранены. Награда агенту: ${reward}.`,
-      q_value: "оценка",
-      q_caption: "Полоса — ожидаемая оценка подборки из этой отрасли (от −1 до 1) по мнению агента.",
-      q_chosen: "выбрано",
-      why_greedy:
-        "Агент выбрал отрасль с наибольшей ожидаемой оценкой для вашего возраста и навыка.",
-      why_explore: (best) =>
-        `В этот раз агент попробовал другую отрасль, чтобы узнать больше; ` +
-        `лучшая по его оценке — «${best}».`,
-      why_untrained:
-        "Агент ещё не обучен: отрасль выбрана случайно, чтобы узнать, что нравится людям " +
-        "с похожим профилем.",
-      why_exploring: "В этот раз агент исследует: отрасль выбрана случайно.",
-      why_more: (n) => `и ещё ${n}`,
+      why_col_industry: "Отрасль",
+      why_col_match: "Совпадение с вашими словами",
+      why_col_learned: "Поправка по оценкам",
+      why_chosen: "выбрано",
+      why_no_learned: "пока нет оценок",
+      why_prior:
+        "Пока оценок мало, поэтому отрасль выбрана по тому, насколько её вакансии похожи " +
+        "на ваш запрос.",
+      why_prior_blank:
+        "Пока оценок мало, а пожеланий вы не написали, поэтому отрасль выбрана по тому, " +
+        "насколько её вакансии подходят к вашему навыку.",
+      why_prior_explore: (best) =>
+        "Пока оценок мало. В этот раз мы пробуем другую отрасль, чтобы узнать, что вам может " +
+        `подойти; ближе всего к вашему запросу вакансии отрасли «${best}».`,
+      why_model_both:
+        "Эта отрасль подходит лучше всего: её вакансии похожи на ваш запрос, и люди с похожим " +
+        "профилем оценивали такие подборки хорошо.",
+      why_model_words:
+        "Вакансии этой отрасли хорошо совпадают с вашим запросом; оценки людей с похожим " +
+        "профилем её не подняли, но и не перевесили совпадение.",
+      why_model_rated: (closest) =>
+        `Слова вашего запроса лучше совпадают с вакансиями отрасли «${closest}», но эту ` +
+        "отрасль люди с похожим профилем оценивали заметно лучше, поэтому выбрана она.",
+      why_model_ratings:
+        "С вашим запросом почти ничего не совпало, поэтому отрасль выбрана по тому, что хорошо " +
+        "оценивали люди с похожим профилем.",
+      why_model_blank:
+        "Пожеланий вы не написали, поэтому отрасль выбрана по вашему навыку и по тому, что " +
+        "хорошо оценивали люди с похожим профилем.",
+      why_model_explore: (best) =>
+        "В этот раз мы пробуем другую отрасль, чтобы лучше узнать, что вам подходит; по " +
+        `совпадению с запросом и оценкам лучше всего подходит «${best}».`,
+      why_none: "Сведений о выборе отрасли нет.",
+      why_more: (n) => `Ещё отраслей ниже по списку: ${n}.`,
+      why_foot_match:
+        "Совпадение: от 0 до 100 % — насколько лучшие вакансии отрасли похожи на ваши пожелания " +
+        "(и немного — на навык).",
+      why_foot_learned: (lo, hi, n) =>
+        `Поправка по оценкам: от ${lo} до ${hi} по всем отраслям (${n}) — насколько оценки ` +
+        "людей с похожим профилем подняли (+) или опустили (−) отрасль относительно остальных; " +
+        "+1 — примерно как одна подборка, понравившаяся целиком.",
+      why_foot_no_learned:
+        "Поправка по оценкам: «—», пока оценок мало; она появится, когда люди оценят " +
+        "достаточно подборок.",
+      why_foot_order: "Отрасли упорядочены по обоим значениям вместе.",
       err_age: "Возраст: введите целое число от 14 до 100.",
       err_skill: "Навык: выберите навык из списка.",
       err_network: "Сервер недоступен. Проверьте соединение и попробуйте ещё раз.",
@@ -90,7 +126,11 @@
       why_title: "Why this industry",
       results_title: (industry) => `Vacancies: ${industry}`,
       no_items: "No vacancies in this industry yet. Please try again.",
-      fallback: "Nothing matched your preferences, so these are the industry's newest vacancies.",
+      fallback: "No vacancy in this industry matched your words, so these are the newest ones.",
+      fallback_blank: "You wrote no preferences, so these are the industry's newest vacancies.",
+      card_match: (pct) => `Match with your words: ${pct}`,
+      card_unmatched: "Not matching your words — a recent vacancy in this industry",
+      card_recent: "A recent vacancy in this industry",
       salary_none: "salary not specified",
       open_posting: "Open the posting (new tab)",
       vote_group: (name) => `Rate the vacancy “${name}”`,
@@ -99,17 +139,49 @@
       vote_hint: (n, total) =>
         n === 0 ? "Mark at least one vacancy as a good fit or not." : `${n} of ${total} rated.`,
       sent: (reward) => `Thank you! Your ratings are saved. Reward to the agent: ${reward}.`,
-      q_value: "score",
-      q_caption: "Each bar is the agent's expected rating (−1 to 1) for a pick from that industry.",
-      q_chosen: "chosen",
-      why_greedy: "The agent chose the industry with the highest expected rating for your age and skill.",
-      why_explore: (best) =>
-        `This time the agent tried another industry to learn more; its best guess is “${best}”.`,
-      why_untrained:
-        "The agent is not trained yet: the industry was picked at random to learn what people " +
-        "like you prefer.",
-      why_exploring: "This time the agent is exploring: the industry was picked at random.",
-      why_more: (n) => `and ${n} more`,
+      why_col_industry: "Industry",
+      why_col_match: "Match with your words",
+      why_col_learned: "Learned from ratings",
+      why_chosen: "chosen",
+      why_no_learned: "no ratings yet",
+      why_prior: "No ratings yet, so the industry is the one whose vacancies best match your words.",
+      why_prior_blank:
+        "No ratings yet and you wrote no preferences, so the industry is the one whose " +
+        "vacancies best fit your skill.",
+      why_prior_explore: (best) =>
+        "No ratings yet. This time we are trying another industry to learn what may suit you; " +
+        `the vacancies closest to your words are in “${best}”.`,
+      why_model_both:
+        "This industry fits best: its vacancies match your words, and people like you rated " +
+        "such picks well.",
+      why_model_words:
+        "This industry's vacancies match your words well; ratings by people like you did not " +
+        "raise it, but did not outweigh the match either.",
+      why_model_rated: (closest) =>
+        `Your words match the vacancies in “${closest}” better, but people like you rated ` +
+        "this industry clearly better, so it was chosen.",
+      why_model_ratings:
+        "Almost nothing matched your words, so the industry is the one people like you " +
+        "rated well.",
+      why_model_blank:
+        "You wrote no preferences, so the industry was chosen by your skill and by what " +
+        "people like you rated well.",
+      why_model_explore: (best) =>
+        "This time we are trying another industry to learn more about what suits you; by match " +
+        `and ratings, the best fit is “${best}”.`,
+      why_none: "No details about the choice of industry.",
+      why_more: (n) => (n === 1 ? "1 more industry ranks lower." : `${n} more industries rank lower.`),
+      why_foot_match:
+        "Match: 0 to 100% — how closely the industry's best vacancies resemble your preferences " +
+        "(and, a little, your skill).",
+      why_foot_learned: (lo, hi, n) =>
+        `Learned from ratings: ${lo} to ${hi} across all ${n} industries — how much ratings by ` +
+        "people like you raised (+) or lowered (−) the industry compared with the others; " +
+        "+1 is roughly one set of picks liked in full.",
+      why_foot_no_learned:
+        "Learned from ratings: “—” while there are few ratings; it appears once people have " +
+        "rated enough picks.",
+      why_foot_order: "Industries are ordered by both values together.",
       err_age: "Age: enter a whole number from 14 to 100.",
       err_skill: "Skill: choose a skill from the list.",
       err_network: "The server cannot be reached. Check your connection and try again.",
@@ -126,6 +198,7 @@
     lang: loadLang(I18N),
     skillsLoaded: false,
     result: null, // the last recommendation response
+    query: "", // the preference that produced it (trimmed)
     votes: new Map(), // vacancy id -> 1 | -1
     sent: null, // {reward} once the votes are stored
     sendError: null, // message of the last failed send
@@ -135,6 +208,25 @@
   const isLocked = () => state.sent !== null || state.closed;
 
   const t = translator(I18N, () => state.lang);
+
+  const finite = (x) => typeof x === "number" && Number.isFinite(x);
+  const locale = () => (state.lang === "ru" ? "ru-RU" : "en-US");
+
+  /** A share 0–1 as a whole percentage; a small non-zero share is "< 1 %", not "0 %". */
+  function formatPercent(share) {
+    if (share > 0 && share < 0.005) return state.lang === "ru" ? "<\u00a01\u00a0%" : "<1%";
+    return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 0 }).format(
+      share,
+    );
+  }
+
+  /** A signed value with two decimals ("+0,42", "−1,07"); zero has no sign. */
+  function formatSigned(value) {
+    const digits = Math.abs(value).toFixed(2);
+    const text = state.lang === "ru" ? digits.replace(".", ",") : digits;
+    if (/^0[.,]00$/.test(text)) return text;
+    return (value > 0 ? "+" : "\u2212") + text;
+  }
 
   // ------------------------------------------------------------------ language
 
@@ -265,6 +357,7 @@
     $("search-form").setAttribute("aria-busy", "true");
     try {
       state.result = await api("POST", "/api/v1/recommendations", form.body);
+      state.query = form.body.preference.trim();
       state.votes = new Map();
       state.sent = null;
       state.sendError = null;
@@ -343,6 +436,19 @@
     }
 
     const salary = formatSalary(item.salary);
+    // Whether the card answers the seeker's words: a filler card must not pass for a match.
+    let relevance = null;
+    if (item.matched === true && finite(item.score)) {
+      relevance = el("p", {
+        className: "relevance matched",
+        text: t("card_match", formatPercent(Math.min(Math.max(item.score, 0), 1))),
+      });
+    } else if (item.matched === false) {
+      relevance = el("p", {
+        className: "relevance unmatched",
+        text: state.query ? t("card_unmatched") : t("card_recent"),
+      });
+    }
     const vote = state.votes.get(String(item.id));
     const locked = isLocked();
     const voteButton = (value, cls, label) =>
@@ -363,7 +469,8 @@
     up.addEventListener("click", () => toggleVote(item.id, 1));
     down.addEventListener("click", () => toggleVote(item.id, -1));
 
-    return el("li", { className: "card", "data-id": item.id }, [
+    const cardClass = item.matched === false ? "card unmatched" : "card";
+    return el("li", { className: cardClass, "data-id": item.id }, [
       el("div", { className: "card-head" }, [
         logo,
         el("div", { className: "card-titles" }, [
@@ -371,6 +478,7 @@
           item.company ? el("p", { className: "company", text: String(item.company) }) : null,
         ]),
       ]),
+      relevance,
       el("p", { className: salary ? "salary" : "salary none", text: salary ?? t("salary_none") }),
       item.snippet ? el("p", { className: "snippet", text: String(item.snippet) }) : null,
       el("div", { className: "votes", role: "group", "aria-label": t("vote_group", name) }, [up, down]),
@@ -397,7 +505,7 @@
     $("results-title").textContent = t("results_title", industry);
     const fallback = $("fallback-note");
     fallback.hidden = !(result.fallback && items.length);
-    fallback.textContent = t("fallback");
+    fallback.textContent = state.query ? t("fallback") : t("fallback_blank");
 
     const cards = $("cards");
     cards.replaceChildren(...items.map(renderCard));
@@ -443,59 +551,124 @@
 
   // ------------------------------------------------------------------ why
 
+  /** The explanation's per-industry rows that are well formed, best score first. */
+  function industryRows(result) {
+    const raw = result.explanation && result.explanation.industries;
+    if (!Array.isArray(raw)) return [];
+    return raw
+      .filter((r) => r && typeof r.industry === "string" && finite(r.match) && finite(r.score))
+      .map((r) => ({
+        industry: r.industry,
+        match: Math.min(Math.max(r.match, 0), 1),
+        learned: finite(r.learned) ? r.learned : null,
+        score: r.score,
+      }))
+      .sort((a, b) => b.score - a.score);
+  }
+
+  function servedByModel(result) {
+    const policy = result.explanation && result.explanation.policy;
+    return typeof policy === "string" ? policy === "model" : result.model_version != null;
+  }
+
+  /** What happened, in a job seeker's words. */
+  function whyNote(result, rows, chosen, model) {
+    if (!rows.length) return model ? t("why_none") : t(state.query ? "why_prior" : "why_prior_blank");
+    const best = rows[0];
+    if (best.industry !== chosen) {
+      return t(model ? "why_model_explore" : "why_prior_explore", best.industry);
+    }
+    if (!model) return state.query ? t("why_prior") : t("why_prior_blank");
+    if (!state.query) return t("why_model_blank");
+    // None of its vacancies shares a word with the preference: the ratings carried it.
+    if (result.fallback || best.match < 0.005) return t("why_model_ratings");
+    if (best.learned === null || best.learned < 0.005) return t("why_model_words");
+    const closest = rows.reduce((a, b) => (b.match > a.match ? b : a));
+    return closest.industry === chosen ? t("why_model_both") : t("why_model_rated", closest.industry);
+  }
+
+  function whyRow(row, isChosen, reach) {
+    const fill = el("span", { className: "meter-fill" });
+    fill.style.width = `${row.match * 100}%`;
+    const matchCell = el("td", { className: "why-match" }, [
+      el("span", { className: "meter", "aria-hidden": "true" }, [fill]),
+      el("span", { className: "why-val", text: formatPercent(row.match) }),
+    ]);
+    let learnedCell;
+    if (row.learned === null) {
+      learnedCell = el("td", { className: "why-learned none" }, [
+        el("span", { className: "why-val", "aria-hidden": "true", text: "—" }),
+        el("span", { className: "sr-only", text: t("why_no_learned") }),
+      ]);
+    } else {
+      const half = (Math.abs(row.learned) / reach) * 50;
+      const bar = el("span", { className: row.learned < 0 ? "shift neg" : "shift" });
+      bar.style.left = `${row.learned < 0 ? 50 - half : 50}%`;
+      bar.style.width = `${half}%`;
+      learnedCell = el("td", { className: "why-learned" }, [
+        el("span", { className: "diverge", "aria-hidden": "true" }, [
+          el("span", { className: "zero" }),
+          bar,
+        ]),
+        el("span", { className: "why-val", text: formatSigned(row.learned) }),
+      ]);
+    }
+    return el("tr", { className: isChosen ? "chosen" : null, "data-industry": row.industry }, [
+      el("th", { scope: "row", className: "why-name" }, [
+        el("span", { className: "why-industry", text: row.industry }),
+        isChosen ? el("span", { className: "badge", text: t("why_chosen") }) : null,
+      ]),
+      matchCell,
+      learnedCell,
+    ]);
+  }
+
   function renderWhy(result) {
-    const section = $("why");
-    const chart = $("qchart");
-    const note = $("why-note");
-    section.hidden = false;
+    const chart = $("why-chart");
+    const foot = $("why-foot");
+    $("why").hidden = false;
     const chosen = result.action && result.action.industry;
-    const raw = result.explanation && result.explanation.q_values;
-    const qs = Array.isArray(raw)
-      ? raw.filter((r) => r && typeof r.q === "number" && Number.isFinite(r.q))
-      : [];
-    if (!qs.length) {
+    const model = servedByModel(result);
+    const rows = industryRows(result);
+    $("why-note").textContent = whyNote(result, rows, chosen, model);
+    if (!rows.length) {
       chart.replaceChildren();
-      note.textContent = result.model_version == null ? t("why_untrained") : t("why_exploring");
+      foot.replaceChildren();
+      foot.hidden = true;
       return;
     }
-    const sorted = [...qs].sort((a, b) => b.q - a.q);
-    const best = sorted[0];
-    note.textContent = best.industry === chosen ? t("why_greedy") : t("why_explore", best.industry);
 
-    let shown = sorted.slice(0, MAX_BARS);
-    const chosenRow = sorted.find((r) => r.industry === chosen);
+    let shown = rows.slice(0, MAX_BARS);
+    const chosenRow = rows.find((r) => r.industry === chosen);
     if (chosenRow && !shown.includes(chosenRow)) shown = [...shown.slice(0, MAX_BARS - 1), chosenRow];
+    // One scale for every learned value (not only the rows shown), as the footnote states it.
+    const learned = rows.map((r) => r.learned).filter((v) => v !== null);
+    const reach = Math.max(0, ...learned.map(Math.abs)) || 1;
 
-    const lo = Math.min(0, ...shown.map((r) => r.q));
-    const hi = Math.max(0, ...shown.map((r) => r.q));
-    const span = hi - lo || 1;
-    const zero = ((0 - lo) / span) * 100;
-    const list = el("ol", { className: "qlist" });
-    for (const row of shown) {
-      const isChosen = row.industry === chosen;
-      const bar = el("span", { className: row.q < 0 ? "qbar neg" : "qbar" });
-      bar.style.left = `${row.q < 0 ? zero - (Math.abs(row.q) / span) * 100 : zero}%`;
-      bar.style.width = `${Math.max((Math.abs(row.q) / span) * 100, 0.5)}%`;
-      const axis = el("span", { className: "qzero" });
-      axis.style.left = `${zero}%`;
-      list.append(
-        el("li", { className: isChosen ? "qrow chosen" : "qrow" }, [
-          el("span", { className: "qlabel" }, [
-            el("span", { className: "qname", text: String(row.industry) }),
-            isChosen ? el("span", { className: "badge", text: t("q_chosen") }) : null,
-          ]),
-          el("span", { className: "qtrack", "aria-hidden": "true" }, [axis, bar]),
-          el("span", { className: "qval" }, [
-            el("span", { className: "sr-only", text: `${t("q_value")} ` }),
-            document.createTextNode(row.q.toFixed(2)),
-          ]),
-        ]),
-      );
-    }
-    const rest = sorted.length - shown.length;
-    chart.replaceChildren(list);
+    const head = el("tr", {}, [
+      el("th", { scope: "col", text: t("why_col_industry") }),
+      el("th", { scope: "col", text: t("why_col_match") }),
+      el("th", { scope: "col", text: t("why_col_learned") }),
+    ]);
+    const table = el("table", { className: "why-table", "aria-describedby": "why-foot" }, [
+      el("thead", {}, [head]),
+      el("tbody", {}, shown.map((row) => whyRow(row, row.industry === chosen, reach))),
+    ]);
+    chart.replaceChildren(table);
+    const rest = rows.length - shown.length;
     if (rest > 0) chart.append(el("p", { className: "hint more", text: t("why_more", rest) }));
-    chart.append(el("p", { className: "hint more", text: t("q_caption") }));
+
+    const lines = [t("why_foot_match")];
+    if (learned.length) {
+      const lo = formatSigned(Math.min(...learned));
+      const hi = formatSigned(Math.max(...learned));
+      lines.push(t("why_foot_learned", lo, hi, learned.length));
+    } else {
+      lines.push(t("why_foot_no_learned"));
+    }
+    if (model) lines.push(t("why_foot_order"));
+    foot.replaceChildren(...lines.map((text) => el("p", { text })));
+    foot.hidden = false;
   }
 
   // ------------------------------------------------------------------ start
