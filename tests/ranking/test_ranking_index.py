@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tests.ranking.ranking_fixtures import ART, IT, record
 from vacrec.catalog.text import normalise
+from vacrec.ranking import index as index_module
 from vacrec.ranking.index import TITLE_WEIGHT, TOP_WEIGHTS, IndexDocument, TfidfIndex
 from vacrec.ranking.snapshot import CatalogRecord, CatalogSnapshot
 
@@ -100,6 +101,20 @@ def test_top_feature_weighs_the_five_cards_best_first(snapshot: CatalogSnapshot)
         assert features[position, 0] == pytest.approx(max(s for _, s in cards), abs=1e-6)
         weighted = sum(w * s for w, (_, s) in zip(TOP_WEIGHTS, cards, strict=False))
         assert features[position, 1] == pytest.approx(weighted, abs=1e-6)
+
+
+def test_both_ways_of_finding_each_industrys_best_cards_agree(
+    snapshot: CatalogSnapshot, monkeypatch: pytest.MonkeyPatch
+):
+    """Small matches sort all hits at once; big ones partition per industry."""
+    text = "художник акварель игры студия python приложения"
+    by_sorting = snapshot.index.match(text).features()
+    monkeypatch.setattr(index_module, "_SORT_ALL_HITS", 0)
+
+    by_partition = snapshot.index.match(text).features()
+
+    np.testing.assert_allclose(by_partition, by_sorting, rtol=1e-6)
+    assert by_sorting[:, 1].max() > 0
 
 
 def test_a_text_with_no_known_word_has_all_features_zero(snapshot: CatalogSnapshot):

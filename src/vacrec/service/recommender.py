@@ -349,16 +349,13 @@ def industry_scores(
 ) -> tuple[IndustryScore, ...]:
     """Split one seeker's scores into content match and what feedback added (see IndustryScore)."""
     match = content_match(contexts.content[0]).astype(np.float64)
-    learned: np.ndarray | None = None
+    learned: list[float | None] = [None] * len(actions)
     if model_version is not None:
         moved = scores - PRIOR_SCALE * match
-        learned = moved - moved.mean()
+        learned = (moved - moved.mean()).tolist()
     return tuple(
-        IndustryScore(
-            industry=name,
-            match=float(match[i]),
-            learned=None if learned is None else float(learned[i]),
-            score=float(scores[i]),
+        IndustryScore(name, m, lift, q)
+        for name, m, lift, q in zip(
+            actions, match.tolist(), learned, np.asarray(scores, float).tolist(), strict=True
         )
-        for i, name in enumerate(actions)
     )
