@@ -28,7 +28,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 bench: $(STAMP)
-	$(VENV)/bin/vacrec bench train --json
+	$(VENV)/bin/vacrec bench relevance --json
+	$(VENV)/bin/vacrec bench train --seed 0 --seed 1 --seed 2 --json
 	$(VENV)/bin/vacrec bench serve --json
 
 clean:

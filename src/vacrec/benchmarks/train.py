@@ -1,21 +1,22 @@
-"""`vacrec bench train`: training speed against a per-sample loop, and learning quality.
+"""`vacrec bench train`: learning quality on the catalog-grounded simulator, and training speed.
 
-One run:
+For each seed and each population (``independent``: a hidden taste per skill
+and age band on top of what the words say; ``contradicting``: the taste
+prefers industries the words do not point to):
 
-1. ingests the catalog into a temporary SQLite store and logs ``EVENTS``
-   simulated requests with ε = 1 *through the real service layer*
-   (:class:`vacrec.service.recommender.Recommender`), exactly as ``vacrec simulate``;
-2. trains once with the default :class:`TrainConfig` (number of updates derived
-   from the data size) and scores the greedy policy on the simulator against
-   uniform random and the oracle (gap closed);
-3. trains on the same log with the rewards replaced by random ones — what the
-   original did — to show that such a model is no better than random;
-4. measures samples/s of the vectorised trainer (defaults, and at the original's
-   batch 32) and of a reference loop that steps the optimiser once per sample,
-   as the original did, in the same process.
+1. log ``EVENTS`` simulated requests with ε = 1 *through the real service
+   layer* (:class:`vacrec.service.recommender.Recommender`) into a temporary
+   SQLite store, exactly as ``vacrec simulate``;
+2. train once with the default :class:`TrainConfig` and score the greedy policy
+   on the simulator by exact expectation against uniform random and the oracle
+   (*gap closed*); the content prior (no training) on the same seekers too;
+3. train on the same log with the rewards replaced by random ones, to show
+   such a model learns nothing.
 
-Quality is repeated for each seed in ``seeds`` (each seed: its own simulated
-population and log). The machine is shared, so speed figures wobble.
+Speed: samples/s of the vectorised trainer (defaults, and at the original's
+batch 32) against a reference loop that steps the optimiser once per sample
+(as the original did), interleaved in the same process. The machine is shared,
+so speed figures wobble; ratios within one run are what to compare.
 """
 
 from __future__ import annotations
@@ -25,59 +26,71 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 
-from vacrec.agent.network import QNetwork
-from vacrec.agent.policy import QModel
+from vacrec.agent.context import scale_age
+from vacrec.agent.network import ContextualQNetwork
+from vacrec.agent.policy import CONTENT_PRIOR, QModel
 from vacrec.agent.skills import skill_vocabulary
 from vacrec.agent.trainer import TrainConfig, td_targets, train
-from vacrec.agent.transitions import Transitions, load_transitions
+from vacrec.agent.transitions import Transitions
 from vacrec.config import Settings
-from vacrec.evaluation.simulator_eval import evaluate_on_simulator
-from vacrec.store.catalog import catalog_industries
+from vacrec.evaluation.simulator_eval import evaluate_on_simulator, greedy_chooser
 from vacrec.store.db import make_engine, migrate
 from vacrec.store.tables import events, feedback, model_promotions, models
 
 EVENTS = 4_000  # simulated requests logged with ε = 1
-REFERENCE_SAMPLES = 2_000  # per-sample loop: one optimiser step per sample
+TASTES = ("independent", "contradicting")
+REFERENCE_SAMPLES = 1_000  # per-sample loop: one optimiser step per sample
+SPEED_UPDATES = 1_000  # updates timed for each vectorised configuration
 SPEED_REPEATS = 3  # interleaved speed measurements; medians are reported
-EVAL_USERS = 5_000  # simulated users scored by exact expectation
+EVAL_USERS = 5_000  # simulated seekers scored by exact expectation
 ORIGINAL_BATCH, ORIGINAL_LR = 32, 2.5e-4
 
 Progress = Callable[[str], None]
 
 
-def per_sample_reference(
-    transitions: Transitions, n_actions: int, samples: int, seed: int
-) -> float:
+def per_sample_reference(transitions: Transitions, samples: int, seed: int) -> float:
     """Samples/s of the original's way: one Double-DQN update (same network, loss, clipping
     and optimiser) per logged sample, tensors built from each row as it comes."""
     config = TrainConfig(seed=seed)
+    contexts = transitions.contexts
+    skills = sorted(set(contexts.skills))
+    industries = list(contexts.actions)
     torch.manual_seed(seed)
-    q = QNetwork(transitions.states.shape[1], n_actions, config.hidden)
+    q = ContextualQNetwork(len(skills), len(industries), config.hidden, config.embedding_dim)
+    model = QModel(q, skills, industries)
     target = copy.deepcopy(q)
     optimizer = torch.optim.Adam(q.parameters(), lr=ORIGINAL_LR, fused=True)
-    rng = np.random.default_rng(seed)
-    order = rng.integers(len(transitions), size=samples)
+    industry_ids = torch.from_numpy(model.industry_ids(contexts.actions))
+    order = np.random.default_rng(seed).integers(len(transitions), size=samples)
     previous = torch.get_num_threads()
     torch.set_num_threads(config.torch_threads)
+
+    def q_of(network: ContextualQNetwork, row: int) -> torch.Tensor:
+        return network(
+            torch.from_numpy(scale_age(contexts.ages[row : row + 1])),
+            torch.from_numpy(model.skill_ids(contexts.skills[row : row + 1])),
+            industry_ids,
+            torch.from_numpy(contexts.content[row : row + 1]),
+        )
+
     try:
         start = time.perf_counter()
         for i in order:
-            s = torch.as_tensor(transitions.states[i : i + 1])
-            s2 = torch.as_tensor(transitions.next_states[i : i + 1])
+            state, nxt = int(transitions.state[i]), int(transitions.next_state[i])
             r = torch.as_tensor(transitions.rewards[i : i + 1])
-            d = torch.as_tensor(transitions.dones[i : i + 1])
+            done = torch.as_tensor([nxt < 0])
             with torch.no_grad():
-                y = td_targets(r, d, q(s2), target(s2), config.gamma)
-            q_taken = q(s)[0, int(transitions.actions[i])].unsqueeze(0)
+                row = max(nxt, 0)
+                y = td_targets(r, done, q_of(q, row), q_of(target, row), config.gamma)
+            q_taken = q_of(q, state)[0, int(transitions.actions[i])].unsqueeze(0)
             loss = F.smooth_l1_loss(q_taken, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -91,63 +104,77 @@ def per_sample_reference(
 
 def _random_rewards(transitions: Transitions, seed: int) -> Transitions:
     """The same log with each reward replaced by tanh of five random ±1 votes."""
-    rng = np.random.default_rng(seed)
-    votes = rng.choice([-1, 1], size=(len(transitions), 5)).sum(axis=1)
-    return replace(transitions, rewards=np.tanh(votes).astype(np.float32))
+    votes = np.random.default_rng(seed).choice([-1, 1], size=(len(transitions), 5)).sum(axis=1)
+    return transitions.with_rewards(np.tanh(votes))
 
 
-def _log_through_service(engine: Any, settings: Settings, seed: int) -> dict[str, Any]:
-    from vacrec.learning import simulate_into_store
+def _one_population(
+    engine: Engine, home: Path, seed: int, taste: str, progress: Progress
+) -> tuple[dict[str, Any], Transitions]:
+    from vacrec.learning import LogSelection, read_training_logs, simulate_into_store
+    from vacrec.simulate.env import JobSeekerEnv
 
     with engine.begin() as conn:
         for table in (feedback, events, model_promotions, models):
             conn.execute(delete(table))
-    return simulate_into_store(engine, settings, EVENTS, seed)
-
-
-def _one_seed(engine: Any, home: Path, catalog_seed: int, progress: Progress) -> dict[str, Any]:
-    from vacrec.simulate.runner import env_from_catalog
-
-    settings = Settings(
-        home=home, database_url=str(engine.url), epsilon=1.0, simulator_seed=catalog_seed
+    settings = Settings(home=home, database_url=str(engine.url), epsilon=1.0, simulator_seed=seed)
+    progress(f"seed {seed}, {taste}: logging {EVENTS} events through the service (ε = 1)")
+    logged = simulate_into_store(engine, settings, EVENTS, seed, taste=taste)
+    snapshot, encoder, transitions = read_training_logs(
+        engine, settings, LogSelection(simulated=True)
     )
     skills = skill_vocabulary()
-    progress(f"seed {catalog_seed}: logging {EVENTS} events through the service (ε = 1)")
-    summary = _log_through_service(engine, settings, catalog_seed)
-    with engine.connect() as conn:
-        actions = tuple(catalog_industries(conn))
-        transitions = load_transitions(conn, actions, skills)
-        env = env_from_catalog(conn, skills, seed=catalog_seed)
+    env = JobSeekerEnv(snapshot, skills, seed=seed, taste=taste)
 
-    progress(f"seed {catalog_seed}: training")
-    result = train(transitions, actions, skills, TrainConfig(seed=catalog_seed))
-    model = QModel(result.network, actions, skills)
-    score = evaluate_on_simulator(env, model.greedy_batch, users=EVAL_USERS)
+    def score(policy: Any) -> Any:
+        return evaluate_on_simulator(env, greedy_chooser(policy, encoder, skills), EVAL_USERS)
 
-    progress(f"seed {catalog_seed}: training on random rewards")
-    noise = train(
-        _random_rewards(transitions, catalog_seed), actions, skills, TrainConfig(seed=catalog_seed)
-    )
-    noise_score = evaluate_on_simulator(
-        env, QModel(noise.network, actions, skills).greedy_batch, users=EVAL_USERS
-    )
+    progress(f"seed {seed}, {taste}: training")
+    result = train(transitions, TrainConfig(seed=seed))
+    trained, prior = score(result.model), score(CONTENT_PRIOR)
+    progress(f"seed {seed}, {taste}: training on random rewards")
+    noise = train(_random_rewards(transitions, seed), TrainConfig(seed=seed))
     return {
-        "seed": catalog_seed,
+        "seed": seed,
+        "taste": taste,
         "transitions": len(transitions),
-        "terminal_fraction": float(transitions.dones.mean()),
-        "logged_mean_reward": summary["mean_reward"],
+        "terminal_fraction": round(float(transitions.dones.mean()), 3),
+        "logged_mean_reward": logged["mean_reward"],
         "updates": result.updates,
-        "train_seconds": result.seconds,
-        "samples_per_second": result.samples_per_second,
+        "train_seconds": round(result.seconds, 2),
         "final_loss": result.final_loss,
-        "greedy": score.policy,
-        "random": score.random,
-        "oracle": score.oracle,
-        "gap_closed": score.gap_closed,
-        "random_rewards_greedy": noise_score.policy,
-        "random_rewards_gap_closed": noise_score.gap_closed,
-        "_transitions": transitions,
-        "_actions": actions,
+        "greedy": trained.policy,
+        "random": trained.random,
+        "oracle": trained.oracle,
+        "gap_closed": trained.gap_closed,
+        "content_prior_gap_closed": prior.gap_closed,
+        "random_rewards_gap_closed": score(noise.model).gap_closed,
+    }, transitions
+
+
+def _speed(transitions: Transitions, progress: Progress) -> dict[str, Any]:
+    """Vectorised trainer vs the per-sample loop, interleaved, medians of ``SPEED_REPEATS``."""
+    vec, ref, vec32 = [], [], []
+    for rep in range(SPEED_REPEATS):
+        progress(f"speed {rep + 1}/{SPEED_REPEATS}: vectorised, per-sample loop, batch 32")
+        vec.append(
+            train(transitions, TrainConfig(updates=SPEED_UPDATES, seed=rep)).samples_per_second
+        )
+        ref.append(per_sample_reference(transitions, REFERENCE_SAMPLES, seed=rep))
+        batch32 = TrainConfig(
+            batch_size=ORIGINAL_BATCH, learning_rate=ORIGINAL_LR, updates=SPEED_UPDATES, seed=rep
+        )
+        vec32.append(train(transitions, batch32).samples_per_second)
+    vectorised, reference, at32 = (float(np.median(x)) for x in (vec, ref, vec32))
+    return {
+        "samples_per_second": round(vectorised, 1),
+        "reference_samples_per_second": round(reference, 1),
+        "reference_samples": REFERENCE_SAMPLES,
+        "ratio": round(vectorised / reference, 1),
+        "batch_size": TrainConfig().batch_size,
+        "samples_per_second_batch32": round(at32, 1),
+        "ratio_batch32": round(at32 / reference, 1),
+        "speed_repeats": SPEED_REPEATS,
     }
 
 
@@ -155,11 +182,14 @@ def run(
     catalog: Path,
     seeds: Sequence[int] = (0,),
     progress: Progress | None = None,
+    tastes: Sequence[str] = TASTES,
 ) -> dict[str, Any]:
     """All figures of ``vacrec bench train`` as one JSON-ready dict."""
     from vacrec.store.ingest import ingest_paths
 
     note = progress or (lambda _msg: None)
+    runs: list[dict[str, Any]] = []
+    first_log: Transitions | None = None
     with tempfile.TemporaryDirectory(prefix="vacrec-bench-train-") as tmp:
         home = Path(tmp)
         engine = make_engine(f"sqlite:///{home / 'bench.db'}")
@@ -167,56 +197,24 @@ def run(
             migrate(engine)
             note(f"ingesting {catalog.name}")
             ingest_paths(engine, [catalog], source="bench train")
-            runs = [_one_seed(engine, home, seed, note) for seed in seeds]
+            for seed in seeds:
+                for taste in tastes:
+                    figures, transitions = _one_population(engine, home, seed, taste, note)
+                    runs.append(figures)
+                    first_log = first_log or transitions
         finally:
             engine.dispose()
+    assert first_log is not None
 
-    first = runs[0]
-    transitions, actions = first.pop("_transitions"), first.pop("_actions")
-    for r in runs[1:]:
-        r.pop("_transitions"), r.pop("_actions")
-    skills = skill_vocabulary()
-
-    # Speed, measured back to back (interleaved, medians) so both loops see the same load.
-    vec, ref, vec32 = [], [], []
-    for rep in range(SPEED_REPEATS):
-        note(f"speed {rep + 1}/{SPEED_REPEATS}: vectorised, per-sample loop, batch 32")
-        vec.append(train(transitions, actions, skills, TrainConfig(seed=rep)).samples_per_second)
-        ref.append(per_sample_reference(transitions, len(actions), REFERENCE_SAMPLES, seed=rep))
-        vec32.append(
-            train(
-                transitions,
-                actions,
-                skills,
-                TrainConfig(
-                    batch_size=ORIGINAL_BATCH, learning_rate=ORIGINAL_LR, updates=2_000, seed=rep
-                ),
-            ).samples_per_second
-        )
-    vectorised, reference, batch32 = (float(np.median(x)) for x in (vec, ref, vec32))
-    gaps = [r["gap_closed"] for r in runs]
+    by_taste = {taste: [r["gap_closed"] for r in runs if r["taste"] == taste] for taste in tastes}
     return {
-        "samples_per_second": round(vectorised, 1),
-        "reference_samples_per_second": round(reference, 1),
-        "reference_samples": REFERENCE_SAMPLES,
-        "ratio": round(vectorised / reference, 1),
-        "batch_size": TrainConfig().batch_size,
-        "samples_per_second_batch32": round(batch32, 1),
-        "ratio_batch32": round(batch32 / reference, 1),
-        "speed_repeats": SPEED_REPEATS,
+        **_speed(first_log, note),
         "cores": os.cpu_count(),
         "torch_threads": TrainConfig().torch_threads,
         "logging": "real service layer (Recommender) into a temporary SQLite store, ε = 1",
         "events": EVENTS,
         "stopping": TrainConfig().stopping_rule(),
-        "quality": {
-            "greedy": first["greedy"],
-            "random": first["random"],
-            "oracle": first["oracle"],
-            "gap_closed": first["gap_closed"],
-            "random_rewards_gap_closed": first["random_rewards_gap_closed"],
-        },
-        "gap_closed_min": min(gaps),
-        "gap_closed_mean": float(np.mean(gaps)),
+        "gap_closed_min": {t: min(g) for t, g in by_taste.items()},
+        "gap_closed_mean": {t: float(np.mean(g)) for t, g in by_taste.items()},
         "runs": runs,
     }

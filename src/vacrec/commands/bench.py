@@ -70,7 +70,7 @@ def bench_train(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Training speed vs a per-sample loop, and the greedy policy's gap closed on the simulator."""
+    """Gap closed on the catalog-grounded simulator (two populations), and training speed."""
     from vacrec.benchmarks.train import run
 
     if not catalog.is_file():
@@ -91,11 +91,48 @@ def bench_train(
         f"{figures['reference_samples_per_second']:,.0f} samples/s → {figures['ratio']}× "
         f"({figures['cores']} cores)"
     )
-    q = figures["quality"]
-    print(
-        f"greedy {q['greedy']:+.3f} vs random {q['random']:+.3f} vs oracle {q['oracle']:+.3f}: "
-        f"gap closed {q['gap_closed']:.0%} (random rewards: {q['random_rewards_gap_closed']:.0%})"
-    )
+    for r in figures["runs"]:
+        print(
+            f"seed {r['seed']} {r['taste']:13s} greedy {r['greedy']:+.3f} vs random "
+            f"{r['random']:+.3f} vs oracle {r['oracle']:+.3f}: gap closed {r['gap_closed']:.0%} "
+            f"(content prior {r['content_prior_gap_closed']:.0%}, random rewards "
+            f"{r['random_rewards_gap_closed']:.0%}); {r['updates']} updates in "
+            f"{r['train_seconds']} s"
+        )
+
+
+@bench_app.command("relevance")
+def bench_relevance(
+    catalog: Annotated[
+        Path, typer.Option("--catalog", help="Catalog with hh.ru industries (the shared xlsx).")
+    ] = SHARED_CATALOG,
+    seekers: Annotated[int, typer.Option("--seekers", min=10, help="Seekers to serve.")] = 300,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """First-request relevance: content prior vs plain search vs trained agents."""
+    from vacrec.benchmarks.relevance import run
+
+    if not catalog.is_file():
+        stderr.print(f"[red]error:[/red] --catalog: no such file: {catalog}")
+        raise typer.Exit(2)
+    with spinner("bench relevance") as progress:
+        task = progress.add_task("starting")
+        figures = run(
+            catalog,
+            seekers=seekers,
+            seed=seed,
+            progress=lambda message: progress.update(task, description=message),
+        )
+    if as_json:
+        print_json(figures)
+        return
+    for name, f in figures["policies"].items():
+        print(
+            f"{name:30s} industry hit {f['industry_hit']:.2f}  posting in cards "
+            f"{f['posting_in_cards']:.2f}  cards sharing its industry "
+            f"{f['cards_sharing_industry']:.2f}"
+        )
 
 
 @bench_app.command("ingest")

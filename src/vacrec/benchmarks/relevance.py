@@ -1,0 +1,266 @@
+"""`vacrec bench relevance`: does the first request make sense? Against a plain search box.
+
+Seekers each type the title of a real posting whose hh.ru industries are known
+(not inferred), with the skill that posting calls for; hh.ru's industries are
+the truth. For every policy, greedy, on the same seekers:
+
+- ``industry_hit``: the industry served is one of the posting's;
+- ``posting_in_cards``: the posting itself is among the five cards;
+- ``cards_sharing_industry``: share of the cards that share an industry with it.
+
+Policies: the content prior (cold start: no feedback at all — also checked
+through the real service layer); a plain TF-IDF search over the whole catalog
+(scikit-learn's defaults on title + description; its "industry" is the top
+result's); an agent whose context is only [age, skill] (the previous design:
+the same network with the text features zeroed) trained on logged feedback;
+the contextual agent trained on the same log; and the contextual agent trained
+on a log where nobody typed anything. Logs are simulated seekers (ε = 1)
+through the real service layer, ``EVENTS`` of them.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sqlalchemy import Engine, delete, select
+
+from vacrec.agent.context import ContextEncoder, Contexts
+from vacrec.agent.policy import CONTENT_PRIOR, Policy
+from vacrec.agent.skills import skill_text, skill_vocabulary
+from vacrec.agent.trainer import train
+from vacrec.catalog.text import normalise
+from vacrec.config import Settings
+from vacrec.ranking.snapshot import CatalogSnapshot
+from vacrec.store.db import make_engine, migrate
+from vacrec.store.tables import events, feedback, model_promotions, models, vacancies
+
+SEEKERS = 300
+EVENTS = 4_000  # simulated feedback behind each trained policy
+CARDS = 5
+AGE_MEAN, AGE_SD = 32.0, 10.0
+SERVED_PATH_CHECKS = 30  # seekers also sent through the real Recommender (explore=False)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Query:
+    """One seeker of the benchmark and the truth about what they want."""
+
+    age: int
+    skill: str
+    title: str
+    posting: str  # vacancy id
+    industries: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one policy showed one seeker: the industry and the card ids (or search results)."""
+
+    industry: str
+    cards: tuple[str, ...]
+
+
+def _figures(queries: Sequence[Query], served: Sequence[Served], industries_of: Any) -> dict:
+    hit = [s.industry in q.industries for q, s in zip(queries, served, strict=True)]
+    found = [q.posting in s.cards for q, s in zip(queries, served, strict=True)]
+    sharing = [
+        np.mean([bool(industries_of[c] & q.industries) for c in s.cards]) if s.cards else 0.0
+        for q, s in zip(queries, served, strict=True)
+    ]
+    return {
+        "industry_hit": round(float(np.mean(hit)), 4),
+        "posting_in_cards": round(float(np.mean(found)), 4),
+        "cards_sharing_industry": round(float(np.mean(sharing)), 4),
+    }
+
+
+def _labelled_queries(
+    engine: Engine, snapshot: CatalogSnapshot, n: int, seed: int
+) -> tuple[list[Query], dict[str, frozenset[str]]]:
+    """``n`` postings with hh.ru's own industries, as seekers typing their titles."""
+    from vacrec.simulate.env import JobSeekerEnv
+
+    skills = skill_vocabulary()
+    population = JobSeekerEnv(snapshot, skills).population  # the skill each posting calls for
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(vacancies.c.id, vacancies.c.industries, vacancies.c.industry_inferred)
+        ).all()
+    industries_of = {r.id: frozenset(r.industries) for r in rows}
+    labelled = sorted(r.id for r in rows if not r.industry_inferred and r.industries)
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(labelled), size=min(n, len(labelled)), replace=False)
+    ages = np.clip(np.rint(rng.normal(AGE_MEAN, AGE_SD, len(chosen))), 14, 100).astype(int)
+    queries = []
+    for age, i in zip(ages, chosen, strict=True):
+        vid = labelled[i]
+        number = population.postings.number_of[vid]
+        skill_index = int(population.posting_skill[number])
+        skill = skills[skill_index] if skill_index >= 0 else skills[int(rng.integers(len(skills)))]
+        queries.append(Query(int(age), skill, snapshot.cards[vid].name, vid, industries_of[vid]))
+    return queries, industries_of
+
+
+def _serve(
+    policy: Policy, snapshot: CatalogSnapshot, contexts: Contexts, queries: Sequence[Query]
+) -> list[Served]:
+    """Greedy industry and its cards for every seeker (what the Recommender does, no event)."""
+    chosen = policy.q_values(contexts).argmax(axis=1)
+    out = []
+    for q, action in zip(queries, chosen, strict=True):
+        industry = snapshot.actions[int(action)]
+        ranked = snapshot.match(q.title).top_k(industry, CARDS)
+        out.append(Served(industry, tuple(vid for vid, _ in ranked.items)))
+    return out
+
+
+def _search(engine: Engine, queries: Sequence[Query], industries_of: Any) -> list[Served]:
+    """A plain search box: TF-IDF (scikit-learn defaults) over title + description."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(vacancies.c.id, vacancies.c.name, vacancies.c.description).order_by(
+                vacancies.c.id
+            )
+        ).all()
+    vectorizer = TfidfVectorizer(analyzer=normalise)
+    matrix = vectorizer.fit_transform([f"{r.name} {r.description}" for r in rows])
+    ids = [r.id for r in rows]
+    out = []
+    for q in queries:
+        scores = (matrix @ vectorizer.transform([q.title]).T).toarray().ravel()
+        top = np.argsort(-scores, kind="stable")[:CARDS]
+        cards = tuple(ids[i] for i in top)
+        first = sorted(industries_of[cards[0]])
+        out.append(Served(first[0] if first else "", cards))
+    return out
+
+
+def _without_text(contexts: Contexts) -> Contexts:
+    """The same seekers seen through the previous state: only age and skill."""
+    return Contexts(
+        contexts.ages, contexts.skills, np.zeros_like(contexts.content), contexts.actions
+    )
+
+
+class _ZeroTextPolicy:
+    """A trained model that only ever sees [age, skill] (its content columns are zero)."""
+
+    def __init__(self, model: Policy) -> None:
+        self.model = model
+        self.version = model.version
+
+    def q_values(self, contexts: Contexts) -> np.ndarray:
+        return self.model.q_values(_without_text(contexts))
+
+
+def _log_and_train(
+    engine: Engine, home: Path, blank_share: float, seed: int, note: Progress
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Log ``EVENTS`` simulated seekers at ε = 1 through the service, then train on them."""
+    from vacrec.learning import LogSelection, read_training_logs, simulate_into_store
+
+    with engine.begin() as conn:
+        for table in (feedback, events, model_promotions, models):
+            conn.execute(delete(table))
+    settings = Settings(home=home, database_url=str(engine.url), epsilon=1.0)
+    note(f"logging {EVENTS} simulated events (blank share {blank_share:g})")
+    simulate_into_store(engine, settings, EVENTS, seed, blank_share=blank_share)
+    _, _, transitions = read_training_logs(engine, settings, LogSelection(simulated=True))
+    note(f"training on {len(transitions)} transitions")
+    result = train(transitions)
+    training = {"transitions": len(transitions), "updates": result.updates}
+    return result.model, transitions, training
+
+
+def _served_path_agrees(
+    engine: Engine, home: Path, queries: Sequence[Query], prior: Sequence[Served]
+) -> bool:
+    """The real Recommender (no model, explore=False) serves what the direct path computed."""
+    from vacrec.service.recommender import Recommender
+
+    settings = Settings(home=home, database_url=str(engine.url))
+    recommender = Recommender.from_store(engine, settings, seed=0)
+    for q, expected in list(zip(queries, prior, strict=True))[:SERVED_PATH_CHECKS]:
+        rec = recommender.recommend(q.age, q.skill, q.title, k=CARDS, explore=False)
+        if rec.industry != expected.industry or tuple(i.id for i in rec.items) != expected.cards:
+            return False
+    return True
+
+
+def run(
+    catalog: Path, seekers: int = SEEKERS, seed: int = 0, progress: Progress | None = None
+) -> dict[str, Any]:
+    """All figures of ``vacrec bench relevance`` as one JSON-ready dict."""
+    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.store.ingest import ingest_paths
+
+    note = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="vacrec-bench-relevance-") as tmp:
+        home = Path(tmp)
+        engine = make_engine(f"sqlite:///{home / 'bench.db'}")
+        try:
+            migrate(engine)
+            note(f"ingesting {catalog.name}")
+            ingest_paths(engine, [catalog], source="bench relevance")
+            snapshot = load_snapshot(engine)
+            queries, industries_of = _labelled_queries(engine, snapshot, seekers, seed)
+            encoder = ContextEncoder(snapshot, {s: skill_text(s) for s in skill_vocabulary()})
+            contexts = encoder.encode(
+                [q.age for q in queries], [q.skill for q in queries], [q.title for q in queries]
+            )
+            note("cold start and plain search")
+            prior = _serve(CONTENT_PRIOR, snapshot, contexts, queries)
+            policies: dict[str, Any] = {
+                "content_prior": _figures(queries, prior, industries_of),
+                "search": _figures(queries, _search(engine, queries, industries_of), industries_of),
+            }
+            agrees = _served_path_agrees(engine, home, queries, prior)
+
+            typed_model, typed_log, typed_training = _log_and_train(engine, home, 0.0, seed, note)
+            policies["trained"] = _figures(
+                queries, _serve(typed_model, snapshot, contexts, queries), industries_of
+            ) | {"training": typed_training}
+            note("training the [age, skill] agent on the same log")
+            age_skill = train(replace(typed_log, contexts=_without_text(typed_log.contexts))).model
+            policies["age_skill_agent"] = _figures(
+                queries,
+                _serve(_ZeroTextPolicy(age_skill), snapshot, contexts, queries),
+                industries_of,
+            ) | {"training": typed_training}
+
+            blank_model, _, blank_training = _log_and_train(engine, home, 1.0, seed, note)
+            policies["trained_on_blank_preferences"] = _figures(
+                queries, _serve(blank_model, snapshot, contexts, queries), industries_of
+            ) | {"training": blank_training}
+        finally:
+            engine.dispose()
+
+    cold, search, blank = (
+        policies["content_prior"],
+        policies["search"],
+        policies["trained_on_blank_preferences"],
+    )
+    keys = ("industry_hit", "posting_in_cards", "cards_sharing_industry")
+    return {
+        "catalog": str(catalog),
+        "seekers": len(queries),
+        "seed": seed,
+        "events_per_training": EVENTS,
+        "policies": policies,
+        "cold_start_at_least_search": {k: cold[k] >= search[k] for k in keys},
+        "blank_training_loss": {k: round(cold[k] - blank[k], 4) for k in keys},
+        "served_path_agrees": agrees,
+        "cores": os.cpu_count(),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
