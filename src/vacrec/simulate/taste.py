@@ -36,8 +36,8 @@ YOUNG_AGE, OLDER_AGE = 18, 60
 N_AGE_BANDS = 2
 """Anchors: 0 = young, 1 = older."""
 FAVOURITE_TASTE = 1.5
-"""Logit added for a favourite industry: lifts an unrelated card from p ≈ 0.15 to ≈ 0.45
-(at +2 the taste alone would reach 90–99 % of the oracle and the content hardly matter)."""
+"""Logit added for a favourite industry: lifts an unrelated card from p ≈ 0.15 to ≈ 0.45,
+strong enough to matter, not so strong that the cards' content stops mattering."""
 FAVOURITES = (1, 1)
 """Each (skill, age anchor) has this many favourite industries (inclusive range)."""
 MISLEADING_TASTE = -1.5
@@ -45,7 +45,7 @@ MISLEADING_TASTE = -1.5
 MISLEADING_INDUSTRIES = 3
 """``contradicting``: how many of those industries are disliked."""
 TASTE_NOISE = 0.3
-"""Standard deviation of the small per-(skill, band, industry) noise everywhere."""
+"""Standard deviation of the small per-(skill, age anchor, industry) noise everywhere."""
 
 
 def age_weight(ages: np.ndarray | Sequence[int] | int) -> np.ndarray:

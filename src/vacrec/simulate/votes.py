@@ -9,12 +9,10 @@ exactly by dynamic programming over the cards (no sampling noise in evaluation).
 With the values below, and no taste, the wanted posting itself (cosine 1) is
 liked 99 % of the time, a close sibling (cosine 0.5) 79 %, a loosely related
 card (0.2) 38 % and an unrelated one (0) 15 %; a favourite industry's taste
-(+1.5, :mod:`vacrec.simulate.taste`) lifts an unrelated card to 45 %. Measured
-over 2,000 seekers (independent taste) on the real 2023 catalog, a policy that
-knows only the taste gets 79 % of the oracle's lead over random and one that
-knows only the wanted posting 70 %, and the oracle's industry is one of the
-wanted posting's industries half the time: both the cards' content and the
-hidden taste decide the reward.
+(+1.5, :mod:`vacrec.simulate.taste`) lifts an unrelated card to 45 %. Both the
+cards' content and the hidden taste decide the reward: on the real 2023
+catalog the content prior alone closes about three quarters of the gap between
+a random industry and the oracle's (``vacrec bench train``).
 """
 
 from __future__ import annotations
