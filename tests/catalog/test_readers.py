@@ -29,6 +29,26 @@ def test_jsonl_of_the_normalised_schema(tmp_path: Path) -> None:
     assert result.rejections == []
 
 
+def test_jsonl_lines_split_at_newlines_only_not_at_unicode_line_separators(
+    tmp_path: Path,
+) -> None:
+    """hh.ru descriptions contain U+2028; written raw into JSON they must not cut the line."""
+    rows = [normalised(1), normalised(2), normalised(3)]
+    rows[1]["description"] = "Первый абзац.\u2028Второй абзац.\u2029Третий."
+    path = tmp_path / "c.jsonl"
+    path.write_text(
+        "\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\r\n", encoding="utf-8"
+    )
+    assert "\u2028" in path.read_text(encoding="utf-8")  # raw, as the collector writes it
+
+    result = read_catalog(path)
+
+    assert [v.id for v in result.vacancies] == ["t-1", "t-2", "t-3"]
+    description = result.vacancies[1].description
+    assert "Первый" in description and "Второй" in description and "Третий" in description
+    assert result.rejections == []
+
+
 def test_json_array_and_integer_ids(tmp_path: Path) -> None:
     path = tmp_path / "c.json"
     path.write_text(json.dumps([normalised(1, id=123456)], ensure_ascii=False), encoding="utf-8")

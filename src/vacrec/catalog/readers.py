@@ -136,7 +136,9 @@ def _json_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any] | Ex
 
 def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
     parsed: list[tuple[int, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines are separated by "\n" only: str.splitlines() would also cut at U+2028 and
+    # U+2029, which real hh.ru descriptions contain and JSON allows raw inside strings.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
