@@ -145,6 +145,7 @@ def test_feedback_content_errors(server: Server) -> None:
         ({"cum_reward": 1, "votes": [{"vacancy_id": shown[0], "vote": 1}]}, "body"),
         ({}, "body"),
         ({"votes": "+1"}, "votes"),
+        ({"votes": []}, "votes"),  # would close the event with no rating at all
     ]
     for change, field in cases:
         response = _feedback(server, {"event_id": eid} | change)

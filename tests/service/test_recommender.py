@@ -50,6 +50,8 @@ def test_recommend_feedback_and_model_refresh(engine: Engine, tmp_path: Path) ->
     assert math.isclose(reward, math.tanh(1))
     with pytest.raises(UnknownEvent):
         recommender.feedback("missing", cum_reward=0)
+    with pytest.raises(InvalidRequest, match=r"^votes"):
+        recommender.feedback(rec.event_id, votes=[])
     with pytest.raises(InvalidRequest, match=r"^age"):
         recommender.recommend(200, "акварель", "")
     with pytest.raises(InvalidRequest, match=r"^k"):

@@ -275,6 +275,8 @@ class Recommender:
         cum_reward: int | None = None,
     ) -> float:
         """Store the reward of an event (votes per vacancy, or their sum); returns tanh(R)."""
+        if votes is not None and not votes:  # an empty list would close the event unrated
+            raise InvalidRequest("votes: give at least one vote", field="votes")
         stored = self._write(
             store.record_feedback,
             self.engine,

@@ -159,7 +159,9 @@ class FeedbackRequest(_Body):
     """``POST /api/v1/feedback``: either the votes per vacancy or their sum."""
 
     event_id: IdText
-    votes: list[VoteIn] | None = Field(default=None, max_length=K_MAX)
+    votes: list[VoteIn] | None = Field(
+        default=None, min_length=1, max_length=K_MAX, description="At least one vote."
+    )
     cum_reward: StrictInt | None = None
 
     @model_validator(mode="after")
