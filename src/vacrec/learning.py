@@ -40,11 +40,11 @@ def ensure_catalog(engine: Engine) -> None:
     with engine.connect() as conn:
         if current_catalog_version(conn) is not None:
             return
-    from vacrec.store.ingest import ingest_paths
+    from vacrec.store.ingest import DEMO_SOURCE, ingest_paths
 
     demo = resources.files(DEMO_PACKAGE).joinpath(DEMO_PATH)
     with resources.as_file(demo) as path:
-        report = ingest_paths(engine, [path], source="demo catalog")
+        report = ingest_paths(engine, [path], source=DEMO_SOURCE)
     log.info("empty catalog: loaded the demo catalog (%s vacancies)", report.inserted)
 
 

@@ -129,3 +129,39 @@ def test_rows_without_industry_get_an_inferred_group(engine: Engine, tmp_path: P
         ).one()
     assert row.industry_inferred is True
     assert row.industries[0] in {ART, IT}
+
+
+def test_a_first_real_ingest_replaces_the_demo_catalog_and_a_second_adds(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The demo is for an empty store only: its example.org postings must not mix with real."""
+    from vacrec.learning import ensure_catalog
+
+    ensure_catalog(engine)
+    demo = _count(engine)
+    with engine.connect() as conn:
+        demo_ids = set(conn.execute(select(vacancies.c.id)).scalars())
+    assert demo > 100
+
+    first = ingest_paths(engine, [write_jsonl(tmp_path / "a.jsonl", [normalised(1)])])
+    second = ingest_paths(engine, [write_jsonl(tmp_path / "b.jsonl", [normalised(2)])])
+
+    assert first.replaced_demo is True and first.deleted == demo and first.vacancies == 1
+    assert second.replaced_demo is False and second.deleted == 0 and second.vacancies == 2
+    with engine.connect() as conn:
+        kept = set(conn.execute(select(vacancies.c.id)).scalars())
+    assert kept == {"t-1", "t-2"} and not kept & demo_ids
+
+
+def test_re_ingesting_the_demo_itself_replaces_nothing(engine: Engine) -> None:
+    from importlib import resources
+
+    from vacrec.learning import ensure_catalog
+    from vacrec.store.ingest import DEMO_SOURCE
+
+    ensure_catalog(engine)
+    demo = _count(engine)
+    path = resources.files("vacrec.catalog").joinpath("demo/vacancies.jsonl")
+    with resources.as_file(path) as file:
+        again = ingest_paths(engine, [file], source=DEMO_SOURCE)
+    assert again.replaced_demo is False and again.deleted == 0 and _count(engine) == demo

@@ -53,6 +53,8 @@ def ingest_command(
         return
     for rejection in report.rejections[:20]:
         stderr.print(f"rejected {rejection['source']}:{rejection['row']}: {rejection['reason']}")
+    if report.replaced_demo:
+        print(f"replaced the bundled demo catalog ({report.deleted} example vacancies removed)")
     print(
         f"read {report.read}, inserted {report.inserted}, updated {report.updated}, "
         f"unchanged {report.unchanged}, skipped duplicates {report.skipped_duplicates}, "

@@ -24,6 +24,8 @@ from vacrec.store.db import utcnow
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
 
 _CHUNK = 500
+DEMO_SOURCE = "demo catalog"
+"""The source recorded for the bundled demo catalog, which a first real ingest replaces."""
 _PG_INGEST_LOCK = 7_305_001  # advisory lock id: one ingest at a time across replicas
 
 Progress = Callable[[str], None]
@@ -46,6 +48,7 @@ class IngestReport:
     inferred: int = 0
     inference_accuracy: float | None = None
     catalog_version: int | None = None
+    replaced_demo: bool = False  # the store held only the demo catalog, now gone
     rejections: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -61,7 +64,11 @@ def ingest_paths(
     source: str | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Load ``paths`` into the store; ``replace`` also deletes vacancies not in them."""
+    """Load ``paths`` into the store; ``replace`` also deletes vacancies not in them.
+
+    A store that holds only the bundled demo catalog is replaced by the first real
+    ingest: its example postings (dead example.org links) must not mix with real ones.
+    """
     note = progress or (lambda _message: None)
     report = IngestReport()
     read: list[Vacancy] = []
@@ -85,6 +92,8 @@ def ingest_paths(
             new, changed, report.inferred, report.inference_accuracy = _infer_industries(
                 conn, new, changed
             )
+        report.replaced_demo = source != DEMO_SOURCE and _holds_only_the_demo(conn)
+        replace = replace or report.replaced_demo
         stale = _stale_ids(conn, {v.id for v in unique}) if replace else []
         note("writing")
         _write(conn, new, changed, stale, source or ", ".join(p.name for p in paths), report)
@@ -123,6 +132,12 @@ def content_hash(vacancy: Vacancy) -> str:
 
 def _rejection_dict(rejection: Rejection) -> dict[str, object]:
     return {"source": rejection.source, "row": rejection.row, "reason": rejection.reason}
+
+
+def _holds_only_the_demo(conn: Connection) -> bool:
+    """True when every catalog version so far came from the bundled demo catalog."""
+    sources = set(conn.execute(select(catalog_versions.c.source).distinct()).scalars())
+    return sources == {DEMO_SOURCE}
 
 
 def _lock_ingest(conn: Connection) -> None:
