@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+import click
 import typer
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from vacrec.commands import agent, bench, collect, ingest, serve
+from vacrec.commands._output import print_json, stderr
+from vacrec.config import BadSettings, load_settings
+
+
+class _SettingsCheckedGroup(TyperGroup):
+    """Checks the settings once before any command (serve included) runs: a bad variable is
+    one line naming it, as JSON too under ``--json``, and exit status 2 — never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            load_settings()
+        except BadSettings as error:
+            stderr.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
+            pending = [*getattr(ctx, "_protected_args", ()), *ctx.args]  # the command's own
+            if "--json" in pending:
+                print_json({"error": str(error)})
+            raise typer.Exit(2) from None
+        return super().invoke(ctx)
+
 
 app = typer.Typer(
     name="vacrec",
@@ -12,6 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_SettingsCheckedGroup,
 )
 
 

@@ -6,17 +6,21 @@ environment itself, so tests can build one with explicit values.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+ENV_PREFIX = "VACREC_"
 
 
 class Settings(BaseSettings):
     """Runtime configuration of every vacrec process."""
 
-    model_config = SettingsConfigDict(env_prefix="VACREC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     home: Path = Field(default=Path("./.vacrec"), description="SQLite file, caches, reports.")
     database_url: str | None = Field(
@@ -80,3 +84,29 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
+
+
+class BadSettings(Exception):
+    """The environment holds a setting this build cannot use; the message names it."""
+
+
+def load_settings() -> Settings:
+    """The process-wide settings, or :class:`BadSettings` with one line per bad variable:
+    the variable, the value it had, and what is allowed."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            field = str(problem["loc"][0]) if problem["loc"] else "?"
+            variable = f"{ENV_PREFIX}{field.upper()}"
+            value = os.environ.get(variable, problem.get("input"))
+            lines.append(f"{variable}={value!r}: {problem['msg']}")
+        raise BadSettings("; ".join(lines)) from None
+    except SettingsError as error:  # a value that is not even JSON where JSON is expected
+        field = str(error).split('"')[1] if '"' in str(error) else "?"
+        variable = f"{ENV_PREFIX}{field.upper()}"
+        raise BadSettings(
+            f"{variable}={os.environ.get(variable)!r}: must be JSON, "
+            'e.g. ["граффити", "витраж"] for a list'
+        ) from None
