@@ -44,7 +44,9 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="How often serving checks catalog."
     )
     retrain_every_s: float | None = Field(
-        default=None, gt=0, description="`vacrec serve` retrains this often (off when unset)."
+        default=None,
+        ge=60,
+        description="`vacrec serve` retrains this often, in seconds, at least 60 (off when unset).",
     )
     simulator_seed: int = Field(
         default=0, description="Seed of the simulated users' latent liking (fixed population)."

@@ -85,6 +85,10 @@ def retrain_once(engine: Engine, settings: Settings) -> dict[str, object] | None
     Workers pick a promoted model up through the registry poll; nothing restarts.
     Returns the training report, or None when there is nothing to train on yet.
     """
+    stale = _no_new_feedback(engine)
+    if stale is not None:
+        log.info("background retraining skipped: no new feedback since model %s", stale)
+        return None
     try:
         report = train_from_store(engine, settings, promote_mode="auto")
     except LearningError as reason:
@@ -97,6 +101,20 @@ def retrain_once(engine: Engine, settings: Settings) -> dict[str, object] | None
         report.get("promotion_reason"),
     )
     return report
+
+
+def _no_new_feedback(engine: Engine) -> int | None:
+    """The newest model's version when no feedback arrived since it was trained, else None."""
+    from vacrec.agent.registry import newest_model
+    from vacrec.store.feedback import newest_feedback_id
+
+    with engine.connect() as conn:
+        newest = newest_model(conn)
+        last = newest_feedback_id(conn)
+    if newest is None or newest.meta is None:
+        return None
+    seen = newest.meta.data.newest_feedback_id
+    return newest.version if seen is not None and seen == last else None
 
 
 def train_from_store(
@@ -121,6 +139,10 @@ def train_from_store(
     config = config or TrainConfig()
     selection = selection or LogSelection.from_settings(settings)
     note("reading logged events")
+    from vacrec.store.feedback import newest_feedback_id
+
+    with engine.connect() as conn:
+        feedback_seen = newest_feedback_id(conn)  # read first: later rows are new next time
     _, _, transitions = read_training_logs(engine, settings, selection)
     if len(transitions) == 0:
         raise LearningError(_nothing_to_learn(selection))
@@ -163,6 +185,7 @@ def train_from_store(
                 last_event=last.isoformat() if last else None,
                 transitions=len(older),
                 held_out=len(newest),
+                newest_feedback_id=feedback_seen,
                 legacy=int((~older.known_propensity).sum()),
                 simulated_included=selection.simulated,
                 dropped=transitions.dropped,

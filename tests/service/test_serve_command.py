@@ -20,13 +20,13 @@ from vacrec.store.db import make_engine, migrate
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90", 90), ("30s", 30), ("10m", 600), ("1h", 3600), ("1h30m", 5400), ("1d", 86400)],
+    [("30s", 30), ("90s", 90), ("10m", 600), ("1h", 3600), ("1h30m", 5400), ("1d", 86400)],
 )
 def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "abc", "10x", "0", "0m", "m10", "-5m", "1h 30m"])
+@pytest.mark.parametrize("text", ["", "abc", "10x", "0", "90", "5", "0m", "m10", "-5m", "1h 30m"])
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
@@ -133,3 +133,32 @@ def test_retrain_once_trains_from_logged_feedback(engine, tmp_path: Path) -> Non
     assert report["promoted"] is True and report["champion"] == "content prior"
     with engine.connect() as conn:
         assert live_version(conn) == report["version"]
+
+    # Nothing new: no new model (a bare retrain loop once registered one every 5 s).
+    assert retrain_once(engine, settings) is None
+    rec = recommender.recommend(30, "геймдев", "игры", k=2)
+    recommender.feedback(rec.event_id, cum_reward=1)
+    again = retrain_once(engine, settings)
+    assert again is not None and again["version"] == report["version"] + 1
+
+
+@pytest.mark.parametrize(
+    ("value", "says"), [("5", "needs a unit"), ("30s", "at least 60 s"), ("0.5m", "at least 60 s")]
+)
+def test_retraining_more_often_than_a_minute_is_refused(
+    value: str, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vacrec.cli import app
+    from vacrec.config import get_settings
+
+    monkeypatch.setenv("VACREC_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["serve", "--retrain-every", value])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert says in result.output and "--retrain-every" in result.output
+    assert not (tmp_path / "vacrec.db").exists()  # refused before anything started

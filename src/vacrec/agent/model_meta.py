@@ -37,6 +37,7 @@ class TrainingData(_Meta):
     last_event: str | None = None
     transitions: int = 0
     held_out: int = 0  # newest rated events kept for the promotion's off-policy comparison
+    newest_feedback_id: int | None = None  # the newest feedback row when training read the logs
     legacy: int = 0
     simulated_included: bool = False
     dropped: dict[str, int] = Field(default_factory=dict)

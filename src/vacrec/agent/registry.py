@@ -209,3 +209,22 @@ def newest_version(conn: Connection) -> int | None:
     return conn.execute(
         select(models.c.version).order_by(models.c.version.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+def newest_model(conn: Connection) -> ModelInfo | None:
+    """The most recently saved model with its metadata, promoted or not."""
+    live = live_version(conn)
+    row = conn.execute(
+        select(models.c.version, models.c.created_at, models.c.checksum, models.c.meta)
+        .order_by(models.c.version.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None
+    return ModelInfo(
+        int(row.version),
+        row.created_at,
+        row.checksum,
+        row.version == live,
+        ModelMeta.parse(row.meta),
+    )

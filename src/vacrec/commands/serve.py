@@ -26,16 +26,20 @@ APP_FACTORY = "vacrec.service.app:create_app"
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+MIN_RETRAIN_EVERY_S = 60.0
+"""Retraining more often than this only burns CPU: it also waits for new feedback."""
+
+
 def parse_duration(text: str) -> float:
-    """Seconds in ``"90"``, ``"30s"``, ``"10m"``, ``"1h"``, ``"1d"``, ``"1h30m"``."""
+    """Seconds in ``"30s"``, ``"10m"``, ``"1h"``, ``"1d"``, ``"1h30m"``; the unit is required
+    (a bare ``5`` read as seconds once filled the registry with a model every 5 s)."""
     cleaned = text.strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", cleaned):
-        seconds = float(cleaned)
-    else:
-        parts = re.findall(r"(\d+(?:\.\d+)?)([smhd])", cleaned)
-        if not parts or "".join(n + u for n, u in parts) != cleaned:
-            raise ValueError(f"not a duration: {text!r} (try 30s, 10m, 1h)")
-        seconds = sum(float(n) * _UNITS_S[u] for n, u in parts)
+        raise ValueError(f"{text!r} needs a unit: 30s, 10m, 1h or 1d")
+    parts = re.findall(r"(\d+(?:\.\d+)?)([smhd])", cleaned)
+    if not parts or "".join(n + u for n, u in parts) != cleaned:
+        raise ValueError(f"not a duration: {text!r} (try 30s, 10m, 1h)")
+    seconds = sum(float(n) * _UNITS_S[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError(f"duration must be positive: {text!r}")
     return seconds
@@ -72,6 +76,10 @@ def register(app: typer.Typer) -> None:
                 every_s = parse_duration(retrain_every)
             except ValueError as error:
                 raise typer.BadParameter(str(error), param_hint="--retrain-every") from None
+        if every_s is not None and every_s < MIN_RETRAIN_EVERY_S:
+            raise typer.BadParameter(
+                f"at least {MIN_RETRAIN_EVERY_S:g} s (1m)", param_hint="--retrain-every"
+            )
 
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)  # once, before any worker starts
