@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import click
 import typer
 from rich.markup import escape
 from typer.core import TyperGroup
@@ -16,7 +15,7 @@ class _SettingsCheckedGroup(TyperGroup):
     """Checks the settings once before any command (serve included) runs: a bad variable is
     one line naming it, as JSON too under ``--json``, and exit status 2 — never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: typer.Context) -> object:
         try:
             load_settings()
         except BadSettings as error:
