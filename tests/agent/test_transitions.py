@@ -243,7 +243,15 @@ def _event(
     }
 
 
-def _feedback(eid: str | None, minute: int, age: int, skill: str, action: int, cum: int) -> dict:
+def _feedback(
+    eid: str | None,
+    minute: int,
+    age: int,
+    skill: str,
+    action: int,
+    cum: int,
+    industry: str | None = None,
+) -> dict:
     """A feedback row as the service writes it (``event_id`` None: a legacy write)."""
     return {
         "event_id": eid,
@@ -251,6 +259,7 @@ def _feedback(eid: str | None, minute: int, age: int, skill: str, action: int, c
         "age": age,
         "skill": skill,
         "action": action,
+        "industry": industry,
         "cum_reward": cum,
         "reward": float(np.tanh(cum)),
         "votes": None,
@@ -285,8 +294,8 @@ def logged(engine: Engine) -> Engine:
                 _feedback("gone", 17, 40, "акварель", 0, 1),
                 _feedback("sim", 13, 44, "живопись", 2, 2),
                 _feedback("boot", 14, 45, "живопись", 0, -2),
-                _feedback(None, 5, 33, "иллюстрация", 2, -5),  # legacy: no event
-                _feedback(None, 6, 34, "иллюстрация", 9, 1),  # legacy, action out of range
+                _feedback(None, 5, 33, "иллюстрация", 2, -5, MKT),  # legacy: no event
+                _feedback(None, 6, 34, "иллюстрация", 9, 1, LAW),  # legacy, group gone
             ],
         )
     return engine
@@ -336,19 +345,34 @@ def test_legacy_rows_enter_only_when_asked_and_have_unknown_propensity(
     with logged.connect() as conn:
         t = load_transitions(conn, enc, include_legacy=True)
 
-    # the three real transitions, then the one legacy row whose action index fits the catalog
+    # the three real transitions, then the one legacy row whose industry is in the catalog
     assert len(t) == 4
     assert np.isnan(t.propensities[3])
     assert t.known_propensity.tolist() == [True, True, True, False]
     assert t.dones[3]
-    assert enc.actions[t.actions[3]] == enc.actions[2]
+    assert enc.actions[t.actions[3]] == MKT
     assert t.rewards[3] == pytest.approx(np.tanh(-5))
     legacy = t.states().take([3])
     assert legacy.ages.tolist() == [33] and legacy.skills == ("иллюстрация",)
     assert not legacy.content[0, :, :3].any()  # no preference was logged
-    assert t.dropped == {"unknown_industry": 2}  # «gone», and the out-of-range legacy action
+    assert t.dropped == {"unknown_industry": 2}  # «gone», and the legacy row of a gone group
     first, _ = t.time_range()
     assert _naive(first) == datetime(2024, 1, 1, 0, 5)  # the legacy row
+
+
+def test_a_legacy_reward_keeps_its_industry_when_a_group_is_inserted_before_it(
+    engine: Engine, enc: ContextEncoder
+):
+    """Written as action 1 when the list was [art, marketing]; an ingest then added IT, which
+    sorts first, so index 1 now names art — the reward was for marketing, and stays so."""
+    with engine.begin() as conn:
+        conn.execute(insert(feedback), [_feedback(None, 1, 30, "живопись", 1, 4, MKT)])
+
+    with engine.connect() as conn:
+        t = load_transitions(conn, enc, include_legacy=True)
+
+    assert enc.actions[1] != MKT  # the index now names another group
+    assert len(t) == 1 and enc.actions[t.actions[0]] == MKT
 
 
 def test_an_empty_store_gives_no_transitions(engine: Engine, enc: ContextEncoder):

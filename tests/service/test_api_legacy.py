@@ -61,6 +61,14 @@ def test_write_without_event_is_stored_as_legacy(server: Server) -> None:
     assert row.event_id is None and row.legacy is True
     assert (row.age, row.skill, row.action, row.cum_reward) == (25, "геймдев", 1, 3)
     assert math.isclose(row.reward, math.tanh(3))
+    actions = [i["industry"] for i in server.client.get("/api/v1/industries").json()["industries"]]
+    assert row.industry == actions[1]  # by name: the index shifts when a group is added
+
+
+def details_industry(server: Server, action: int) -> str:
+    """The industry the catalog's action list names ``action`` (as the legacy API speaks)."""
+    industries = server.client.get("/api/v1/industries").json()["industries"]
+    return industries[action]["industry"]
 
 
 def test_write_with_event_ties_to_it_once(server: Server) -> None:
@@ -76,6 +84,7 @@ def test_write_with_event_ties_to_it_once(server: Server) -> None:
     with server.engine.connect() as conn:
         row = conn.execute(select(feedback)).one()
     assert row.event_id == details["event_id"] and row.legacy is False and row.cum_reward == -1
+    assert row.industry == details_industry(server, details["action"])
     assert "already" in _legacy_error(server.client.post("/api/write/", json=body), 409)
 
 

@@ -69,3 +69,59 @@ def test_a_long_read_transaction_does_not_block_writers(sqlite_engine: Engine) -
         # The reader still sees its own snapshot.
         assert reader.execute(select(func.count()).select_from(catalog_versions)).scalar() == 0
     writer.join()
+
+
+def test_migration_0002_names_the_industry_of_every_existing_reward(database_url: str) -> None:
+    """Legacy rows get the name their index has in today's sorted group list; event-tied rows
+    their event's industry."""
+    from alembic import command
+
+    from vacrec.store.db import alembic_config
+    from vacrec.store.tables import events, feedback, vacancies, vacancy_industries
+
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0001")
+        groups = ["Юристы", "Искусство", "Маркетинг"]  # sorted: Искусство, Маркетинг, Юристы
+        with engine.begin() as conn:
+            conn.execute(
+                insert(catalog_versions).values(
+                    version=1, created_at=utcnow(), source="t", inserted=3, updated=0, vacancies=3
+                )
+            )
+            for i, group in enumerate(groups):
+                conn.execute(
+                    insert(vacancies).values(
+                        id=f"v{i}", name="n", description="d", industries=[group],
+                        industry_inferred=False, content_hash="h", catalog_version=1,
+                    )
+                )  # fmt: skip
+                conn.execute(insert(vacancy_industries).values(vacancy_id=f"v{i}", industry=group))
+            conn.execute(
+                insert(events).values(
+                    id="e1", created_at=utcnow(), age=30, skill="живопись", preference="",
+                    action=0, industry="Искусство", propensity=1.0, explore=False,
+                    catalog_version=1, shown=[], source="api",
+                )
+            )  # fmt: skip
+            # Rows as version 0001 wrote them: no industry column yet.
+            conn.execute(
+                text(
+                    "INSERT INTO feedback (event_id, created_at, age, skill, action, cum_reward, "
+                    "reward, legacy) VALUES (:e, :t, 30, 'живопись', :a, 1, 0.76, :l)"
+                ),
+                [
+                    {"e": None, "t": utcnow(), "a": 1, "l": True},
+                    {"e": "e1", "t": utcnow(), "a": 0, "l": False},
+                ],
+            )
+
+        migrate(engine)
+
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(feedback.c.event_id, feedback.c.industry).order_by(feedback.c.id)
+            ).all()
+        assert [tuple(r) for r in rows] == [(None, "Маркетинг"), ("e1", "Искусство")]
+    finally:
+        engine.dispose()

@@ -11,7 +11,8 @@ What enters is a choice, not an accident: simulated events (``vacrec
 simulate``) only when asked, so they never mix with real traffic silently;
 legacy feedback rows (``POST /api/write/`` without an event) only when asked,
 and then as terminal transitions with an unknown propensity (NaN), usable for
-training but not for off-policy evaluation.
+training but not for off-policy evaluation; they are matched to the catalog by
+the industry name stored with them, never by their action index.
 """
 
 from __future__ import annotations
@@ -228,20 +229,19 @@ def load_transitions(
             feedback.c.created_at,
             feedback.c.age,
             feedback.c.skill,
-            feedback.c.action,
+            feedback.c.industry,
             feedback.c.reward,
         )
         .where(feedback.c.event_id.is_(None))
         .order_by(feedback.c.created_at, feedback.c.id)
     ).all()
-    actions = encoder.actions
     legacy = build_transitions(
         [
             LoggedRequest(
                 age=row.age,
                 skill=row.skill,
                 preference="",
-                industry=actions[row.action] if 0 <= row.action < len(actions) else "",
+                industry=row.industry or "",  # by name, as written (migration 0002)
                 propensity=float("nan"),
                 reward=row.reward,
                 created_at=row.created_at,

@@ -175,6 +175,7 @@ def record_feedback(
                 age=row.age,
                 skill=row.skill,
                 action=row.action,
+                industry=row.industry,
                 cum_reward=total,
                 reward=reward,
                 votes=stored_votes,
@@ -189,9 +190,10 @@ def record_feedback(
 
 
 def record_legacy_feedback(
-    engine: Engine, *, age: int, skill: str, action: int, cum_reward: int
+    engine: Engine, *, age: int, skill: str, action: int, industry: str, cum_reward: int
 ) -> StoredFeedback:
-    """A write from the original API without an event: stored, marked ``legacy``."""
+    """A write from the original API without an event: stored, marked ``legacy``, with the
+    industry the action index named when it was written."""
     reward = reward_of(cum_reward)
     with engine.begin() as conn:
         _insert_feedback(
@@ -200,6 +202,7 @@ def record_legacy_feedback(
             age=age,
             skill=skill,
             action=action,
+            industry=industry,
             cum_reward=cum_reward,
             reward=reward,
             votes=None,

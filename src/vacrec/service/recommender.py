@@ -311,9 +311,9 @@ class Recommender:
             )
             kind = "cum_reward"
         else:
-            n_actions = len(self.snapshot().actions)
-            if not 0 <= action < n_actions:
-                raise InvalidRequest(f"action: must be 0–{n_actions - 1}", field="action")
+            actions = self.snapshot().actions
+            if not 0 <= action < len(actions):
+                raise InvalidRequest(f"action: must be 0–{len(actions) - 1}", field="action")
             if abs(cum_reward) > LEGACY_K:
                 raise InvalidRequest(
                     f"cum_reward: |{cum_reward}| is larger than the {LEGACY_K} vacancies shown",
@@ -325,6 +325,7 @@ class Recommender:
                 age=age,
                 skill=skill,
                 action=action,
+                industry=actions[action],  # by name: indices shift when groups are added
                 cum_reward=cum_reward,
             )
             kind = "legacy"

@@ -101,6 +101,9 @@ feedback = Table(
     Column("age", Integer, nullable=False),
     Column("skill", Text, nullable=False),
     Column("action", Integer, nullable=False),
+    # The industry by name: an index into the sorted group list means another group once
+    # an ingest inserts one before it. Legacy rows (no event) rely on it.
+    Column("industry", Text),
     Column("cum_reward", Integer, nullable=False),
     Column("reward", Float, nullable=False),
     Column("votes", JSON),
