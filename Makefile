@@ -3,6 +3,8 @@
 # the services and browser the tests use) and is cheap to repeat.
 
 PYTHON ?= python3.11
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)
-	$(VENV)/bin/vacrec serve --host 127.0.0.1 --port 8000
+	$(VENV)/bin/vacrec serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	scripts/ensure-test-services

@@ -273,6 +273,9 @@ def evaluate_store(
         for name, version in versions.items():
             if version is None:
                 continue
+            if name == "candidate" and version == versions["live"]:
+                out["policies"][name] = {"version": version, "same_as": "live"}
+                continue
             entry: dict[str, Any] = {"version": version}
             try:
                 model = load_model(conn, version)

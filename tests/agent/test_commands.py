@@ -72,5 +72,10 @@ def test_train_promote_rollback_evaluate_and_simulate(cli, settings: Settings):
             assert e["low"] <= e["value"] <= e["high"]
     assert evaluation["logged_rows"] == 400 and evaluation["simulated_included"] is True
 
+    assert cli("model", "promote", "2")["live"] == 2
+    same = cli("evaluate", "--simulated")["policies"]["candidate"]
+    assert same == {"version": 2, "same_as": "live"}  # said, not estimated twice
+    assert cli("model", "rollback") == {"live": 1, "previous": 2}
+
     simulated = cli("simulate", "--events", "30", "--epsilon", "0", "--seed", "4")
     assert simulated["events"] == 30 and simulated["model_version"] == 1

@@ -146,6 +146,9 @@ def _evaluate_command(
         if "refused" in entry:
             print(f"{name:13s} refused: {entry['refused']}")
             continue
+        if "same_as" in entry:
+            print(f"{name:13s} version {entry['version']}: the live model itself")
+            continue
         cells = [
             f"{k} {entry[k]['value']:+.3f} [{entry[k]['low']:+.3f}, {entry[k]['high']:+.3f}]"
             for k in ("ips", "snips", "dr")
@@ -185,10 +188,12 @@ def _model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
         return
     if not rows:
         print("no models registered yet: run `vacrec train`")
+        return
+    print("live version  created_at                        transitions  DR (candidate)")
     for r in rows:
         mark = "*" if r["live"] else " "
         dr = f"{r['dr']:+.3f}" if isinstance(r["dr"], float) else "n/a"
-        print(f"{mark} {r['version']:4d}  {r['created_at']}  n={r['transitions']}  DR {dr}")
+        print(f"{mark:>4} {r['version']:7d}  {r['created_at']:32s}  {r['transitions']!s:>11}  {dr}")
 
 
 def _checked(conn: Any, version: int) -> None:
