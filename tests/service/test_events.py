@@ -110,8 +110,11 @@ def test_racing_insert_is_already_rated(engine: Engine) -> None:
 
 
 def test_legacy_feedback_has_no_event(engine: Engine) -> None:
-    stored = store.record_legacy_feedback(engine, age=20, skill="геймдев", action=2, cum_reward=-5)
+    stored = store.record_legacy_feedback(
+        engine, age=20, skill="геймдев", action=2, industry="Маркетинг, реклама, PR", cum_reward=-5
+    )
     assert stored.event_id is None and math.isclose(stored.reward, math.tanh(-5))
     with engine.connect() as conn:
         row = conn.execute(select(feedback)).one()
     assert row.legacy is True and row.event_id is None and row.action == 2
+    assert row.industry == "Маркетинг, реклама, PR"
