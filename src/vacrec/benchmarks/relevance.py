@@ -33,7 +33,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sqlalchemy import Engine, delete, select
 
 from vacrec.agent.context import ContextEncoder, Contexts
-from vacrec.agent.policy import CONTENT_PRIOR, Policy
+from vacrec.agent.policy import CONTENT_PRIOR, Policy, greedy
 from vacrec.agent.skills import skill_text, skill_vocabulary
 from vacrec.agent.trainer import train
 from vacrec.catalog.text import normalise
@@ -115,7 +115,7 @@ def _serve(
     policy: Policy, snapshot: CatalogSnapshot, contexts: Contexts, queries: Sequence[Query]
 ) -> list[Served]:
     """Greedy industry and its cards for every seeker (what the Recommender does, no event)."""
-    chosen = policy.q_values(contexts).argmax(axis=1)
+    chosen = greedy(policy, contexts)
     out = []
     for q, action in zip(queries, chosen, strict=True):
         industry = snapshot.actions[int(action)]

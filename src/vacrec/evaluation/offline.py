@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vacrec.agent.context import Contexts
-from vacrec.agent.policy import Policy, policy_matrix
+from vacrec.agent.policy import Policy, greedy, policy_matrix
 from vacrec.agent.transitions import Transitions
 from vacrec.evaluation.ope import (
     Estimate,
@@ -61,8 +61,7 @@ class OfflineEvaluator:
 
     def greedy(self, policy: Policy, epsilon: float = 0.0) -> np.ndarray:
         """The policy's (ε-)greedy choice on the logged states, as a probability matrix."""
-        chosen = policy.q_values(self.states).argmax(axis=1)
-        return policy_matrix(chosen, self.n_actions, epsilon)
+        return policy_matrix(greedy(policy, self.states), self.n_actions, epsilon)
 
     def uniform(self) -> np.ndarray:
         return uniform_policy(len(self.data), self.n_actions)

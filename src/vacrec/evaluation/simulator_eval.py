@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from vacrec.agent.context import ContextEncoder
-from vacrec.agent.policy import Policy
+from vacrec.agent.policy import Policy, greedy
 from vacrec.simulate.env import JobSeekerEnv
 from vacrec.simulate.population import Seekers
 
@@ -65,6 +65,6 @@ def greedy_chooser(policy: Policy, encoder: ContextEncoder, skills: Sequence[str
         contexts = encoder.encode(
             seekers.ages, [skills[i] for i in seekers.skills], list(seekers.preferences)
         )
-        return policy.q_values(contexts).argmax(axis=1)
+        return greedy(policy, contexts)
 
     return choose
