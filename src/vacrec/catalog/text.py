@@ -61,3 +61,15 @@ def normalise(text: str) -> list[str]:
 def normalise_to_text(text: str) -> str:
     """:func:`normalise` joined by spaces: the form a vectoriser consumes."""
     return " ".join(normalise(text))
+
+
+def cut_at_word(text: str, limit: int, min_keep: int = 0) -> str:
+    """``text`` with whitespace collapsed and cut to at most ``limit`` characters at the last
+    word boundary — unless that boundary keeps no more than ``min_keep`` characters, then
+    exactly at ``limit``."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit + 1]
+    space = cut.rfind(" ")
+    return cut[:space] if space > min_keep else flat[:limit]

@@ -18,6 +18,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import Engine, select
 
+from vacrec.catalog.text import cut_at_word
 from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
 from vacrec.store.catalog import catalog_industries, current_catalog_version
 from vacrec.store.db import read_transaction
@@ -63,10 +64,7 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat
-    cut = flat[: limit + 1]
-    space = cut.rfind(" ")
-    head = cut[:space] if space > limit // 2 else flat[:limit]
-    return head.rstrip(" ,.;:—-") + "…"
+    return cut_at_word(flat, limit, min_keep=limit // 2).rstrip(" ,.;:—-") + "…"
 
 
 class CatalogSnapshot:

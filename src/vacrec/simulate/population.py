@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vacrec.agent.skills import skill_text
-from vacrec.catalog.text import normalise, tokenize
+from vacrec.catalog.text import cut_at_word, normalise, tokenize
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.simulate.postings import Postings
 
@@ -91,12 +91,7 @@ class Seekers:
 
 def clip_preference(text: str, limit: int = PREFERENCE_MAX_CHARS) -> str:
     """Whitespace collapsed and cut to ``limit`` characters at a word boundary."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[: limit + 1]
-    space = cut.rfind(" ")
-    return cut[:space] if space > 0 else flat[:limit]
+    return cut_at_word(text, limit)
 
 
 class Population:
