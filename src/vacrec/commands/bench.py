@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from vacrec.commands._output import print_json, spinner, stderr
 
 SHARED_CATALOG = Path("../shared/data/hh_artist_vacancies_2023.xlsx")
+
+
+def _measure(
+    title: str, catalog: Path, run: Callable[..., dict[str, Any]], **options: Any
+) -> dict[str, Any]:
+    """Check ``--catalog``, then ``run`` it with a spinner showing its progress messages."""
+    if not catalog.is_file():
+        stderr.print(f"[red]error:[/red] --catalog: no such file: {catalog}")
+        raise typer.Exit(2)
+    with spinner(title) as progress:
+        task = progress.add_task("starting")
+        return run(
+            catalog,
+            progress=lambda message: progress.update(task, description=message),
+            **options,
+        )
+
 
 bench_app = typer.Typer(help="Benchmarks; the last stdout line is JSON with --json.")
 
@@ -33,17 +51,7 @@ def bench_serve(
     """Serving latency vs the original's per-request path, at 1×, 10×, 100× the catalog."""
     from vacrec.benchmarks.serve import run
 
-    if not catalog.is_file():
-        stderr.print(f"[red]error:[/red] --catalog: no such file: {catalog}")
-        raise typer.Exit(2)
-    with spinner("bench serve") as progress:
-        task = progress.add_task("starting")
-        figures = run(
-            catalog,
-            http=http,
-            http_requests=requests,
-            progress=lambda message: progress.update(task, description=message),
-        )
+    figures = _measure("bench serve", catalog, run, http=http, http_requests=requests)
     if as_json:
         print_json(figures)
         return
@@ -73,16 +81,7 @@ def bench_train(
     """Gap closed on the catalog-grounded simulator (two populations), and training speed."""
     from vacrec.benchmarks.train import run
 
-    if not catalog.is_file():
-        stderr.print(f"[red]error:[/red] --catalog: no such file: {catalog}")
-        raise typer.Exit(2)
-    with spinner("bench train") as progress:
-        task = progress.add_task("starting")
-        figures = run(
-            catalog,
-            seeds=seeds or [0],
-            progress=lambda message: progress.update(task, description=message),
-        )
+    figures = _measure("bench train", catalog, run, seeds=seeds or [0])
     if as_json:
         print_json(figures)
         return
@@ -113,17 +112,7 @@ def bench_relevance(
     """First-request relevance: content prior vs plain search vs trained agents."""
     from vacrec.benchmarks.relevance import run
 
-    if not catalog.is_file():
-        stderr.print(f"[red]error:[/red] --catalog: no such file: {catalog}")
-        raise typer.Exit(2)
-    with spinner("bench relevance") as progress:
-        task = progress.add_task("starting")
-        figures = run(
-            catalog,
-            seekers=seekers,
-            seed=seed,
-            progress=lambda message: progress.update(task, description=message),
-        )
+    figures = _measure("bench relevance", catalog, run, seekers=seekers, seed=seed)
     if as_json:
         print_json(figures)
         return
