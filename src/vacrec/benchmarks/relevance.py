@@ -21,7 +21,6 @@ through the real service layer, ``EVENTS`` of them.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -30,17 +29,17 @@ from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 
 from vacrec.agent.context import ContextEncoder, Contexts
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, greedy
 from vacrec.agent.skills import skill_text, skill_vocabulary
 from vacrec.agent.trainer import train
+from vacrec.benchmarks.store import catalog_store, clear_logs
 from vacrec.catalog.text import normalise
 from vacrec.config import Settings
 from vacrec.ranking.snapshot import CatalogSnapshot
-from vacrec.store.db import make_engine, migrate
-from vacrec.store.tables import events, feedback, model_promotions, models, vacancies
+from vacrec.store.tables import vacancies
 
 SEEKERS = 300
 EVENTS = 4_000  # simulated feedback behind each trained policy
@@ -169,9 +168,7 @@ def _log_and_train(
     """Log ``EVENTS`` simulated seekers at ε = 1 through the service, then train on them."""
     from vacrec.learning import LogSelection, read_training_logs, simulate_into_store
 
-    with engine.begin() as conn:
-        for table in (feedback, events, model_promotions, models):
-            conn.execute(delete(table))
+    clear_logs(engine)
     settings = Settings(home=home, database_url=str(engine.url), epsilon=1.0)
     note(f"logging {EVENTS} simulated events (blank share {blank_share:g})")
     simulate_into_store(engine, settings, EVENTS, seed, blank_share=blank_share)
@@ -202,49 +199,40 @@ def run(
 ) -> dict[str, Any]:
     """All figures of ``vacrec bench relevance`` as one JSON-ready dict."""
     from vacrec.ranking.snapshot import load_snapshot
-    from vacrec.store.ingest import ingest_paths
 
     note = progress or (lambda _msg: None)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="vacrec-bench-relevance-") as tmp:
-        home = Path(tmp)
-        engine = make_engine(f"sqlite:///{home / 'bench.db'}")
-        try:
-            migrate(engine)
-            note(f"ingesting {catalog.name}")
-            ingest_paths(engine, [catalog], source="bench relevance")
-            snapshot = load_snapshot(engine)
-            queries, industries_of = _labelled_queries(engine, snapshot, seekers, seed)
-            encoder = ContextEncoder(snapshot, {s: skill_text(s) for s in skill_vocabulary()})
-            contexts = encoder.encode(
-                [q.age for q in queries], [q.skill for q in queries], [q.title for q in queries]
-            )
-            note("cold start and plain search")
-            prior = _serve(CONTENT_PRIOR, snapshot, contexts, queries)
-            policies: dict[str, Any] = {
-                "content_prior": _figures(queries, prior, industries_of),
-                "search": _figures(queries, _search(engine, queries, industries_of), industries_of),
-            }
-            agrees = _served_path_agrees(engine, home, queries, prior)
+    with catalog_store(catalog, "bench relevance", note) as (engine, home):
+        snapshot = load_snapshot(engine)
+        queries, industries_of = _labelled_queries(engine, snapshot, seekers, seed)
+        encoder = ContextEncoder(snapshot, {s: skill_text(s) for s in skill_vocabulary()})
+        contexts = encoder.encode(
+            [q.age for q in queries], [q.skill for q in queries], [q.title for q in queries]
+        )
+        note("cold start and plain search")
+        prior = _serve(CONTENT_PRIOR, snapshot, contexts, queries)
+        policies: dict[str, Any] = {
+            "content_prior": _figures(queries, prior, industries_of),
+            "search": _figures(queries, _search(engine, queries, industries_of), industries_of),
+        }
+        agrees = _served_path_agrees(engine, home, queries, prior)
 
-            typed_model, typed_log, typed_training = _log_and_train(engine, home, 0.0, seed, note)
-            policies["trained"] = _figures(
-                queries, _serve(typed_model, snapshot, contexts, queries), industries_of
-            ) | {"training": typed_training}
-            note("training the [age, skill] agent on the same log")
-            age_skill = train(replace(typed_log, contexts=_without_text(typed_log.contexts))).model
-            policies["age_skill_agent"] = _figures(
-                queries,
-                _serve(_ZeroTextPolicy(age_skill), snapshot, contexts, queries),
-                industries_of,
-            ) | {"training": typed_training}
+        typed_model, typed_log, typed_training = _log_and_train(engine, home, 0.0, seed, note)
+        policies["trained"] = _figures(
+            queries, _serve(typed_model, snapshot, contexts, queries), industries_of
+        ) | {"training": typed_training}
+        note("training the [age, skill] agent on the same log")
+        age_skill = train(replace(typed_log, contexts=_without_text(typed_log.contexts))).model
+        policies["age_skill_agent"] = _figures(
+            queries,
+            _serve(_ZeroTextPolicy(age_skill), snapshot, contexts, queries),
+            industries_of,
+        ) | {"training": typed_training}
 
-            blank_model, _, blank_training = _log_and_train(engine, home, 1.0, seed, note)
-            policies["trained_on_blank_preferences"] = _figures(
-                queries, _serve(blank_model, snapshot, contexts, queries), industries_of
-            ) | {"training": blank_training}
-        finally:
-            engine.dispose()
+        blank_model, _, blank_training = _log_and_train(engine, home, 1.0, seed, note)
+        policies["trained_on_blank_preferences"] = _figures(
+            queries, _serve(blank_model, snapshot, contexts, queries), industries_of
+        ) | {"training": blank_training}
 
     cold, search, blank = (
         policies["content_prior"],

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 
 from vacrec.agent.context import scale_age
 from vacrec.agent.network import ContextualQNetwork
@@ -40,10 +39,9 @@ from vacrec.agent.policy import CONTENT_PRIOR, QModel
 from vacrec.agent.skills import skill_vocabulary
 from vacrec.agent.trainer import TrainConfig, td_targets, train
 from vacrec.agent.transitions import Transitions
+from vacrec.benchmarks.store import catalog_store, clear_logs
 from vacrec.config import Settings
 from vacrec.evaluation.simulator_eval import evaluate_on_simulator, greedy_chooser
-from vacrec.store.db import make_engine, migrate
-from vacrec.store.tables import events, feedback, model_promotions, models
 
 EVENTS = 4_000  # simulated requests logged with ε = 1
 TASTES = ("independent", "contradicting")
@@ -114,9 +112,7 @@ def _one_population(
     from vacrec.learning import LogSelection, read_training_logs, simulate_into_store
     from vacrec.simulate.env import JobSeekerEnv
 
-    with engine.begin() as conn:
-        for table in (feedback, events, model_promotions, models):
-            conn.execute(delete(table))
+    clear_logs(engine)
     settings = Settings(home=home, database_url=str(engine.url), epsilon=1.0, simulator_seed=seed)
     progress(f"seed {seed}, {taste}: logging {EVENTS} events through the service (ε = 1)")
     logged = simulate_into_store(engine, settings, EVENTS, seed, taste=taste)
@@ -185,25 +181,15 @@ def run(
     tastes: Sequence[str] = TASTES,
 ) -> dict[str, Any]:
     """All figures of ``vacrec bench train`` as one JSON-ready dict."""
-    from vacrec.store.ingest import ingest_paths
-
     note = progress or (lambda _msg: None)
     runs: list[dict[str, Any]] = []
     first_log: Transitions | None = None
-    with tempfile.TemporaryDirectory(prefix="vacrec-bench-train-") as tmp:
-        home = Path(tmp)
-        engine = make_engine(f"sqlite:///{home / 'bench.db'}")
-        try:
-            migrate(engine)
-            note(f"ingesting {catalog.name}")
-            ingest_paths(engine, [catalog], source="bench train")
-            for seed in seeds:
-                for taste in tastes:
-                    figures, transitions = _one_population(engine, home, seed, taste, note)
-                    runs.append(figures)
-                    first_log = first_log or transitions
-        finally:
-            engine.dispose()
+    with catalog_store(catalog, "bench train", note) as (engine, home):
+        for seed in seeds:
+            for taste in tastes:
+                figures, transitions = _one_population(engine, home, seed, taste, note)
+                runs.append(figures)
+                first_log = first_log or transitions
     assert first_log is not None
 
     by_taste = {taste: [r["gap_closed"] for r in runs if r["taste"] == taste] for taste in tastes}
