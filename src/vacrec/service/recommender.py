@@ -17,6 +17,7 @@ import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sqlalchemy import Engine
@@ -93,10 +94,17 @@ class Recommendation:
     propensity: float
     items: tuple[RecommendedItem, ...]
     fallback: bool
-    scores: tuple[IndustryScore, ...]
-    """Every industry's score for this seeker, in action order."""
     catalog_version: int
     explore: bool
+    actions: tuple[str, ...]
+    contexts: Contexts  # the seeker's feature rows, kept to explain the choice on demand
+    policy_scores: np.ndarray  # [n_actions], what the policy ranked by
+
+    @cached_property
+    def scores(self) -> tuple[IndustryScore, ...]:
+        """Every industry's score for this seeker, in action order (built only when asked:
+        the legacy API and simulated seekers never need it)."""
+        return industry_scores(self.actions, self.contexts, self.policy_scores, self.model_version)
 
     @property
     def q_values(self) -> dict[str, float] | None:
@@ -263,7 +271,9 @@ class Recommender:
             propensity=event.propensity,
             items=items,
             fallback=bool(ranked.fallback),
-            scores=industry_scores(snapshot.actions, contexts, scores[0], policy.version),
+            actions=snapshot.actions,
+            contexts=contexts,
+            policy_scores=scores[0],
             catalog_version=event.catalog_version,
             explore=explore,
         )
