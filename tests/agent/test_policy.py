@@ -21,10 +21,12 @@ from tests.ranking.ranking_fixtures import record
 from vacrec.agent.context import ENCODING_VERSION, Contexts, prior_scores, scale_age
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import (
+    ANY_INDUSTRY_SHARE,
     CONTENT_PRIOR,
     ContentPrior,
     QModel,
     epsilon_greedy,
+    exploration_probabilities,
     greedy,
     policy_matrix,
 )
@@ -225,3 +227,22 @@ def test_a_batch_of_no_seekers_gives_no_rows_of_every_action():
 
     assert _model().q_values(contexts).shape == CONTENT_PRIOR.q_values(contexts).shape == (0, 3)
     assert greedy(_model(), contexts).tolist() == []
+
+
+def test_exploration_favours_related_industries_but_still_tries_every_one():
+    """A request that says what it wants seldom gets an unrelated industry; none is starved."""
+    q = np.array([0.0, 0.9, 0.2, 0.1])
+    related = np.array([False, True, True, False])
+    eps, n = 0.5, 40_000
+    rng = np.random.default_rng(4)
+    decisions = [epsilon_greedy(q, 4, eps, rng, related=related) for _ in range(n)]
+    spread = exploration_probabilities(4, related)
+    expected = eps * spread + (1 - eps) * (np.arange(4) == 1)
+
+    freq = np.bincount([d.action for d in decisions], minlength=4) / n
+    np.testing.assert_allclose(freq, expected, atol=0.01)
+    for d in decisions[:200]:
+        assert d.propensity == pytest.approx(expected[d.action])
+    assert expected[0] == pytest.approx(eps * ANY_INDUSTRY_SHARE / 4)
+    assert expected[0] > 0
+    np.testing.assert_allclose(exploration_probabilities(4, np.zeros(4, bool)), 0.25)

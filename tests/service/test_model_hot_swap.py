@@ -13,7 +13,7 @@ from sqlalchemy import Engine, update
 from tests.service.conftest import INDUSTRIES, Server, catalog_rows, seed_catalog
 from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
-from vacrec.agent.policy import QModel
+from vacrec.agent.policy import QModel, exploration_probabilities
 from vacrec.agent.registry import promote, save_model
 from vacrec.agent.skills import skill_vocabulary
 from vacrec.store.tables import models
@@ -101,8 +101,10 @@ def test_promoted_model_goes_live_without_failed_requests(server: Server) -> Non
     explored = server.client.post(
         "/api/v1/recommendations", json={"age": 35, "skill": "геймдев"}
     ).json()
-    eps, n = server.settings.epsilon, len(actions)
-    expected = 1 - eps + eps / n if explored["action"]["index"] == int(np.argmax(q)) else eps / n
+    eps, action = server.settings.epsilon, explored["action"]["index"]
+    related = np.array([row["match"] > 0 for row in explored["explanation"]["industries"]])
+    spread = exploration_probabilities(len(actions), related)
+    expected = (1 - eps if action == int(np.argmax(q)) else 0.0) + eps * spread[action]
     assert abs(explored["propensity"] - expected) < 1e-9
 
 

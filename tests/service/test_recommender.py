@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from sqlalchemy import Engine, select
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, select
 from tests.service.conftest import ARTS, INDUSTRIES, IT, seed_catalog
 from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
-from vacrec.agent.policy import QModel
+from vacrec.agent.policy import QModel, exploration_probabilities
 from vacrec.agent.registry import promote, save_model
 from vacrec.agent.skills import skill_vocabulary
 from vacrec.config import Settings
@@ -36,10 +37,13 @@ def test_recommend_feedback_and_model_refresh(engine: Engine, tmp_path: Path) ->
     seed_catalog(engine, tmp_path)
     recommender = Recommender.from_store(engine, _settings(tmp_path), seed=7)
     rec = recommender.recommend(30, "акварель", "живопись", k=2, session_id="s", source="sim")
-    # No model: the content prior is greedy, explored ε of the time like any policy.
+    # No model: the content prior is greedy, explored ε of the time like any policy, mostly
+    # among the industries the words match (here the arts only).
     assert rec.model_version is None and rec.q_values is None
-    greedy_p, explored_p = 1 - 0.2 + 0.2 / 3, 0.2 / 3
-    expected = greedy_p if rec.industry == ARTS else explored_p
+    related = np.array([s.match > 0 for s in rec.scores])
+    spread = exploration_probabilities(3, related)
+    assert related.tolist() == [s.industry == ARTS for s in rec.scores]
+    expected = (0.8 if rec.industry == ARTS else 0.0) + 0.2 * spread[rec.action]
     assert math.isclose(rec.propensity, expected)
     assert [item.id for item in rec.items] == [item.card.id for item in rec.items]
     with engine.connect() as conn:

@@ -125,8 +125,8 @@ def test_retrain_once_trains_from_logged_feedback(engine, tmp_path: Path) -> Non
     seed_catalog(engine, tmp_path)
     assert retrain_once(engine, settings) is None  # no feedback yet
     recommender = Recommender.from_store(engine, settings, seed=1)
-    for i in range(60):  # the words say IT, but these seekers only like the arts
-        rec = recommender.recommend(20 + i % 40, "геймдев", "игры", k=2)
+    for i in range(60):  # the words say IT first, but these seekers only like the arts
+        rec = recommender.recommend(20 + i % 40, "геймдев", "игры unity, театр", k=2)
         recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
     report = retrain_once(engine, settings)
     assert report is not None and report["transitions"] == 60

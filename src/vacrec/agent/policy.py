@@ -118,30 +118,55 @@ class Decision:
     q_values: np.ndarray | None
 
 
+ANY_INDUSTRY_SHARE = 0.1
+"""Of the explored requests, this share may go to any industry; the rest only to industries
+whose postings share a word with the seeker's. A seeker who said what they want rarely gets
+an unrelated page (ε × this share of requests), yet every industry keeps being tried, so
+feedback can still teach a taste the words do not show."""
+
+
 def epsilon_greedy(
     q_values: np.ndarray | None,
     n_actions: int,
     epsilon: float,
     rng: np.random.Generator,
     explore: bool = True,
+    related: np.ndarray | None = None,
 ) -> Decision:
-    """Greedy with probability 1 − ε, else uniform; ``explore=False`` → greedy with
-    propensity 1; no scores at all → uniform (propensity 1/N)."""
+    """Greedy with probability 1 − ε, else explore: among the ``related`` actions (a bool
+    mask; None or none related: all) except for ``ANY_INDUSTRY_SHARE`` of explorations, which
+    pick any action. ``explore=False`` → greedy with propensity 1; no scores → exploration
+    only. The propensity logged is the action's real probability."""
     if n_actions < 1:
         raise ValueError("there are no actions to choose from")
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError("epsilon must be in [0, 1]")
+    explored = exploration_probabilities(n_actions, related)
     if q_values is None:
-        return Decision(int(rng.integers(n_actions)), 1.0 / n_actions, None, None)
+        action = int(rng.choice(n_actions, p=explored))
+        return Decision(action, float(explored[action]), None, None)
     q = np.asarray(q_values, dtype=np.float64)
     if q.shape != (n_actions,):
         raise ValueError(f"q_values has shape {q.shape}, expected ({n_actions},)")
     greedy = int(np.argmax(q))
     if not explore:
         return Decision(greedy, 1.0, greedy, q)
-    action = int(rng.integers(n_actions)) if rng.random() < epsilon else greedy
-    propensity = epsilon / n_actions + (1.0 - epsilon if action == greedy else 0.0)
-    return Decision(action, propensity, greedy, q)
+    action = int(rng.choice(n_actions, p=explored)) if rng.random() < epsilon else greedy
+    propensity = epsilon * explored[action] + (1.0 - epsilon if action == greedy else 0.0)
+    return Decision(action, float(propensity), greedy, q)
+
+
+def exploration_probabilities(n_actions: int, related: np.ndarray | None = None) -> np.ndarray:
+    """How an explored request spreads over the actions (see ``ANY_INDUSTRY_SHARE``)."""
+    uniform = np.full(n_actions, 1.0 / n_actions)
+    if related is None:
+        return uniform
+    mask = np.asarray(related, dtype=bool)
+    if mask.shape != (n_actions,):
+        raise ValueError(f"related has shape {mask.shape}, expected ({n_actions},)")
+    if not mask.any() or mask.all():
+        return uniform
+    return (1.0 - ANY_INDUSTRY_SHARE) * mask / mask.sum() + ANY_INDUSTRY_SHARE * uniform
 
 
 def policy_matrix(chosen: np.ndarray, n_actions: int, epsilon: float = 0.0) -> np.ndarray:

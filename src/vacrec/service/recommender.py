@@ -235,9 +235,17 @@ class Recommender:
             age, skill, preference, snapshot.features_of(match)
         )
         policy, scores = self.score(contexts)
+        # Exploration favours industries whose postings share a word with the seeker's, so a
+        # request that says what it wants seldom gets an unrelated page (see epsilon_greedy).
+        related = content_match(contexts.content[0]) > 0
         with self._rng_lock:
             decision = epsilon_greedy(
-                scores[0], len(snapshot.actions), self.settings.epsilon, self._rng, explore
+                scores[0],
+                len(snapshot.actions),
+                self.settings.epsilon,
+                self._rng,
+                explore,
+                related,
             )
         industry = snapshot.actions[decision.action]
         ranked = match.top_k(industry, k)
