@@ -16,12 +16,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from vacrec.config import Settings
 from vacrec.store.catalog import current_catalog_version
+
+if TYPE_CHECKING:
+    from vacrec.agent.context import ContextEncoder
+    from vacrec.agent.transitions import Transitions
+    from vacrec.ranking.snapshot import CatalogSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +65,12 @@ class LogSelection:
         return cls(simulated=settings.train_on_simulated, legacy=settings.train_on_legacy)
 
 
-def read_training_logs(engine: Engine, settings: Settings, selection: LogSelection) -> Any:
+def read_training_logs(
+    engine: Engine, settings: Settings, selection: LogSelection
+) -> tuple[CatalogSnapshot, ContextEncoder, Transitions]:
     """The current catalog's snapshot, its context encoder and the selected transitions."""
     from vacrec.agent.context import ContextEncoder
-    from vacrec.agent.skills import skill_text, skill_vocabulary
+    from vacrec.agent.skills import skill_texts, skill_vocabulary
     from vacrec.agent.transitions import load_transitions
     from vacrec.ranking.snapshot import load_snapshot
 
@@ -71,7 +78,7 @@ def read_training_logs(engine: Engine, settings: Settings, selection: LogSelecti
     if not snapshot.actions:
         raise LearningError("the catalog is empty: run `vacrec ingest` first")
     skills = skill_vocabulary(settings.extra_skills)
-    encoder = ContextEncoder(snapshot, {s: skill_text(s) for s in skills})
+    encoder = ContextEncoder(snapshot, skill_texts(skills))
     with engine.connect() as conn:
         transitions = load_transitions(
             conn, encoder, include_simulated=selection.simulated, include_legacy=selection.legacy

@@ -62,6 +62,11 @@ def skill_text(skill: str) -> str:
     return " ".join((skill, *SKILL_KEYWORDS.get(skill, ())))
 
 
+def skill_texts(skills: Sequence[str]) -> dict[str, str]:
+    """Each skill's words (:func:`skill_text`), as the context encoder takes them."""
+    return {skill: skill_text(skill) for skill in skills}
+
+
 def skill_vocabulary(extra: Sequence[str] = ()) -> tuple[str, ...]:
     """Packaged skills followed by ``extra`` (stripped, blanks and case-insensitive repeats
     dropped), so configured skills extend the state without shifting existing indices."""

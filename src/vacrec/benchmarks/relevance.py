@@ -33,7 +33,7 @@ from sqlalchemy import Engine, select
 
 from vacrec.agent.context import ContextEncoder, Contexts
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, greedy
-from vacrec.agent.skills import skill_text, skill_vocabulary
+from vacrec.agent.skills import skill_texts, skill_vocabulary
 from vacrec.agent.trainer import train
 from vacrec.benchmarks.store import catalog_store, clear_logs
 from vacrec.catalog.text import normalise
@@ -205,7 +205,7 @@ def run(
     with catalog_store(catalog, "bench relevance", note) as (engine, home):
         snapshot = load_snapshot(engine)
         queries, industries_of = _labelled_queries(engine, snapshot, seekers, seed)
-        encoder = ContextEncoder(snapshot, {s: skill_text(s) for s in skill_vocabulary()})
+        encoder = ContextEncoder(snapshot, skill_texts(skill_vocabulary()))
         contexts = encoder.encode(
             [q.age for q in queries], [q.skill for q in queries], [q.title for q in queries]
         )

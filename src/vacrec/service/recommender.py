@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from vacrec.agent.context import ContextEncoder, Contexts, content_match
 from vacrec.agent.network import PRIOR_SCALE
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy
-from vacrec.agent.skills import skill_text, skill_vocabulary
+from vacrec.agent.skills import skill_texts, skill_vocabulary
 from vacrec.config import Settings
 from vacrec.ranking.snapshot import Card, CatalogSnapshot, SnapshotHolder
 from vacrec.service import events as store
@@ -133,7 +133,7 @@ class Recommender:
         self.metrics = metrics
         self.skills: tuple[str, ...] = skill_vocabulary(settings.extra_skills)
         self._canonical_skill = {skill.casefold(): skill for skill in self.skills}
-        self._skill_texts = {skill: skill_text(skill) for skill in self.skills}
+        self._skill_texts = skill_texts(self.skills)
         self._encoder: tuple[CatalogSnapshot, ContextEncoder] | None = None
         self._rng = np.random.default_rng(seed)
         self._rng_lock = threading.Lock()  # numpy Generators are not thread-safe
