@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 from sqlalchemy import Engine, select, update
@@ -33,7 +35,8 @@ from vacrec.agent.registry import (
     save_model,
 )
 from vacrec.agent.trainer import TrainConfig, train
-from vacrec.store.tables import models
+from vacrec.store.db import utcnow
+from vacrec.store.tables import model_promotions, models
 
 SMALL = tuple(r for r in catalog_records() if MKT not in r.industries)
 """The catalog before it gained the marketing group (IT and art only)."""
@@ -236,4 +239,20 @@ def test_a_promotion_after_a_rollback_pushes_onto_the_stack(engine: Engine, trai
         promote(conn, v3, "c")
     with engine.begin() as conn:
         assert rollback(conn) == v1  # v2 was popped for good
+        assert live_version(conn) == v1
+
+
+def test_the_newest_promotion_wins_even_from_a_host_whose_clock_runs_behind(
+    engine: Engine, trained: QModel
+):
+    v1, v2 = (_save(engine, trained) for _ in range(2))
+    with engine.begin() as conn:
+        promote(conn, v1, "from a host an hour ahead")
+        # What a host whose clock is an hour ahead leaves behind.
+        conn.execute(update(model_promotions).values(promoted_at=utcnow() + timedelta(hours=1)))
+    with engine.begin() as conn:
+        promote(conn, v2, "from this host")
+        assert live_version(conn) == v2
+    with engine.begin() as conn:
+        assert rollback(conn) == v1
         assert live_version(conn) == v1

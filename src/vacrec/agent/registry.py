@@ -92,19 +92,19 @@ def save_model(conn: Connection, model: QModel, meta: ModelMeta) -> int:
 
 def _history(conn: Connection) -> list[tuple[int, str]]:
     rows = conn.execute(
-        select(model_promotions.c.version, model_promotions.c.kind).order_by(
-            model_promotions.c.promoted_at, model_promotions.c.id
-        )
+        select(model_promotions.c.version, model_promotions.c.kind).order_by(model_promotions.c.id)
     )
     return [(int(v), str(k)) for v, k in rows]
 
 
 def live_version(conn: Connection) -> int | None:
-    """The version served now: the newest promotion (cheap; polled by every replica)."""
+    """The version served now: the newest promotion (cheap; polled by every replica).
+
+    "Newest" is by the table's sequence, not ``promoted_at``: hosts' clocks
+    disagree, and a promotion from a host running behind must still win.
+    """
     return conn.execute(
-        select(model_promotions.c.version)
-        .order_by(model_promotions.c.promoted_at.desc(), model_promotions.c.id.desc())
-        .limit(1)
+        select(model_promotions.c.version).order_by(model_promotions.c.id.desc()).limit(1)
     ).scalar_one_or_none()
 
 
