@@ -7,9 +7,10 @@ untyped JSON. Older rows this build cannot read parse to None.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class _Meta(BaseModel):
@@ -28,6 +29,13 @@ class Estimate(_Meta):
     low: float | None = None
     high: float | None = None
     n: int | None = None
+
+    @field_validator("value", "low", "high", mode="before")
+    @classmethod
+    def _undefined_is_none(cls, number: Any) -> Any:
+        # SNIPS is undefined (NaN) when the policy never chose a logged action; JSON
+        # columns (PostgreSQL's above all) refuse NaN, and None says "no estimate".
+        return None if isinstance(number, float) and not math.isfinite(number) else number
 
 
 class TrainingData(_Meta):

@@ -128,10 +128,11 @@ def evaluate(
     out = {}
     for i, name in enumerate(names):
         num, den = terms[name]
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN: no support, see snips()
             boot = sums[2 * i] / sums[2 * i + 1]
+            value = float(num.sum() / den.sum())
         low, high = _interval(boot, alpha)
-        out[name] = Estimate(float(num.sum() / den.sum()), low, high, len(data))
+        out[name] = Estimate(value, low, high, len(data))
     return out
 
 
