@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from tests.service.conftest import ARTS, IT, seed_catalog
 from vacrec.agent.policy import CONTENT_PRIOR
 from vacrec.agent.registry import live_version, load_live_model, newest_version
+from vacrec.agent.trainer import TrainConfig
 from vacrec.config import Settings
 from vacrec.learning import (
     LearningError,
@@ -96,3 +98,32 @@ def test_a_model_goes_live_only_when_it_beats_the_serving_policy(
     assert live is not None
     assert snapshot.actions[int(CONTENT_PRIOR.q_values(seeker).argmax())] == IT
     assert snapshot.actions[int(live.q_values(seeker).argmax())] == ARTS
+
+
+def test_two_trainings_at_once_take_turns(engine: Engine, tmp_path: Path) -> None:
+    """Both trainings promote (``always``), but the second must see the first's model live:
+    without the lock each would compare with the same old champion."""
+    store = engine
+    settings = _settings(store, tmp_path, epsilon=1.0)
+    seed_catalog(store, tmp_path)
+    recommender = Recommender.from_store(store, settings, seed=4)
+    for i in range(200):
+        rec = recommender.recommend(20 + i % 40, "геймдев", "игры и персонажи", k=2)
+        recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
+
+    config = TrainConfig(batch_size=32, updates=300, seed=1)
+    reports: list[dict[str, object]] = []
+
+    def run() -> None:
+        reports.append(train_from_store(store, settings, config=config, promote_mode="always"))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    first, second = sorted(reports, key=lambda r: int(str(r["version"])))
+    assert first["live_before"] is None and first["champion"] == "content prior"
+    assert second["live_before"] == first["version"]
+    assert second["champion"] == f"live model {first['version']}"

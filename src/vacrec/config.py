@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         ge=60,
         description="`vacrec serve` retrains this often, in seconds, at least 60 (off when unset).",
     )
+    train_lock_wait_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="How long a training waits for another one on the same database to finish.",
+    )
     simulator_seed: int = Field(
         default=0, description="Seed of the simulated users' latent liking (fixed population)."
     )

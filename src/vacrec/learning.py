@@ -133,7 +133,28 @@ def train_from_store(
     selection: LogSelection | None = None,
 ) -> dict[str, Any]:
     """Train a candidate from the logs, evaluate it off-policy against the champion (the live
-    model, or the content prior), register it, and promote it if the rule says so."""
+    model, or the content prior), register it, and promote it if the rule says so.
+
+    One training at a time per database (``training_lock``): a second one waits, then
+    compares its candidate with whatever the first left live.
+    """
+    from vacrec.store.locks import LockTimeout, training_lock
+
+    try:
+        with training_lock(engine, settings.train_lock_wait_s):
+            return _train_and_decide(engine, settings, config, promote_mode, progress, selection)
+    except LockTimeout as busy:
+        raise LearningError(str(busy)) from None
+
+
+def _train_and_decide(
+    engine: Engine,
+    settings: Settings,
+    config: Any,
+    promote_mode: str,
+    progress: Any,
+    selection: LogSelection | None,
+) -> dict[str, Any]:
     from vacrec.agent.model_meta import ModelMeta, Promotion, TrainingData
     from vacrec.agent.policy import CONTENT_PRIOR
     from vacrec.agent.registry import ModelRefused, live_version, load_model, promote, save_model

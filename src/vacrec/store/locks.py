@@ -1,0 +1,75 @@
+"""Locks that span processes and hosts sharing one database.
+
+Training reads the live model, trains for seconds to minutes, then promotes
+only if the candidate beats it. Two trainings at once would each compare with
+the same old model and both promote; holding this lock for the whole run
+makes the second compare with what the first left live.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
+from sqlalchemy import Engine, text
+
+TRAINING_LOCK_KEY = 7_305_003  # PostgreSQL advisory lock id; the migration lock is 7_305_002
+_POLL_S = 0.2
+
+
+class LockTimeout(Exception):
+    """The lock stayed taken for longer than the caller was willing to wait."""
+
+
+@contextmanager
+def training_lock(engine: Engine, wait_s: float) -> Iterator[None]:
+    """Hold the database's training lock; wait at most ``wait_s`` seconds for it.
+
+    PostgreSQL: a session advisory lock, so trainings on different hosts
+    exclude each other and a crashed holder's lock goes with its connection.
+    SQLite: a lock file beside the database file (every writer is on this host).
+    """
+    if engine.dialect.name == "postgresql":
+        with _advisory_lock(engine, TRAINING_LOCK_KEY, wait_s):
+            yield
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":  # one process owns an in-memory database
+        yield
+        return
+    lock = FileLock(f"{Path(database).resolve()}.train-lock")
+    try:
+        lock.acquire(timeout=wait_s)
+    except FileLockTimeout:
+        raise LockTimeout(_busy(wait_s)) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _advisory_lock(engine: Engine, key: int, wait_s: float) -> Iterator[None]:
+    # Polling pg_try_advisory_lock keeps the wait bounded without a statement
+    # that blocks for minutes (which a statement timeout would cut short).
+    deadline = time.monotonic() + wait_s
+    with engine.connect() as conn:
+        while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+            conn.commit()
+            if time.monotonic() >= deadline:
+                raise LockTimeout(_busy(wait_s))
+            time.sleep(_POLL_S)
+        conn.commit()  # the lock is the session's; no transaction stays open meanwhile
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+
+
+def _busy(wait_s: float) -> str:
+    return f"another training still holds the training lock after {wait_s:g} s; try again later"
