@@ -10,11 +10,20 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from limits import RateLimitItem, parse_many
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 ENV_PREFIX = "VACREC_"
+RATE_LIMIT_OFF = "off"
+
+
+def parse_rate_limit(text: str) -> list[RateLimitItem]:
+    """``"60/minute;600/hour"`` → its limits; ``"off"`` → none. ValueError when unreadable."""
+    if text.strip().lower() == RATE_LIMIT_OFF:
+        return []
+    return parse_many(text)
 
 
 class Settings(BaseSettings):
@@ -48,6 +57,20 @@ class Settings(BaseSettings):
         ge=60,
         description="`vacrec serve` retrains this often, in seconds, at least 60 (off when unset).",
     )
+    rate_limit_recommendations: str = Field(
+        default="60/minute;600/hour",
+        description='Recommendations per client address ("N/second|minute|hour|day", ";" '
+        'between several; "off" for none).',
+    )
+    rate_limit_rewards: str = Field(
+        default="60/minute;600/hour",
+        description="Rewards (feedback and legacy writes) per client address; same syntax.",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where the limits count (a `limits` storage URI, e.g. redis://host:6379 "
+        "so that workers and replicas share one budget); memory:// counts per worker.",
+    )
     train_lock_wait_s: float = Field(
         default=900.0,
         ge=0,
@@ -68,6 +91,18 @@ class Settings(BaseSettings):
     hh_max_attempts: int = Field(
         default=5, ge=1, description="Tries per API request on 429, 5xx, timeouts."
     )
+
+    @field_validator("rate_limit_recommendations", "rate_limit_rewards")
+    @classmethod
+    def _readable_rate_limit(cls, value: str) -> str:
+        try:
+            parse_rate_limit(value)
+        except ValueError:
+            raise ValueError(
+                'expected "N/unit" (unit second, minute, hour or day), several joined by ";", '
+                'or "off"'
+            ) from None
+        return value
 
     @field_validator("home")
     @classmethod

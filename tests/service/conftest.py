@@ -96,6 +96,10 @@ def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
             "epsilon": 0.1,
             "model_poll_s": 0.2,
             "catalog_poll_s": 0.2,
+            # Tests send hundreds of requests from one address; tests/service/test_rate_limits.py
+            # covers the budgets themselves.
+            "rate_limit_recommendations": "off",
+            "rate_limit_rewards": "off",
         }
         values.update(overrides)
         settings = Settings(**values)

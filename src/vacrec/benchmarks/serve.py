@@ -326,6 +326,9 @@ def _server(home: Path, database_url: str) -> Iterator[tuple[str, int]]:
         "VACREC_HOME": str(home),
         "VACREC_DATABASE_URL": database_url,
         "VACREC_EPSILON": "1.0",  # uniform actions even if a model is live: every industry
+        # The load comes from one address; the budgets would measure 429s, not serving.
+        "VACREC_RATE_LIMIT_RECOMMENDATIONS": "off",
+        "VACREC_RATE_LIMIT_REWARDS": "off",
     }
     command = [
         sys.executable,

@@ -25,10 +25,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vacrec.config import Settings, get_settings
 from vacrec.ranking.snapshot import SnapshotHolder
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
-from vacrec.service.errors import ServiceError, ServiceUnavailable
+from vacrec.service.errors import ServiceError, ServiceUnavailable, TooManyRequests
 from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
 from vacrec.service.model_holder import ModelHolder
+from vacrec.service.rate_limits import RateLimits
 from vacrec.service.recommender import Recommender
 from vacrec.store.db import make_engine, migrate
 
@@ -95,7 +96,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
         headers = None
-        if isinstance(exc, ServiceUnavailable):
+        if isinstance(exc, ServiceUnavailable | TooManyRequests):
             headers = {"Retry-After": str(exc.retry_after_s)}
         errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
         return error_response(request, exc.status_code, exc.message, headers, errors)
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         lifespan=lifespan,
     )
+    app.state.rate_limits = RateLimits(settings)  # per process: memory:// counts per worker
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     _install_error_handlers(app)

@@ -46,6 +46,16 @@ class FeedbackExpired(ServiceError):
     status_code = 410
 
 
+class TooManyRequests(ServiceError):
+    """The client spent its rate-limit budget (429); ``retry_after_s`` says when to come back."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ServiceUnavailable(ServiceError):
     """Nothing to serve yet (no catalog) or the database is unreachable (503)."""
 

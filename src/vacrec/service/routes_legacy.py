@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from vacrec.service.deps import RecommenderDep
+from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.schemas import (
     AGE_MAX,
     AGE_MIN,
@@ -28,7 +29,7 @@ from vacrec.service.schemas import (
 router = APIRouter(prefix="/api", tags=["legacy"])
 
 
-@router.get("/recommend/", response_model=LegacyRecommendResponse)
+@router.get("/recommend/", response_model=LegacyRecommendResponse, dependencies=[RECOMMEND_BUDGET])
 def legacy_recommend(
     recommender: RecommenderDep,
     age: Annotated[int, Query(ge=AGE_MIN, le=AGE_MAX)],
@@ -54,7 +55,7 @@ def legacy_recommend(
     )
 
 
-@router.post("/write/", response_model=LegacyWriteResponse)
+@router.post("/write/", response_model=LegacyWriteResponse, dependencies=[REWARD_BUDGET])
 def legacy_write(body: LegacyWriteRequest, recommender: RecommenderDep) -> LegacyWriteResponse:
     """The original reward call: the sum of the votes for (age, skill, action)."""
     recommender.legacy_write(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from vacrec.service.deps import RecommenderDep
 from vacrec.service.errors import ServiceUnavailable
+from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.recommender import Recommendation
 from vacrec.service.schemas import (
     ActionOut,
@@ -31,6 +32,7 @@ _ERRORS = {
     409: {"model": ErrorResponse, "description": "The event already has feedback."},
     410: {"model": ErrorResponse, "description": "The event is too old for feedback."},
     422: {"model": ErrorResponse, "description": "A field is invalid; the message names it."},
+    429: {"model": ErrorResponse, "description": "Over the address's rate limit (Retry-After)."},
     503: {"model": ErrorResponse, "description": "No catalog loaded or database unreachable."},
 }
 
@@ -74,7 +76,8 @@ def _response(rec: Recommendation) -> RecommendationResponse:
 @router.post(
     "/recommendations",
     response_model=RecommendationResponse,
-    responses={k: _ERRORS[k] for k in (422, 503)},
+    responses={k: _ERRORS[k] for k in (422, 429, 503)},
+    dependencies=[RECOMMEND_BUDGET],
 )
 def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> Response:
     """Pick an industry for the seeker (age, skill and what they wrote) and rank its vacancies."""
@@ -92,7 +95,9 @@ def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> Respo
     return Response(_response(rec).model_dump_json(), media_type="application/json")
 
 
-@router.post("/feedback", response_model=FeedbackResponse, responses=_ERRORS)
+@router.post(
+    "/feedback", response_model=FeedbackResponse, responses=_ERRORS, dependencies=[REWARD_BUDGET]
+)
 def feedback(body: FeedbackRequest, recommender: RecommenderDep) -> FeedbackResponse:
     """Rate the vacancies of one recommendation (each +1/−1) or send their sum."""
     votes = None if body.votes is None else [(v.vacancy_id, v.vote) for v in body.votes]

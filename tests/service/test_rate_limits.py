@@ -1,0 +1,148 @@
+"""Per-address budgets on the endpoints that write, and a flood that cannot move the policy.
+
+The server runs on loopback with uvicorn's defaults, which trust ``X-Forwarded-For``
+from 127.0.0.1 as they would from a reverse proxy on the same host: that header
+stands for the client's address here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import httpx
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from tests.service.conftest import INDUSTRIES, IT, MARKETING, Server, ServerFactory
+from vacrec.agent.registry import load_model, newest_version
+from vacrec.learning import LogSelection, read_training_logs, train_from_store
+from vacrec.store.tables import events, feedback
+
+ATTACKER = {"X-Forwarded-For": "198.51.100.66"}
+BODY = {"age": 30, "skill": "геймдев", "preference": "игры и персонажи"}
+
+
+def _from(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+def _count(server: Server, table) -> int:  # type: ignore[no-untyped-def]
+    with server.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_recommendations_past_the_budget_get_429_with_retry_after(
+    make_server: ServerFactory,
+) -> None:
+    server = make_server(rate_limit_recommendations="3/minute")
+    v1 = [server.client.post("/api/v1/recommendations", json=BODY, headers=ATTACKER)]
+    v1 += [server.client.post("/api/v1/recommendations", json=BODY, headers=ATTACKER)]
+    legacy = server.client.get("/api/recommend/", params=BODY, headers=ATTACKER)
+    over_v1 = server.client.post("/api/v1/recommendations", json=BODY, headers=ATTACKER)
+    over_legacy = server.client.get("/api/recommend/", params=BODY, headers=ATTACKER)
+    someone_else = server.client.post(
+        "/api/v1/recommendations", json=BODY, headers=_from("203.0.113.7")
+    )
+
+    assert [r.status_code for r in [*v1, legacy]] == [200, 200, 200]  # one budget, both APIs
+    assert over_v1.status_code == 429 and over_legacy.status_code == 429
+    assert 1 <= int(over_v1.headers["Retry-After"]) <= 60
+    assert "198.51.100.66" in over_v1.json()["detail"]
+    assert over_legacy.json()["status_code"] == 429  # the legacy envelope
+    assert someone_else.status_code == 200  # budgets are per address
+    assert _count(server, events) == 4  # refused requests stored nothing
+
+
+def test_rewards_share_one_budget_across_legacy_writes_and_feedback(
+    make_server: ServerFactory,
+) -> None:
+    server = make_server(rate_limit_rewards="2/minute")
+    event = server.client.post("/api/v1/recommendations", json=BODY).json()
+    write = {"cum_reward": 3, "age": 30, "skill": "геймдев", "action": 0}
+
+    first = server.client.post("/api/write/", json=write, headers=ATTACKER)
+    second = server.client.post(
+        "/api/v1/feedback", json={"event_id": event["event_id"], "cum_reward": 1}, headers=ATTACKER
+    )
+    third = server.client.post("/api/write/", json=write, headers=ATTACKER)
+    invalid = server.client.post("/api/write/", json={"age": "x"}, headers=ATTACKER)
+
+    assert (first.status_code, second.status_code, third.status_code) == (200, 200, 429)
+    assert invalid.status_code == 429  # the budget is spent before the body is even read
+    assert third.json() == {"status_code": 429, "details": third.json()["details"]}
+    assert _count(server, feedback) == 2
+
+
+def _honest_traffic(server: Server, n: int) -> None:
+    """Seekers who type about games and like IT; each from an address of their own."""
+    for i in range(n):
+        client = _from(f"10.0.{i // 200}.{i % 200 + 1}")
+        body = {**BODY, "age": 20 + i % 40}
+        rec = server.client.post("/api/v1/recommendations", json=body, headers=client).json()
+        liked = rec["action"]["industry"] == IT
+        rating = {"event_id": rec["event_id"], "cum_reward": 2 if liked else -2}
+        assert server.client.post("/api/v1/feedback", json=rating, headers=client).is_success
+
+
+def _flood(server: Server, requests: int) -> int:
+    """One address pushes marketing for every game seeker; returns the rewards accepted."""
+    marketing = INDUSTRIES.index(MARKETING)  # the legacy action index of the sorted groups
+    accepted = 0
+    with httpx.Client(base_url=server.url, headers=ATTACKER, timeout=30) as attacker:
+        for i in range(requests):
+            write = {"cum_reward": 5, "age": 20 + i % 40, "skill": "геймдев", "action": marketing}
+            accepted += attacker.post("/api/write/", json=write).status_code == 200
+            rec = attacker.post("/api/v1/recommendations", json={**BODY, "age": 20 + i % 40})
+            if rec.status_code != 200:
+                continue
+            served = rec.json()
+            strongest = len(served["items"])  # all up or all down: the most a rating can say
+            pushed = served["action"]["industry"] == MARKETING
+            rating = {
+                "event_id": served["event_id"],
+                "cum_reward": strongest * (1 if pushed else -1),
+            }
+            accepted += attacker.post("/api/v1/feedback", json=rating).status_code == 200
+    return accepted
+
+
+def _greedy_industries(server: Server) -> list[str]:
+    """The newest trained model's choice for game seekers of every age."""
+    snapshot, encoder, _ = read_training_logs(server.engine, server.settings, LogSelection())
+    with server.engine.connect() as conn:
+        model = load_model(conn, int(newest_version(conn) or 0))
+    ages = list(range(20, 60))
+    seekers = encoder.encode(ages, ["геймдев"] * len(ages), [BODY["preference"]] * len(ages))
+    return [snapshot.actions[int(a)] for a in np.argmax(model.q_values(seekers), axis=1)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_flood_from_one_address_does_not_move_the_trained_policy(
+    make_server: ServerFactory,
+) -> None:
+    """Defaults on: the flood lands a few dozen rows and the next model chooses as before.
+    The same flood through a server without budgets does move it: the limit is what holds."""
+    limited = make_server(
+        epsilon=1.0,
+        rate_limit_recommendations="60/minute;600/hour",
+        rate_limit_rewards="60/minute;600/hour",
+    )
+    _honest_traffic(limited, 300)
+    train_from_store(limited.engine, limited.settings, promote_mode="never")
+    before = _greedy_industries(limited)
+    assert before.count(IT) == len(before)  # what the honest seekers taught
+
+    started = time.monotonic()
+    accepted = _flood(limited, 1000)
+    minutes = math.ceil((time.monotonic() - started) / 60)
+    train_from_store(limited.engine, limited.settings, promote_mode="never")
+    assert accepted <= 60 * minutes  # legacy writes and feedback share 60 a minute
+    assert _greedy_industries(limited) == before
+
+    unlimited = make_server(epsilon=1.0)  # the test default: no budgets
+    _flood(unlimited, 1000)
+    train_from_store(unlimited.engine, unlimited.settings, promote_mode="never")
+    assert _greedy_industries(unlimited).count(MARKETING) > len(before) // 2
