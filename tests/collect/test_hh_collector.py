@@ -162,6 +162,7 @@ async def test_first_page_failure_raises(hh_server, make_client, tmp_path):
         await run(make_client(hh_server), tmp_path / "o.jsonl", query="художник")
     assert caught.value.error.cause == "bad_request"
     assert len(hh_server.seen("/vacancies")) == 1
+    assert hh_server.seen("/professional_roles") == []  # the search fails first, alone
 
 
 async def test_resume_cuts_a_partial_last_line_and_skips_saved_ids(

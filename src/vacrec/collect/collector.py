@@ -28,6 +28,7 @@ DEPTH_LIMIT = 2000
 """The API returns no result past position 2000 of a search (``page * per_page``)."""
 MAX_PER_PAGE = 100
 """The API's largest ``per_page``."""
+_NO_ITEMS = "the answer is not a search page (no items list)"
 
 
 class OutputFileError(ValueError):
@@ -188,8 +189,9 @@ async def collect(
     try:
         existing, truncated = prepare_output(out)
         summary = CollectSummary(out=str(out), truncated_bytes=truncated)
-        categories = await _role_categories(client, summary)
+        # The search first: if the server cannot be reached, say so before anything else.
         ids = await _search(client, params, summary, progress)
+        categories = await _role_categories(client, summary)
     except BaseException:
         writer.close()
         raise
@@ -213,7 +215,8 @@ async def collect(
             try:
                 obj = await client.get_json(f"/vacancies/{vacancy_id}")
                 if not _is_vacancy(obj, vacancy_id):
-                    raise FetchError("malformed", f"/vacancies/{vacancy_id}", 200, "not a vacancy")
+                    url = client.url_for(f"/vacancies/{vacancy_id}")
+                    raise FetchError("malformed", url, "the answer is not a vacancy", status=200)
             except FetchError as exc:
                 failures[exc.cause] += 1
             else:
@@ -260,7 +263,8 @@ async def _search(
     except FetchError as exc:
         raise SearchFailed(exc) from exc
     if not isinstance(first, dict) or not isinstance(first.get("items"), list):
-        raise SearchFailed(FetchError("malformed", "/vacancies", 200, "no items list"))
+        url = client.url_for("/vacancies", {**query, "page": 0})
+        raise SearchFailed(FetchError("malformed", url, _NO_ITEMS, status=200))
     summary.found = _int(first.get("found"))
     total = pages_within_depth(
         params.per_page, _int(first.get("pages")), params.max_pages, params.depth_limit
@@ -289,7 +293,8 @@ async def _search(
         try:
             body = await client.get_json("/vacancies", {**query, "page": page})
             if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-                raise FetchError("malformed", "/vacancies", 200, "no items list")
+                url = client.url_for("/vacancies", {**query, "page": page})
+                raise FetchError("malformed", url, _NO_ITEMS, status=200)
         except FetchError as exc:
             page_failures[exc.cause] += 1
         else:
