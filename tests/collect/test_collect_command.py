@@ -108,6 +108,7 @@ def test_unreachable_server_names_url_and_cause_and_leaves_no_file(
         "attempts": 2,
     }
     assert "connection refused" in result.stderr and url in result.stderr
+    assert not out.exists()
 
 
 def test_unresolvable_host_is_named_at_once(cli_env, tmp_path):
@@ -118,6 +119,7 @@ def test_unresolvable_host_is_named_at_once(cli_env, tmp_path):
     assert "host name 'nonexistent.invalid' not resolved" in error["error"]
     assert error["url"].startswith(f"{UNRESOLVABLE_URL}/vacancies?")
     assert error["attempts"] == 1
+    assert not out.exists()
 
 
 def test_server_error_reports_status_and_body_after_retries(hh_server, cli_env, tmp_path):
@@ -128,6 +130,7 @@ def test_server_error_reports_status_and_body_after_retries(hh_server, cli_env, 
     assert "HTTP 503 Service Unavailable: service_unavailable" in result.stderr
     assert "(gave up after 2 attempts)" in result.stderr  # VACREC_HH_MAX_ATTEMPTS
     assert len(hh_server.seen("/vacancies")) == 2
+    assert not out.exists()
 
 
 def test_bad_api_url_is_a_usage_error(cli_env, tmp_path):

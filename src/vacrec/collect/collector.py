@@ -6,7 +6,9 @@ reads. It is only ever appended to in whole lines, flushed and fsynced per
 batch, so a killed run leaves complete lines (at worst the last batch is
 missing). A new run first cuts off a trailing partial line, then skips every
 id already in the file; a vacancy that failed (404, timeout, ...) is not
-written, so the next run tries it again and nothing is lost.
+written, so the next run tries it again and nothing is lost. A run that
+leaves the file empty (the server was unreachable, nothing matched) removes
+it, so no empty file suggests a collection that did not happen.
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ class JsonlAppender:
 
     def __init__(self, path: Path, batch_size: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -170,9 +173,11 @@ class JsonlAppender:
         self._pending.clear()
 
     def close(self) -> None:
-        """Flush and close."""
+        """Flush and close; remove the file if it is still empty (while the lock is held)."""
         try:
             self.flush()
+            if os.fstat(self._fd).st_size == 0:
+                self._path.unlink(missing_ok=True)
         finally:
             os.close(self._fd)
 
