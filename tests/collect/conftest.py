@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -36,11 +37,25 @@ def hh_server(make_server: Callable[..., HHTestServer]) -> HHTestServer:
 
 @pytest.fixture
 def make_client() -> Callable[..., HHClient]:
-    """Build a client of a server: a high rate and fast retries unless told otherwise."""
+    """Build a client of a server (or a bare URL): a high rate and fast retries unless told."""
 
-    def build(server: HHTestServer, **kwargs: Any) -> HHClient:
+    def build(server: HHTestServer | str, **kwargs: Any) -> HHClient:
         options: dict[str, Any] = {"rate_per_s": 1000.0, "timeout_s": 2.0, "retry": FAST_RETRY}
         options.update(kwargs)
-        return HHClient(server.url, USER_AGENT, seed=7, **options)
+        url = server if isinstance(server, str) else server.url
+        return HHClient(url, USER_AGENT, seed=7, **options)
 
     return build
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """The URL of a loopback port nothing listens on: bound for a free number, then closed."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+UNRESOLVABLE_URL = "http://nonexistent.invalid"
+"""``.invalid`` never resolves (RFC 6761)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.collect.conftest import UNRESOLVABLE_URL
 from tests.collect.hh_server import Reply, error_body, numbered_vacancies
 from vacrec.cli import app
 from vacrec.config import get_settings
@@ -77,11 +78,65 @@ def test_token_is_sent_as_bearer_and_never_shown(hh_server, cli_env, tmp_path, m
     )  # fmt: skip
     assert ok.exit_code == 0 and last_json(ok.stdout)["written"] == 12
     assert refused.exit_code == 1
-    assert "forbidden" in last_json(refused.stdout)["error"]
+    error = last_json(refused.stdout)
+    assert error["cause"] == "forbidden" and error["status"] == 403
+    assert "HTTP 403 Forbidden: oauth:bad_authorization" in error["error"]
     assert {r.headers.get("Authorization") for r in hh_server.requests} == {f"Bearer {TOKEN}"}
     shown = ok.stdout + ok.stderr + refused.stdout + refused.stderr + caplog.text
     assert TOKEN not in shown
     assert caplog.records  # httpx did log its requests, without the token
+
+
+def test_unreachable_server_names_url_and_cause_and_leaves_no_file(
+    cli_env, closed_port_url, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("VACREC_HH_MAX_ATTEMPTS", "5")  # a 503 would get five
+    get_settings.cache_clear()
+    out = tmp_path / "fresh.jsonl"
+    result = invoke(
+        "--query", "художник", "--api-url", closed_port_url, "--out", str(out), "--json"
+    )
+    assert result.exit_code == 1
+    error = last_json(result.stdout)
+    url = f"{closed_port_url}/vacancies?text=художник&per_page=100&page=0"
+    assert error == {
+        "error": f"search failed: GET {url}: connection refused by "
+        f"{closed_port_url.removeprefix('http://')} (gave up after 2 attempts)",
+        "cause": "connection_refused",
+        "url": url,
+        "status": None,
+        "attempts": 2,
+    }
+    assert "connection refused" in result.stderr and url in result.stderr
+    assert not out.exists()
+
+
+def test_unresolvable_host_is_named_at_once(cli_env, tmp_path):
+    out = tmp_path / "fresh.jsonl"
+    result = invoke("--query", "x", "--api-url", UNRESOLVABLE_URL, "--out", str(out), "--json")
+    assert result.exit_code == 1
+    error = last_json(result.stdout)
+    assert "host name 'nonexistent.invalid' not resolved" in error["error"]
+    assert error["url"].startswith(f"{UNRESOLVABLE_URL}/vacancies?")
+    assert error["attempts"] == 1
+    assert not out.exists()
+
+
+def test_server_error_reports_status_and_body_after_retries(hh_server, cli_env, tmp_path):
+    hh_server.script("/vacancies", *[Reply(503, error_body("service_unavailable"))] * 2)
+    out = tmp_path / "fresh.jsonl"
+    result = invoke("--query", ALL, "--api-url", hh_server.url, "--out", str(out))
+    assert result.exit_code == 1
+    assert "HTTP 503 Service Unavailable: service_unavailable" in result.stderr
+    assert "(gave up after 2 attempts)" in result.stderr  # VACREC_HH_MAX_ATTEMPTS
+    assert len(hh_server.seen("/vacancies")) == 2
+    assert not out.exists()
+
+
+def test_bad_api_url_is_a_usage_error(cli_env, tmp_path):
+    result = invoke("--query", "x", "--api-url", "api.hh.ru", "--out", str(tmp_path / "f.jsonl"))
+    assert result.exit_code == 2
+    assert "'api.hh.ru'" in result.stderr and "http:// or https://" in result.stderr
 
 
 def test_missing_token_variable_is_a_clear_error(hh_server, cli_env, monkeypatch):

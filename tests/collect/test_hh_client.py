@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tests.collect.conftest import USER_AGENT
+from tests.collect.conftest import UNRESOLVABLE_URL, USER_AGENT
 from tests.collect.hh_server import Reply, error_body
 from vacrec.collect.client import FetchError, RetryPolicy
 
@@ -69,6 +69,19 @@ async def test_5xx_gives_up_after_max_attempts(hh_server, make_client):
             await client.get_json(VACANCY)
     assert caught.value.cause == "http_5xx"
     assert len(hh_server.seen(VACANCY)) == 3  # FAST_RETRY.max_attempts
+    assert str(caught.value) == (
+        f"GET {hh_server.url}{VACANCY}: HTTP 502 Bad Gateway: bad gateway "
+        "(gave up after 3 attempts)"
+    )
+
+
+async def test_5xx_message_carries_the_apis_error_body(hh_server, make_client):
+    hh_server.script(VACANCY, *[Reply(503, error_body("service_unavailable"))] * 3)
+    async with make_client(hh_server) as client:
+        with pytest.raises(FetchError) as caught:
+            await client.get_json(VACANCY)
+    assert "HTTP 503 Service Unavailable: service_unavailable" in str(caught.value)
+    assert caught.value.status == 503 and caught.value.attempts == 3
 
 
 async def test_timeout_is_retried(hh_server, make_client):
@@ -85,6 +98,10 @@ async def test_timeout_gives_up(hh_server, make_client):
         with pytest.raises(FetchError) as caught:
             await client.get_json(VACANCY)
     assert caught.value.cause == "timeout"
+    assert str(caught.value) == (
+        f"GET {hh_server.url}{VACANCY}: timed out after 0.3 s waiting for the answer "
+        "(gave up after 3 attempts)"
+    )
 
 
 async def test_malformed_json_is_retried_then_reported(hh_server, make_client):
@@ -117,6 +134,51 @@ async def test_other_4xx_are_not_retried(hh_server, make_client, status, body, c
     assert caught.value.status == status
     assert len(hh_server.seen(VACANCY)) == 1
     assert client.retries == 0
+    assert str(caught.value).startswith(f"GET {hh_server.url}{VACANCY}: HTTP {status} ")
+
+
+async def test_4xx_message_names_the_full_url_and_the_apis_errors(hh_server, make_client):
+    hh_server.script("/vacancies", Reply(400, error_body("bad_argument", "per_page")))
+    async with make_client(hh_server) as client:
+        with pytest.raises(FetchError) as caught:
+            await client.get_json("/vacancies", {"text": "художник", "per_page": 500})
+    assert str(caught.value) == (
+        f"GET {hh_server.url}/vacancies?text=художник&per_page=500: "
+        "HTTP 400 Bad Request: bad_argument:per_page"
+    )
+
+
+async def test_refused_connection_is_tried_once_more_then_named(closed_port_url, make_client):
+    retry = RetryPolicy(max_attempts=5, connect_attempts=2, backoff_base_s=0.01)
+    async with make_client(closed_port_url, retry=retry) as client:
+        with pytest.raises(FetchError) as caught:
+            await client.get_json("/vacancies", {"text": "x"})
+    port = closed_port_url.rsplit(":", 1)[1]
+    assert str(caught.value) == (
+        f"GET {closed_port_url}/vacancies?text=x: connection refused by 127.0.0.1:{port} "
+        "(gave up after 2 attempts)"
+    )
+    assert caught.value.cause == "connection_refused"
+    assert client.requests == 2 and client.retries == 1  # not the five a 503 gets
+
+
+async def test_unresolvable_host_is_named_and_not_retried(make_client):
+    async with make_client(UNRESOLVABLE_URL) as client:
+        with pytest.raises(FetchError) as caught:
+            await client.get_json("/vacancies")
+    message = str(caught.value)
+    assert message.startswith(f"GET {UNRESOLVABLE_URL}/vacancies: host name ")
+    assert "'nonexistent.invalid' not resolved (" in message
+    assert caught.value.cause == "name_not_resolved"
+    assert client.requests == 1 and client.retries == 0
+
+
+@pytest.mark.parametrize("url", ["api.hh.ru", "ftp://api.hh.ru", "http://"])
+def test_base_url_must_be_http_with_a_host(url):
+    from vacrec.collect.client import HHClient
+
+    with pytest.raises(ValueError, match="http:// or https://"):
+        HHClient(url, USER_AGENT)
 
 
 async def test_rate_limit_spaces_request_starts(hh_server, make_client):

@@ -93,12 +93,12 @@ def test_pages_within_depth_matches_the_documented_limit():
     assert pages_within_depth(per_page=100, pages=0) == 0
 
 
-async def test_empty_result(hh_server, make_client, tmp_path):
+async def test_empty_result_leaves_no_file(hh_server, make_client, tmp_path):
     out = tmp_path / "o.jsonl"
     summary = await run(make_client(hh_server), out, query="водолаз-глубоководник")
     assert (summary.found, summary.pages, summary.written) == (0, 1, 0)
     assert hh_server.detail_counts() == {}
-    assert lines_of(out) == []
+    assert not out.exists()
 
 
 async def test_vanished_vacancy_is_a_not_found_failure_and_not_retried(
@@ -156,12 +156,28 @@ async def test_a_failed_later_page_is_counted_and_the_rest_kept(hh_server, make_
     assert summary.written == 5
 
 
-async def test_first_page_failure_raises(hh_server, make_client, tmp_path):
+async def test_first_page_failure_raises_and_leaves_no_file(hh_server, make_client, tmp_path):
     hh_server.script("/vacancies", Reply(400, error_body("bad_argument", "text")))
+    out = tmp_path / "o.jsonl"
     with pytest.raises(SearchFailed) as caught:
-        await run(make_client(hh_server), tmp_path / "o.jsonl", query="художник")
+        await run(make_client(hh_server), out, query="художник")
     assert caught.value.error.cause == "bad_request"
     assert len(hh_server.seen("/vacancies")) == 1
+    assert hh_server.seen("/professional_roles") == []  # the search fails first, alone
+    assert not out.exists()
+
+
+async def test_unreachable_server_keeps_an_earlier_file_as_it_was(
+    hh_server, make_client, closed_port_url, tmp_path
+):
+    out = tmp_path / "o.jsonl"
+    first = await run(make_client(hh_server), out, query="художник", per_page=5)
+    before = out.read_bytes()
+    with pytest.raises(SearchFailed, match="connection refused"):
+        await run(make_client(closed_port_url), out, query="художник", per_page=5)
+    assert out.read_bytes() == before and len(lines_of(out)) == first.written > 0
+    resumed = await run(make_client(hh_server), out, query="художник", per_page=5)
+    assert resumed.skipped_existing == first.written and resumed.written == 0
 
 
 async def test_resume_cuts_a_partial_last_line_and_skips_saved_ids(

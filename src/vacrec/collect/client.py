@@ -12,6 +12,11 @@ What the API asks of its users (``hhru/api`` docs, general.md and errors.md):
   back off exponentially with jitter on 429/5xx/timeouts, pause *every* task
   after a 429, and never retry other 4xx (they will not get better).
 
+A server we cannot reach is a different matter: a refused connection is tried
+once more (a restarting server), a host name that does not resolve not at all,
+so a wrong ``--api-url`` is reported in a second instead of after the whole
+backoff. Every error names the full URL and the real cause.
+
 An OAuth token, when given, goes in ``Authorization: Bearer``; it is never put
 in a URL, a log message, an exception or a ``repr``.
 """
@@ -21,10 +26,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
@@ -34,6 +42,8 @@ class RetryPolicy:
     """How hard to try one request. Tests shrink the base delay instead of sleeping seconds."""
 
     max_attempts: int = 5
+    connect_attempts: int = 2
+    """For a connection that could not be made at all: more tries would only delay the error."""
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     max_retry_after_s: float = 300.0
@@ -45,20 +55,45 @@ class RetryPolicy:
 
 
 class FetchError(Exception):
-    """A request that did not yield a usable JSON document, with the cause counted in summaries.
+    """A request that did not yield a usable JSON document: which URL, why, after how many tries.
 
-    Causes: ``not_found``, ``bad_request``, ``forbidden``, ``captcha_required``,
-    ``http_4xx`` (no retry) and, once retries are spent, ``rate_limited``,
-    ``http_5xx``, ``timeout``, ``network``, ``malformed``.
+    ``cause`` is the key counted in summaries: ``not_found``, ``bad_request``,
+    ``forbidden``, ``captcha_required``, ``http_4xx``, ``name_not_resolved``
+    (never retried) and, once retries are spent, ``rate_limited``, ``http_5xx``,
+    ``timeout``, ``connection_refused``, ``network``, ``malformed``. ``reason``
+    says the same for people, with the server's own error text when it sent one.
     """
 
-    def __init__(self, cause: str, path: str, status: int | None = None, detail: str = "") -> None:
+    def __init__(
+        self, cause: str, url: str, reason: str, *, status: int | None = None, attempts: int = 1
+    ) -> None:
         self.cause = cause
-        self.path = path
+        self.url = url
+        self.reason = reason
         self.status = status
-        self.detail = detail
-        where = f"{path} (HTTP {status})" if status else path
-        super().__init__(f"{cause}: {where}{': ' + detail if detail else ''}")
+        self.attempts = attempts
+        tries = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+        super().__init__(f"GET {url}: {reason}{tries}")
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """One failed attempt, and how many attempts a failure of its kind deserves."""
+
+    cause: str
+    reason: str
+    status: int | None = None
+    connect: bool = False  # no connection was made: ``RetryPolicy.connect_attempts``
+    final: bool = False  # retrying cannot help
+
+    def attempts(self, policy: RetryPolicy) -> int:
+        if self.final:
+            return 1
+        return (
+            min(policy.connect_attempts, policy.max_attempts)
+            if self.connect
+            else policy.max_attempts
+        )
 
 
 class RateLimiter:
@@ -100,11 +135,17 @@ class HHClient:
     ) -> None:
         if not user_agent.strip():
             raise ValueError("user_agent: the API requires an application name and a contact")
+        parsed = httpx.URL(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError(
+                f"API URL {base_url!r}: must be an http:// or https:// URL with a host"
+            )
         headers = {"HH-User-Agent": user_agent, "User-Agent": user_agent}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
+        self.timeout_s = timeout_s
         self.retries = 0
         self.requests = 0
         self._limiter = RateLimiter(rate_per_s)
@@ -129,41 +170,48 @@ class HHClient:
         """Close the connection pool."""
         await self._http.aclose()
 
+    def url_for(self, path: str, params: dict[str, Any] | None = None) -> str:
+        """The full URL of ``GET path``, readable (a Cyrillic query stays Cyrillic)."""
+        return unquote(str(self._http.build_request("GET", path, params=params).url))
+
     async def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """The decoded JSON body of ``GET path``; raises :class:`FetchError`."""
-        cause, status = "network", None
-        for attempt in range(1, self.retry.max_attempts + 1):
+        request = self._http.build_request("GET", path, params=params)
+        url = unquote(str(request.url))
+        attempt = 0
+        while True:
+            attempt += 1
             await self._limiter.acquire()
             self.requests += 1
             retry_after: float | None = None
             try:
-                response = await self._http.get(path, params=params)
-            except httpx.TimeoutException:
-                cause, status = "timeout", None
-            except httpx.TransportError:
-                cause, status = "network", None
+                response = await self._http.send(request)
+            except httpx.TransportError as exc:
+                failure = _transport_failure(exc, request.url, self.timeout_s)
             else:
                 status = response.status_code
                 if status == 200:
                     try:
                         return response.json()
                     except (json.JSONDecodeError, UnicodeDecodeError):
-                        cause = "malformed"
+                        failure = _Failure("malformed", "the answer is not valid JSON", status)
                 elif status == 429 or status >= 500:
                     cause = "rate_limited" if status == 429 else "http_5xx"
+                    failure = _Failure(cause, _http_reason(response), status)
                     retry_after = self._retry_after(response)
                 else:
-                    raise self._final_error(path, response)
-            if attempt == self.retry.max_attempts:
-                break
+                    raise self._final_error(url, response)
+            if attempt >= failure.attempts(self.retry):
+                raise FetchError(
+                    failure.cause, url, failure.reason, status=failure.status, attempts=attempt
+                )
             delay = self.retry.backoff(attempt, self._rng)
             if retry_after is not None:
                 delay = max(delay, retry_after)
-            if cause == "rate_limited":
+            if failure.cause == "rate_limited":
                 self._limiter.pause_until(time.monotonic() + delay)
             self.retries += 1
             await asyncio.sleep(delay)
-        raise FetchError(cause, path, status, f"gave up after {self.retry.max_attempts} attempts")
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         """Seconds the server asked us to wait (delta-seconds or HTTP-date), capped."""
@@ -180,7 +228,7 @@ class HHClient:
         return min(max(seconds, 0.0), self.retry.max_retry_after_s)
 
     @staticmethod
-    def _final_error(path: str, response: httpx.Response) -> FetchError:
+    def _final_error(url: str, response: httpx.Response) -> FetchError:
         """A 4xx other than 429: name it from the API's ``errors`` list, never retry it."""
         status = response.status_code
         types = _error_types(response)
@@ -194,7 +242,7 @@ class HHClient:
             cause = "forbidden"
         else:
             cause = "http_4xx"
-        return FetchError(cause, path, status, ", ".join(types))
+        return FetchError(cause, url, _http_reason(response), status=status)
 
 
 def _error_types(response: httpx.Response) -> list[str]:
@@ -210,3 +258,60 @@ def _error_types(response: httpx.Response) -> list[str]:
             value = error.get("value")
             found.append(f"{error['type']}:{value}" if isinstance(value, str) else error["type"])
     return found
+
+
+_TIMEOUT_PHASES = {
+    httpx.ConnectTimeout: "connecting",
+    httpx.ReadTimeout: "waiting for the answer",
+    httpx.WriteTimeout: "sending the request",
+    httpx.PoolTimeout: "waiting for a free connection",
+}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _transport_failure(exc: httpx.TransportError, url: httpx.URL, timeout_s: float) -> _Failure:
+    """Name what went wrong below HTTP: the resolver, the connection, or the wait."""
+    if isinstance(exc, httpx.TimeoutException):
+        phase = _TIMEOUT_PHASES.get(type(exc), "")
+        reason = f"timed out after {timeout_s:g} s{' ' + phase if phase else ''}"
+        return _Failure("timeout", reason, connect=isinstance(exc, httpx.ConnectTimeout))
+    causes = list(_os_errors(exc))
+    for error in causes:
+        if isinstance(error, socket.gaierror):
+            # EAI_AGAIN is the resolver's "try again later"; anything else is an answer.
+            final = error.errno != socket.EAI_AGAIN
+            reason = f"host name {url.host!r} not resolved ({error.strerror or error})"
+            return _Failure("name_not_resolved", reason, connect=True, final=final)
+    where = f"{url.host}:{url.port or _DEFAULT_PORTS.get(url.scheme, '')}"
+    if any(isinstance(error, ConnectionRefusedError) for error in causes):
+        return _Failure("connection_refused", f"connection refused by {where}", connect=True)
+    if isinstance(exc, httpx.ConnectError):
+        detail = next((e.strerror for e in causes if e.strerror), None) or str(exc)
+        return _Failure("network", f"cannot connect to {where} ({detail})", connect=True)
+    return _Failure("network", f"connection failed: {exc or type(exc).__name__}")
+
+
+def _os_errors(exc: BaseException) -> Iterator[OSError]:
+    """The operating-system errors under an httpx error (causes, contexts, exception groups)."""
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            yield current
+        pending += [current.__cause__, current.__context__, *getattr(current, "exceptions", ())]
+
+
+def _http_reason(response: httpx.Response) -> str:
+    """``HTTP 403 Forbidden`` plus what the body says: the API's errors, or a short excerpt."""
+    status = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+    types = _error_types(response)
+    if types:
+        return f"{status}: {', '.join(types)}"
+    text = " ".join(response.text.split())
+    if not text:
+        return status
+    return f"{status}: {text[:200]}{'…' if len(text) > 200 else ''}"

@@ -6,7 +6,9 @@ reads. It is only ever appended to in whole lines, flushed and fsynced per
 batch, so a killed run leaves complete lines (at worst the last batch is
 missing). A new run first cuts off a trailing partial line, then skips every
 id already in the file; a vacancy that failed (404, timeout, ...) is not
-written, so the next run tries it again and nothing is lost.
+written, so the next run tries it again and nothing is lost. A run that
+leaves the file empty (the server was unreachable, nothing matched) removes
+it, so no empty file suggests a collection that did not happen.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ DEPTH_LIMIT = 2000
 """The API returns no result past position 2000 of a search (``page * per_page``)."""
 MAX_PER_PAGE = 100
 """The API's largest ``per_page``."""
+_NO_ITEMS = "the answer is not a search page (no items list)"
 
 
 class OutputFileError(ValueError):
@@ -140,6 +143,7 @@ class JsonlAppender:
 
     def __init__(self, path: Path, batch_size: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -169,9 +173,11 @@ class JsonlAppender:
         self._pending.clear()
 
     def close(self) -> None:
-        """Flush and close."""
+        """Flush and close; remove the file if it is still empty (while the lock is held)."""
         try:
             self.flush()
+            if os.fstat(self._fd).st_size == 0:
+                self._path.unlink(missing_ok=True)
         finally:
             os.close(self._fd)
 
@@ -188,8 +194,9 @@ async def collect(
     try:
         existing, truncated = prepare_output(out)
         summary = CollectSummary(out=str(out), truncated_bytes=truncated)
-        categories = await _role_categories(client, summary)
+        # The search first: if the server cannot be reached, say so before anything else.
         ids = await _search(client, params, summary, progress)
+        categories = await _role_categories(client, summary)
     except BaseException:
         writer.close()
         raise
@@ -213,7 +220,8 @@ async def collect(
             try:
                 obj = await client.get_json(f"/vacancies/{vacancy_id}")
                 if not _is_vacancy(obj, vacancy_id):
-                    raise FetchError("malformed", f"/vacancies/{vacancy_id}", 200, "not a vacancy")
+                    url = client.url_for(f"/vacancies/{vacancy_id}")
+                    raise FetchError("malformed", url, "the answer is not a vacancy", status=200)
             except FetchError as exc:
                 failures[exc.cause] += 1
             else:
@@ -260,7 +268,8 @@ async def _search(
     except FetchError as exc:
         raise SearchFailed(exc) from exc
     if not isinstance(first, dict) or not isinstance(first.get("items"), list):
-        raise SearchFailed(FetchError("malformed", "/vacancies", 200, "no items list"))
+        url = client.url_for("/vacancies", {**query, "page": 0})
+        raise SearchFailed(FetchError("malformed", url, _NO_ITEMS, status=200))
     summary.found = _int(first.get("found"))
     total = pages_within_depth(
         params.per_page, _int(first.get("pages")), params.max_pages, params.depth_limit
@@ -289,7 +298,8 @@ async def _search(
         try:
             body = await client.get_json("/vacancies", {**query, "page": page})
             if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-                raise FetchError("malformed", "/vacancies", 200, "no items list")
+                url = client.url_for("/vacancies", {**query, "page": page})
+                raise FetchError("malformed", url, _NO_ITEMS, status=200)
         except FetchError as exc:
             page_failures[exc.cause] += 1
         else:

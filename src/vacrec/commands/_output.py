@@ -13,8 +13,16 @@ stderr = Console(stderr=True)
 
 
 def print_json(payload: dict[str, object]) -> None:
-    """Print ``payload`` as one line of JSON on stdout (the machine-readable result)."""
-    print(json.dumps(payload, ensure_ascii=False, default=str))
+    """Print ``payload`` as one line of JSON on stdout (the machine-readable result).
+
+    Cyrillic is printed as itself, like everything else the tool prints. A stdout
+    that cannot encode it (``PYTHONIOENCODING=ascii``, a Latin-1 locale) gets the
+    ``\\u`` escapes instead: the same JSON, rather than a crash.
+    """
+    try:
+        print(json.dumps(payload, ensure_ascii=False, default=str))
+    except UnicodeEncodeError:
+        print(json.dumps(payload, default=str))
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vacrec.commands._output import print_json, stderr
@@ -77,18 +78,23 @@ def collect_command(
         query=query, area=area, per_page=per_page, max_pages=max_pages,
         concurrency=concurrency, batch_size=batch_size,
     )  # fmt: skip
-    client = HHClient(
-        api_url or settings.hh_api_url,
-        settings.hh_user_agent,
-        token=token,
-        rate_per_s=rate or settings.hh_rate_per_s,
-        timeout_s=settings.hh_timeout_s,
-        retry=RetryPolicy(max_attempts=settings.hh_max_attempts),
-    )
+    try:
+        client = HHClient(
+            api_url or settings.hh_api_url,
+            settings.hh_user_agent,
+            token=token,
+            rate_per_s=rate or settings.hh_rate_per_s,
+            timeout_s=settings.hh_timeout_s,
+            retry=RetryPolicy(max_attempts=settings.hh_max_attempts),
+        )
+    except ValueError as exc:
+        _fail(str(exc), as_json)
     try:
         summary = asyncio.run(_run(client, params, path))
     except SearchFailed as exc:
-        _fail(str(exc), as_json, code=1)
+        error = exc.error
+        details = {"cause": error.cause, "url": error.url, "status": error.status}
+        _fail(str(exc), as_json, code=1, details={**details, "attempts": error.attempts})
     except OutputFileError as exc:
         _fail(str(exc), as_json)
 
@@ -102,9 +108,10 @@ def collect_command(
         print_json(result)
         return
     failures = ", ".join(f"{k} {v}" for k, v in sorted(summary.failures.items())) or "none"
+    where = path if path.exists() else f"{path} (not created: nothing to write)"
     print(
         f"{summary.pages} pages, {summary.found} found; wrote {summary.written} vacancies to "
-        f"{path} (skipped {summary.skipped_existing} already there); {summary.retries} retries; "
+        f"{where} (skipped {summary.skipped_existing} already there); {summary.retries} retries; "
         f"failures: {failures}; industries by role category "
         f"{summary.industry_sources.get('role_category', 0)}, "
         f"left to the classifier {summary.industry_sources.get('unmapped', 0)}"
@@ -170,8 +177,11 @@ def _token(name: str | None, as_json: bool) -> str | None:
     return value
 
 
-def _fail(message: str, as_json: bool, code: int = 2) -> NoReturn:
-    stderr.print(f"[red]error:[/red] {message}")
+def _fail(
+    message: str, as_json: bool, code: int = 2, details: dict[str, object] | None = None
+) -> NoReturn:
+    """One error line on stderr (URLs and server text are not Rich markup); JSON too."""
+    stderr.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     if as_json:
-        print_json({"error": message})
+        print_json({"error": message, **(details or {})})
     raise typer.Exit(code)

@@ -6,7 +6,8 @@ registry (a cheap query) and, when the live version changes, loads the new model
 started with, so a swap never fails one. A model the registry refuses to load
 (another encoding, damaged weights) leaves the previous one serving, and the
 reason is logged and reported by ``/api/v1/model``. No model at all means the
-content prior serves.
+content prior serves. Every switch is one INFO line naming both versions and
+the reason recorded with the promotion, so a worker's log explains what it served.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, select
 
 from vacrec.agent.policy import QModel
 from vacrec.agent.registry import ModelRefused, live_version, load_live_model
 from vacrec.store.db import read_transaction, utcnow
+from vacrec.store.tables import model_promotions
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +66,10 @@ class ModelHolder:
                 if self._polled and version == self._seen:
                     return False
                 self._polled = True
+                why = _promotion_reason(conn)
                 if version is None:
                     swapped = self._model is not None
-                    self._install(None)
+                    self._install(None, why)
                     self._seen = version
                     return swapped
                 try:
@@ -83,19 +86,18 @@ class ModelHolder:
                     return False
             self._seen = version
             swapped = model is not self._model
-            self._install(model)
+            self._install(model, why)
             return swapped
 
-    def _install(self, model: QModel | None) -> None:
-        previous = self._model.version if self._model is not None else None
+    def _install(self, model: QModel | None, why: str) -> None:
+        """Swap the reference; log the switch (once, only when what serves changes)."""
+        before, after = _name(self._model), _name(model)
         self._model = model
         self._loaded_at = utcnow()
-        if model is None:
-            if previous is not None:
-                log.info("no live model any more; serving the content prior")
-            return
-        self.refusal = None
-        log.info("serving model version %s (was %s)", model.version, previous)
+        if model is not None:
+            self.refusal = None
+        if after != before:
+            log.info("serving %s instead of %s (%s)", after, before, why)
 
     def start(self) -> None:
         """Load once now (so the first request has the model), then poll in the background."""
@@ -120,3 +122,21 @@ class ModelHolder:
             except Exception:
                 # A database outage must not kill the poller; the old model keeps serving.
                 log.exception("model poll failed; keeping the current model")
+
+
+def _name(model: QModel | None) -> str:
+    return "the content prior" if model is None else f"model version {model.version}"
+
+
+def _promotion_reason(conn: Connection) -> str:
+    """Why the live version is live: kind and reason of the newest promotion.
+
+    Ordered as ``registry.live_version`` orders promotions; read in the same
+    transaction, so it describes the version just read.
+    """
+    row = conn.execute(
+        select(model_promotions.c.kind, model_promotions.c.reason)
+        .order_by(model_promotions.c.promoted_at.desc(), model_promotions.c.id.desc())
+        .limit(1)
+    ).first()
+    return "no model is promoted in the registry" if row is None else f"{row.kind}: {row.reason}"
