@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -62,3 +64,40 @@ def test_every_scrape_counts_the_requests_of_both_workers(tmp_path: Path, sqlite
         _stop(process)
     assert process.returncode is not None
     assert list((home / "prometheus").iterdir()) == []  # removed when the server stops
+
+
+# Runs in a fresh interpreter: prometheus-client picks multiprocess mode when first imported.
+_ONE_WORKER = """
+import os, sys, httpx
+from tests.live_server import serve_in_thread
+from vacrec.service.app import create_app
+with serve_in_thread(create_app()) as url:
+    assert httpx.get(url + "/healthz").status_code == 200
+    print(sorted(os.listdir(sys.argv[1])))
+print(sorted(os.listdir(sys.argv[1])))
+"""
+
+
+def test_a_stopping_worker_leaves_its_counters_and_drops_its_live_gauges(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = os.environ | {
+        "PROMETHEUS_MULTIPROC_DIR": str(shared),
+        "VACREC_HOME": str(tmp_path / "home"),
+        "VACREC_DATABASE_URL": sqlite_url,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _ONE_WORKER, str(shared)],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    running, stopped = result.stdout.strip().splitlines()[-2:]
+    assert "gauge_liveall" in running and "counter" in running
+    assert "gauge_liveall" not in stopped  # mark_process_dead ran at lifespan shutdown
+    assert "counter" in stopped  # a gone worker's requests still count
