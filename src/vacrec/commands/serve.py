@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from contextlib import nullcontext
 
 import typer
 from sqlalchemy import Engine
 
 from vacrec.config import Settings, get_settings
 from vacrec.learning import ensure_catalog, retrain_once
+from vacrec.service.metrics import shared_metrics_dir
 from vacrec.store.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -94,8 +96,11 @@ def register(app: typer.Typer) -> None:
                 daemon=True,
             ).start()
             log.info("retraining every %g s", every_s)
+        # Several workers: one metrics directory for all, so any worker's /metrics sums them.
+        metrics_dir = shared_metrics_dir(settings.home) if workers > 1 else nullcontext()
         try:
-            uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers)
+            with metrics_dir:
+                uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers)
         finally:
             stop.set()
             engine.dispose()

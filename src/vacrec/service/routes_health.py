@@ -53,7 +53,7 @@ def readyz(engine: EngineDep, recommender: RecommenderDep) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response)
 def metrics_endpoint(metrics: MetricsDep, recommender: RecommenderDep) -> Response:
-    """Prometheus metrics of this worker process."""
+    """Prometheus metrics of the whole server: every worker's samples, whichever one answers."""
     model = recommender.models.current
     snapshot = recommender.snapshots.current
     body = metrics.render(

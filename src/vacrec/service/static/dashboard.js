@@ -1,5 +1,7 @@
 // The dashboard: fetches /api/v1/dashboard and draws each plot as inline SVG.
 // No libraries; text from data goes in via textContent only.
+// Traffic plots show real users by default; simulated users (`vacrec simulate`) are one
+// click away but never mixed in, so a simulation cannot pass for real learning.
 "use strict";
 
 (function () {
@@ -48,6 +50,25 @@
       step: "шаг обновления",
       loss: "потери",
       model_loss: (v) => `Модель версии ${v}`,
+      origin_label: "Чей трафик:",
+      origin_real: (n) => `Реальные пользователи · ${n}`,
+      origin_simulated: (n) => `Симуляция · ${n}`,
+      origin_note_real: (n) => `Симулированные пользователи (${n} подборок, «vacrec simulate») здесь не показаны.`,
+      origin_note_simulated: "Только симулированные пользователи: это проверка системы, а не отклик людей.",
+      empty_simulated: "Симуляций не было.",
+      champion: "чемпион",
+      champion_dr: "чемпион (DR)",
+      promoted: "выпущена",
+      not_promoted: "не выпущена",
+      models_note:
+        "Каждое обучение сравнивает кандидата с чемпионом (моделью в работе или выбором по совпадению слов) " +
+        "на одних и тех же отложенных оценках: закрашенные точки — кандидат, полая серая — чемпион по DR, " +
+        "отрезки — 95 % интервалы. Модель выходит в работу, только если она надёжно лучше чемпиона.",
+      loss_note:
+        "Это ошибка временных разностей (TD, Huber) Double-DQN по шагам обучения, а не качество подборок. " +
+        "Цели считает сама обучаемая сеть (её целевая копия периодически подтягивается), поэтому после " +
+        "первых сотен шагов кривая может расти: цели двигаются вместе с оценками Q. Судите о модели по " +
+        "графику версий выше — оценке DR кандидата против чемпиона на отложенных данных.",
     },
     en: {
       page_title: "Dashboard: learning and traffic",
@@ -83,10 +104,29 @@
       step: "update step",
       loss: "loss",
       model_loss: (v) => `Model version ${v}`,
+      origin_label: "Whose traffic:",
+      origin_real: (n) => `Real users · ${n}`,
+      origin_simulated: (n) => `Simulated · ${n}`,
+      origin_note_real: (n) => `Simulated users (${n} recommendations, “vacrec simulate”) are not shown here.`,
+      origin_note_simulated: "Simulated users only: a test of the system, not what people think.",
+      empty_simulated: "No simulations have run.",
+      champion: "champion",
+      champion_dr: "champion (DR)",
+      promoted: "promoted",
+      not_promoted: "not promoted",
+      models_note:
+        "Each training compares its candidate with the champion (the live model, or matching the seeker’s " +
+        "words) on the same held-out ratings: filled dots are the candidate, the hollow grey one is the " +
+        "champion’s DR estimate, bars are 95% intervals. A model goes live only if it is reliably better.",
+      loss_note:
+        "This is the Double-DQN temporal-difference (Huber) loss per update step, not the quality of the " +
+        "recommendations. Its targets come from the learning network itself (a target copy that catches up " +
+        "periodically), so the curve can rise after the first few hundred steps as targets move with the " +
+        "Q-values. Judge a model by the versions plot above: its held-out DR estimate against the champion’s.",
     },
   };
 
-  const state = { lang: loadLang(I18N), data: null, error: null };
+  const state = { lang: loadLang(I18N), data: null, error: null, origin: "real" };
   const t = translator(I18N, () => state.lang);
 
   const locale = () => (state.lang === "ru" ? "ru-RU" : "en-GB");
@@ -162,21 +202,27 @@
 
   // ------------------------------------------------------------------ line plot
 
-  function formatTime(ms, bucket) {
+  /** The traffic of the origin shown (real or simulated users). */
+  function traffic(data) {
+    return (data.traffic || {})[state.origin] || {};
+  }
+
+  function formatTime(ms, bucketS) {
     const d = new Date(ms);
-    const opts =
-      bucket === "day"
-        ? { day: "2-digit", month: "2-digit" }
-        : { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" };
+    let opts = { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" };
+    if (bucketS >= 86400) opts = { day: "2-digit", month: "2-digit" };
+    else if (bucketS < 3600) opts = { hour: "2-digit", minute: "2-digit" }; // spans under 12 h
     return d.toLocaleString(locale(), opts);
   }
 
-  /** points: [{x, y, tip}]; opts: {yMin, yMax, yFmt, xFmt, cls, label, zero} */
+  /** points: [{x, y, tip}]; opts: {yMin, yMax, yFmt, xFmt, cls, label, zero, width}.
+   * width: the x extent of one point (a time bucket), so a lone bucket is drawn as a
+   * level over its interval instead of a dot that does not read as a series. */
   function linePlot(body, points, opts) {
     const root = frame(opts.label);
     const xs = points.map((p) => p.x);
     let x0 = Math.min(...xs);
-    let x1 = Math.max(...xs);
+    let x1 = Math.max(...xs) + (points.length === 1 && opts.width ? opts.width : 0);
     if (x0 === x1) {
       x0 -= 1;
       x1 += 1;
@@ -208,12 +254,9 @@
     if (opts.xNice) {
       xTicks = niceTicks(x0, x1, 5);
     } else {
-      // Time axes: label a few of the buckets themselves.
-      const n = Math.min(points.length, 5);
-      xTicks = [];
-      for (let i = 0; i < n; i++) {
-        xTicks.push(points[Math.round((i * (points.length - 1)) / Math.max(n - 1, 1))].x);
-      }
+      // Time axes: label every step-th bucket (evenly spaced, so labels never collide).
+      const step = Math.max(1, Math.ceil((points.length - 1) / 4));
+      xTicks = points.filter((_, i) => i % step === 0).map((p) => p.x);
     }
     for (const v of new Set(xTicks)) {
       xt.append(
@@ -224,6 +267,10 @@
     if (points.length > 1) {
       const d = points.map((p, i) => `${i ? "L" : "M"}${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`);
       root.append(svg("path", { class: `series ${opts.cls}`, d: d.join(" ") }));
+    } else if (opts.width) {
+      const p = points[0];
+      const d = `M${x(p.x).toFixed(1)},${y(p.y).toFixed(1)} L${x(p.x + opts.width).toFixed(1)},${y(p.y).toFixed(1)}`;
+      root.append(svg("path", { class: `series single ${opts.cls}`, d }));
     }
     if (opts.dots !== false) {
       const dots = svg("g", { class: "points" });
@@ -239,33 +286,38 @@
 
   // ------------------------------------------------------------------ plots
 
+  /** The empty-state text of a traffic plot: nothing simulated is not "no users yet". */
+  const emptyTraffic = (key) => (state.origin === "simulated" ? t("empty_simulated") : t(key));
+
   function drawReward(data) {
     const body = $("plot-reward").querySelector(".plot-body");
-    const rows = (data.reward_over_time || []).filter((r) => r.mean_reward !== null);
-    if (!rows.length) return emptyState(body, t("empty_reward"));
+    const { bucket_s: bucketS, reward_over_time: series } = traffic(data);
+    const rows = (series || []).filter((r) => r.mean_reward !== null);
+    if (!rows.length) return emptyState(body, emptyTraffic("empty_reward"));
     const points = rows.map((r) => ({
       x: Date.parse(r.t),
       y: r.mean_reward,
-      tip: `${formatTime(Date.parse(r.t), data.bucket)}: ${r.mean_reward.toFixed(3)} (${r.n} ${t("answers")})`,
+      tip: `${formatTime(Date.parse(r.t), bucketS)}: ${r.mean_reward.toFixed(3)} (${r.n} ${t("answers")})`,
     }));
     linePlot(body, points, {
-      yMin: -1, yMax: 1, zero: true, cls: "reward", label: t("reward_title"),
-      yFmt: (v) => v.toFixed(1), xFmt: (v) => formatTime(v, data.bucket),
+      yMin: -1, yMax: 1, zero: true, cls: "reward", label: t("reward_title"), width: bucketS * 1000,
+      yFmt: (v) => v.toFixed(1), xFmt: (v) => formatTime(v, bucketS),
     });
   }
 
   function drawRate(data) {
     const body = $("plot-rate").querySelector(".plot-body");
-    const rows = (data.feedback_rate || []).filter((r) => r.rate !== null);
-    if (!rows.length) return emptyState(body, t("empty_rate"));
+    const { bucket_s: bucketS, feedback_rate: series } = traffic(data);
+    const rows = (series || []).filter((r) => r.rate !== null);
+    if (!rows.length) return emptyState(body, emptyTraffic("empty_rate"));
     const points = rows.map((r) => ({
       x: Date.parse(r.t),
       y: r.rate,
-      tip: `${formatTime(Date.parse(r.t), data.bucket)}: ${Math.round(r.rate * 100)}% (${r.rated}/${r.events})`,
+      tip: `${formatTime(Date.parse(r.t), bucketS)}: ${Math.round(r.rate * 100)}% (${r.rated}/${r.events})`,
     }));
     linePlot(body, points, {
-      yMin: 0, yMax: 1, cls: "rate", label: t("rate_title"),
-      yFmt: (v) => `${Math.round(v * 100)}%`, xFmt: (v) => formatTime(v, data.bucket),
+      yMin: 0, yMax: 1, cls: "rate", label: t("rate_title"), width: bucketS * 1000,
+      yFmt: (v) => `${Math.round(v * 100)}%`, xFmt: (v) => formatTime(v, bucketS),
     });
   }
 
@@ -275,8 +327,8 @@
 
   function drawActions(data) {
     const body = $("plot-actions").querySelector(".plot-body");
-    const rows = data.actions || [];
-    if (!rows.length) return emptyState(body, t("empty_actions"));
+    const rows = traffic(data).actions || [];
+    if (!rows.length) return emptyState(body, emptyTraffic("empty_actions"));
     const rowH = 22;
     const labelW = Math.min(Math.round(W * 0.42), 230);
     const height = PAD.top + rows.length * rowH + 8;
@@ -305,7 +357,7 @@
     if (!models.length) return emptyState(body, t("empty_models"));
     const names = [...new Set(models.flatMap((m) => m.ope.map((e) => e.estimator)))];
     const values = models.flatMap((m) =>
-      m.ope.flatMap((e) => [e.value, e.low, e.high]).filter((v) => v !== null),
+      [...m.ope, m.champion_dr || {}].flatMap((e) => [e.value, e.low, e.high]).filter((v) => v != null),
     );
     let lo = Math.min(...values, 0);
     let hi = Math.max(...values, 0);
@@ -333,10 +385,13 @@
       }
       const vLabel = m.live ? `v${m.version} · ${t("live")}` : `v${m.version}`;
       g.append(svg("text", { class: "tick-label", x: cx, y: H - PAD.bottom + 16, "text-anchor": "middle", "font-size": 11, "font-weight": m.live ? 700 : 400, fill: "#4b5563", text: vLabel }));
+      // The candidate's estimators side by side, then the champion's DR on the right.
+      const slots = names.length + (m.champion_dr ? 1 : 0);
       const spread = Math.min(slot * 0.6, 60);
+      const at = (k) => (slots > 1 ? cx - spread / 2 + (spread * k) / (slots - 1) : cx);
       m.ope.forEach((e) => {
         const k = names.indexOf(e.estimator);
-        const px = names.length > 1 ? cx - spread / 2 + (spread * k) / (names.length - 1) : cx;
+        const px = at(k);
         const color = COLORS[k % COLORS.length];
         const ci = e.low !== null && e.high !== null ? ` [${e.low.toFixed(3)}, ${e.high.toFixed(3)}]` : "";
         const point = svg("g", { class: "estimate", "data-estimator": e.estimator }, [
@@ -352,6 +407,7 @@
         point.append(svg("circle", { cx: px, cy: y(e.value), r: m.live ? 5 : 4, fill: color, stroke: "#fff", "stroke-width": 1 }));
         g.append(point);
       });
+      if (m.champion_dr) g.append(championMark(m, at(names.length), y));
       root.append(g);
     });
     const legend = el("div", { className: "legend" });
@@ -360,7 +416,25 @@
       sw.style.background = COLORS[k % COLORS.length];
       legend.append(el("span", {}, [sw, document.createTextNode(name.toUpperCase())]));
     });
+    if (models.some((m) => m.champion_dr)) {
+      legend.append(el("span", {}, [el("span", { className: "swatch hollow" }), document.createTextNode(t("champion_dr"))]));
+    }
     body.replaceChildren(root, legend);
+  }
+
+  /** The champion's held-out DR estimate that version was compared with, and the decision. */
+  function championMark(m, px, y) {
+    const e = m.champion_dr;
+    const ci = e.low !== null && e.high !== null ? ` [${e.low.toFixed(3)}, ${e.high.toFixed(3)}]` : "";
+    const verdict = m.promoted ? t("promoted") : t("not_promoted");
+    const mark = svg("g", { class: "champion" }, [
+      tip(`${t("version")} ${m.version} · ${t("champion")} (${m.champion}) DR: ${e.value.toFixed(3)}${ci} · ${verdict}: ${m.decision}`),
+    ]);
+    if (e.low !== null && e.high !== null) {
+      mark.append(svg("line", { x1: px, x2: px, y1: y(e.low), y2: y(e.high), stroke: "#6b7280", "stroke-width": 1.5 }));
+    }
+    mark.append(svg("circle", { cx: px, cy: y(e.value), r: 4 }));
+    return mark;
   }
 
   function drawLoss(data) {
@@ -376,9 +450,25 @@
     body.append(el("p", { className: "legend", text: t("model_loss", curve.version) }));
   }
 
+  function drawOrigin(data) {
+    const counts = Object.fromEntries(
+      ["real", "simulated"].map((o) => [o, ((data.traffic || {})[o] || {}).totals?.events ?? 0]),
+    );
+    const nf = new Intl.NumberFormat(locale());
+    for (const button of document.querySelectorAll("button.origin")) {
+      const origin = button.dataset.origin;
+      button.textContent = t(`origin_${origin}`, nf.format(counts[origin]));
+      button.setAttribute("aria-pressed", String(origin === state.origin));
+    }
+    let note = t("origin_note_simulated");
+    if (state.origin === "real") note = counts.simulated ? t("origin_note_real", nf.format(counts.simulated)) : "";
+    $("origin-note").textContent = note;
+  }
+
   function drawStats(data) {
-    const totals = data.totals || {};
-    const rate = totals.events ? `${Math.round((100 * (data.feedback_rate || []).reduce((s, r) => s + r.rated, 0)) / totals.events)}%` : "—";
+    const shown = traffic(data);
+    const totals = shown.totals || {};
+    const rate = totals.events ? `${Math.round((100 * (shown.feedback_rate || []).reduce((s, r) => s + r.rated, 0)) / totals.events)}%` : "—";
     const stat = (value, label) =>
       el("div", { className: "stat" }, [
         el("span", { className: "stat-value", text: value }),
@@ -412,6 +502,7 @@
     const body = document.querySelector(".plot-body");
     if (body && body.clientWidth) W = Math.max(300, Math.min(640, Math.round(body.clientWidth)));
     $("updated").textContent = t("updated", new Date().toLocaleTimeString(locale()));
+    drawOrigin(data);
     drawStats(data);
     drawReward(data);
     drawRate(data);
@@ -434,6 +525,12 @@
   }
 
   function start() {
+    for (const button of document.querySelectorAll("button.origin")) {
+      button.addEventListener("click", () => {
+        state.origin = button.dataset.origin;
+        render();
+      });
+    }
     $("lang-switch").addEventListener("click", () => {
       state.lang = state.lang === "ru" ? "en" : "ru";
       saveLang(state.lang);

@@ -1,0 +1,236 @@
+"""The numbers behind /dashboard, on SQLite and PostgreSQL (time bucketing is per dialect).
+
+Real users' traffic and simulated traffic are reported apart, each bucketed by its own span.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+import pytest
+from sqlalchemy import Engine, insert
+
+from vacrec.service.dashboard import MAX_LOSS_POINTS, dashboard_data
+from vacrec.store.tables import events, feedback, model_promotions, models
+
+T0 = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
+
+
+def _event(conn, at: datetime, industry: str, action: int = 0, source: str = "api") -> str:  # type: ignore[no-untyped-def]
+    event_id = uuid.uuid4().hex
+    conn.execute(
+        insert(events).values(
+            id=event_id,
+            created_at=at,
+            age=30,
+            skill="акварель",
+            preference="",
+            action=action,
+            industry=industry,
+            propensity=0.5,
+            explore=True,
+            model_version=None,
+            catalog_version=1,
+            shown=["1"],
+            source=source,
+        )
+    )
+    return event_id
+
+
+def _feedback(conn, event_id: str | None, at: datetime, cum_reward: int) -> None:  # type: ignore[no-untyped-def]
+    conn.execute(
+        insert(feedback).values(
+            event_id=event_id,
+            created_at=at,
+            age=30,
+            skill="акварель",
+            action=0,
+            cum_reward=cum_reward,
+            reward=math.tanh(cum_reward),
+            votes=None,
+            legacy=event_id is None,
+        )
+    )
+
+
+def _model(conn, meta: dict) -> int:  # type: ignore[no-untyped-def, type-arg]
+    result = conn.execute(
+        insert(models).values(created_at=T0, weights=b"w", checksum="c", meta=meta)
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def _promote(conn, version: int, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    conn.execute(insert(model_promotions).values(version=version, promoted_at=at, reason="test"))
+
+
+def test_empty_store_gives_empty_plots(engine: Engine) -> None:
+    data = dashboard_data(engine)
+    for origin in ("real", "simulated"):
+        traffic = data["traffic"][origin]
+        assert traffic["totals"] == {"events": 0, "feedback": 0, "mean_reward": None}
+        assert traffic["reward_over_time"] == traffic["feedback_rate"] == traffic["actions"] == []
+    assert data["models"] == [] and data["live_version"] is None and data["loss_curve"] is None
+
+
+def test_first_hour_is_a_series_of_five_minute_buckets(engine: Engine) -> None:
+    with engine.begin() as conn:
+        a = _event(conn, T0, "ИТ")  # 10:15
+        b = _event(conn, T0 + timedelta(minutes=2), "ИТ")  # 10:17, same bucket, never rated
+        c = _event(conn, T0 + timedelta(minutes=50), "Искусство", action=1)  # 11:05
+        _feedback(conn, a, T0 + timedelta(minutes=1), 2)
+        _feedback(conn, c, T0 + timedelta(minutes=52), -1)
+        _feedback(conn, None, T0 + timedelta(minutes=55), 1)  # legacy write, no event: real
+    assert b
+
+    real = dashboard_data(engine)["traffic"]["real"]
+
+    assert real["bucket_s"] == 300  # 55 minutes: 12 buckets, where hourly gave 2 dots
+    assert real["totals"]["events"] == 3 and real["totals"]["feedback"] == 3
+    assert real["feedback_rate"] == [
+        {"t": "2026-03-02T10:15:00Z", "events": 2, "rated": 1, "rate": 0.5},
+        {"t": "2026-03-02T11:05:00Z", "events": 1, "rated": 1, "rate": 1.0},
+    ]
+    rewards = real["reward_over_time"]
+    assert [(r["t"], r["n"]) for r in rewards] == [
+        ("2026-03-02T10:15:00Z", 1),
+        ("2026-03-02T11:05:00Z", 1),
+        ("2026-03-02T11:10:00Z", 1),
+    ]
+    assert rewards[0]["mean_reward"] == pytest.approx(math.tanh(2))
+    assert rewards[1]["mean_reward"] == pytest.approx(math.tanh(-1))
+    assert real["actions"] == [
+        {"industry": "ИТ", "served": 2, "rated": 1, "mean_reward": pytest.approx(math.tanh(2))},
+        {
+            "industry": "Искусство",
+            "served": 1,
+            "rated": 1,
+            "mean_reward": pytest.approx(math.tanh(-1)),
+        },
+    ]
+
+
+def test_minutes_of_traffic_get_minute_buckets(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for seconds in (0, 30, 70, 200):
+            _event(conn, T0 + timedelta(seconds=seconds), "ИТ")
+    real = dashboard_data(engine)["traffic"]["real"]
+    assert real["bucket_s"] == 60
+    assert [(r["t"], r["events"]) for r in real["feedback_rate"]] == [
+        ("2026-03-02T10:15:00Z", 2),
+        ("2026-03-02T10:16:00Z", 1),
+        ("2026-03-02T10:18:00Z", 1),
+    ]
+
+
+def test_long_history_is_bucketed_by_day(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for day in (0, 0, 30):
+            _event(conn, T0 + timedelta(days=day, hours=3), "ИТ")
+    real = dashboard_data(engine)["traffic"]["real"]
+    assert real["bucket_s"] == 86400
+    assert [(r["t"], r["events"]) for r in real["feedback_rate"]] == [
+        ("2026-03-02T00:00:00Z", 2),
+        ("2026-04-01T00:00:00Z", 1),
+    ]
+
+
+def test_simulated_traffic_is_reported_apart_from_real_users(engine: Engine) -> None:
+    with engine.begin() as conn:
+        real = [
+            _event(conn, T0, "ИТ", source="api"),
+            _event(conn, T0 + timedelta(minutes=20), "ИТ", source="legacy"),
+        ]
+        _feedback(conn, real[0], T0 + timedelta(minutes=1), -1)
+        _feedback(conn, None, T0 + timedelta(minutes=25), -2)  # legacy write: a real user
+        for day in range(10):  # ten days of simulated seekers who all love the arts
+            for source in ("simulator", "bootstrap"):
+                event = _event(conn, T0 - timedelta(days=day), "Искусство", 1, source=source)
+                _feedback(conn, event, T0 - timedelta(days=day, minutes=-1), 3)
+
+    traffic = dashboard_data(engine)["traffic"]
+
+    real_side, simulated = traffic["real"], traffic["simulated"]
+    assert real_side["totals"] == {
+        "events": 2,
+        "feedback": 2,
+        "mean_reward": pytest.approx((math.tanh(-1) + math.tanh(-2)) / 2),
+    }
+    assert [a["industry"] for a in real_side["actions"]] == ["ИТ"]
+    assert all(r["mean_reward"] < 0 for r in real_side["reward_over_time"])
+    assert real_side["bucket_s"] == 60  # its own 25 minutes, not the simulator's ten days
+    assert simulated["totals"] == {
+        "events": 20,
+        "feedback": 20,
+        "mean_reward": pytest.approx(math.tanh(3)),
+    }
+    assert simulated["actions"] == [
+        {
+            "industry": "Искусство",
+            "served": 20,
+            "rated": 20,
+            "mean_reward": pytest.approx(math.tanh(3)),
+        }
+    ]
+    assert simulated["bucket_s"] == 6 * 3600
+    assert sum(r["events"] for r in simulated["feedback_rate"]) == 20
+
+
+def test_models_with_estimates_live_version_and_last_loss_curve(engine: Engine) -> None:
+    curve = [1.0 / (i + 1) for i in range(MAX_LOSS_POINTS + 100)]
+    with engine.begin() as conn:
+        v1 = _model(
+            conn,
+            {
+                "ope": {
+                    "candidate": {"dr": {"value": 0.1, "low": 0.0, "high": 0.2}},
+                    "champion": {"dr": {"value": -0.05, "low": -0.1, "high": 0.0}},
+                },
+                "promotion": {
+                    "promoted": True,
+                    "champion": "content prior",
+                    "reason": "DR gain 0.15 with 95% CI above 0",
+                },
+            },
+        )
+        v2 = _model(conn, {"loss_curve": "not a curve"})  # metadata this build cannot read
+        v3 = _model(
+            conn,
+            {
+                "ope": {"candidate": {"ips": {"value": 0.3, "low": 0.25, "high": 0.4}}},
+                "loss_curve": curve,
+                "updates": 10 * len(curve),
+            },
+        )
+        _promote(conn, v1, T0)
+        _promote(conn, v3, T0 + timedelta(minutes=1))
+        _promote(conn, v1, T0 + timedelta(minutes=2))  # a rollback is a promotion too
+
+    data = dashboard_data(engine)
+
+    assert data["live_version"] == v1
+    assert [(m["version"], m["live"]) for m in data["models"]] == [
+        (v1, True),
+        (v2, False),
+        (v3, False),
+    ]
+    assert data["models"][0]["ope"] == [{"estimator": "dr", "value": 0.1, "low": 0.0, "high": 0.2}]
+    assert data["models"][0]["champion_dr"] == {"value": -0.05, "low": -0.1, "high": 0.0}
+    assert data["models"][0]["champion"] == "content prior"
+    assert data["models"][0]["promoted"] is True and "DR gain" in data["models"][0]["decision"]
+    assert data["models"][1]["champion_dr"] is None and data["models"][1]["promoted"] is None
+    assert data["models"][1]["ope"] == []
+    assert data["models"][2]["ope"] == [
+        {"estimator": "ips", "value": 0.3, "low": 0.25, "high": 0.4}
+    ]
+    loss = data["loss_curve"]
+    assert loss["version"] == v3
+    points = loss["points"]
+    assert len(points) <= MAX_LOSS_POINTS + 1
+    assert points[0] == [10.0, 1.0]  # chunk 0 ends at update 10
+    assert points[-1] == [float(10 * len(curve)), curve[-1]]
+    assert all(a[0] < b[0] and a[1] >= b[1] for a, b in pairwise(points))
