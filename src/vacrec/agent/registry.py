@@ -17,6 +17,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import torch
 from sqlalchemy import Connection, insert, select
@@ -97,15 +98,32 @@ def _history(conn: Connection) -> list[tuple[int, str]]:
     return [(int(v), str(k)) for v, k in rows]
 
 
-def live_version(conn: Connection) -> int | None:
-    """The version served now: the newest promotion (cheap; polled by every replica).
+class PromotionRow(NamedTuple):
+    """The newest row of the promotion history: which version, how and why."""
+
+    version: int
+    kind: str
+    reason: str
+
+
+def newest_promotion(conn: Connection) -> PromotionRow | None:
+    """The promotion that decides what is live, None when nothing was ever promoted.
 
     "Newest" is by the table's sequence, not ``promoted_at``: hosts' clocks
     disagree, and a promotion from a host running behind must still win.
     """
-    return conn.execute(
-        select(model_promotions.c.version).order_by(model_promotions.c.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    row = conn.execute(
+        select(model_promotions.c.version, model_promotions.c.kind, model_promotions.c.reason)
+        .order_by(model_promotions.c.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else PromotionRow(int(row.version), str(row.kind), str(row.reason))
+
+
+def live_version(conn: Connection) -> int | None:
+    """The version served now (cheap; polled by every replica)."""
+    newest = newest_promotion(conn)
+    return None if newest is None else newest.version
 
 
 def promote(conn: Connection, version: int, reason: str, kind: str = PROMOTE) -> None:

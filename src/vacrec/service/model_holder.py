@@ -17,12 +17,11 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from vacrec.agent.policy import QModel
-from vacrec.agent.registry import ModelRefused, live_version, load_live_model
+from vacrec.agent.registry import ModelRefused, live_version, load_live_model, newest_promotion
 from vacrec.store.db import read_transaction, utcnow
-from vacrec.store.tables import model_promotions
 
 log = logging.getLogger(__name__)
 
@@ -129,14 +128,6 @@ def _name(model: QModel | None) -> str:
 
 
 def _promotion_reason(conn: Connection) -> str:
-    """Why the live version is live: kind and reason of the newest promotion.
-
-    Ordered as ``registry.live_version`` orders promotions; read in the same
-    transaction, so it describes the version just read.
-    """
-    row = conn.execute(
-        select(model_promotions.c.kind, model_promotions.c.reason)
-        .order_by(model_promotions.c.promoted_at.desc(), model_promotions.c.id.desc())
-        .limit(1)
-    ).first()
+    """Why the live version is live; read in the same transaction as the version itself."""
+    row = newest_promotion(conn)
     return "no model is promoted in the registry" if row is None else f"{row.kind}: {row.reason}"
