@@ -165,3 +165,23 @@ def test_write_malformed_json_in_legacy_envelope(server: Server) -> None:
     missing = server.client.post("/api/write/", json={"age": 25})
     message = _legacy_error(missing, 422)
     assert all(f"{f}: field required" in message for f in ("cum_reward", "skill", "action"))
+
+
+def test_write_without_event_is_tied_to_the_request_it_answers(server: Server) -> None:
+    """The original client sends no event id; its write belongs to the GET just before."""
+    details = _recommend(server, age=31)
+    write = {"cum_reward": 2, "age": 31, "skill": "геймдев", "action": details["action"]}
+    other_action = (details["action"] + 1) % 3
+
+    assert server.client.post("/api/write/", json=write).status_code == 200
+    assert server.client.post("/api/write/", json=write).status_code == 200  # event now rated
+    assert (
+        server.client.post("/api/write/", json=write | {"action": other_action}).status_code == 200
+    )
+    with server.engine.connect() as conn:
+        rows = conn.execute(select(feedback).order_by(feedback.c.id)).all()
+    linked, again, elsewhere = rows
+    assert linked.event_id == details["event_id"] and linked.legacy is False
+    assert linked.cum_reward == 2
+    assert again.event_id is None and again.legacy is True  # one event, one reward
+    assert elsewhere.event_id is None and elsewhere.legacy is True  # another action: no match

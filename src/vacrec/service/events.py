@@ -48,6 +48,10 @@ class StoredFeedback:
     reward: float
 
 
+LEGACY_SOURCE = "legacy"
+"""The source of events served by ``GET /api/recommend/``, whose writes may carry no id."""
+
+
 def _storable(text: str) -> str:
     # PostgreSQL text cannot hold NUL; it carries no meaning for ranking either.
     return text.replace("\x00", "")
@@ -190,22 +194,59 @@ def record_feedback(
 
 
 def record_legacy_feedback(
-    engine: Engine, *, age: int, skill: str, action: int, industry: str, cum_reward: int
+    engine: Engine,
+    *,
+    age: int,
+    skill: str,
+    action: int,
+    industry: str,
+    cum_reward: int,
+    ttl_s: float,
 ) -> StoredFeedback:
-    """A write from the original API without an event: stored, marked ``legacy``, with the
-    industry the action index named when it was written."""
+    """A write from the original API, which sends no event id.
+
+    Its client fetched the cards from ``GET /api/recommend/`` a moment before, so the
+    newest unrated legacy event of the same age, skill and industry within the
+    feedback TTL is that request: the reward is tied to it, with its logged
+    propensity, and trains like any rated event. Only a write that matches no such
+    event is stored apart, marked ``legacy`` (kept out of training by default).
+    """
     reward = reward_of(cum_reward)
-    with engine.begin() as conn:
-        _insert_feedback(
-            conn,
-            event_id=None,
-            age=age,
-            skill=skill,
-            action=action,
-            industry=industry,
-            cum_reward=cum_reward,
-            reward=reward,
-            votes=None,
-            legacy=True,
+    values = {"age": age, "skill": skill, "action": action, "industry": industry}
+    values |= {"cum_reward": cum_reward, "reward": reward, "votes": None}
+    try:
+        with engine.begin() as conn:
+            event_id = _unrated_legacy_event(
+                conn, ttl_s=ttl_s, shown_at_least=abs(cum_reward), **values
+            )
+            _insert_feedback(conn, event_id=event_id, legacy=event_id is None, **values)
+    except IntegrityError:
+        # A concurrent write took that event between our read and our insert: store apart.
+        event_id = None
+        with engine.begin() as conn:
+            _insert_feedback(conn, event_id=None, legacy=True, **values)
+    return StoredFeedback(event_id=event_id, cum_reward=cum_reward, reward=reward)
+
+
+def _unrated_legacy_event(
+    conn: Connection, *, ttl_s: float, shown_at_least: int, **values: object
+) -> str | None:
+    """The newest legacy event of this state and action that still takes feedback."""
+    rated = select(feedback.c.id).where(feedback.c.event_id == events.c.id).exists()
+    row = conn.execute(
+        select(events.c.id, events.c.shown)
+        .where(
+            events.c.source == LEGACY_SOURCE,
+            events.c.age == values["age"],
+            events.c.skill == values["skill"],
+            events.c.action == values["action"],
+            events.c.industry == values["industry"],
+            events.c.created_at >= utcnow() - timedelta(seconds=ttl_s),
+            ~rated,
         )
-    return StoredFeedback(event_id=None, cum_reward=cum_reward, reward=reward)
+        .order_by(events.c.created_at.desc())
+        .limit(1)
+    ).first()
+    if row is None or len(row.shown) < shown_at_least:
+        return None
+    return str(row.id)

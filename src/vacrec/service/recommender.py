@@ -312,10 +312,12 @@ class Recommender:
     def legacy_write(
         self, age: int, skill: str, action: int, cum_reward: int, event_id: str | None = None
     ) -> float:
-        """``POST /api/write/``: tie to the event when given one, else store it as legacy.
+        """``POST /api/write/``: tie to the event given, or to the legacy request it answers.
 
         With an event id the age, skill and action must be the event's own; without
-        one, the action must exist and |cum_reward| fit the original's five cards.
+        one, the action must exist and |cum_reward| fit the original's five cards, and
+        the store links it to the recent unrated legacy event of the same state and
+        action when there is one (else it is kept apart as legacy).
         """
         skill = self._check_state(age, skill)
         if event_id is not None:
@@ -345,8 +347,9 @@ class Recommender:
                 action=action,
                 industry=actions[action],  # by name: indices shift when groups are added
                 cum_reward=cum_reward,
+                ttl_s=self.settings.feedback_ttl_s,
             )
-            kind = "legacy"
+            kind = "legacy" if stored.event_id is None else "cum_reward"
         if self.metrics is not None:
             self.metrics.observe_feedback(kind, stored.reward)
         return stored.reward

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from vacrec.service.deps import RecommenderDep
+from vacrec.service.events import LEGACY_SOURCE
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.schemas import (
     AGE_MAX,
@@ -37,7 +38,7 @@ def legacy_recommend(
     preference: Annotated[str, Query(max_length=PREFERENCE_MAX_CHARS)] = "",
 ) -> LegacyRecommendResponse:
     """The original recommendation call: five vacancies of the chosen industry."""
-    rec = recommender.recommend(age, skill, preference, k=LEGACY_K, source="legacy")
+    rec = recommender.recommend(age, skill, preference, k=LEGACY_K, source=LEGACY_SOURCE)
     return LegacyRecommendResponse(
         details=LegacyDetails(
             action=rec.action,
