@@ -64,6 +64,38 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Tries per API request on 429, 5xx, timeouts."
     )
 
+    # Bounded waits: whatever the database or a client does, a request ends within seconds.
+    db_timeout_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="Serving: longest run of one statement (PostgreSQL statement_timeout) "
+        "before answering 503; lock waits (SQLite busy timeout, PostgreSQL lock_timeout) "
+        "end at 80 % of it.",
+    )
+    db_connect_timeout_s: int = Field(
+        default=3, ge=1, description="Longest wait to open a database connection (PostgreSQL)."
+    )
+    db_pool_timeout_s: float = Field(
+        default=2.0, gt=0, description="Serving: longest wait for a free pooled connection."
+    )
+    retry_after_s: int = Field(
+        default=2, ge=1, le=60, description="Retry-After of a 503 caused by the database."
+    )
+    ready_timeout_s: float = Field(
+        default=2.0, gt=0, description="/readyz answers within this, ready or not."
+    )
+    ready_write_every_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="/readyz commits its heartbeat row at most this often per worker "
+        "(between, it repeats the last result).",
+    )
+    db_min_free_mb: int = Field(
+        default=64,
+        ge=0,
+        description="SQLite: /readyz says 'disk full' below this much free space on the "
+        "database's filesystem.",
+    )
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
