@@ -96,6 +96,24 @@ class Settings(BaseSettings):
         description="SQLite: /readyz says 'disk full' below this much free space on the "
         "database's filesystem.",
     )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="`vacrec serve`: open connections per worker; beyond, requests get a "
+        "fast 503 (uvicorn limit_concurrency).",
+    )
+    http_read_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="`vacrec serve`: a request's headers and body must arrive within this, "
+        "or the connection is closed (408).",
+    )
+    http_keep_alive_s: int = Field(
+        default=5, ge=1, description="`vacrec serve`: idle keep-alive connections close after."
+    )
+    http_backlog: int = Field(
+        default=2048, ge=16, description="`vacrec serve`: the listening socket's accept queue."
+    )
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
