@@ -114,6 +114,19 @@ class Settings(BaseSettings):
     http_backlog: int = Field(
         default=2048, ge=16, description="`vacrec serve`: the listening socket's accept queue."
     )
+    csp_img_src: str = Field(
+        default="'self' data:",
+        description="CSP img-src of the web pages; add e.g. https://img.hhcdn.ru to show "
+        "catalog logos (by default the pages load no third-party image).",
+    )
+
+    @field_validator("csp_img_src")
+    @classmethod
+    def _one_directive(cls, value: str) -> str:
+        if any(c in value for c in ";,\r\n"):
+            raise ValueError("CSP sources only, e.g. \"'self' data: https://img.hhcdn.ru\"")
+        return value
+
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

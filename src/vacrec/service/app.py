@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +29,7 @@ from vacrec.config import Settings, get_settings
 from vacrec.ranking.snapshot import SnapshotHolder
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
 from vacrec.service.errors import DatabaseUnavailable, ServiceError, ServiceUnavailable
+from vacrec.service.headers import SecurityHeaders
 from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
 from vacrec.service.model_holder import ModelHolder
@@ -40,6 +42,19 @@ log = logging.getLogger(__name__)
 LEGACY_PREFIXES = ("/api/recommend", "/api/write")
 _BODY_PARSE_ERROR = "There was an error parsing the body"
 
+DESCRIPTION = """
+Two API generations share one service.
+
+* **v1** (`/api/v1/…`) is strict: JSON bodies, integers must be JSON integers
+  (`"age": 30.0` or `"age": "30"` is a 422), unknown fields are refused.
+* **Legacy** (`/api/recommend/`, `/api/write/`) keeps the original service's
+  lenience for compatibility: query values are text, so `age=30` and `age=30.0`
+  are both read as 30 (a fractional age such as `30.5` is still a 422).
+
+When the database cannot serve, any route answers **503** with `Retry-After` and a
+message naming the cause (disk full, read-only, locked, timed out, unreachable)
+within a few seconds, instead of hanging.
+"""
 
 
 def _is_legacy(request: Request) -> bool:
@@ -173,12 +188,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             models.stop()
             engine.dispose()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI and ReDoc from the package, not a CDN
         title="vacrec",
         summary="A job-vacancy recommender that learns from its users.",
+        description=DESCRIPTION,
         version="1",
         lifespan=lifespan,
     )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     _install_error_handlers(app)
