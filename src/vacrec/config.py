@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         default=2, ge=1, le=60, description="Retry-After of a 503 caused by the database."
     )
     ready_timeout_s: float = Field(
-        default=2.0, gt=0, description="/readyz answers within this, ready or not."
+        default=3.0, gt=0, description="/readyz answers within this, ready or not."
     )
     ready_write_every_s: float = Field(
         default=5.0,
