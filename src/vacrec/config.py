@@ -92,6 +92,69 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Tries per API request on 429, 5xx, timeouts."
     )
 
+    # Bounded waits: whatever the database or a client does, a request ends within seconds.
+    db_timeout_s: float = Field(
+        default=3.0,
+        gt=0,
+        description="Serving: longest run of one statement (PostgreSQL statement_timeout) "
+        "before answering 503; lock waits (SQLite busy timeout, PostgreSQL lock_timeout) "
+        "end at 80 % of it.",
+    )
+    db_connect_timeout_s: int = Field(
+        default=3, ge=1, description="Longest wait to open a database connection (PostgreSQL)."
+    )
+    db_pool_timeout_s: float = Field(
+        default=2.0, gt=0, description="Serving: longest wait for a free pooled connection."
+    )
+    retry_after_s: int = Field(
+        default=2, ge=1, le=60, description="Retry-After of a 503 caused by the database."
+    )
+    ready_timeout_s: float = Field(
+        default=3.0, gt=0, description="/readyz answers within this, ready or not."
+    )
+    ready_write_every_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="/readyz commits its heartbeat row at most this often per worker "
+        "(between, it repeats the last result).",
+    )
+    db_min_free_mb: int = Field(
+        default=64,
+        ge=0,
+        description="SQLite: /readyz says 'disk full' below this much free space on the "
+        "database's filesystem.",
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="`vacrec serve`: open connections per worker; beyond, requests get a "
+        "fast 503 (uvicorn limit_concurrency).",
+    )
+    http_read_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="`vacrec serve`: a request's headers and body must arrive within this, "
+        "or the connection is closed (408).",
+    )
+    http_keep_alive_s: int = Field(
+        default=5, ge=1, description="`vacrec serve`: idle keep-alive connections close after."
+    )
+    http_backlog: int = Field(
+        default=2048, ge=16, description="`vacrec serve`: the listening socket's accept queue."
+    )
+    csp_img_src: str = Field(
+        default="'self' data:",
+        description="CSP img-src of the web pages; add e.g. https://img.hhcdn.ru to show "
+        "catalog logos (by default the pages load no third-party image).",
+    )
+
+    @field_validator("csp_img_src")
+    @classmethod
+    def _one_directive(cls, value: str) -> str:
+        if any(c in value for c in ";,\r\n"):
+            raise ValueError("CSP sources only, e.g. \"'self' data: https://img.hhcdn.ru\"")
+        return value
+
     @field_validator("rate_limit_recommendations", "rate_limit_rewards")
     @classmethod
     def _readable_rate_limit(cls, value: str) -> str:

@@ -70,6 +70,8 @@ def register(app: typer.Typer) -> None:
         """Serve the API, the web page and the dashboard."""
         import uvicorn
 
+        from vacrec.service.protocol import PROTOCOL
+
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         settings = get_settings()
         every_s = settings.retrain_every_s
@@ -100,7 +102,19 @@ def register(app: typer.Typer) -> None:
         metrics_dir = shared_metrics_dir(settings.home) if workers > 1 else nullcontext()
         try:
             with metrics_dir:
-                uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers)
+                uvicorn.run(
+                    APP_FACTORY,
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers,
+                    # Bounded waits for clients too: see service/protocol.py and README
+                    # "Reliability".
+                    http=PROTOCOL,
+                    limit_concurrency=settings.http_max_connections,
+                    timeout_keep_alive=settings.http_keep_alive_s,
+                    backlog=settings.http_backlog,
+                )
         finally:
             stop.set()
             engine.dispose()

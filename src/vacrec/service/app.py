@@ -19,24 +19,48 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vacrec.config import Settings, get_settings
 from vacrec.ranking.snapshot import SnapshotHolder
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
-from vacrec.service.errors import ServiceError, ServiceUnavailable, TooManyRequests
+from vacrec.service.errors import (
+    DatabaseUnavailable,
+    ServiceError,
+    ServiceUnavailable,
+    TooManyRequests,
+)
+from vacrec.service.headers import SecurityHeaders
 from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
 from vacrec.service.model_holder import ModelHolder
 from vacrec.service.rate_limits import RateLimits
+from vacrec.service.readiness import DatabaseProbe
 from vacrec.service.recommender import Recommender
-from vacrec.store.db import make_engine, migrate
+from vacrec.store.db import DbTimeouts, database_problem, make_engine, migrate
 
 log = logging.getLogger(__name__)
 
 LEGACY_PREFIXES = ("/api/recommend", "/api/write")
 _BODY_PARSE_ERROR = "There was an error parsing the body"
+
+DESCRIPTION = """
+Two API generations share one service.
+
+* **v1** (`/api/v1/…`) is strict: JSON bodies, integers must be JSON integers
+  (`"age": 30.0` or `"age": "30"` is a 422), unknown fields are refused.
+* **Legacy** (`/api/recommend/`, `/api/write/`) keeps the original service's
+  lenience for compatibility: query values are text, so `age=30` and `age=30.0`
+  are both read as 30 (a fractional age such as `30.5` is still a 422).
+
+When the database cannot serve, any route answers **503** with `Retry-After` and a
+message naming the cause (disk full, read-only, locked, timed out, unreachable)
+within a few seconds, instead of hanging.
+"""
 
 
 def _is_legacy(request: Request) -> bool:
@@ -93,6 +117,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = "; ".join(e["message"] for e in errors) or "invalid request"
         return error_response(request, 422, message, errors=errors)
 
+    @app.exception_handler(ServiceUnavailable)
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """Every way the database can fail a request becomes one 503 naming the cause."""
+        if not isinstance(exc, ServiceUnavailable) or isinstance(exc.__cause__, DBAPIError):
+            error = exc.__cause__ if isinstance(exc, ServiceUnavailable) else exc
+            cause = database_problem(error) if error is not None else None
+            if cause is None:  # a query the database refused as wrong: our bug, not its state
+                return await _unexpected(request, exc)
+            log.warning("database %s on %s: %s", cause, request.url.path, error)
+            exc = DatabaseUnavailable(cause, retry_after_s=request.app.state.settings.retry_after_s)
+        return await _service(request, exc)
+
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
         headers = None
@@ -114,6 +152,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(request, 500, "internal error")
 
 
+def serving_timeouts(settings: Settings) -> DbTimeouts:
+    """The service's database waits: a few seconds each, so requests end in a 503, not a hang."""
+    return DbTimeouts(
+        # A lock wait ends first, so a held lock is reported as "locked", not "timed out".
+        lock_s=0.8 * settings.db_timeout_s,
+        statement_s=settings.db_timeout_s,
+        idle_in_transaction_s=max(10 * settings.db_timeout_s, 30.0),
+        connect_s=settings.db_connect_timeout_s,
+        pool_s=settings.db_pool_timeout_s,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the lifespan connects, migrates and starts the background holders."""
     settings = settings if settings is not None else get_settings()
@@ -121,7 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, serving_timeouts(settings))
         await run_in_threadpool(migrate, engine)
         snapshots = await run_in_threadpool(SnapshotHolder, engine, settings.catalog_poll_s)
         models = ModelHolder(engine, settings.model_poll_s)
@@ -130,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.metrics = metrics
+        app.state.readiness = DatabaseProbe(engine, settings)
         app.state.recommender = Recommender(engine, settings, snapshots, models, metrics)
         log.info(
             "serving catalog %s with model %s",
@@ -143,13 +194,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             models.stop()
             engine.dispose()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI and ReDoc from the package, not a CDN
         title="vacrec",
         summary="A job-vacancy recommender that learns from its users.",
+        description=DESCRIPTION,
         version="1",
         lifespan=lifespan,
     )
     app.state.rate_limits = RateLimits(settings)  # per process: memory:// counts per worker
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     _install_error_handlers(app)

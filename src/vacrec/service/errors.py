@@ -64,3 +64,22 @@ class ServiceUnavailable(ServiceError):
     def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+_DATABASE_MESSAGES = {
+    "disk full": "the database's disk is full; nothing can be saved until space is freed",
+    "read-only": "the database is read-only; nothing can be saved",
+    "locked": "the database is locked by another writer; try again",
+    "timed out": "the database did not answer in time; try again",
+    "I/O error": "the database's disk reports an I/O error; try again",
+    "unreachable": "the database is unreachable; try again",
+}
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot serve now (503); ``cause`` says why, in the words of
+    :func:`vacrec.store.db.database_problem`, and the message names it."""
+
+    def __init__(self, cause: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(_DATABASE_MESSAGES.get(cause, cause), retry_after_s=retry_after_s)
+        self.cause = cause

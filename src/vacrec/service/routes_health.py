@@ -4,50 +4,54 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
-from vacrec.service.deps import EngineDep, MetricsDep, RecommenderDep
-from vacrec.store.db import read_transaction
+from vacrec.service.deps import MetricsDep, RecommenderDep
+from vacrec.service.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """Liveness: the process answers. Says nothing about the database or the catalog."""
+async def healthz() -> dict[str, str]:
+    """Liveness: the process answers. Says nothing about the database or the catalog.
+
+    ``async`` and without dependencies: it runs on the event loop, so it answers even
+    while a hung database holds every thread of the request pool.
+    """
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Not ready to serve."}})
-def readyz(engine: EngineDep, recommender: RecommenderDep) -> JSONResponse:
-    """Readiness: 200 only with a catalog loaded and the database reachable.
+@router.get("/readyz", responses={503: {"description": "Not ready to serve; says why."}})
+async def readyz(request: Request, recommender: RecommenderDep) -> JSONResponse:
+    """Readiness: 200 only with a catalog loaded and a database write that commits.
 
-    A missing model does not make the service unready (it explores uniformly),
+    Answers within ``VACREC_READY_TIMEOUT_S`` whatever the database does. A
+    missing model does not make the service unready (the content prior serves),
     but it is reported so an operator can tell.
     """
     snapshot = recommender.snapshots.current
     catalog_version = snapshot.version if snapshot is not None else None
-    try:
-        with read_transaction(engine) as conn:
-            conn.execute(text("SELECT 1"))
-        database = True
-    except Exception as error:  # any failure to reach the database means "not ready"
-        log.warning("readiness: database unreachable: %s", error)
-        database = False
+    problem = await request.app.state.readiness.problem()
     model = recommender.models.current
-    ready = catalog_version is not None and database
+    ready = catalog_version is not None and problem is None
     body = {
         "ready": ready,
         "catalog": catalog_version is not None,
         "catalog_version": catalog_version,
-        "database": database,
+        "database": problem is None,
         "model": model is not None,
         "model_version": model.version if model is not None else None,
     }
-    headers = None if ready else {"Retry-After": "5"}
+    if problem is not None:
+        body["database_problem"] = problem
+        body["detail"] = DatabaseUnavailable(problem).message
+    elif catalog_version is None:
+        body["detail"] = "no catalog is loaded yet"
+    retry_after = str(request.app.state.settings.retry_after_s)
+    headers = None if ready else {"Retry-After": retry_after}
     return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, text, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, make_url
+
+from vacrec.store.tables import heartbeats
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-_SQLITE_BUSY_TIMEOUT_MS = 30_000
 _READ_ONLY = "vacrec_read_only"
 _PG_MIGRATION_LOCK = 7_305_002  # advisory lock: one migrating process at a time
 
@@ -23,20 +27,67 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+@dataclass(frozen=True)
+class DbTimeouts:
+    """How long any database wait may last. The defaults suit batch commands (ingest,
+    train, migrate), which may wait out another writer; the service passes seconds."""
 
-    WAL lets readers (the serving workers) go on while a writer commits, and
-    the busy timeout turns lock contention between processes into waiting
-    rather than errors.
+    lock_s: float = 30.0
+    """SQLite busy timeout; PostgreSQL lock_timeout."""
+    statement_s: float | None = None
+    """PostgreSQL statement_timeout (None: unlimited, for long training reads)."""
+    idle_in_transaction_s: float | None = None
+    """PostgreSQL: end a session that sits in an open transaction this long (and its locks)."""
+    connect_s: int = 10
+    """Opening a connection (libpq connect_timeout; it counts whole seconds, at least 2)."""
+    pool_s: float = 30.0
+    """Waiting for a free pooled connection."""
+
+
+def _postgres_url(parsed: URL, timeouts: DbTimeouts) -> URL:
+    """``parsed`` with our session timeouts added to libpq's ``options`` (kept, not replaced):
+    they travel in the startup packet, so every connection has them from its first query."""
+    settings = {"lock_timeout": timeouts.lock_s}
+    if timeouts.statement_s is not None:
+        settings["statement_timeout"] = timeouts.statement_s
+    if timeouts.idle_in_transaction_s is not None:
+        settings["idle_in_transaction_session_timeout"] = timeouts.idle_in_transaction_s
+    existing = parsed.query.get("options")
+    if isinstance(existing, tuple):
+        existing = " ".join(existing)
+    flags = [f"-c {name}={round(seconds * 1000)}" for name, seconds in settings.items()]
+    return parsed.update_query_dict({"options": " ".join([*filter(None, [existing]), *flags])})
+
+
+def make_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
+    """An engine for ``url`` whose every wait is bounded by ``timeouts``.
+
+    SQLite gets WAL, foreign keys and a busy timeout: WAL lets readers (the
+    serving workers) go on while a writer commits, and the busy timeout turns
+    lock contention between processes into a bounded wait rather than an error.
+    PostgreSQL gets connect, lock and statement timeouts, so a hung server
+    costs a request seconds, not minutes.
     """
+    timeouts = timeouts if timeouts is not None else DbTimeouts()
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        return create_engine(
+            _postgres_url(parsed, timeouts),
+            pool_pre_ping=True,
+            pool_timeout=timeouts.pool_s,
+            connect_args={"connect_timeout": max(2, timeouts.connect_s)},
+            future=True,
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+    busy_timeout_ms = round(timeouts.lock_s * 1000)
+    engine = create_engine(
+        url,
+        future=True,
+        pool_timeout=timeouts.pool_s,
+        connect_args={"check_same_thread": False, "timeout": timeouts.lock_s},
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -46,7 +97,7 @@ def make_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -101,3 +152,82 @@ def migrate(engine: Engine) -> None:
         finally:
             lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_MIGRATION_LOCK})
             lock.commit()
+
+
+# Why the database cannot serve, as /readyz and 503 messages name it.
+DISK_FULL = "disk full"
+READ_ONLY = "read-only"
+LOCKED = "locked"
+TIMED_OUT = "timed out"
+IO_ERROR = "I/O error"
+UNREACHABLE = "unreachable"
+
+_SQLITE_CAUSES = {5: LOCKED, 6: LOCKED, 8: READ_ONLY, 10: IO_ERROR, 13: DISK_FULL, 14: UNREACHABLE}
+_PG_CAUSES = {
+    "57014": TIMED_OUT,  # query_canceled: statement_timeout
+    "25P03": TIMED_OUT,  # idle_in_transaction_session_timeout
+    "55P03": LOCKED,  # lock_not_available: lock_timeout
+    "40P01": LOCKED,  # deadlock_detected
+    "53100": DISK_FULL,
+    "25006": READ_ONLY,  # read_only_sql_transaction (a standby, or default_transaction_read_only)
+}
+
+
+class DiskFull(Exception):
+    """The database has no room for the next write (SQLite page limit or free space)."""
+
+
+def database_problem(error: BaseException) -> str | None:
+    """Why ``error`` means the database cannot serve now (one of the causes above), or
+    None when it is not an availability problem (a constraint, a bug in a query)."""
+    if isinstance(error, DiskFull):
+        return DISK_FULL
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return TIMED_OUT
+    orig = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in _SQLITE_CAUSES:
+        return _SQLITE_CAUSES[code & 0xFF]
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate in _PG_CAUSES:
+        return _PG_CAUSES[sqlstate]
+    invalidated = getattr(error, "connection_invalidated", False)
+    if invalidated or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return TIMED_OUT if "timeout" in str(orig).lower() else UNREACHABLE
+    return None
+
+
+_HEARTBEAT_KEEP = timedelta(days=1)
+_SQLITE_MIN_FREE_PAGES = 16
+
+
+def _sqlite_room(conn: Connection, min_free_bytes: int) -> None:
+    """Raise :class:`DiskFull` when the next few inserts could not get a page.
+
+    Updating the heartbeat row rewrites a page that exists (and SQLite reuses its
+    WAL file in place), so that commit alone can succeed on a full disk while
+    every new event fails; hence this explicit check of room to grow.
+    """
+    pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+    limit = conn.exec_driver_sql("PRAGMA max_page_count").scalar_one()
+    free_pages = conn.exec_driver_sql("PRAGMA freelist_count").scalar_one()
+    if limit - pages + free_pages < _SQLITE_MIN_FREE_PAGES:
+        raise DiskFull(f"the database is at its page limit ({limit} pages)")
+    path = conn.exec_driver_sql("PRAGMA database_list").first()
+    if path is not None and path[2]:
+        free = shutil.disk_usage(Path(path[2]).parent).free
+        if free < min_free_bytes:
+            raise DiskFull(f"{free} bytes free on the database's filesystem")
+
+
+def commit_heartbeat(engine: Engine, worker: str, min_free_bytes: int = 0) -> None:
+    """Prove a write commits: upsert ``worker``'s heartbeat row (pruning day-old rows of
+    workers gone) in one transaction; raises what a request's write would meet."""
+    now = utcnow()
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            _sqlite_room(conn, min_free_bytes)
+        beat = update(heartbeats).where(heartbeats.c.worker == worker).values(beat_at=now)
+        if conn.execute(beat).rowcount == 0:
+            conn.execute(insert(heartbeats).values(worker=worker, beat_at=now))
+        conn.execute(delete(heartbeats).where(heartbeats.c.beat_at < now - _HEARTBEAT_KEEP))

@@ -131,3 +131,11 @@ model_promotions = Table(
     # "promote" or "rollback": lets rollback replay the history as a stack.
     Column("kind", String(16), nullable=False, server_default="promote"),
 )
+
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    # One row per serving worker ("host:pid"): /readyz commits it to prove writes commit.
+    Column("worker", String(128), primary_key=True),
+    Column("beat_at", DateTime(timezone=True), nullable=False),
+)

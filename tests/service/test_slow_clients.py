@@ -1,0 +1,82 @@
+"""One host holding many half-sent requests cannot take `vacrec serve` down."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.service.conftest import seed_catalog
+from tests.service.test_serve_command import _run_serve, _stop, _wait_ready
+from vacrec.store.db import make_engine, migrate
+
+SLOW = 150
+READ_TIMEOUT_S = 2
+
+
+def _half_sent(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(b"POST /api/v1/recommendations HTTP/1.1\r\nHost: x\r\nContent-Le")  # never ends
+    return sock
+
+
+def _closed_by_server(sock: socket.socket) -> bytes | None:
+    """What the server sent before closing, or None if it is still open."""
+    sock.settimeout(0.05)
+    received = b""
+    try:
+        while chunk := sock.recv(4096):
+            received += chunk
+    except TimeoutError:
+        return None
+    except ConnectionResetError:
+        pass
+    return received
+
+
+@pytest.mark.slow
+def test_slow_clients_are_dropped_and_others_still_served(sqlite_url: str, tmp_path: Path) -> None:
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    seed_catalog(engine, tmp_path)
+    engine.dispose()
+    env = os.environ | {
+        "VACREC_HOME": str(tmp_path / "home"),
+        "VACREC_DATABASE_URL": sqlite_url,
+        "VACREC_HTTP_MAX_CONNECTIONS": "50",
+        "VACREC_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
+    }
+    process, url = _run_serve(env)
+    slow: list[socket.socket] = []
+    try:
+        _wait_ready(process, url)
+        opened = time.monotonic()
+        slow = [_half_sent(url) for _ in range(SLOW)]  # three times the connection limit
+
+        # A normal client is answered at once: served, or refused fast while over the limit.
+        started = time.monotonic()
+        response = httpx.post(
+            f"{url}/api/v1/recommendations", json={"age": 30, "skill": "акварель"}, timeout=10
+        )
+        assert time.monotonic() - started < 1.5
+        assert response.status_code in (200, 503)
+
+        time.sleep(max(0.0, opened + READ_TIMEOUT_S + 1.5 - time.monotonic()))
+        answers = [_closed_by_server(sock) for sock in slow]
+        assert all(a is not None for a in answers), "slow connections were left open"
+        assert all(a.startswith(b"HTTP/1.1 408") for a in answers if a)
+
+        # Once they are gone, normal requests are served again.
+        response = httpx.post(
+            f"{url}/api/v1/recommendations", json={"age": 30, "skill": "акварель"}, timeout=10
+        )
+        assert response.status_code == 200
+    finally:
+        for sock in slow:
+            sock.close()
+        _stop(process)
