@@ -18,6 +18,8 @@ from vacrec.store.tables import events
 
 pytestmark = pytest.mark.browser
 
+MIN_TARGET_PX = 44  # WCAG 2.5.5: a fingertip
+INTERACTIVE = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])'
 BLOCKING = {"serious", "critical"}
 AXE = Axe()
 
@@ -42,6 +44,40 @@ def _blocking_violations(page: Any) -> list[str]:
         for v in violations
         if v["impact"] in BLOCKING
     ]
+
+
+def _small_targets(page: Any) -> tuple[int, list[str]]:
+    """How many visible interactive elements there are, and those under 44×44 CSS px."""
+    shown = [node for node in page.locator(INTERACTIVE).all() if node.is_visible()]
+    small = []
+    for node in shown:
+        box = node.bounding_box()
+        if box["width"] < MIN_TARGET_PX or box["height"] < MIN_TARGET_PX:
+            html = node.evaluate("(n) => n.outerHTML.slice(0, 90)")
+            small.append(f"{box['width']:.0f}×{box['height']:.0f} {html}")
+    return len(shown), small
+
+
+# ---------------------------------------------------------------- touch targets
+
+
+@pytest.mark.parametrize("viewport", [(1100, 900), (390, 844)], ids=["desktop", "phone"])
+def test_every_target_is_at_least_44_px(
+    tab: Tab, live_server: LiveServer, viewport: tuple[int, int]
+) -> None:
+    page = tab.page
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    search(tab, live_server)
+    count, small = _small_targets(page)
+    # Brand, nav, language, 3 fields, submit, 4 title links (102's URL is no link), 10 votes, send.
+    assert count == 22
+    assert small == []
+
+    page.goto(live_server.url + "/dashboard")
+    page.wait_for_selector("body[data-ready=true]")
+    count, small = _small_targets(page)
+    assert count >= 3
+    assert small == []
 
 
 # ---------------------------------------------------------------- axe-core audit
