@@ -13,11 +13,12 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import func, select
 
-from tests.browser.conftest import LiveServer, Tab, open_form, search
+from tests.browser.conftest import ARTS, CATALOG, LiveServer, Tab, open_form, search
 from vacrec.store.tables import events
 
 pytestmark = pytest.mark.browser
 
+BY_ID = {row["id"]: row for row in CATALOG}
 MIN_TARGET_PX = 44  # WCAG 2.5.5: a fingertip
 INTERACTIVE = 'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])'
 BLOCKING = {"serious", "critical"}
@@ -26,6 +27,18 @@ AXE = Axe()
 
 def _card(tab: Tab, vacancy_id: str) -> Any:
     return tab.page.locator(f'.card[data-id="{vacancy_id}"]')
+
+
+def _lang_of(locator: Any) -> str:
+    """The language a screen reader would speak this element's text in."""
+    return locator.evaluate("(node) => node.closest('[lang]').getAttribute('lang')")
+
+
+def _to_english(tab: Tab, server: LiveServer) -> None:
+    """Switch the page to English; the choice is remembered for the next loads."""
+    open_form(tab, server)
+    tab.page.click("#lang-switch")
+    assert tab.page.locator("html").get_attribute("lang") == "en"
 
 
 def _vote_and_send(tab: Tab, votes: dict[str, int]) -> None:
@@ -56,6 +69,38 @@ def _small_targets(page: Any) -> tuple[int, list[str]]:
             html = node.evaluate("(n) => n.outerHTML.slice(0, 90)")
             small.append(f"{box['width']:.0f}×{box['height']:.0f} {html}")
     return len(shown), small
+
+
+# ---------------------------------------------------------------- words
+
+
+def test_russian_catalog_text_is_marked_on_the_english_page(
+    tab: Tab, live_server: LiveServer
+) -> None:
+    page = tab.page
+    _to_english(tab, live_server)
+    search(tab, live_server)
+    assert page.locator("html").get_attribute("lang") == "en"
+
+    for vacancy_id, row in BY_ID.items():
+        card = _card(tab, vacancy_id)
+        assert _lang_of(card.get_by_text(row["name"], exact=True)) == "ru"
+        assert _lang_of(card.locator(".company")) == "ru"
+        assert _lang_of(card.locator(".snippet")) == "ru"
+        # The page's own words on the card stay English.
+        assert _lang_of(card.locator(".salary")) == "en"
+        assert _lang_of(card.locator(".vote.up")) == "en"
+
+    title = page.locator("#results-title")
+    assert _lang_of(title) == "en"  # "Vacancies: …"
+    assert _lang_of(title.get_by_text(ARTS, exact=True)) == "ru"
+    assert _lang_of(page.locator("#why-chart .why-industry")) == "ru"
+    assert _lang_of(page.locator("#why-chart thead th").first) == "en"
+
+    options = page.locator("#skill option")
+    assert _lang_of(options.first) == "en"  # "— choose a skill —"
+    skills = options.all()[1:]
+    assert skills and all(_lang_of(option) == "ru" for option in skills)
 
 
 # ---------------------------------------------------------------- touch targets

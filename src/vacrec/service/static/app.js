@@ -228,6 +228,25 @@
     return (value > 0 ? "+" : "\u2212") + text;
   }
 
+  // ------------------------------------------------------------------ catalog text
+
+  // The catalog is hh.ru's, so vacancy, company, industry and skill names are Russian
+  // whatever language the page is in; marking them lets a screen reader switch voice.
+  const CATALOG_LANG = "ru";
+
+  const catalogText = (tag, text, className) =>
+    el(tag, { className, lang: CATALOG_LANG, text: String(text) });
+
+  /** t(key, ...args) as nodes: string arguments are catalog text and get their lang. */
+  function phrase(key, ...args) {
+    const slots = args.map((arg, i) => (typeof arg === "string" ? `\u0001${i}\u0001` : arg));
+    return t(key, ...slots)
+      .split(/\u0001(\d+)\u0001/)
+      .map((part, i) =>
+        i % 2 ? catalogText("span", args[Number(part)]) : document.createTextNode(part),
+      );
+  }
+
   // ------------------------------------------------------------------ language
 
   function applyLanguage() {
@@ -319,7 +338,9 @@
       const names = skillNames(await api("GET", "/api/v1/skills"));
       state.skillsLoaded = true;
       select.replaceChildren(el("option", { value: "", text: t("skill_choose") }));
-      for (const name of names) select.append(el("option", { value: name, text: name }));
+      for (const name of names) {
+        select.append(el("option", { value: name, lang: CATALOG_LANG, text: name }));
+      }
     } catch (err) {
       showFormError(`${t("err_skills_load")} ${err.message}`);
     }
@@ -423,10 +444,10 @@
     const href = safeUrl(item.url, ["http:", "https:"]);
     const title = href
       ? el("a", { href, target: "_blank", rel: "noopener noreferrer", title: t("open_posting") }, [
-          document.createTextNode(name),
+          catalogText("span", name),
           el("span", { className: "ext", "aria-hidden": "true", text: "\u00a0↗" }),
         ])
-      : document.createTextNode(name);
+      : catalogText("span", name);
 
     const logoUrl = safeUrl(item.logo, ["https:", "http:"]);
     let logo = null;
@@ -475,12 +496,12 @@
         logo,
         el("div", { className: "card-titles" }, [
           el("h3", { className: "card-title" }, [title]),
-          item.company ? el("p", { className: "company", text: String(item.company) }) : null,
+          item.company ? catalogText("p", item.company, "company") : null,
         ]),
       ]),
       relevance,
       el("p", { className: salary ? "salary" : "salary none", text: salary ?? t("salary_none") }),
-      item.snippet ? el("p", { className: "snippet", text: String(item.snippet) }) : null,
+      item.snippet ? catalogText("p", item.snippet, "snippet") : null,
       el("div", { className: "votes", role: "group", "aria-label": t("vote_group", name) }, [up, down]),
     ]);
   }
@@ -502,7 +523,7 @@
     const items = Array.isArray(result.items) ? result.items : [];
     const industry = (result.action && result.action.industry) || "";
     $("results").hidden = false;
-    $("results-title").textContent = t("results_title", industry);
+    $("results-title").replaceChildren(...phrase("results_title", industry));
     const fallback = $("fallback-note");
     fallback.hidden = !(result.fallback && items.length);
     fallback.textContent = state.query ? t("fallback") : t("fallback_blank");
@@ -571,20 +592,21 @@
     return typeof policy === "string" ? policy === "model" : result.model_version != null;
   }
 
-  /** What happened, in a job seeker's words. */
+  /** What happened, in a job seeker's words: [key, ...args] for phrase(). */
   function whyNote(result, rows, chosen, model) {
-    if (!rows.length) return model ? t("why_none") : t(state.query ? "why_prior" : "why_prior_blank");
+    const prior = state.query ? "why_prior" : "why_prior_blank";
+    if (!rows.length) return [model ? "why_none" : prior];
     const best = rows[0];
     if (best.industry !== chosen) {
-      return t(model ? "why_model_explore" : "why_prior_explore", best.industry);
+      return [model ? "why_model_explore" : "why_prior_explore", best.industry];
     }
-    if (!model) return state.query ? t("why_prior") : t("why_prior_blank");
-    if (!state.query) return t("why_model_blank");
+    if (!model) return [prior];
+    if (!state.query) return ["why_model_blank"];
     // None of its vacancies shares a word with the preference: the ratings carried it.
-    if (result.fallback || best.match < 0.005) return t("why_model_ratings");
-    if (best.learned === null || best.learned < 0.005) return t("why_model_words");
+    if (result.fallback || best.match < 0.005) return ["why_model_ratings"];
+    if (best.learned === null || best.learned < 0.005) return ["why_model_words"];
     const closest = rows.reduce((a, b) => (b.match > a.match ? b : a));
-    return closest.industry === chosen ? t("why_model_both") : t("why_model_rated", closest.industry);
+    return closest.industry === chosen ? ["why_model_both"] : ["why_model_rated", closest.industry];
   }
 
   function whyRow(row, isChosen, reach) {
@@ -615,7 +637,7 @@
     }
     return el("tr", { className: isChosen ? "chosen" : null, "data-industry": row.industry }, [
       el("th", { scope: "row", className: "why-name" }, [
-        el("span", { className: "why-industry", text: row.industry }),
+        catalogText("span", row.industry, "why-industry"),
         isChosen ? el("span", { className: "badge", text: t("why_chosen") }) : null,
       ]),
       matchCell,
@@ -630,7 +652,7 @@
     const chosen = result.action && result.action.industry;
     const model = servedByModel(result);
     const rows = industryRows(result);
-    $("why-note").textContent = whyNote(result, rows, chosen, model);
+    $("why-note").replaceChildren(...phrase(...whyNote(result, rows, chosen, model)));
     if (!rows.length) {
       chart.replaceChildren();
       foot.replaceChildren();
