@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from tests.browser.conftest import ARTS, CATALOG, LiveServer, Tab, open_form, search
@@ -71,6 +72,85 @@ def _small_targets(page: Any) -> tuple[int, list[str]]:
     return len(shown), small
 
 
+# ---------------------------------------------------------------- focus and announcements
+
+
+def test_results_take_the_focus_to_their_heading(tab: Tab, live_server: LiveServer) -> None:
+    page = tab.page
+    search(tab, live_server, enter_in="#age")  # Enter in a field leaves the focus there
+    heading = page.locator("#results-title")
+    expect(heading).to_be_focused()
+    assert heading.inner_text() == f"Вакансии: {ARTS}"
+
+
+def test_results_are_told_in_a_live_region(tab: Tab, live_server: LiveServer) -> None:
+    page = tab.page
+    open_form(tab, live_server)
+    region = page.locator("#announce")
+    # In the page from the start and empty: screen readers only watch regions they know.
+    assert region.get_attribute("aria-live") == "polite"
+    assert region.get_attribute("role") == "status"
+    assert region.text_content() == ""
+
+    data = search(tab, live_server)
+    assert len(data["items"]) == 5
+    expect(region).to_have_text(f"Подобрано вакансий: 5, отрасль «{ARTS}».")
+
+    page.click("#lang-switch")
+    search(tab, live_server)
+    expect(region).to_have_text(f"5 vacancies found in “{ARTS}”.")
+
+
+def test_sending_votes_takes_the_focus_to_the_outcome(tab: Tab, live_server: LiveServer) -> None:
+    page = tab.page
+    search(tab, live_server)
+    _vote_and_send(tab, {"101": 1})
+    status = page.locator("#feedback-status.confirm")
+    expect(status).to_be_focused()  # not <body>, where a disabled button drops it
+    assert page.locator("#send").is_disabled()
+    assert status.inner_text().startswith("Спасибо")
+
+
+def test_a_refused_send_also_takes_the_focus_to_the_message(
+    tab: Tab, live_server: LiveServer
+) -> None:
+    page = tab.page
+    data = search(tab, live_server)
+    first = data["items"][0]["id"]
+    rated = live_server.client.post(
+        "/api/v1/feedback",
+        json={"event_id": data["event_id"], "votes": [{"vacancy_id": first, "vote": 1}]},
+    )
+    assert rated.status_code == 200  # rated elsewhere first: the page's send gets a 409
+
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/feedback")) as answer:
+        _vote_and_send(tab, {first: -1})
+    assert answer.value.status == 409
+    message = page.locator("#feedback-status.error")
+    expect(message).to_be_focused()
+    assert message.inner_text()
+
+
+def test_a_failed_search_gives_the_focus_back(tab: Tab, live_server: LiveServer) -> None:
+    page = tab.page
+    open_form(tab, live_server)
+    page.fill("#age", "30")
+    # A skill the server does not know (as from a stale page) gets a 422.
+    page.evaluate(
+        """() => {
+          const option = document.createElement("option");
+          option.value = option.textContent = "не навык";
+          document.getElementById("skill").append(option);
+        }"""
+    )
+    page.select_option("#skill", "не навык")
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/recommendations")) as answer:
+        page.click("#submit")
+    assert answer.value.status == 422
+    page.locator("#form-error").wait_for()
+    expect(page.locator("#submit")).to_be_focused()  # ready to try again, not lost
+
+
 # ---------------------------------------------------------------- words
 
 
@@ -94,6 +174,7 @@ def test_russian_catalog_text_is_marked_on_the_english_page(
     title = page.locator("#results-title")
     assert _lang_of(title) == "en"  # "Vacancies: …"
     assert _lang_of(title.get_by_text(ARTS, exact=True)) == "ru"
+    assert _lang_of(page.locator("#announce").get_by_text(ARTS, exact=True)) == "ru"
     assert _lang_of(page.locator("#why-chart .why-industry")) == "ru"
     assert _lang_of(page.locator("#why-chart thead th").first) == "en"
 

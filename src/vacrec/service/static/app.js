@@ -32,6 +32,7 @@
       sending: "Отправляем…",
       why_title: "Почему эта отрасль",
       results_title: (industry) => `Вакансии: ${industry}`,
+      results_found: (n, industry) => `Подобрано вакансий: ${n}, отрасль «${industry}».`,
       no_items: "В этой отрасли пока нет вакансий. Попробуйте ещё раз.",
       fallback:
         "Ни одна вакансия этой отрасли не совпала с вашими словами, поэтому показываем самые свежие.",
@@ -125,6 +126,8 @@
       sending: "Sending…",
       why_title: "Why this industry",
       results_title: (industry) => `Vacancies: ${industry}`,
+      results_found: (n, industry) =>
+        `${n} ${n === 1 ? "vacancy" : "vacancies"} found in “${industry}”.`,
       no_items: "No vacancies in this industry yet. Please try again.",
       fallback: "No vacancy in this industry matched your words, so these are the newest ones.",
       fallback_blank: "You wrote no preferences, so these are the industry's newest vacancies.",
@@ -245,6 +248,11 @@
       .map((part, i) =>
         i % 2 ? catalogText("span", args[Number(part)]) : document.createTextNode(part),
       );
+  }
+
+  /** Tell a screen reader what changed, through the page's polite live region. */
+  function announce(nodes) {
+    $("announce").replaceChildren(...nodes);
   }
 
   // ------------------------------------------------------------------ language
@@ -372,10 +380,13 @@
       return;
     }
     showFormError("");
+    announce([]); // emptied, so the same news twice is still news
     const button = $("submit");
+    const from = document.activeElement;
     button.disabled = true;
     button.textContent = t("submitting");
     $("search-form").setAttribute("aria-busy", "true");
+    let found = false;
     try {
       state.result = await api("POST", "/api/v1/recommendations", form.body);
       state.query = form.body.preference.trim();
@@ -384,7 +395,7 @@
       state.sendError = null;
       state.closed = false;
       renderResult();
-      $("results").scrollIntoView({ behavior: "smooth", block: "start" });
+      found = true;
     } catch (err) {
       showFormError(err.message);
     } finally {
@@ -392,6 +403,19 @@
       button.textContent = t("submit");
       $("search-form").removeAttribute("aria-busy");
     }
+    if (found) showResults();
+    // A disabled button drops the focus to <body>: give it back to where the seeker was.
+    else if (!document.activeElement || document.activeElement === document.body) from.focus();
+  }
+
+  /** New results: say what came and take the seeker to them, not leave them in the form. */
+  function showResults() {
+    const result = state.result;
+    const count = Array.isArray(result.items) ? result.items.length : 0;
+    const industry = (result.action && result.action.industry) || "";
+    announce(count ? phrase("results_found", count, industry) : [t("no_items")]);
+    $("results-title").focus({ preventScroll: true });
+    $("results").scrollIntoView({ behavior: "smooth", block: "start" });
   }
 
   // ------------------------------------------------------------------ cards
@@ -568,6 +592,8 @@
       state.closed = [404, 409, 410].includes(err.status);
     }
     renderResult();
+    // The button disabled itself under the focus; the outcome is the next thing to read.
+    $("feedback-status").focus();
   }
 
   // ------------------------------------------------------------------ why
