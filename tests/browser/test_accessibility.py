@@ -154,6 +154,23 @@ def test_a_failed_search_gives_the_focus_back(tab: Tab, live_server: LiveServer)
 # ---------------------------------------------------------------- words
 
 
+def test_thanks_for_ratings_are_in_plain_words(tab: Tab, live_server: LiveServer) -> None:
+    page = tab.page
+    search(tab, live_server)
+    _vote_and_send(tab, {"101": 1, "103": 1, "104": -1})
+    status = page.locator("#feedback-status.confirm")
+    expect(status).to_have_text(
+        "Спасибо, оценки сохранены — учтём их в следующих подборках. Подходит: 2, не подходит: 1."
+    )
+    assert "0,76" not in status.inner_text() and "0.76" not in status.inner_text()  # tanh(1)
+
+    page.click("#lang-switch")
+    expect(status).to_have_text(
+        "Thank you, your ratings are saved — we'll take them into account in future picks. "
+        "Good fit: 2, not for me: 1."
+    )
+
+
 def test_russian_catalog_text_is_marked_on_the_english_page(
     tab: Tab, live_server: LiveServer
 ) -> None:

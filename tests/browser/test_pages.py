@@ -72,7 +72,7 @@ def test_search_vote_send_confirms_and_stores_feedback(tab: Tab, live_server: Li
     page.click("#send")
     confirm = page.locator("#feedback-status.confirm")
     confirm.wait_for()
-    assert f"{math.tanh(3):.2f}" in confirm.inner_text()
+    assert "Подходит: 3, не подходит: 0." in confirm.inner_text()  # in votes, not reward
     assert page.locator("#send").is_disabled()
     assert page.locator(".vote").first.is_disabled()
 

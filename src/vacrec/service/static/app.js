@@ -47,7 +47,9 @@
       vote_down: "Не подходит",
       vote_hint: (n, total) =>
         n === 0 ? "Отметьте хотя бы одну вакансию: подходит или нет." : `Оценено ${n} из ${total}.`,
-      sent: (reward) => `Спасибо! Оценки сохранены. Награда агенту: ${reward}.`,
+      sent: (up, down) =>
+        `Спасибо, оценки сохранены — учтём их в следующих подборках. ` +
+        `Подходит: ${up}, не подходит: ${down}.`,
       why_col_industry: "Отрасль",
       why_col_match: "Совпадение с вашими словами",
       why_col_learned: "Поправка по оценкам",
@@ -141,7 +143,9 @@
       vote_down: "Not for me",
       vote_hint: (n, total) =>
         n === 0 ? "Mark at least one vacancy as a good fit or not." : `${n} of ${total} rated.`,
-      sent: (reward) => `Thank you! Your ratings are saved. Reward to the agent: ${reward}.`,
+      sent: (up, down) =>
+        "Thank you, your ratings are saved — we'll take them into account in future picks. " +
+        `Good fit: ${up}, not for me: ${down}.`,
       why_col_industry: "Industry",
       why_col_match: "Match with your words",
       why_col_learned: "Learned from ratings",
@@ -203,7 +207,7 @@
     result: null, // the last recommendation response
     query: "", // the preference that produced it (trimmed)
     votes: new Map(), // vacancy id -> 1 | -1
-    sent: null, // {reward} once the votes are stored
+    sent: null, // {up, down}: how many "good fit" / "not for me" votes were stored
     sendError: null, // message of the last failed send
     closed: false, // the event can no longer take votes (404/409/410)
   };
@@ -565,7 +569,7 @@
     const status = $("feedback-status");
     if (state.sent) {
       status.className = "confirm";
-      status.textContent = t("sent", Number(state.sent.reward).toFixed(2));
+      status.textContent = t("sent", state.sent.up, state.sent.down);
     } else if (state.sendError) {
       status.className = "error";
       status.textContent = state.sendError;
@@ -584,8 +588,9 @@
     send.disabled = true;
     send.textContent = t("sending");
     try {
-      const data = await api("POST", "/api/v1/feedback", { event_id: result.event_id, votes });
-      state.sent = { reward: data && typeof data.reward === "number" ? data.reward : 0 };
+      await api("POST", "/api/v1/feedback", { event_id: result.event_id, votes });
+      const up = votes.filter((v) => v.vote === 1).length;
+      state.sent = { up, down: votes.length - up };
     } catch (err) {
       state.sendError = err.message;
       // Unknown, already rated or expired: this set can no longer take votes.
