@@ -297,6 +297,8 @@
   }
 
   function describeError(status, body) {
+    // The server's words for these name an event id; the seeker needs what to do next.
+    if (status === 404 || status === 409 || status === 410) return t(`err_${status}`);
     const detail = body && (body.detail ?? body.details ?? body.message ?? body.error);
     if (Array.isArray(detail) && detail.length) {
       return detail
@@ -309,7 +311,6 @@
     }
     if (typeof detail === "string" && detail) return detail;
     if (detail && typeof detail === "object") return JSON.stringify(detail);
-    if (status === 404 || status === 409 || status === 410) return t(`err_${status}`);
     if (status >= 500) return t("err_server", status);
     return t("err_generic", status);
   }
