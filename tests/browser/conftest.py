@@ -197,3 +197,30 @@ def tab(browser: Any) -> Iterator[Tab]:
     context.close()
     assert current.dialogs == [], f"a dialog opened: {current.dialogs}"
     assert current.errors == [], f"JavaScript errors: {current.errors}"
+
+
+def open_form(tab: Tab, server: LiveServer) -> None:
+    tab.page.goto(server.url + "/")
+    tab.page.locator("#skill option").nth(1).wait_for(state="attached")  # skills loaded
+
+
+def search(
+    tab: Tab, server: LiveServer, preference: str = "акварель удалённо", *, enter_in: str = ""
+) -> dict[str, Any]:
+    """Fill the form like a person would and return the API's answer the page received.
+
+    The form is sent with a click on its button, or by Enter in the field ``enter_in``.
+    """
+    page = tab.page
+    open_form(tab, server)
+    page.fill("#age", "30")
+    page.select_option("#skill", index=1)
+    page.fill("#preference", preference)
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/recommendations")) as answer:
+        if enter_in:
+            page.press(enter_in, "Enter")
+        else:
+            page.click("#submit")
+    assert answer.value.status == 200
+    page.wait_for_selector("#cards .card")
+    return answer.value.json()

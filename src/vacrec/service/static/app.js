@@ -32,6 +32,7 @@
       sending: "Отправляем…",
       why_title: "Почему эта отрасль",
       results_title: (industry) => `Вакансии: ${industry}`,
+      results_found: (n, industry) => `Подобрано вакансий: ${n}, отрасль «${industry}».`,
       no_items: "В этой отрасли пока нет вакансий. Попробуйте ещё раз.",
       fallback:
         "Ни одна вакансия этой отрасли не совпала с вашими словами, поэтому показываем самые свежие.",
@@ -46,7 +47,9 @@
       vote_down: "Не подходит",
       vote_hint: (n, total) =>
         n === 0 ? "Отметьте хотя бы одну вакансию: подходит или нет." : `Оценено ${n} из ${total}.`,
-      sent: (reward) => `Спасибо! Оценки сохранены. Награда агенту: ${reward}.`,
+      sent: (up, down) =>
+        `Спасибо, оценки сохранены — учтём их в следующих подборках. ` +
+        `Подходит: ${up}, не подходит: ${down}.`,
       why_col_industry: "Отрасль",
       why_col_match: "Совпадение с вашими словами",
       why_col_learned: "Поправка по оценкам",
@@ -125,6 +128,8 @@
       sending: "Sending…",
       why_title: "Why this industry",
       results_title: (industry) => `Vacancies: ${industry}`,
+      results_found: (n, industry) =>
+        `${n} ${n === 1 ? "vacancy" : "vacancies"} found in “${industry}”.`,
       no_items: "No vacancies in this industry yet. Please try again.",
       fallback: "No vacancy in this industry matched your words, so these are the newest ones.",
       fallback_blank: "You wrote no preferences, so these are the industry's newest vacancies.",
@@ -138,7 +143,9 @@
       vote_down: "Not for me",
       vote_hint: (n, total) =>
         n === 0 ? "Mark at least one vacancy as a good fit or not." : `${n} of ${total} rated.`,
-      sent: (reward) => `Thank you! Your ratings are saved. Reward to the agent: ${reward}.`,
+      sent: (up, down) =>
+        "Thank you, your ratings are saved — we'll take them into account in future picks. " +
+        `Good fit: ${up}, not for me: ${down}.`,
       why_col_industry: "Industry",
       why_col_match: "Match with your words",
       why_col_learned: "Learned from ratings",
@@ -200,7 +207,7 @@
     result: null, // the last recommendation response
     query: "", // the preference that produced it (trimmed)
     votes: new Map(), // vacancy id -> 1 | -1
-    sent: null, // {reward} once the votes are stored
+    sent: null, // {up, down}: how many "good fit" / "not for me" votes were stored
     sendError: null, // message of the last failed send
     closed: false, // the event can no longer take votes (404/409/410)
   };
@@ -226,6 +233,30 @@
     const text = state.lang === "ru" ? digits.replace(".", ",") : digits;
     if (/^0[.,]00$/.test(text)) return text;
     return (value > 0 ? "+" : "\u2212") + text;
+  }
+
+  // ------------------------------------------------------------------ catalog text
+
+  // The catalog is hh.ru's, so vacancy, company, industry and skill names are Russian
+  // whatever language the page is in; marking them lets a screen reader switch voice.
+  const CATALOG_LANG = "ru";
+
+  const catalogText = (tag, text, className) =>
+    el(tag, { className, lang: CATALOG_LANG, text: String(text) });
+
+  /** t(key, ...args) as nodes: string arguments are catalog text and get their lang. */
+  function phrase(key, ...args) {
+    const slots = args.map((arg, i) => (typeof arg === "string" ? `\u0001${i}\u0001` : arg));
+    return t(key, ...slots)
+      .split(/\u0001(\d+)\u0001/)
+      .map((part, i) =>
+        i % 2 ? catalogText("span", args[Number(part)]) : document.createTextNode(part),
+      );
+  }
+
+  /** Tell a screen reader what changed, through the page's polite live region. */
+  function announce(nodes) {
+    $("announce").replaceChildren(...nodes);
   }
 
   // ------------------------------------------------------------------ language
@@ -266,6 +297,8 @@
   }
 
   function describeError(status, body) {
+    // The server's words for these name an event id; the seeker needs what to do next.
+    if (status === 404 || status === 409 || status === 410) return t(`err_${status}`);
     const detail = body && (body.detail ?? body.details ?? body.message ?? body.error);
     if (Array.isArray(detail) && detail.length) {
       return detail
@@ -278,7 +311,6 @@
     }
     if (typeof detail === "string" && detail) return detail;
     if (detail && typeof detail === "object") return JSON.stringify(detail);
-    if (status === 404 || status === 409 || status === 410) return t(`err_${status}`);
     if (status >= 500) return t("err_server", status);
     return t("err_generic", status);
   }
@@ -319,7 +351,9 @@
       const names = skillNames(await api("GET", "/api/v1/skills"));
       state.skillsLoaded = true;
       select.replaceChildren(el("option", { value: "", text: t("skill_choose") }));
-      for (const name of names) select.append(el("option", { value: name, text: name }));
+      for (const name of names) {
+        select.append(el("option", { value: name, lang: CATALOG_LANG, text: name }));
+      }
     } catch (err) {
       showFormError(`${t("err_skills_load")} ${err.message}`);
     }
@@ -351,10 +385,13 @@
       return;
     }
     showFormError("");
+    announce([]); // emptied, so the same news twice is still news
     const button = $("submit");
+    const from = document.activeElement;
     button.disabled = true;
     button.textContent = t("submitting");
     $("search-form").setAttribute("aria-busy", "true");
+    let found = false;
     try {
       state.result = await api("POST", "/api/v1/recommendations", form.body);
       state.query = form.body.preference.trim();
@@ -363,7 +400,7 @@
       state.sendError = null;
       state.closed = false;
       renderResult();
-      $("results").scrollIntoView({ behavior: "smooth", block: "start" });
+      found = true;
     } catch (err) {
       showFormError(err.message);
     } finally {
@@ -371,6 +408,19 @@
       button.textContent = t("submit");
       $("search-form").removeAttribute("aria-busy");
     }
+    if (found) showResults();
+    // A disabled button drops the focus to <body>: give it back to where the seeker was.
+    else if (!document.activeElement || document.activeElement === document.body) from.focus();
+  }
+
+  /** New results: say what came and take the seeker to them, not leave them in the form. */
+  function showResults() {
+    const result = state.result;
+    const count = Array.isArray(result.items) ? result.items.length : 0;
+    const industry = (result.action && result.action.industry) || "";
+    announce(count ? phrase("results_found", count, industry) : [t("no_items")]);
+    $("results-title").focus({ preventScroll: true });
+    $("results").scrollIntoView({ behavior: "smooth", block: "start" });
   }
 
   // ------------------------------------------------------------------ cards
@@ -423,10 +473,10 @@
     const href = safeUrl(item.url, ["http:", "https:"]);
     const title = href
       ? el("a", { href, target: "_blank", rel: "noopener noreferrer", title: t("open_posting") }, [
-          document.createTextNode(name),
+          catalogText("span", name),
           el("span", { className: "ext", "aria-hidden": "true", text: "\u00a0↗" }),
         ])
-      : document.createTextNode(name);
+      : catalogText("span", name);
 
     const logoUrl = safeUrl(item.logo, ["https:", "http:"]);
     let logo = null;
@@ -475,12 +525,12 @@
         logo,
         el("div", { className: "card-titles" }, [
           el("h3", { className: "card-title" }, [title]),
-          item.company ? el("p", { className: "company", text: String(item.company) }) : null,
+          item.company ? catalogText("p", item.company, "company") : null,
         ]),
       ]),
       relevance,
       el("p", { className: salary ? "salary" : "salary none", text: salary ?? t("salary_none") }),
-      item.snippet ? el("p", { className: "snippet", text: String(item.snippet) }) : null,
+      item.snippet ? catalogText("p", item.snippet, "snippet") : null,
       el("div", { className: "votes", role: "group", "aria-label": t("vote_group", name) }, [up, down]),
     ]);
   }
@@ -502,7 +552,7 @@
     const items = Array.isArray(result.items) ? result.items : [];
     const industry = (result.action && result.action.industry) || "";
     $("results").hidden = false;
-    $("results-title").textContent = t("results_title", industry);
+    $("results-title").replaceChildren(...phrase("results_title", industry));
     const fallback = $("fallback-note");
     fallback.hidden = !(result.fallback && items.length);
     fallback.textContent = state.query ? t("fallback") : t("fallback_blank");
@@ -520,7 +570,7 @@
     const status = $("feedback-status");
     if (state.sent) {
       status.className = "confirm";
-      status.textContent = t("sent", Number(state.sent.reward).toFixed(2));
+      status.textContent = t("sent", state.sent.up, state.sent.down);
     } else if (state.sendError) {
       status.className = "error";
       status.textContent = state.sendError;
@@ -539,14 +589,17 @@
     send.disabled = true;
     send.textContent = t("sending");
     try {
-      const data = await api("POST", "/api/v1/feedback", { event_id: result.event_id, votes });
-      state.sent = { reward: data && typeof data.reward === "number" ? data.reward : 0 };
+      await api("POST", "/api/v1/feedback", { event_id: result.event_id, votes });
+      const up = votes.filter((v) => v.vote === 1).length;
+      state.sent = { up, down: votes.length - up };
     } catch (err) {
       state.sendError = err.message;
       // Unknown, already rated or expired: this set can no longer take votes.
       state.closed = [404, 409, 410].includes(err.status);
     }
     renderResult();
+    // The button disabled itself under the focus; the outcome is the next thing to read.
+    $("feedback-status").focus();
   }
 
   // ------------------------------------------------------------------ why
@@ -571,20 +624,21 @@
     return typeof policy === "string" ? policy === "model" : result.model_version != null;
   }
 
-  /** What happened, in a job seeker's words. */
+  /** What happened, in a job seeker's words: [key, ...args] for phrase(). */
   function whyNote(result, rows, chosen, model) {
-    if (!rows.length) return model ? t("why_none") : t(state.query ? "why_prior" : "why_prior_blank");
+    const prior = state.query ? "why_prior" : "why_prior_blank";
+    if (!rows.length) return [model ? "why_none" : prior];
     const best = rows[0];
     if (best.industry !== chosen) {
-      return t(model ? "why_model_explore" : "why_prior_explore", best.industry);
+      return [model ? "why_model_explore" : "why_prior_explore", best.industry];
     }
-    if (!model) return state.query ? t("why_prior") : t("why_prior_blank");
-    if (!state.query) return t("why_model_blank");
+    if (!model) return [prior];
+    if (!state.query) return ["why_model_blank"];
     // None of its vacancies shares a word with the preference: the ratings carried it.
-    if (result.fallback || best.match < 0.005) return t("why_model_ratings");
-    if (best.learned === null || best.learned < 0.005) return t("why_model_words");
+    if (result.fallback || best.match < 0.005) return ["why_model_ratings"];
+    if (best.learned === null || best.learned < 0.005) return ["why_model_words"];
     const closest = rows.reduce((a, b) => (b.match > a.match ? b : a));
-    return closest.industry === chosen ? t("why_model_both") : t("why_model_rated", closest.industry);
+    return closest.industry === chosen ? ["why_model_both"] : ["why_model_rated", closest.industry];
   }
 
   function whyRow(row, isChosen, reach) {
@@ -615,7 +669,7 @@
     }
     return el("tr", { className: isChosen ? "chosen" : null, "data-industry": row.industry }, [
       el("th", { scope: "row", className: "why-name" }, [
-        el("span", { className: "why-industry", text: row.industry }),
+        catalogText("span", row.industry, "why-industry"),
         isChosen ? el("span", { className: "badge", text: t("why_chosen") }) : null,
       ]),
       matchCell,
@@ -630,7 +684,7 @@
     const chosen = result.action && result.action.industry;
     const model = servedByModel(result);
     const rows = industryRows(result);
-    $("why-note").textContent = whyNote(result, rows, chosen, model);
+    $("why-note").replaceChildren(...phrase(...whyNote(result, rows, chosen, model)));
     if (!rows.length) {
       chart.replaceChildren();
       foot.replaceChildren();
