@@ -109,9 +109,15 @@ def test_racing_insert_is_already_rated(engine: Engine) -> None:
     assert rows == [1]
 
 
-def test_legacy_feedback_has_no_event(engine: Engine) -> None:
+def test_legacy_feedback_without_a_matching_request_has_no_event(engine: Engine) -> None:
     stored = store.record_legacy_feedback(
-        engine, age=20, skill="геймдев", action=2, industry="Маркетинг, реклама, PR", cum_reward=-5
+        engine,
+        age=20,
+        skill="геймдев",
+        action=2,
+        industry="Маркетинг, реклама, PR",
+        cum_reward=-5,
+        ttl_s=60,
     )
     assert stored.event_id is None and math.isclose(stored.reward, math.tanh(-5))
     with engine.connect() as conn:

@@ -68,11 +68,16 @@ def test_every_scrape_counts_the_requests_of_both_workers(tmp_path: Path, sqlite
 
 # Runs in a fresh interpreter: prometheus-client picks multiprocess mode when first imported.
 _ONE_WORKER = """
-import os, sys, httpx
+import os, sys, time, httpx
 from tests.live_server import serve_in_thread
 from vacrec.service.app import create_app
 with serve_in_thread(create_app()) as url:
     assert httpx.get(url + "/healthz").status_code == 200
+    deadline = time.monotonic() + 10  # the middleware counts once the response has gone out
+    while not any(f.startswith("counter") for f in os.listdir(sys.argv[1])):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     print(sorted(os.listdir(sys.argv[1])))
 print(sorted(os.listdir(sys.argv[1])))
 """
