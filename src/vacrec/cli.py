@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 from typer.core import TyperGroup
 
 from vacrec.commands import agent, bench, collect, ingest, serve
-from vacrec.commands._output import print_json, stderr
+from vacrec.commands._output import fail
 from vacrec.config import BadSettings, load_settings
 
 
@@ -19,11 +18,8 @@ class _SettingsCheckedGroup(TyperGroup):
         try:
             load_settings()
         except BadSettings as error:
-            stderr.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
             pending = [*getattr(ctx, "_protected_args", ()), *ctx.args]  # the command's own
-            if "--json" in pending:
-                print_json({"error": str(error)})
-            raise typer.Exit(2) from None
+            fail(str(error), as_json="--json" in pending, code=2)
         return super().invoke(ctx)
 
 

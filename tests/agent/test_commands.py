@@ -50,14 +50,17 @@ def test_train_promote_rollback_evaluate_and_simulate(cli, settings: Settings):
 
     assert "nothing to roll back" in cli("model", "rollback", code=1)["error"]
 
-    second = cli("train", "--simulated", "--promote", "never", "--episodes", "50")
+    second = cli("train", "--simulated", "--promote", "never", "--updates", "50")
     assert second["version"] == 2 and second["promoted"] is False and second["updates"] == 50
     assert second["champion"] == "live model 1"
     assert "dr_difference" in second["ope"]  # compared against the live model 1
+    # The original's name for the same option still works.
+    third = cli("train", "--simulated", "--promote", "never", "--episodes", "40")
+    assert third["version"] == 3 and third["updates"] == 40
 
     assert cli("model", "promote", "2")["live"] == 2
     listed = cli("model", "list")
-    assert listed["live"] == 2 and [m["version"] for m in listed["models"]] == [1, 2]
+    assert listed["live"] == 2 and [m["version"] for m in listed["models"]] == [1, 2, 3]
     assert cli("model", "rollback") == {"live": 1, "previous": 2}
     assert "not in the registry" in cli("model", "promote", "99", code=1)["error"]
 
@@ -65,17 +68,17 @@ def test_train_promote_rollback_evaluate_and_simulate(cli, settings: Settings):
     evaluation = cli("evaluate", "--simulated")
     policies = evaluation["policies"]
     assert set(policies) == {"live", "candidate", "content_prior", "random", "most_popular"}
-    assert policies["live"]["version"] == 1 and policies["candidate"]["version"] == 2
+    assert policies["live"]["version"] == 1 and policies["candidate"]["version"] == 3
     for name in ("live", "content_prior", "random", "most_popular"):
         for est in ("ips", "snips", "dr"):
             e = policies[name][est]
             assert e["low"] <= e["value"] <= e["high"]
     assert evaluation["logged_rows"] == 400 and evaluation["simulated_included"] is True
 
-    assert cli("model", "promote", "2")["live"] == 2
+    assert cli("model", "promote", "3")["live"] == 3
     same = cli("evaluate", "--simulated")["policies"]["candidate"]
-    assert same == {"version": 2, "same_as": "live"}  # said, not estimated twice
-    assert cli("model", "rollback") == {"live": 1, "previous": 2}
+    assert same == {"version": 3, "same_as": "live"}  # said, not estimated twice
+    assert cli("model", "rollback") == {"live": 1, "previous": 3}
 
     simulated = cli("simulate", "--events", "30", "--epsilon", "0", "--seed", "4")
     assert simulated["events"] == 30 and simulated["model_version"] == 1

@@ -13,16 +13,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ORIGINAL_PREPARE_S = 11.6  # the original service's preparation of the same file, measured here
 
 
-def run(catalog: Path, repeats: int = 3) -> dict[str, object]:
+def run(
+    catalog: Path, repeats: int = 3, progress: Callable[[str], None] = lambda _: None
+) -> dict[str, object]:
     """Median wall time of a cold ``vacrec ingest --json`` and the counts it reported."""
     seconds: list[float] = []
     summary: dict[str, object] = {}
-    for _ in range(repeats):
+    for i in range(repeats):
+        progress(f"cold ingest {i + 1}/{repeats}")
         with tempfile.TemporaryDirectory() as home:
             env = {**os.environ, "VACREC_HOME": home}
             env.pop("VACREC_DATABASE_URL", None)

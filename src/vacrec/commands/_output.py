@@ -1,13 +1,22 @@
-"""Shared output conventions of the commands: one JSON object as the last stdout line."""
+"""What every command shares: one JSON object as the last stdout line, progress and errors
+on stderr, and the store opened and closed the same way."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
 
+import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from vacrec.config import Settings
 
 stderr = Console(stderr=True)
 
@@ -36,3 +45,28 @@ def spinner(title: str) -> Iterator[Progress]:
         transient=True,
     ) as progress:
         yield progress
+
+
+def fail(
+    message: str, as_json: bool, code: int = 1, details: dict[str, object] | None = None
+) -> NoReturn:
+    """End the command: one error line on stderr (file names, URLs and server text are not
+    Rich markup), the same as JSON on stdout under ``--json``, and exit status ``code``
+    (1: the step failed; 2: the command line or an input file is wrong)."""
+    stderr.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    if as_json:
+        print_json({"error": message, **(details or {})})
+    raise typer.Exit(code)
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[Engine]:
+    """An engine on the configured database, migrated to the newest schema, disposed after."""
+    from vacrec.store.db import make_engine, migrate
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()

@@ -10,9 +10,8 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Engine
 
-from vacrec.commands._output import print_json, spinner, stderr
+from vacrec.commands._output import fail, open_store, print_json, spinner
 from vacrec.config import Settings, get_settings
 from vacrec.learning import (
     LearningError,
@@ -24,21 +23,11 @@ from vacrec.learning import (
     train_from_store,
 )
 
-model_app = typer.Typer(help="Model registry: list, promote, roll back.", no_args_is_help=True)
-
 
 class PromoteMode(StrEnum):
     auto = "auto"
     always = "always"
     never = "never"
-
-
-def _engine(settings: Settings) -> Engine:
-    from vacrec.store.db import make_engine, migrate
-
-    engine = make_engine(settings.resolved_database_url)
-    migrate(engine)
-    return engine
 
 
 def _selection(settings: Settings, simulated: bool | None) -> LogSelection:
@@ -56,21 +45,17 @@ SimulatedOption = Annotated[
 ]
 
 
-def _fail(message: str, as_json: bool, code: int = 1) -> typer.Exit:
-    stderr.print(f"[red]error:[/red] {message}")
-    if as_json:
-        print_json({"error": message})
-    return typer.Exit(code)
-
-
 # --------------------------------------------------------------------------- training
 
 
-def _train_command(
-    episodes: Annotated[
+def train_command(
+    updates: Annotated[
         int | None,
         typer.Option(
-            "--episodes", min=1, help="Fixed number of updates (default: from data size)."
+            "--updates",
+            "--episodes",  # the original's name for it, kept for its scripts
+            min=1,
+            help="Fixed number of gradient updates (default: derived from the data size).",
         ),
     ] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
@@ -84,13 +69,12 @@ def _train_command(
     from vacrec.agent.trainer import TrainConfig
 
     settings = get_settings()
-    overrides: dict[str, Any] = {"seed": seed, "updates": episodes}
+    overrides: dict[str, Any] = {"seed": seed, "updates": updates}
     if batch_size is not None:
         overrides["batch_size"] = batch_size
     config = TrainConfig(**overrides)
-    engine = _engine(settings)
     try:
-        with spinner("train") as progress:
+        with open_store(settings) as engine, spinner("train") as progress:
             task = progress.add_task("starting")
             report = train_from_store(
                 engine,
@@ -101,9 +85,7 @@ def _train_command(
                 _selection(settings, simulated),
             )
     except LearningError as error:
-        raise _fail(str(error), as_json) from error
-    finally:
-        engine.dispose()
+        fail(str(error), as_json)
     if as_json:
         print_json(report)
         return
@@ -121,7 +103,7 @@ def _train_command(
 # --------------------------------------------------------------------------- evaluate
 
 
-def _evaluate_command(
+def evaluate_command(
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     simulated: SimulatedOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimates as JSON.")] = False,
@@ -129,15 +111,12 @@ def _evaluate_command(
     """Off-policy estimates (IPS, SNIPS, DR with 95% CIs) of live, candidate, content prior
     and baselines."""
     settings = get_settings()
-    engine = _engine(settings)
     try:
-        with spinner("evaluate") as progress:
+        with open_store(settings) as engine, spinner("evaluate") as progress:
             progress.add_task("off-policy evaluation")
             result = evaluate_store(engine, settings, seed, _selection(settings, simulated))
     except LearningError as error:
-        raise _fail(str(error), as_json) from error
-    finally:
-        engine.dispose()
+        fail(str(error), as_json)
     if as_json:
         print_json(result)
         return
@@ -160,17 +139,12 @@ def _evaluate_command(
 # --------------------------------------------------------------------------- model registry
 
 
-def _model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def model_list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List registered models (the live one is marked)."""
     from vacrec.agent.registry import list_models
 
-    settings = get_settings()
-    engine = _engine(settings)
-    try:
-        with engine.connect() as conn:
-            infos = list_models(conn)
-    finally:
-        engine.dispose()
+    with open_store(get_settings()) as engine, engine.connect() as conn:
+        infos = list_models(conn)
     rows = [
         {
             "version": info.version,
@@ -203,44 +177,36 @@ def _checked(conn: Any, version: int) -> None:
     load_model(conn, version)
 
 
-def _model_promote(
+def model_promote_command(
     version: Annotated[int, typer.Argument(help="Model version to make live.")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Make VERSION the live model (replicas switch on their next poll)."""
     from vacrec.agent.registry import ModelRefused, RegistryError, promote
 
-    settings = get_settings()
-    engine = _engine(settings)
     try:
-        with engine.begin() as conn:
+        with open_store(get_settings()) as engine, engine.begin() as conn:
             _checked(conn, version)
             promote(conn, version, "manual promote")
     except (ModelRefused, RegistryError) as error:
-        raise _fail(str(error), as_json) from error
-    finally:
-        engine.dispose()
+        fail(str(error), as_json)
     if as_json:
         print_json({"live": version})
     else:
         print(f"model {version} is live")
 
 
-def _model_rollback(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def model_rollback_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Go back to the previously promoted model."""
     from vacrec.agent.registry import ModelRefused, RegistryError, live_version, rollback
 
-    settings = get_settings()
-    engine = _engine(settings)
     try:
-        with engine.begin() as conn:
+        with open_store(get_settings()) as engine, engine.begin() as conn:
             before = live_version(conn)
             version = rollback(conn, "manual rollback")
             _checked(conn, version)  # raising rolls the transaction back
     except (ModelRefused, RegistryError) as error:
-        raise _fail(str(error), as_json) from error
-    finally:
-        engine.dispose()
+        fail(str(error), as_json)
     if as_json:
         print_json({"live": version, "previous": before})
     else:
@@ -250,7 +216,7 @@ def _model_rollback(as_json: Annotated[bool, typer.Option("--json")] = False) ->
 # --------------------------------------------------------------------------- simulate
 
 
-def _simulate_command(
+def simulate_command(
     events: Annotated[int, typer.Option("--events", min=1, help="Requests to simulate.")],
     seed: Annotated[int, typer.Option("--seed")] = 0,
     epsilon: Annotated[
@@ -269,27 +235,19 @@ def _simulate_command(
     if epsilon is not None:
         settings = settings.model_copy(update={"epsilon": epsilon})
     try:
-        with spinner("simulate") as progress:
+        with open_store(settings) as engine, spinner("simulate") as progress:
             task = progress.add_task(f"0/{events} events")
 
             def note(done: int) -> None:
                 progress.update(task, description=f"{done}/{events} events")
 
             if url is not None:
-                engine = _engine(settings)
-                try:
-                    summary = simulate_over_http(url, settings, engine, events, seed, note)
-                finally:
-                    engine.dispose()
+                summary = simulate_over_http(url, settings, engine, events, seed, note)
             else:
-                engine = _engine(settings)
-                try:
-                    ensure_catalog(engine)  # first run: the bundled demo catalog
-                    summary = simulate_into_store(engine, settings, events, seed, note)
-                finally:
-                    engine.dispose()
+                ensure_catalog(engine)  # first run: the bundled demo catalog
+                summary = simulate_into_store(engine, settings, events, seed, note)
     except LearningError as error:
-        raise _fail(str(error), as_json) from error
+        fail(str(error), as_json)
     if as_json:
         print_json(summary)
         return
@@ -303,10 +261,11 @@ def _simulate_command(
 
 def register(app: typer.Typer) -> None:
     """Add train, evaluate, simulate and the model group to ``app``."""
-    app.command("train")(_train_command)
-    app.command("evaluate")(_evaluate_command)
-    app.command("simulate")(_simulate_command)
-    model_app.command("list")(_model_list)
-    model_app.command("promote")(_model_promote)
-    model_app.command("rollback")(_model_rollback)
-    app.add_typer(model_app, name="model")
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("simulate")(simulate_command)
+    models = typer.Typer(help="Model registry: list, promote, roll back.", no_args_is_help=True)
+    models.command("list")(model_list_command)
+    models.command("promote")(model_promote_command)
+    models.command("rollback")(model_rollback_command)
+    app.add_typer(models, name="model")

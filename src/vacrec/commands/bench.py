@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vacrec.commands._output import print_json, spinner, stderr
+from vacrec.commands._output import fail, print_json, spinner
 
 SHARED_CATALOG = Path("../shared/data/hh_artist_vacancies_2023.xlsx")
 
@@ -18,8 +18,7 @@ def _measure(
 ) -> dict[str, Any]:
     """Check ``--catalog``, then ``run`` it with a spinner showing its progress messages."""
     if not catalog.is_file():
-        stderr.print(f"[red]error:[/red] --catalog: no such file: {catalog}")
-        raise typer.Exit(2)
+        fail(f"--catalog: no such file: {catalog}", as_json=False, code=2)
     with spinner(title) as progress:
         task = progress.add_task("starting")
         return run(
@@ -29,16 +28,17 @@ def _measure(
         )
 
 
-bench_app = typer.Typer(help="Benchmarks; the last stdout line is JSON with --json.")
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``bench`` group to ``app``."""
-    app.add_typer(bench_app, name="bench")
+    bench = typer.Typer(help="Benchmarks; the last stdout line is JSON with --json.")
+    bench.command("serve")(bench_serve_command)
+    bench.command("train")(bench_train_command)
+    bench.command("relevance")(bench_relevance_command)
+    bench.command("ingest")(bench_ingest_command)
+    app.add_typer(bench, name="bench")
 
 
-@bench_app.command("serve")
-def bench_serve(
+def bench_serve_command(
     catalog: Annotated[
         Path, typer.Option("--catalog", help="Catalog file to serve (the shared xlsx by default).")
     ] = SHARED_CATALOG,
@@ -68,8 +68,7 @@ def bench_serve(
         )
 
 
-@bench_app.command("train")
-def bench_train(
+def bench_train_command(
     catalog: Annotated[
         Path, typer.Option("--catalog", help="Catalog to simulate on (the shared xlsx by default).")
     ] = SHARED_CATALOG,
@@ -100,8 +99,7 @@ def bench_train(
         )
 
 
-@bench_app.command("relevance")
-def bench_relevance(
+def bench_relevance_command(
     catalog: Annotated[
         Path, typer.Option("--catalog", help="Catalog with hh.ru industries (the shared xlsx).")
     ] = SHARED_CATALOG,
@@ -124,8 +122,7 @@ def bench_relevance(
         )
 
 
-@bench_app.command("ingest")
-def bench_ingest(
+def bench_ingest_command(
     catalog: Annotated[
         Path, typer.Option("--catalog", help="Catalog to ingest (the shared xlsx by default).")
     ] = SHARED_CATALOG,
@@ -135,12 +132,7 @@ def bench_ingest(
     """Wall time of a cold `vacrec ingest` (fresh process, fresh store) on the catalog."""
     from vacrec.benchmarks.ingest import run
 
-    if not catalog.is_file():
-        stderr.print(f"[red]error:[/red] --catalog: no such file: {catalog}")
-        raise typer.Exit(2)
-    with spinner("bench ingest") as progress:
-        progress.add_task(f"{repeats} cold ingests")
-        figures = run(catalog, repeats)
+    figures = _measure("bench ingest", catalog, run, repeats=repeats)
     if as_json:
         print_json(figures)
         return

@@ -6,13 +6,12 @@ import asyncio
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vacrec.commands._output import print_json, stderr
+from vacrec.commands._output import fail, open_store, print_json, stderr
 from vacrec.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -69,9 +68,9 @@ def collect_command(
 
     settings = get_settings()
     if out is not None and ingest:
-        _fail("use either --out FILE.jsonl or --ingest, not both", as_json)
+        fail("use either --out FILE.jsonl or --ingest, not both", as_json, code=2)
     if not query.strip():
-        _fail("--query must not be empty", as_json)
+        fail("--query must not be empty", as_json, code=2)
     token = _token(token_env, as_json)
     path = out if out is not None else _default_path(settings, query, area)
     params = CollectParams(
@@ -88,15 +87,15 @@ def collect_command(
             retry=RetryPolicy(max_attempts=settings.hh_max_attempts),
         )
     except ValueError as exc:
-        _fail(str(exc), as_json)
+        fail(str(exc), as_json, code=2)
     try:
         summary = asyncio.run(_run(client, params, path))
     except SearchFailed as exc:
         error = exc.error
         details = {"cause": error.cause, "url": error.url, "status": error.status}
-        _fail(str(exc), as_json, code=1, details={**details, "attempts": error.attempts})
+        fail(str(exc), as_json, details={**details, "attempts": error.attempts})
     except OutputFileError as exc:
-        _fail(str(exc), as_json)
+        fail(str(exc), as_json, code=2)
 
     result: dict[str, object] = summary.to_dict()
     if ingest:
@@ -150,15 +149,10 @@ async def _run(client: HHClient, params: CollectParams, path: Path) -> CollectSu
 
 def _ingest(settings: Settings, path: Path) -> dict[str, object]:
     """Feed the collected file through the same reader as ``vacrec ingest``."""
-    from vacrec.store.db import make_engine, migrate
     from vacrec.store.ingest import ingest_paths
 
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        migrate(engine)
+    with open_store(settings) as engine:
         return ingest_paths(engine, [path]).as_dict()
-    finally:
-        engine.dispose()
 
 
 def _default_path(settings: Settings, query: str, area: str | None) -> Path:
@@ -173,15 +167,5 @@ def _token(name: str | None, as_json: bool) -> str | None:
         return None
     value = os.environ.get(name, "").strip()
     if not value:
-        _fail(f"--token-env: environment variable {name} is not set or empty", as_json)
+        fail(f"--token-env: environment variable {name} is not set or empty", as_json, code=2)
     return value
-
-
-def _fail(
-    message: str, as_json: bool, code: int = 2, details: dict[str, object] | None = None
-) -> NoReturn:
-    """One error line on stderr (URLs and server text are not Rich markup); JSON too."""
-    stderr.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    if as_json:
-        print_json({"error": message, **(details or {})})
-    raise typer.Exit(code)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vacrec.commands._output import print_json, spinner, stderr
+from vacrec.commands._output import fail, open_store, print_json, spinner, stderr
 from vacrec.config import get_settings
 
 
@@ -25,27 +25,18 @@ def ingest_command(
 ) -> None:
     """Load vacancies (upsert by id; idempotent; one transaction)."""
     from vacrec.catalog.readers import CatalogFileError
-    from vacrec.store.db import make_engine, migrate
     from vacrec.store.ingest import ingest_paths
 
-    settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
     try:
-        with spinner("ingest") as progress:
-            task = progress.add_task("migrating")
-            migrate(engine)
+        with open_store(get_settings()) as engine, spinner("ingest") as progress:
+            task = progress.add_task("reading")
 
             def note(message: str) -> None:
                 progress.update(task, description=message)
 
             report = ingest_paths(engine, paths, replace=replace, progress=note)
     except CatalogFileError as exc:
-        stderr.print(f"[red]error:[/red] {exc}")
-        if as_json:
-            print_json({"error": str(exc)})
-        raise typer.Exit(2) from exc
-    finally:
-        engine.dispose()
+        fail(str(exc), as_json, code=2)
 
     summary = report.as_dict()
     if as_json:

@@ -13,14 +13,15 @@ import logging
 import re
 import threading
 from contextlib import nullcontext
+from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
 
+from vacrec.commands._output import open_store
 from vacrec.config import Settings, get_settings
 from vacrec.learning import ensure_catalog, retrain_once
 from vacrec.service.metrics import shared_metrics_dir
-from vacrec.store.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
 
@@ -57,64 +58,75 @@ def _retrain_forever(engine: Engine, settings: Settings, every_s: float, stop: t
 
 def register(app: typer.Typer) -> None:
     """Add the serve command to ``app``."""
+    app.command("serve")(serve_command)
 
-    @app.command("serve")
-    def serve_command(
-        host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-        port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
-        workers: int = typer.Option(1, min=1, help="Worker processes (they share the database)."),
-        retrain_every: str | None = typer.Option(
-            None, help="Retrain in the background this often, e.g. 10m or 1h (off by default)."
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Worker processes (they share the database).")
+    ] = 1,
+    retrain_every: Annotated[
+        str | None,
+        typer.Option(
+            "--retrain-every",
+            help="Retrain in the background this often, e.g. 10m or 1h (off by default).",
         ),
-    ) -> None:
-        """Serve the API, the web page and the dashboard."""
-        import uvicorn
-
-        from vacrec.service.protocol import PROTOCOL
-
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-        settings = get_settings()
-        every_s = settings.retrain_every_s
-        if retrain_every is not None:
-            try:
-                every_s = parse_duration(retrain_every)
-            except ValueError as error:
-                raise typer.BadParameter(str(error), param_hint="--retrain-every") from None
-        if every_s is not None and every_s < MIN_RETRAIN_EVERY_S:
-            raise typer.BadParameter(
-                f"at least {MIN_RETRAIN_EVERY_S:g} s (1m)", param_hint="--retrain-every"
-            )
-
-        engine = make_engine(settings.resolved_database_url)
-        migrate(engine)  # once, before any worker starts
-        ensure_catalog(engine)
-
-        stop = threading.Event()
-        if every_s:
-            threading.Thread(
-                target=_retrain_forever,
-                args=(engine, settings, every_s, stop),
-                name="retrain",
-                daemon=True,
-            ).start()
-            log.info("retraining every %g s", every_s)
-        # Several workers: one metrics directory for all, so any worker's /metrics sums them.
-        metrics_dir = shared_metrics_dir(settings.home) if workers > 1 else nullcontext()
+    ] = None,
+) -> None:
+    """Serve the API, the web page and the dashboard."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    every_s = settings.retrain_every_s
+    if retrain_every is not None:
         try:
-            with metrics_dir:
-                uvicorn.run(
-                    APP_FACTORY,
-                    factory=True,
-                    host=host,
-                    port=port,
-                    workers=workers,
-                    # Bounded waits for clients too: see service/protocol.py and README
-                    # "Reliability".
-                    http=PROTOCOL,
-                    limit_concurrency=settings.http_max_connections,
-                    timeout_keep_alive=settings.http_keep_alive_s,
-                    backlog=settings.http_backlog,
-                )
-        finally:
-            stop.set()
-            engine.dispose()
+            every_s = parse_duration(retrain_every)
+        except ValueError as error:
+            raise typer.BadParameter(str(error), param_hint="--retrain-every") from None
+    if every_s is not None and every_s < MIN_RETRAIN_EVERY_S:
+        raise typer.BadParameter(
+            f"at least {MIN_RETRAIN_EVERY_S:g} s (1m)", param_hint="--retrain-every"
+        )
+
+    with open_store(settings) as engine:  # migrated once, before any worker starts
+        ensure_catalog(engine)
+        _serve(engine, settings, host, port, workers, every_s)
+
+
+def _serve(
+    engine: Engine, settings: Settings, host: str, port: int, workers: int, every_s: float | None
+) -> None:
+    """uvicorn in the foreground; the optional retraining thread beside it until it stops."""
+    import uvicorn
+
+    from vacrec.service.protocol import PROTOCOL
+
+    stop = threading.Event()
+    if every_s:
+        threading.Thread(
+            target=_retrain_forever,
+            args=(engine, settings, every_s, stop),
+            name="retrain",
+            daemon=True,
+        ).start()
+        log.info("retraining every %g s", every_s)
+    # Several workers: one metrics directory for all, so any worker's /metrics sums them.
+    metrics_dir = shared_metrics_dir(settings.home) if workers > 1 else nullcontext()
+    try:
+        with metrics_dir:
+            uvicorn.run(
+                APP_FACTORY,
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                # Bounded waits for clients too: see service/protocol.py and README
+                # "Reliability".
+                http=PROTOCOL,
+                limit_concurrency=settings.http_max_connections,
+                timeout_keep_alive=settings.http_keep_alive_s,
+                backlog=settings.http_backlog,
+            )
+    finally:
+        stop.set()
