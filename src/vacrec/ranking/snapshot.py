@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 
 from vacrec.catalog.text import cut_at_word
+from vacrec.polling import Poller
 from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
 from vacrec.store.catalog import catalog_industries, current_catalog_version
 from vacrec.store.db import read_transaction
@@ -200,11 +201,14 @@ class SnapshotHolder:
         self, engine: Engine, poll_s: float, initial: CatalogSnapshot | None = None
     ) -> None:
         self._engine = engine
-        self._poll_s = poll_s
         self._current = initial if initial is not None else load_snapshot(engine)
         self._refresh_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller = Poller(
+            "catalog snapshot",
+            poll_s,
+            self.refresh_if_changed,
+            keeping=lambda: f"catalog version {self._current.version}",
+        )
 
     @property
     def current(self) -> CatalogSnapshot:
@@ -224,25 +228,9 @@ class SnapshotHolder:
             return True
 
     def start(self) -> None:
-        """Poll in a daemon thread every ``poll_s`` seconds."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="catalog-snapshot", daemon=True)
-        self._thread.start()
+        """Poll in the background every ``poll_s`` seconds."""
+        self._poller.start()
 
     def stop(self, timeout: float | None = 5.0) -> None:
-        """Ask the polling thread to finish and wait for it."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll_s):
-            try:
-                self.refresh_if_changed()
-            except Exception:  # keep serving the old snapshot; try again next poll
-                log.exception(
-                    "catalog snapshot rebuild failed; keeping version %s", self._current.version
-                )
+        """Stop polling and wait for the thread."""
+        self._poller.stop(timeout)

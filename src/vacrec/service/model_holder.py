@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from vacrec.agent.policy import QModel
 from vacrec.agent.registry import ModelRefused, live_version, load_live_model, newest_promotion
+from vacrec.polling import Poller
 from vacrec.store.db import read_transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,15 @@ class ModelHolder:
 
     def __init__(self, engine: Engine, poll_s: float) -> None:
         self._engine = engine
-        self._poll_s = poll_s
         self._model: QModel | None = None
         self._loaded_at: datetime | None = None
         self._seen: int | None = None
         self._polled = False
         self.refusal: Refusal | None = None
         self._refresh_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller = Poller(
+            "model poll", poll_s, self.refresh_if_changed, keeping=lambda: _name(self._model)
+        )
 
     @property
     def current(self) -> QModel | None:
@@ -104,23 +105,11 @@ class ModelHolder:
             self.refresh_if_changed()
         except Exception:
             log.exception("could not load the live model; will retry")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="model-holder", daemon=True)
-        self._thread.start()
+        self._poller.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self._poll_s + 5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll_s):
-            try:
-                self.refresh_if_changed()
-            except Exception:
-                # A database outage must not kill the poller; the old model keeps serving.
-                log.exception("model poll failed; keeping the current model")
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Stop polling and wait for the thread."""
+        self._poller.stop(timeout)
 
 
 def _name(model: QModel | None) -> str:
