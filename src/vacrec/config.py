@@ -15,6 +15,8 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
+from vacrec.domain import SkillVocabulary
+
 ENV_PREFIX = "VACREC_"
 RATE_LIMIT_OFF = "off"
 
@@ -178,6 +180,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'vacrec.db').resolve()}"
+
+    @property
+    def skill_vocabulary(self) -> SkillVocabulary:
+        """The packaged skills followed by ``extra_skills``."""
+        return SkillVocabulary(self.extra_skills)
 
     @property
     def reports_dir(self) -> Path:

@@ -70,14 +70,14 @@ def read_training_logs(
 ) -> tuple[CatalogSnapshot, ContextEncoder, Transitions]:
     """The current catalog's snapshot, its context encoder and the selected transitions."""
     from vacrec.agent.context import ContextEncoder
-    from vacrec.agent.skills import skill_texts, skill_vocabulary
+    from vacrec.agent.skills import skill_texts
     from vacrec.agent.transitions import load_transitions
     from vacrec.ranking.snapshot import load_snapshot
 
     snapshot = load_snapshot(engine)
     if not snapshot.actions:
         raise LearningError("the catalog is empty: run `vacrec ingest` first")
-    skills = skill_vocabulary(settings.extra_skills)
+    skills = settings.skill_vocabulary.skills
     encoder = ContextEncoder(snapshot, skill_texts(skills))
     with engine.connect() as conn:
         transitions = load_transitions(
@@ -333,7 +333,6 @@ def simulate_into_store(
 ) -> dict[str, Any]:
     """Simulated job seekers use the real service layer; their events land in the store marked
     with ``source`` (simulated: kept out of training and evaluation unless asked for)."""
-    from vacrec.agent.skills import skill_vocabulary
     from vacrec.service.recommender import Recommender
     from vacrec.simulate.env import JobSeekerEnv
     from vacrec.simulate.runner import run_simulation
@@ -344,7 +343,7 @@ def simulate_into_store(
         raise LearningError("the catalog is empty: run `vacrec ingest` first")
     env = JobSeekerEnv(
         snapshot,
-        skill_vocabulary(settings.extra_skills),
+        settings.skill_vocabulary.skills,
         seed=settings.simulator_seed,
         taste=taste,
         blank_share=blank_share,
@@ -370,7 +369,6 @@ def simulate_over_http(
     """
     import httpx
 
-    from vacrec.agent.skills import skill_vocabulary
     from vacrec.ranking.snapshot import load_snapshot
     from vacrec.simulate.env import JobSeekerEnv
     from vacrec.simulate.http import HttpRecommender
@@ -386,7 +384,7 @@ def simulate_over_http(
             if tuple(industries) != tuple(snapshot.actions):
                 raise LearningError(f"{url} serves another catalog than this store holds")
             env = JobSeekerEnv(
-                snapshot, skill_vocabulary(settings.extra_skills), seed=settings.simulator_seed
+                snapshot, settings.skill_vocabulary.skills, seed=settings.simulator_seed
             )
             summary = run_simulation(service, env, events, seed=seed, progress=progress)
             version = service.model_version()

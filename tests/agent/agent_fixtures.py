@@ -13,8 +13,9 @@ import numpy as np
 
 from tests.ranking.ranking_fixtures import ART, IT, record, small_catalog
 from vacrec.agent.context import ContextEncoder
-from vacrec.agent.skills import PACKAGED_SKILLS, skill_text
+from vacrec.agent.skills import skill_text
 from vacrec.agent.transitions import LoggedRequest, Transitions, build_transitions
+from vacrec.domain import PACKAGED_SKILLS
 from vacrec.ranking.snapshot import CatalogRecord, CatalogSnapshot
 
 MKT = "Маркетинг, реклама, PR"

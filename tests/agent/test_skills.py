@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 from tests.agent.agent_fixtures import snapshot
-from vacrec.agent.skills import (
-    PACKAGED_SKILLS,
-    SKILL_KEYWORDS,
-    skill_index,
-    skill_text,
-    skill_vocabulary,
-)
+from vacrec.agent.skills import SKILL_KEYWORDS, skill_text
+from vacrec.domain import PACKAGED_SKILLS, SkillVocabulary
 
 
 def test_vocabulary_has_the_original_skills_first_and_appends_extras():
-    vocab = skill_vocabulary()
+    vocab = SkillVocabulary().skills
     assert vocab == PACKAGED_SKILLS
     assert vocab[:2] == ("акварель", "геймдев")
     assert len(vocab) >= 14
     for skill in ("иллюстрация", "3D-моделирование", "UI/UX-дизайн", "татуировка", "моушн-дизайн"):
         assert skill in vocab
-    extended = skill_vocabulary(["  витраж ", "АКВАРЕЛЬ", "", "витраж", "  ", "Витраж"])
+    extended = SkillVocabulary(["  витраж ", "АКВАРЕЛЬ", "", "витраж", "  ", "Витраж"]).skills
     assert extended[: len(PACKAGED_SKILLS)] == PACKAGED_SKILLS
     assert extended[len(PACKAGED_SKILLS) :] == ("витраж",)
 
 
 def test_inner_whitespace_of_an_extra_skill_is_collapsed():
-    assert skill_vocabulary(["роспись   по\tстеклу"])[-1] == "роспись по стеклу"
+    assert SkillVocabulary(["роспись   по\tстеклу"]).skills[-1] == "роспись по стеклу"
 
 
 def test_every_packaged_skill_has_its_own_keywords():
@@ -48,7 +43,9 @@ def test_keywords_let_a_skill_reach_postings_its_name_alone_does_not():
     assert by_words[:, 0].max() > by_name[:, 0].max()
 
 
-def test_skill_index_is_case_insensitive():
-    index = skill_index(("акварель", "UI/UX-дизайн"))
-    assert index == {"акварель": 0, "ui/ux-дизайн": 1}
-    assert index["UI/UX-ДИЗАЙН".casefold()] == 1
+def test_the_vocabulary_reads_any_case_and_spacing():
+    vocabulary = SkillVocabulary(["роспись по стеклу"])
+    assert vocabulary.canonical("UI/UX-ДИЗАЙН") == "UI/UX-дизайн"
+    assert vocabulary.canonical("  Роспись   по\tстеклу ") == "роспись по стеклу"
+    assert vocabulary.index("акварель") == 0 and vocabulary.index("граффити") is None
+    assert vocabulary.canonical("граффити") is None and len(vocabulary) == 19

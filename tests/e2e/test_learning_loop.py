@@ -23,7 +23,7 @@ import httpx
 import numpy as np
 import pytest
 
-from vacrec.agent.skills import skill_vocabulary
+from vacrec.domain import SkillVocabulary
 from vacrec.ranking.snapshot import load_snapshot
 from vacrec.simulate.env import JobSeekerEnv
 from vacrec.simulate.http import HttpRecommender
@@ -95,7 +95,7 @@ def test_served_policy_improves_after_training_without_a_restart(
     client = HttpRecommender(url)
     assert client.model_version() is None
     engine = make_engine(f"sqlite:///{Path(home_env['VACREC_HOME']) / 'vacrec.db'}")
-    env = JobSeekerEnv(load_snapshot(engine), skill_vocabulary(), seed=0)
+    env = JobSeekerEnv(load_snapshot(engine), SkillVocabulary().skills, seed=0)
     engine.dispose()
     assert list(env.industries) == client.industries()
     seekers = env.sample_seekers(PROBE_SEEKERS, np.random.default_rng(99))

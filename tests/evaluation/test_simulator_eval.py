@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from tests.simulate.catalogs import demo_snapshot
-from vacrec.agent.skills import skill_text, skill_vocabulary
+from vacrec.agent.skills import skill_text
+from vacrec.domain import SkillVocabulary
 from vacrec.evaluation.simulator_eval import evaluate_on_simulator
 from vacrec.simulate.env import JobSeekerEnv
 from vacrec.simulate.population import Seekers
 
-SKILLS = skill_vocabulary()
+SKILLS = SkillVocabulary().skills
 USERS = 1_500
 
 

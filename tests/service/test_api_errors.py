@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.service.conftest import Server
-from vacrec.agent.skills import skill_vocabulary
+from vacrec.domain import SkillVocabulary
 from vacrec.store.tables import feedback
 
 GOOD = {"age": 30, "skill": "акварель", "preference": "живопись"}
@@ -70,7 +70,7 @@ def test_unknown_skill_lists_the_allowed_ones(server: Server) -> None:
     assert response.status_code == 422
     detail = _detail(response)
     assert detail.startswith("skill:") and "жонглёр" in detail
-    assert all(skill in detail for skill in skill_vocabulary())
+    assert all(skill in detail for skill in SkillVocabulary().skills)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.service.conftest import Server, catalog_rows
-from vacrec.agent.skills import skill_vocabulary
+from vacrec.domain import SkillVocabulary
 from vacrec.store.tables import events, feedback
 
 ROWS = {row["id"]: row for row in catalog_rows()}
@@ -134,7 +134,7 @@ def test_recommend_missing_and_unknown_skill(server: Server) -> None:
     message = _legacy_error(
         server.client.get("/api/recommend/", params={"age": 30, "skill": "python"}), 422
     )
-    assert message.startswith("skill:") and all(s in message for s in skill_vocabulary())
+    assert message.startswith("skill:") and all(s in message for s in SkillVocabulary().skills)
 
 
 @pytest.mark.parametrize(

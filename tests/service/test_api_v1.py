@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tests.service.conftest import INDUSTRIES, Server, catalog_rows
 from vacrec.agent.policy import ANY_INDUSTRY_SHARE
-from vacrec.agent.skills import skill_vocabulary
+from vacrec.domain import SkillVocabulary
 from vacrec.store.tables import events, feedback
 
 ROWS = {row["id"]: row for row in catalog_rows()}
@@ -138,7 +138,7 @@ def test_feedback_cum_reward_and_partial_votes(server: Server) -> None:
 
 def test_skills_industries_model(server: Server) -> None:
     skills = server.client.get("/api/v1/skills").json()["skills"]
-    assert skills == list(skill_vocabulary())
+    assert skills == list(SkillVocabulary().skills)
     industries = server.client.get("/api/v1/industries").json()
     assert [i["industry"] for i in industries["industries"]] == sorted(INDUSTRIES)
     assert [i["index"] for i in industries["industries"]] == [0, 1, 2]

@@ -13,7 +13,7 @@ from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
 from vacrec.agent.registry import promote, rollback, save_model
-from vacrec.agent.skills import skill_vocabulary
+from vacrec.domain import SkillVocabulary
 from vacrec.service.model_holder import ModelHolder
 from vacrec.store.tables import model_promotions
 
@@ -21,7 +21,7 @@ from vacrec.store.tables import model_promotions
 def _save(engine: Engine) -> int:
     """Register a (randomly initialised) model through the real registry, not promoted."""
     torch.manual_seed(0)
-    skills = skill_vocabulary()
+    skills = SkillVocabulary().skills
     model = QModel(ContextualQNetwork(len(skills), len(INDUSTRIES)), skills, INDUSTRIES)
     with engine.begin() as conn:
         return save_model(conn, model, ModelMeta())

@@ -15,7 +15,7 @@ from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel, exploration_probabilities
 from vacrec.agent.registry import promote, save_model
-from vacrec.agent.skills import skill_vocabulary
+from vacrec.domain import SkillVocabulary
 from vacrec.store.tables import models
 
 SWAP_DEADLINE_S = 20  # generous on a loaded CI machine; the poll is every 0.2 s
@@ -24,7 +24,7 @@ SWAP_DEADLINE_S = 20  # generous on a loaded CI machine; the poll is every 0.2 s
 def _register(engine: Engine, industries: Sequence[str], seed: int, live: bool = True) -> int:
     """Save a (randomly initialised) model that knows ``industries`` and promote it."""
     torch.manual_seed(seed)
-    skills = skill_vocabulary()
+    skills = SkillVocabulary().skills
     model = QModel(ContextualQNetwork(len(skills), len(industries)), skills, industries)
     with engine.begin() as conn:
         version = save_model(conn, model, ModelMeta())

@@ -15,8 +15,8 @@ from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel, exploration_probabilities
 from vacrec.agent.registry import promote, save_model
-from vacrec.agent.skills import skill_vocabulary
 from vacrec.config import Settings
+from vacrec.domain import SkillVocabulary
 from vacrec.learning import ensure_catalog
 from vacrec.service.errors import InvalidRequest, ServiceUnavailable, UnknownEvent
 from vacrec.service.recommender import Recommender
@@ -62,7 +62,7 @@ def test_recommend_feedback_and_model_refresh(engine: Engine, tmp_path: Path) ->
         recommender.recommend(30, "акварель", "", k=0)
 
     actions = sorted(INDUSTRIES)
-    skills = skill_vocabulary()
+    skills = SkillVocabulary().skills
     torch.manual_seed(0)
     model = QModel(ContextualQNetwork(len(skills), len(actions)), skills, actions)
     with engine.begin() as conn:
@@ -118,7 +118,7 @@ def test_a_model_giving_nan_q_values_is_replaced_by_the_content_prior(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
     seed_catalog(sqlite_engine, tmp_path)
-    skills = skill_vocabulary()
+    skills = SkillVocabulary().skills
     network = ContextualQNetwork(len(skills), len(INDUSTRIES))
     with torch.no_grad():
         for parameter in network.parameters():

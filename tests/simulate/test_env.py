@@ -14,14 +14,15 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from tests.simulate.catalogs import demo_records, demo_snapshot, small_snapshot
-from vacrec.agent.skills import skill_text, skill_vocabulary
+from vacrec.agent.skills import skill_text
 from vacrec.catalog.text import tokenize
+from vacrec.domain import SkillVocabulary
 from vacrec.simulate.env import JobSeekerEnv
 from vacrec.simulate.population import Seekers, clip_preference
 from vacrec.simulate.taste import N_AGE_BANDS, OLDER_AGE, YOUNG_AGE, age_band
 from vacrec.simulate.votes import expected_tanh_of_votes, up_probability
 
-SKILLS = skill_vocabulary()
+SKILLS = SkillVocabulary().skills
 ART, GAMES, TATTOO, FINANCE, EMPTY = "Искусство", "ИТ, игры", "Салоны", "Финансы", "Пустая"
 SMALL_ROWS = [
     ("a1", "Художник-живописец", "Живопись маслом на холсте, картины и портреты.", (ART,)),

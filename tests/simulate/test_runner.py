@@ -12,8 +12,8 @@ from sqlalchemy import Engine, func, select
 
 from tests.simulate.catalogs import small_snapshot
 from vacrec.agent.policy import ANY_INDUSTRY_SHARE
-from vacrec.agent.skills import skill_vocabulary
 from vacrec.config import Settings
+from vacrec.domain import SkillVocabulary
 from vacrec.ranking.snapshot import load_snapshot
 from vacrec.service.recommender import Recommender
 from vacrec.simulate.env import JobSeekerEnv
@@ -57,7 +57,7 @@ def test_simulated_seekers_leave_events_and_feedback_in_the_store(
 ):
     _demo_store(sqlite_engine)
     service = Recommender.from_store(sqlite_engine, _explore_all(settings), seed=0)
-    skills = skill_vocabulary(settings.extra_skills)
+    skills = SkillVocabulary(settings.extra_skills).skills
     env = JobSeekerEnv(load_snapshot(sqlite_engine), skills, seed=0)
     n_actions = len(env.actions)
 
@@ -109,7 +109,7 @@ def test_simulated_seekers_leave_events_and_feedback_in_the_store(
 def test_the_simulated_seekers_are_the_environments_own(sqlite_engine: Engine, settings: Settings):
     _demo_store(sqlite_engine)
     service = Recommender.from_store(sqlite_engine, _explore_all(settings), seed=0)
-    env = JobSeekerEnv(load_snapshot(sqlite_engine), skill_vocabulary(), seed=0)
+    env = JobSeekerEnv(load_snapshot(sqlite_engine), SkillVocabulary().skills, seed=0)
     summary = run_simulation(service, env, events=40, seed=9)
     seekers = env.sample_seekers(40, np.random.default_rng(9))  # the runner draws them so
     expected = Counter(
@@ -128,7 +128,7 @@ def test_the_same_seed_replays_the_same_simulation(tmp_path: Path, settings: Set
         migrate(engine)
         _demo_store(engine)
         service = Recommender.from_store(engine, _explore_all(settings), seed=3)
-        env = JobSeekerEnv(load_snapshot(engine), skill_vocabulary(), seed=0)
+        env = JobSeekerEnv(load_snapshot(engine), SkillVocabulary().skills, seed=0)
         summary = run_simulation(service, env, events=30, seed=4)
         logs.append((summary, _served_log(engine)))
         engine.dispose()
@@ -139,7 +139,7 @@ def test_a_simulator_built_on_another_catalog_is_refused(sqlite_engine: Engine, 
     _demo_store(sqlite_engine)
     service = Recommender.from_store(sqlite_engine, _explore_all(settings), seed=0)
     other = small_snapshot([("x", "Художник", "Живопись маслом.", ("Чужая отрасль",))])
-    env = JobSeekerEnv(other, skill_vocabulary(), seed=0)
+    env = JobSeekerEnv(other, SkillVocabulary().skills, seed=0)
     with pytest.raises(ValueError, match="catalog"):
         run_simulation(service, env, events=5, seed=0)
 
@@ -147,7 +147,7 @@ def test_a_simulator_built_on_another_catalog_is_refused(sqlite_engine: Engine, 
 def test_events_must_be_positive():
     env = JobSeekerEnv(
         small_snapshot([("x", "Художник", "Живопись маслом.", ("Искусство",))]),
-        skill_vocabulary(),
+        SkillVocabulary().skills,
     )
     with pytest.raises(ValueError):
         run_simulation(None, env, events=0)  # type: ignore[arg-type]

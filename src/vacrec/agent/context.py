@@ -25,9 +25,10 @@ from typing import Protocol
 
 import numpy as np
 
+from vacrec.domain import AGE_MAX, AGE_MIN
+
 ENCODING_VERSION = 2
 """Stored with every model; version 1 was the [age, one-hot skill] state."""
-MIN_AGE, MAX_AGE = 14, 100
 
 PREFERENCE_FEATURES = ("preference_best", "preference_top", "preference_share")
 SKILL_FEATURES = ("skill_best", "skill_top", "skill_share")
@@ -84,7 +85,7 @@ class Contexts:
 def scale_age(ages: np.ndarray | Sequence[int] | int) -> np.ndarray:
     """Ages mapped linearly to [0, 1] (14 → 0, 100 → 1), clipped outside that range."""
     a = np.asarray(ages, dtype=np.float32)
-    return np.clip((a - MIN_AGE) / (MAX_AGE - MIN_AGE), 0.0, 1.0)
+    return np.clip((a - AGE_MIN) / (AGE_MAX - AGE_MIN), 0.0, 1.0)
 
 
 def content_match(content: np.ndarray) -> np.ndarray:

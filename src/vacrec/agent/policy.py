@@ -17,6 +17,7 @@ import torch
 
 from vacrec.agent.context import ENCODING_VERSION, Contexts, prior_scores, scale_age
 from vacrec.agent.network import ContextualQNetwork
+from vacrec.domain import skill_key
 
 
 class Policy(Protocol):
@@ -67,14 +68,14 @@ class QModel:
         self.industries = tuple(industries)
         self.version = version
         self.encoding_version = encoding_version
-        self._skill_id = {s.casefold(): i + 1 for i, s in enumerate(self.skills)}
+        self._skill_id = {skill_key(s): i + 1 for i, s in enumerate(self.skills)}
         self._industry_id = {name: i + 1 for i, name in enumerate(self.industries)}
         self._last_actions: tuple[tuple[str, ...], torch.Tensor] | None = None
 
     def skill_ids(self, skills: Sequence[str]) -> np.ndarray:
         """Embedding rows of ``skills`` (0 = unknown to this model)."""
         return np.fromiter(
-            (self._skill_id.get(s.casefold(), 0) for s in skills), dtype=np.int64, count=len(skills)
+            (self._skill_id.get(skill_key(s), 0) for s in skills), dtype=np.int64, count=len(skills)
         )
 
     def industry_ids(self, actions: Sequence[str]) -> np.ndarray:

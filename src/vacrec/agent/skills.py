@@ -1,4 +1,4 @@
-"""The skill vocabulary that ships with the package, and the words each skill stands for.
+"""The words each skill stands for (the vocabulary itself is :mod:`vacrec.domain`'s).
 
 A skill enters the agent's context twice: as an identity (an embedding the
 model learns from feedback; a model records the skills it knows, and a skill it
@@ -11,30 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-# The original service's two skills first, then common skills of artists' vacancies.
-PACKAGED_SKILLS: tuple[str, ...] = (
-    "акварель",
-    "геймдев",
-    "иллюстрация",
-    "3D-моделирование",
-    "анимация",
-    "графический дизайн",
-    "UI/UX-дизайн",
-    "концепт-арт",
-    "живопись",
-    "скульптура",
-    "преподавание рисования",
-    "татуировка",
-    "каллиграфия",
-    "моушн-дизайн",
-    "фотография",
-    "дизайн интерьера",
-    "реставрация",
-    "дизайн одежды",
-)
-
-
-# Words typical of each packaged skill, as a seeker with that skill would write them.
+# Words typical of each packaged skill (vacrec.domain.PACKAGED_SKILLS), as a seeker with
+# that skill would write them.
 SKILL_KEYWORDS: dict[str, tuple[str, ...]] = {
     "акварель": ("акварель", "рисунок", "кисти", "пейзаж", "иллюстрации", "бумага"),
     "геймдев": ("игры", "игровой", "персонажи", "unity", "локации", "текстуры"),
@@ -65,21 +43,3 @@ def skill_text(skill: str) -> str:
 def skill_texts(skills: Sequence[str]) -> dict[str, str]:
     """Each skill's words (:func:`skill_text`), as the context encoder takes them."""
     return {skill: skill_text(skill) for skill in skills}
-
-
-def skill_vocabulary(extra: Sequence[str] = ()) -> tuple[str, ...]:
-    """Packaged skills followed by ``extra`` (stripped, blanks and case-insensitive repeats
-    dropped), so configured skills extend the state without shifting existing indices."""
-    vocabulary = list(PACKAGED_SKILLS)
-    seen = {skill.casefold() for skill in vocabulary}
-    for raw in extra:
-        skill = " ".join(str(raw).split())
-        if skill and skill.casefold() not in seen:
-            seen.add(skill.casefold())
-            vocabulary.append(skill)
-    return tuple(vocabulary)
-
-
-def skill_index(skills: Sequence[str]) -> dict[str, int]:
-    """Case-insensitive lookup from skill name to its index in ``skills``."""
-    return {skill.casefold(): i for i, skill in enumerate(skills)}

@@ -33,11 +33,12 @@ from sqlalchemy import Engine, select
 
 from vacrec.agent.context import ContextEncoder, Contexts
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, greedy
-from vacrec.agent.skills import skill_texts, skill_vocabulary
+from vacrec.agent.skills import skill_texts
 from vacrec.agent.trainer import train
 from vacrec.benchmarks.store import catalog_store, clear_logs
 from vacrec.catalog.text import normalise
 from vacrec.config import Settings
+from vacrec.domain import SkillVocabulary
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.store.tables import vacancies
 
@@ -89,7 +90,7 @@ def _labelled_queries(
     """``n`` postings with hh.ru's own industries, as seekers typing their titles."""
     from vacrec.simulate.env import JobSeekerEnv
 
-    skills = skill_vocabulary()
+    skills = SkillVocabulary().skills
     population = JobSeekerEnv(snapshot, skills).population  # the skill each posting calls for
     with engine.connect() as conn:
         rows = conn.execute(
@@ -205,7 +206,7 @@ def run(
     with catalog_store(catalog, "bench relevance", note) as (engine, home):
         snapshot = load_snapshot(engine)
         queries, industries_of = _labelled_queries(engine, snapshot, seekers, seed)
-        encoder = ContextEncoder(snapshot, skill_texts(skill_vocabulary()))
+        encoder = ContextEncoder(snapshot, skill_texts(SkillVocabulary().skills))
         contexts = encoder.encode(
             [q.age for q in queries], [q.skill for q in queries], [q.title for q in queries]
         )

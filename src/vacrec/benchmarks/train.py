@@ -36,11 +36,11 @@ from sqlalchemy import Engine
 from vacrec.agent.context import scale_age
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import CONTENT_PRIOR, QModel
-from vacrec.agent.skills import skill_vocabulary
 from vacrec.agent.trainer import TrainConfig, td_targets, train
 from vacrec.agent.transitions import Transitions
 from vacrec.benchmarks.store import catalog_store, clear_logs
 from vacrec.config import Settings
+from vacrec.domain import SkillVocabulary
 from vacrec.evaluation.simulator_eval import evaluate_on_simulator, greedy_chooser
 
 EVENTS = 4_000  # simulated requests logged with ε = 1
@@ -119,7 +119,7 @@ def _one_population(
     snapshot, encoder, transitions = read_training_logs(
         engine, settings, LogSelection(simulated=True)
     )
-    skills = skill_vocabulary()
+    skills = SkillVocabulary().skills
     env = JobSeekerEnv(snapshot, skills, seed=seed, taste=taste)
 
     def score(policy: Any) -> Any:

@@ -26,14 +26,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from vacrec.agent.context import ContextEncoder, Contexts, content_match
 from vacrec.agent.network import PRIOR_SCALE
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy
-from vacrec.agent.skills import skill_texts, skill_vocabulary
+from vacrec.agent.skills import skill_texts
 from vacrec.config import Settings
-from vacrec.ranking.snapshot import Card, CatalogSnapshot, SnapshotHolder
-from vacrec.service import events as store
-from vacrec.service.errors import InvalidRequest, ServiceUnavailable
-from vacrec.service.metrics import Metrics
-from vacrec.service.model_holder import ModelHolder
-from vacrec.service.schemas import (
+from vacrec.domain import (
     AGE_MAX,
     AGE_MIN,
     K_MAX,
@@ -42,6 +37,11 @@ from vacrec.service.schemas import (
     PREFERENCE_MAX_CHARS,
     SESSION_ID_MAX_CHARS,
 )
+from vacrec.ranking.snapshot import Card, CatalogSnapshot, SnapshotHolder
+from vacrec.service import events as store
+from vacrec.service.errors import InvalidRequest, ServiceUnavailable
+from vacrec.service.metrics import Metrics
+from vacrec.service.model_holder import ModelHolder
 from vacrec.store.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -131,8 +131,8 @@ class Recommender:
         self.snapshots = snapshots
         self.models = models
         self.metrics = metrics
-        self.skills: tuple[str, ...] = skill_vocabulary(settings.extra_skills)
-        self._canonical_skill = {skill.casefold(): skill for skill in self.skills}
+        self.vocabulary = settings.skill_vocabulary
+        self.skills: tuple[str, ...] = self.vocabulary.skills
         self._skill_texts = skill_texts(self.skills)
         self._encoder: tuple[CatalogSnapshot, ContextEncoder] | None = None
         self._rng = np.random.default_rng(seed)
@@ -196,7 +196,7 @@ class Recommender:
         """Validate the state; returns the skill as the vocabulary spells it."""
         if isinstance(age, bool) or not isinstance(age, int) or not AGE_MIN <= age <= AGE_MAX:
             raise InvalidRequest(f"age: must be an integer {AGE_MIN}–{AGE_MAX}", field="age")
-        canonical = self._canonical_skill.get(" ".join(str(skill).split()).casefold())
+        canonical = self.vocabulary.canonical(skill)
         if canonical is None:
             raise InvalidRequest(
                 f"skill: unknown skill {skill!r}; allowed: {', '.join(self.skills)}",

@@ -11,14 +11,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from vacrec.domain import AGE_MAX, AGE_MIN, LEGACY_K, PREFERENCE_MAX_CHARS
 from vacrec.service.deps import RecommenderDep
 from vacrec.service.events import LEGACY_SOURCE
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.schemas import (
-    AGE_MAX,
-    AGE_MIN,
-    LEGACY_K,
-    PREFERENCE_MAX_CHARS,
     SKILL_MAX_CHARS,
     LegacyCard,
     LegacyDetails,

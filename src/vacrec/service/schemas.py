@@ -12,14 +12,18 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-AGE_MIN, AGE_MAX = 14, 100
-PREFERENCE_MAX_CHARS = 256
-K_MIN, K_MAX, K_DEFAULT = 1, 20, 5
-SESSION_ID_MAX_CHARS = 128
+from vacrec.domain import (
+    AGE_MAX,
+    AGE_MIN,
+    K_DEFAULT,
+    K_MAX,
+    K_MIN,
+    PREFERENCE_MAX_CHARS,
+    SESSION_ID_MAX_CHARS,
+)
+
 ID_MAX_CHARS = 64
-SKILL_MAX_CHARS = 128
-LEGACY_K = 5
-"""The original service showed five vacancies; legacy writes without an event are bounded by it."""
+SKILL_MAX_CHARS = 128  # longer than any skill: the vocabulary check names the allowed ones
 
 
 def _no_surrogates(value: str) -> str:

@@ -25,10 +25,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from vacrec.domain import AGE_MAX, AGE_MIN
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.simulate.population import (
-    MAX_AGE,
-    MIN_AGE,
     PREFERENCE_MAX_CHARS,
     Population,
     Seeker,
@@ -92,7 +91,7 @@ class JobSeekerEnv(gym.Env):
         charset = frozenset(_WORD_CHARACTERS + " ").union(*titles)
         self.observation_space = spaces.Dict(
             {
-                "age": spaces.Discrete(MAX_AGE - MIN_AGE + 1, start=MIN_AGE),
+                "age": spaces.Discrete(AGE_MAX - AGE_MIN + 1, start=AGE_MIN),
                 "skill": spaces.Discrete(len(self.skills)),
                 "preference": spaces.Text(PREFERENCE_MAX_CHARS, min_length=0, charset=charset),
             }

@@ -22,10 +22,10 @@ import numpy as np
 
 from vacrec.agent.skills import skill_text
 from vacrec.catalog.text import cut_at_word, normalise, tokenize
+from vacrec.domain import AGE_MAX, AGE_MIN
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.simulate.postings import Postings
 
-MIN_AGE, MAX_AGE = 14, 100
 AGE_MEAN, AGE_SD = 32.0, 10.0
 """Ages ~ Normal(32, 10), rounded and clipped to what the service accepts."""
 TITLE_SHARE = 0.5
@@ -208,7 +208,7 @@ class Population:
         if not len(self.postings.served):
             raise ValueError("no posting belongs to a served industry: nobody to simulate")
         wants = rng.choice(self.postings.served, size=n)
-        ages = np.clip(np.rint(rng.normal(AGE_MEAN, AGE_SD, n)), MIN_AGE, MAX_AGE)
+        ages = np.clip(np.rint(rng.normal(AGE_MEAN, AGE_SD, n)), AGE_MIN, AGE_MAX)
         blank = rng.random(n) < self.blank_share
         use_title = rng.random(n) < TITLE_SHARE
         skills = self.posting_skill[wants]

@@ -1,0 +1,82 @@
+"""The rules every layer shares: who a seeker can be and which skills there are.
+
+The HTTP schemas, the recommender, the agent's encoder and the simulator all
+import these, so each limit is written once. Each entry point validates
+against them once (the API's schemas, the recommender for in-process callers)
+and the layers behind it trust the data, as scikit-learn does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+AGE_MIN, AGE_MAX = 14, 100
+"""A seeker's age in whole years, inclusive (the original service's form)."""
+PREFERENCE_MAX_CHARS = 256
+"""What a seeker may write about what they want."""
+K_MIN, K_MAX, K_DEFAULT = 1, 20, 5
+"""Vacancies per recommendation."""
+LEGACY_K = 5
+"""The original service showed five vacancies; legacy writes without an event are bounded by it."""
+SESSION_ID_MAX_CHARS = 128
+
+# The original service's two skills first, then common skills of artists' vacancies.
+PACKAGED_SKILLS: tuple[str, ...] = (
+    "акварель",
+    "геймдев",
+    "иллюстрация",
+    "3D-моделирование",
+    "анимация",
+    "графический дизайн",
+    "UI/UX-дизайн",
+    "концепт-арт",
+    "живопись",
+    "скульптура",
+    "преподавание рисования",
+    "татуировка",
+    "каллиграфия",
+    "моушн-дизайн",
+    "фотография",
+    "дизайн интерьера",
+    "реставрация",
+    "дизайн одежды",
+)
+
+
+def skill_key(text: str) -> str:
+    """What two spellings of one skill share: runs of whitespace as one space, case folded."""
+    return " ".join(str(text).split()).casefold()
+
+
+class SkillVocabulary:
+    """The skills a seeker can name: the packaged ones, then configured extras.
+
+    Extras come after the packaged skills (blanks and repeats, in any case,
+    dropped), so configuring one never shifts an existing skill's index.
+    """
+
+    def __init__(self, extra: Sequence[str] = ()) -> None:
+        skills = list(PACKAGED_SKILLS)
+        seen = {skill_key(skill) for skill in skills}
+        for raw in extra:
+            skill = " ".join(str(raw).split())
+            if skill and skill_key(skill) not in seen:
+                seen.add(skill_key(skill))
+                skills.append(skill)
+        self.skills: tuple[str, ...] = tuple(skills)
+        self._index = {skill_key(skill): i for i, skill in enumerate(self.skills)}
+
+    def canonical(self, text: str) -> str | None:
+        """The vocabulary's spelling of ``text`` (any case or spacing), None when unknown."""
+        i = self._index.get(skill_key(text))
+        return None if i is None else self.skills[i]
+
+    def index(self, text: str) -> int | None:
+        """The position of ``text``'s skill, None when unknown."""
+        return self._index.get(skill_key(text))
+
+    def __len__(self) -> int:
+        return len(self.skills)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.skills)
