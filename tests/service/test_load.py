@@ -5,110 +5,27 @@ Nothing may answer 5xx, and every feedback the server acknowledged (200) must be
 in the database afterwards. p50/p99 and throughput are printed. CI: 10 s;
 ``VACREC_PROOF_FULL=1``: 60 s.
 
-The loop is hand-written on httpx's async client rather than locust: locust's
-library mode needs gevent's monkey-patching of the whole pytest process (which
-breaks the threads and sockets other fixtures use) and reports sampled
-percentiles, while httpx is already a dependency and asyncio runs 32 truly
-concurrent keep-alive clients in one thread, each latency measured exactly.
+The clients are tests/seekers.py (why not locust: see there).
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
-from sqlalchemy import Engine, select
 
 from tests.proof import RecordProperty, percentile, report_figures
+from tests.seekers import CLIENTS, run_load
 from tests.serve_process import ServeProcess, vacrec_env
+from tests.store_checks import stored_events, stored_feedback
 from vacrec.store.db import make_engine, migrate
 from vacrec.store.ingest import ingest_paths
-from vacrec.store.tables import events, feedback
 
-CLIENTS = 32
 CI_SECONDS, FULL_SECONDS = 10.0, 60.0
 WARMUP_S = 1.0
 WORKERS = 2
-PREFERENCES = ["акварель", "игры unity персонажи", "реклама баннеры", "театр декорации", "", "3D"]
-
-
-@dataclass
-class LoadStats:
-    """What the clients saw: latency per route, statuses, acknowledged writes."""
-
-    latencies: dict[str, list[float]] = field(
-        default_factory=lambda: {"recommend": [], "feedback": []}
-    )
-    statuses: Counter[str] = field(default_factory=Counter)
-    served: list[str] = field(default_factory=list)
-    acknowledged: list[str] = field(default_factory=list)
-    transport_errors: int = 0
-
-    def record(self, route: str, response: httpx.Response, seconds: float) -> None:
-        self.latencies[route].append(seconds)
-        self.statuses[str(response.status_code)] += 1
-
-
-async def seeker(
-    url: str, skills: list[str], deadline: float, stats: LoadStats, rng: random.Random
-) -> None:
-    """One job seeker on its own keep-alive connection, until the deadline."""
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        while time.monotonic() < deadline:
-            request = {
-                "age": rng.randint(18, 65),
-                "skill": rng.choice(skills),
-                "preference": rng.choice(PREFERENCES),
-            }
-            started = time.perf_counter()
-            response = await client.post("/api/v1/recommendations", json=request)
-            stats.record("recommend", response, time.perf_counter() - started)
-            if response.status_code != 200:
-                continue
-            body = response.json()
-            stats.served.append(body["event_id"])
-            votes = [{"vacancy_id": i["id"], "vote": rng.choice((1, -1))} for i in body["items"]]
-            rating = {"event_id": body["event_id"], "votes": votes} if votes else {}
-            if not rating:
-                rating = {"event_id": body["event_id"], "cum_reward": 0}
-            started = time.perf_counter()
-            response = await client.post("/api/v1/feedback", json=rating)
-            stats.record("feedback", response, time.perf_counter() - started)
-            if response.status_code == 200:
-                stats.acknowledged.append(body["event_id"])
-
-
-async def run_load(
-    url: str, seconds: float, clients: int = CLIENTS, seed: int = 0, stats: LoadStats | None = None
-) -> LoadStats:
-    """``clients`` seekers for ``seconds``; a seeker that hits a transport error stops."""
-    stats = stats if stats is not None else LoadStats()
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        skills = (await client.get("/api/v1/skills")).json()["skills"]
-    deadline = time.monotonic() + seconds
-    tasks = [seeker(url, skills, deadline, stats, random.Random(seed + i)) for i in range(clients)]
-    for outcome in await asyncio.gather(*tasks, return_exceptions=True):
-        if isinstance(outcome, httpx.TransportError):
-            stats.transport_errors += 1
-        elif isinstance(outcome, BaseException):
-            raise outcome
-    return stats
-
-
-def stored_feedback(engine: Engine) -> set[str]:
-    with engine.connect() as conn:
-        return {row.event_id for row in conn.execute(select(feedback.c.event_id))}
-
-
-def stored_events(engine: Engine) -> set[str]:
-    with engine.connect() as conn:
-        return {row.id for row in conn.execute(select(events.c.id))}
 
 
 def milliseconds(values: list[float], q: float) -> float:
