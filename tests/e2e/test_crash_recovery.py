@@ -77,6 +77,7 @@ def _writer_busy(engine: Engine, tag: str) -> bool:
     """True while another process has a write transaction open on the store."""
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()
+        (timeout_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
         try:
             raw.execute("PRAGMA busy_timeout=0")
             try:
@@ -86,6 +87,7 @@ def _writer_busy(engine: Engine, tag: str) -> bool:
             raw.execute("ROLLBACK")
             return False
         finally:
+            raw.execute(f"PRAGMA busy_timeout={timeout_ms}")  # the pool reuses this connection
             raw.close()
     with engine.connect() as conn:
         return bool(
