@@ -18,6 +18,17 @@ SHARED_XLSX = PROJECT_ROOT.parent / "shared" / "data" / "hh_artist_vacancies_202
 POSTGRES_ADMIN_URL = os.environ.get(
     "VACREC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+PROOF_FULL_ENV = "VACREC_PROOF_FULL"
+
+
+@pytest.fixture(scope="session")
+def proof_full() -> bool:
+    """Whether the proofs (fuzz, load, kill -9) run at full length rather than CI length.
+
+    ``VACREC_PROOF_FULL=1 pytest -s tests/service/test_fuzz.py tests/service/test_load.py
+    tests/e2e/test_crash_recovery.py`` runs them for minutes instead of seconds.
+    """
+    return os.environ.get(PROOF_FULL_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from vacrec.service.schemas import (
     SKILL_MAX_CHARS,
     LegacyCard,
     LegacyDetails,
+    LegacyErrorResponse,
     LegacyRecommendResponse,
     LegacyWriteRequest,
     LegacyWriteResponse,
@@ -26,8 +27,28 @@ from vacrec.service.schemas import (
 
 router = APIRouter(prefix="/api", tags=["legacy"])
 
+# Errors keep the original's envelope; documented so clients and the fuzz know every answer.
+_ERRORS = {
+    404: "Unknown event_id.",
+    409: "The event already has feedback.",
+    410: "The event is too old for feedback.",
+    413: "The body is larger than 64 KiB.",
+    422: "A field is invalid; the message names it.",
+    429: "Over the address's rate limit (Retry-After).",
+    503: "No catalog loaded or database unreachable.",
+}
 
-@router.get("/recommend/", response_model=LegacyRecommendResponse, dependencies=[RECOMMEND_BUDGET])
+
+def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
+    return {c: {"model": LegacyErrorResponse, "description": _ERRORS[c]} for c in codes}
+
+
+@router.get(
+    "/recommend/",
+    response_model=LegacyRecommendResponse,
+    responses=_errors(422, 429, 503),
+    dependencies=[RECOMMEND_BUDGET],
+)
 def legacy_recommend(
     recommender: RecommenderDep,
     age: Annotated[int, Query(ge=AGE_MIN, le=AGE_MAX)],
@@ -53,7 +74,12 @@ def legacy_recommend(
     )
 
 
-@router.post("/write/", response_model=LegacyWriteResponse, dependencies=[REWARD_BUDGET])
+@router.post(
+    "/write/",
+    response_model=LegacyWriteResponse,
+    responses=_errors(404, 409, 410, 413, 422, 429, 503),
+    dependencies=[REWARD_BUDGET],
+)
 def legacy_write(body: LegacyWriteRequest, recommender: RecommenderDep) -> LegacyWriteResponse:
     """The original reward call: the sum of the votes for (age, skill, action)."""
     recommender.legacy_write(

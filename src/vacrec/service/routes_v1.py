@@ -31,6 +31,7 @@ _ERRORS = {
     404: {"model": ErrorResponse, "description": "Unknown event."},
     409: {"model": ErrorResponse, "description": "The event already has feedback."},
     410: {"model": ErrorResponse, "description": "The event is too old for feedback."},
+    413: {"model": ErrorResponse, "description": "The body is larger than 64 KiB."},
     422: {"model": ErrorResponse, "description": "A field is invalid; the message names it."},
     429: {"model": ErrorResponse, "description": "Over the address's rate limit (Retry-After)."},
     503: {"model": ErrorResponse, "description": "No catalog loaded or database unreachable."},
@@ -76,7 +77,7 @@ def _response(rec: Recommendation) -> RecommendationResponse:
 @router.post(
     "/recommendations",
     response_model=RecommendationResponse,
-    responses={k: _ERRORS[k] for k in (422, 429, 503)},
+    responses={k: _ERRORS[k] for k in (413, 422, 429, 503)},
     dependencies=[RECOMMEND_BUDGET],
 )
 def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> Response:

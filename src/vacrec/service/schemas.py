@@ -59,7 +59,10 @@ Skill = Annotated[
     str, Field(min_length=1, max_length=SKILL_MAX_CHARS), AfterValidator(_no_surrogates)
 ]
 Preference = Annotated[str, Field(max_length=PREFERENCE_MAX_CHARS), AfterValidator(_no_surrogates)]
-Vote = Annotated[int, Field(strict=True), AfterValidator(_is_vote)]
+# The schema says what the validator checks, so clients (and fuzzers) know a vote is ±1.
+Vote = Annotated[
+    int, Field(strict=True, json_schema_extra={"enum": [1, -1]}), AfterValidator(_is_vote)
+]
 StrictInt = Annotated[int, Field(strict=True)]
 
 
@@ -241,5 +244,20 @@ class LegacyWriteResponse(BaseModel):
     status_code: int = 200
 
 
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
 class ErrorResponse(BaseModel):
+    """A v1 error: the message, and per field what is wrong when fields are to blame."""
+
     detail: str
+    errors: list[FieldError] | None = None
+
+
+class LegacyErrorResponse(BaseModel):
+    """A legacy error, in the original's envelope."""
+
+    status_code: int
+    details: str
