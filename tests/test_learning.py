@@ -127,3 +127,45 @@ def test_two_trainings_at_once_take_turns(engine: Engine, tmp_path: Path) -> Non
     assert first["live_before"] is None and first["champion"] == "content prior"
     assert second["live_before"] == first["version"]
     assert second["champion"] == f"live model {first['version']}"
+
+
+def test_empty_store_gets_the_demo_catalog_once(engine: Engine) -> None:
+    from vacrec.learning import ensure_catalog
+    from vacrec.store.catalog import catalog_industries, current_catalog_version
+
+    ensure_catalog(engine)
+    with engine.connect() as conn:
+        version = current_catalog_version(conn)
+        industries = catalog_industries(conn)
+    assert version is not None and len(industries) >= 2
+    ensure_catalog(engine)  # not empty any more: nothing is loaded again
+    with engine.connect() as conn:
+        assert current_catalog_version(conn) == version
+
+
+def test_retrain_once_trains_from_logged_feedback(engine: Engine, tmp_path: Path) -> None:
+    from vacrec.agent.registry import live_version
+    from vacrec.config import Settings
+    from vacrec.learning import retrain_once
+    from vacrec.service.recommender import Recommender
+
+    settings = Settings(home=tmp_path / "home", epsilon=1.0)
+    assert retrain_once(engine, settings) is None  # empty store: skipped, not an error
+    seed_catalog(engine, tmp_path)
+    assert retrain_once(engine, settings) is None  # no feedback yet
+    recommender = Recommender.from_store(engine, settings, seed=1)
+    for i in range(60):  # the words say IT first, but these seekers only like the arts
+        rec = recommender.recommend(20 + i % 40, "геймдев", "игры unity, театр", k=2)
+        recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
+    report = retrain_once(engine, settings)
+    assert report is not None and report["transitions"] == 60
+    assert report["promoted"] is True and report["champion"] == "content prior"
+    with engine.connect() as conn:
+        assert live_version(conn) == report["version"]
+
+    # Nothing new: no new model (a bare retrain loop once registered one every 5 s).
+    assert retrain_once(engine, settings) is None
+    rec = recommender.recommend(30, "геймдев", "игры", k=2)
+    recommender.feedback(rec.event_id, cum_reward=1)
+    again = retrain_once(engine, settings)
+    assert again is not None and again["version"] == report["version"] + 1

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.serve_process import ServeProcess
 from tests.service.conftest import seed_catalog
-from tests.service.test_serve_command import _run_serve, _stop, _wait_ready
 from vacrec.store.db import make_engine, migrate
 
 N_REQUESTS = 24
@@ -39,9 +39,10 @@ def test_every_scrape_counts_the_requests_of_both_workers(tmp_path: Path, sqlite
     home = tmp_path / "home"
     env = os.environ | {"VACREC_HOME": str(home), "VACREC_DATABASE_URL": sqlite_url}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process, url = _run_serve(env, "--workers", "2")
+    server = ServeProcess.start(env, tmp_path / "serve.log", "--workers", "2")
+    url = server.url
     try:
-        _wait_ready(process, url)
+        server.wait_ready()
         for _ in range(N_REQUESTS):
             assert httpx.get(f"{url}/healthz", timeout=30).status_code == 200
         scrapes = [_scrape(url) for _ in range(N_SCRAPES)]
@@ -61,8 +62,8 @@ def test_every_scrape_counts_the_requests_of_both_workers(tmp_path: Path, sqlite
         assert len({labels.get("pid") for labels in version_gauges}) == 2
         assert len(list((home / "prometheus").iterdir())) == 1  # this start's directory
     finally:
-        _stop(process)
-    assert process.returncode is not None
+        server.stop()
+    assert server.process.returncode is not None
     assert list((home / "prometheus").iterdir()) == []  # removed when the server stops
 
 

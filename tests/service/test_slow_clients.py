@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.serve_process import ServeProcess
 from tests.service.conftest import seed_catalog
-from tests.service.test_serve_command import _run_serve, _stop, _wait_ready
 from vacrec.store.db import make_engine, migrate
 
 SLOW = 150
@@ -51,10 +51,11 @@ def test_slow_clients_are_dropped_and_others_still_served(sqlite_url: str, tmp_p
         "VACREC_HTTP_MAX_CONNECTIONS": "50",
         "VACREC_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
     }
-    process, url = _run_serve(env)
+    server = ServeProcess.start(env, tmp_path / "serve.log")
+    url = server.url
     slow: list[socket.socket] = []
     try:
-        _wait_ready(process, url)
+        server.wait_ready()
         opened = time.monotonic()
         slow = [_half_sent(url) for _ in range(SLOW)]  # three times the connection limit
 
@@ -79,4 +80,4 @@ def test_slow_clients_are_dropped_and_others_still_served(sqlite_url: str, tmp_p
     finally:
         for sock in slow:
             sock.close()
-        _stop(process)
+        server.stop()

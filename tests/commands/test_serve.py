@@ -1,0 +1,83 @@
+"""`vacrec serve` as a user runs it: a subprocess on a free port, workers sharing the database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.serve_process import ServeProcess
+from tests.service.conftest import seed_catalog
+from vacrec.commands.serve import parse_duration
+from vacrec.store.db import make_engine, migrate
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("90s", 90), ("10m", 600), ("1h", 3600), ("1h30m", 5400), ("1d", 86400)],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "abc", "10x", "0", "90", "5", "0m", "m10", "-5m", "1h 30m"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_shares_the_database(database_url: str, tmp_path: Path) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    seed_catalog(engine, tmp_path)
+    env = os.environ | {
+        "VACREC_HOME": str(tmp_path / "home"),
+        "VACREC_DATABASE_URL": database_url,
+    }
+    server = ServeProcess.start(env, tmp_path / "serve.log", "--workers", "2")
+    url = server.url
+    try:
+        server.wait_ready()
+        event_ids = []
+        for _ in range(6):  # new connections: the kernel spreads them over both workers
+            with httpx.Client(base_url=url, timeout=30) as client:
+                response = client.post(
+                    "/api/v1/recommendations", json={"age": 30, "skill": "акварель"}
+                )
+                assert response.status_code == 200
+                event_ids.append(response.json()["event_id"])
+        for event_id in event_ids:  # any worker can rate any event: state is in the database
+            with httpx.Client(base_url=url, timeout=30) as client:
+                response = client.post(
+                    "/api/v1/feedback", json={"event_id": event_id, "cum_reward": 1}
+                )
+                assert response.status_code == 200, response.text
+    finally:
+        server.stop()
+        engine.dispose()
+    assert server.process.returncode is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "says"), [("5", "needs a unit"), ("30s", "at least 60 s"), ("0.5m", "at least 60 s")]
+)
+def test_retraining_more_often_than_a_minute_is_refused(
+    value: str, says: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vacrec.cli import app
+    from vacrec.config import get_settings
+
+    monkeypatch.setenv("VACREC_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["serve", "--retrain-every", value])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert says in result.output and "--retrain-every" in result.output
+    assert not (tmp_path / "vacrec.db").exists()  # refused before anything started
