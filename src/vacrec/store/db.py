@@ -95,9 +95,11 @@ def make_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
         # that ``engine.begin()`` really is one atomic transaction.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching a fresh file to WAL needs its lock too, and a
+        # process starting while another migrates must wait for it, not fail.
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
