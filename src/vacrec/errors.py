@@ -1,7 +1,9 @@
-"""Errors of the service layer, each carrying the HTTP status it maps to.
+"""Errors a client can cause or must wait out, each carrying the HTTP status it maps to.
 
-The service layer raises these; the app's exception handlers turn them into
-JSON responses, so no route needs its own try/except.
+The store (a feedback that cannot be true of its event) and the service layer
+raise these; the app's exception handlers turn them into JSON responses, so no
+route needs its own try/except. Database failures are not here: the app maps
+SQLAlchemy's own errors to a 503 naming the cause.
 """
 
 from __future__ import annotations

@@ -224,7 +224,7 @@ def _event(
     session: str | None = None,
     source: str = "api",
 ) -> dict:
-    """An events row as :func:`vacrec.service.events.insert_event` writes it."""
+    """An events row as :func:`vacrec.store.events.insert_event` writes it."""
     return {
         "id": eid,
         "created_at": T0 + timedelta(minutes=minute),

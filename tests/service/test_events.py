@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
-from vacrec.service import events as store
-from vacrec.service.errors import AlreadyRated, FeedbackExpired, InvalidFeedback, UnknownEvent
+from vacrec.errors import AlreadyRated, FeedbackExpired, InvalidFeedback, UnknownEvent
+from vacrec.store import events as store
 from vacrec.store.db import utcnow
 from vacrec.store.tables import catalog_versions, events, feedback
 

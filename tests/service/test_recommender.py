@@ -17,8 +17,8 @@ from vacrec.agent.policy import QModel, exploration_probabilities
 from vacrec.agent.registry import promote, save_model
 from vacrec.config import Settings
 from vacrec.domain import SkillVocabulary
+from vacrec.errors import InvalidRequest, ServiceUnavailable, UnknownEvent
 from vacrec.learning import ensure_catalog
-from vacrec.service.errors import InvalidRequest, ServiceUnavailable, UnknownEvent
 from vacrec.service.recommender import Recommender
 from vacrec.store.tables import events
 

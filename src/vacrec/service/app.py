@@ -26,14 +26,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vacrec.config import Settings, get_settings
-from vacrec.ranking.snapshot import SnapshotHolder
-from vacrec.service import routes_health, routes_legacy, routes_v1, ui
-from vacrec.service.errors import (
+from vacrec.errors import (
     DatabaseUnavailable,
     ServiceError,
     ServiceUnavailable,
     TooManyRequests,
 )
+from vacrec.ranking.snapshot import SnapshotHolder
+from vacrec.service import routes_health, routes_legacy, routes_v1, ui
 from vacrec.service.headers import SecurityHeaders
 from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
@@ -117,19 +117,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = "; ".join(e["message"] for e in errors) or "invalid request"
         return error_response(request, 422, message, errors=errors)
 
-    @app.exception_handler(ServiceUnavailable)
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
-    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-        """Every way the database can fail a request becomes one 503 naming the cause."""
-        if not isinstance(exc, ServiceUnavailable) or isinstance(exc.__cause__, DBAPIError):
-            error = exc.__cause__ if isinstance(exc, ServiceUnavailable) else exc
-            cause = database_problem(error) if error is not None else None
-            if cause is None:  # a query the database refused as wrong: our bug, not its state
-                return await _unexpected(request, exc)
-            log.warning("database %s on %s: %s", cause, request.url.path, error)
-            exc = DatabaseUnavailable(cause, retry_after_s=request.app.state.settings.retry_after_s)
-        return await _service(request, exc)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        """Every way the database can fail a request becomes one 503 naming the cause; no
+        route or store function catches these itself."""
+        cause = database_problem(exc)
+        if cause is None:  # a query the database refused as wrong: our bug, not its state
+            return await _unexpected(request, exc)
+        log.warning("database %s on %s: %s", cause, request.url.path, exc)
+        settings = request.app.state.settings
+        return await _service(
+            request, DatabaseUnavailable(cause, retry_after_s=settings.retry_after_s)
+        )
 
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:

@@ -21,7 +21,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from vacrec.config import Settings, parse_rate_limit
-from vacrec.service.errors import TooManyRequests
+from vacrec.errors import TooManyRequests
 
 RECOMMEND, REWARD = "recommendations", "rewards"
 

@@ -21,7 +21,6 @@ from functools import cached_property
 
 import numpy as np
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from vacrec.agent.context import ContextEncoder, Contexts, content_match
 from vacrec.agent.network import PRIOR_SCALE
@@ -37,11 +36,11 @@ from vacrec.domain import (
     PREFERENCE_MAX_CHARS,
     SESSION_ID_MAX_CHARS,
 )
+from vacrec.errors import InvalidRequest, ServiceUnavailable
 from vacrec.ranking.snapshot import Card, CatalogSnapshot, SnapshotHolder
-from vacrec.service import events as store
-from vacrec.service.errors import InvalidRequest, ServiceUnavailable
 from vacrec.service.metrics import Metrics
 from vacrec.service.model_holder import ModelHolder
+from vacrec.store import events
 from vacrec.store.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -252,7 +251,7 @@ class Recommender:
         items = tuple(
             RecommendedItem(snapshot.cards[vid], float(score)) for vid, score in ranked.items
         )
-        event = store.NewEvent(
+        event = events.NewEvent(
             id=secrets.token_urlsafe(16),
             created_at=utcnow(),
             session_id=session_id,
@@ -268,7 +267,7 @@ class Recommender:
             shown=tuple(item.id for item in items),
             source=source,
         )
-        self._write(store.insert_event, self.engine, event)
+        events.insert_event(self.engine, event)
         if self.metrics is not None:
             self.metrics.observe_event(source, explore)
         return Recommendation(
@@ -295,8 +294,7 @@ class Recommender:
         """Store the reward of an event (votes per vacancy, or their sum); returns tanh(R)."""
         if votes is not None and not votes:  # an empty list would close the event unrated
             raise InvalidRequest("votes: give at least one vote", field="votes")
-        stored = self._write(
-            store.record_feedback,
+        stored = events.record_feedback(
             self.engine,
             event_id,
             ttl_s=self.settings.feedback_ttl_s,
@@ -321,8 +319,7 @@ class Recommender:
         """
         skill = self._check_state(age, skill)
         if event_id is not None:
-            stored = self._write(
-                store.record_feedback,
+            stored = events.record_feedback(
                 self.engine,
                 event_id,
                 ttl_s=self.settings.feedback_ttl_s,
@@ -339,8 +336,7 @@ class Recommender:
                     f"cum_reward: |{cum_reward}| is larger than the {LEGACY_K} vacancies shown",
                     field="cum_reward",
                 )
-            stored = self._write(
-                store.record_legacy_feedback,
+            stored = events.record_legacy_feedback(
                 self.engine,
                 age=age,
                 skill=skill,
@@ -353,19 +349,6 @@ class Recommender:
         if self.metrics is not None:
             self.metrics.observe_feedback(kind, stored.reward)
         return stored.reward
-
-    @staticmethod
-    def _write(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        """Run a store write; a database that cannot be reached is a 503, not a 500."""
-        try:
-            return fn(*args, **kwargs)
-        except DBAPIError as error:
-            if not (isinstance(error, OperationalError) or error.connection_invalidated):
-                raise
-            log.warning("database write failed: %s", error)
-            raise ServiceUnavailable(
-                "the database is unreachable; try again", retry_after_s=RETRY_AFTER_S
-            ) from error
 
 
 def industry_scores(

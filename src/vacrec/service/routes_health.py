@@ -7,8 +7,8 @@ import logging
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from vacrec.errors import DatabaseUnavailable
 from vacrec.service.deps import MetricsDep, RecommenderDep
-from vacrec.service.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])

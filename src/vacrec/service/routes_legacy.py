@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query
 
 from vacrec.domain import AGE_MAX, AGE_MIN, LEGACY_K, PREFERENCE_MAX_CHARS
 from vacrec.service.deps import RecommenderDep
-from vacrec.service.events import LEGACY_SOURCE
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.schemas import (
     SKILL_MAX_CHARS,
@@ -24,6 +23,7 @@ from vacrec.service.schemas import (
     LegacyWriteRequest,
     LegacyWriteResponse,
 )
+from vacrec.store.events import LEGACY_SOURCE
 
 router = APIRouter(prefix="/api", tags=["legacy"])
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from vacrec.errors import ServiceUnavailable
 from vacrec.service.deps import RecommenderDep
-from vacrec.service.errors import ServiceUnavailable
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.recommender import Recommendation
 from vacrec.service.schemas import (

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from vacrec.service.errors import AlreadyRated, FeedbackExpired, InvalidFeedback, UnknownEvent
+from vacrec.errors import AlreadyRated, FeedbackExpired, InvalidFeedback, UnknownEvent
 from vacrec.store.db import utcnow
 from vacrec.store.tables import events, feedback
 
