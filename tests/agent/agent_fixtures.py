@@ -16,7 +16,8 @@ from vacrec.agent.context import ContextEncoder
 from vacrec.agent.skills import skill_text
 from vacrec.agent.transitions import LoggedRequest, Transitions, build_transitions
 from vacrec.domain import PACKAGED_SKILLS
-from vacrec.ranking.snapshot import CatalogRecord, CatalogSnapshot
+from vacrec.ranking.snapshot import CatalogSnapshot
+from vacrec.store.catalog import CatalogRecord
 
 MKT = "Маркетинг, реклама, PR"
 LAW = "Юристы"

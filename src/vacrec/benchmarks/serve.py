@@ -36,7 +36,8 @@ import httpx
 
 from vacrec.benchmarks.original import OriginalPath, Posting, save_network
 from vacrec.catalog.readers import read_catalog
-from vacrec.ranking.snapshot import CatalogRecord, CatalogSnapshot, read_catalog_records
+from vacrec.ranking.snapshot import CatalogSnapshot
+from vacrec.store.catalog import CatalogRecord, read_catalog_records
 from vacrec.store.db import make_engine, migrate
 from vacrec.store.ingest import drop_duplicates, ingest_paths
 

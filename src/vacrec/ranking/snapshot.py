@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from vacrec.catalog.text import cut_at_word
 from vacrec.polling import Poller
 from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
-from vacrec.store.catalog import catalog_industries, current_catalog_version
+from vacrec.store.catalog import CatalogRecord, current_catalog_version, read_catalog_records
 from vacrec.store.db import read_transaction
-from vacrec.store.tables import vacancies, vacancy_industries
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +41,6 @@ class Card:
     logo: str | None
     snippet: str
     description: str
-    published_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class CatalogRecord:
-    """One vacancy row as the snapshot is built from it (from the store or in memory)."""
-
-    id: str
-    name: str
-    description: str
-    industries: tuple[str, ...]
-    company: str | None = None
-    salary: int | None = None
-    url: str | None = None
-    logo: str | None = None
     published_at: datetime | None = None
 
 
@@ -149,49 +133,6 @@ def load_snapshot(engine: Engine) -> CatalogSnapshot:
     """Read the current catalog in one transaction and build its snapshot."""
     version, actions, records = read_catalog_records(engine)
     return CatalogSnapshot.from_records(version, records, actions=actions)
-
-
-def read_catalog_records(
-    engine: Engine,
-) -> tuple[int | None, tuple[str, ...], list[CatalogRecord]]:
-    """The catalog version, its action list and its vacancies, read in one transaction."""
-    with read_transaction(engine) as conn:
-        version = current_catalog_version(conn)
-        actions = tuple(catalog_industries(conn))
-        groups: dict[str, list[str]] = {}
-        for vacancy_id, industry in conn.execute(
-            select(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry).order_by(
-                vacancy_industries.c.vacancy_id, vacancy_industries.c.industry
-            )
-        ):
-            groups.setdefault(vacancy_id, []).append(industry)
-        rows = conn.execute(
-            select(
-                vacancies.c.id,
-                vacancies.c.name,
-                vacancies.c.description,
-                vacancies.c.company,
-                vacancies.c.salary,
-                vacancies.c.url,
-                vacancies.c.logo,
-                vacancies.c.published_at,
-            ).order_by(vacancies.c.id)
-        ).all()
-    records = [
-        CatalogRecord(
-            id=row.id,
-            name=row.name,
-            description=row.description,
-            industries=tuple(groups.get(row.id, ())),
-            company=row.company,
-            salary=row.salary,
-            url=row.url,
-            logo=row.logo,
-            published_at=row.published_at,
-        )
-        for row in rows
-    ]
-    return version, actions, records
 
 
 class SnapshotHolder:

@@ -1,10 +1,30 @@
-"""Catalog queries that every reader of the catalog shares."""
+"""Catalog reads: the current version, the action list and the vacancies a snapshot is built
+from."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from dataclasses import dataclass
+from datetime import datetime
 
-from vacrec.store.tables import catalog_versions, vacancy_industries
+from sqlalchemy import Connection, Engine, func, select
+
+from vacrec.store.db import read_transaction
+from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
+
+
+@dataclass(frozen=True)
+class CatalogRecord:
+    """One vacancy row as the snapshot is built from it (from the store or in memory)."""
+
+    id: str
+    name: str
+    description: str
+    industries: tuple[str, ...]
+    company: str | None = None
+    salary: int | None = None
+    url: str | None = None
+    logo: str | None = None
+    published_at: datetime | None = None
 
 
 def current_catalog_version(conn: Connection) -> int | None:
@@ -16,3 +36,46 @@ def catalog_industries(conn: Connection) -> list[str]:
     """The agent's action list: the catalog's industry groups, sorted for stable indices."""
     rows = conn.execute(select(vacancy_industries.c.industry).distinct())
     return sorted(row[0] for row in rows)
+
+
+def read_catalog_records(
+    engine: Engine,
+) -> tuple[int | None, tuple[str, ...], list[CatalogRecord]]:
+    """The catalog version, its action list and its vacancies, read in one transaction."""
+    with read_transaction(engine) as conn:
+        version = current_catalog_version(conn)
+        actions = tuple(catalog_industries(conn))
+        groups: dict[str, list[str]] = {}
+        for vacancy_id, industry in conn.execute(
+            select(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry).order_by(
+                vacancy_industries.c.vacancy_id, vacancy_industries.c.industry
+            )
+        ):
+            groups.setdefault(vacancy_id, []).append(industry)
+        rows = conn.execute(
+            select(
+                vacancies.c.id,
+                vacancies.c.name,
+                vacancies.c.description,
+                vacancies.c.company,
+                vacancies.c.salary,
+                vacancies.c.url,
+                vacancies.c.logo,
+                vacancies.c.published_at,
+            ).order_by(vacancies.c.id)
+        ).all()
+    records = [
+        CatalogRecord(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            industries=tuple(groups.get(row.id, ())),
+            company=row.company,
+            salary=row.salary,
+            url=row.url,
+            logo=row.logo,
+            published_at=row.published_at,
+        )
+        for row in rows
+    ]
+    return version, actions, records
