@@ -17,17 +17,25 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
 
 import torch
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
 from vacrec.agent.context import ENCODING_VERSION
 from vacrec.agent.model_meta import ModelMeta, NetworkShape
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
-from vacrec.store.db import utcnow
-from vacrec.store.tables import model_promotions, models
+from vacrec.store.models import (
+    StoredModel,
+    insert_model,
+    insert_promotion,
+    model_exists,
+    newest_promotion,
+    newest_stored_model,
+    promotion_history,
+    stored_models,
+    stored_weights,
+)
 
 PROMOTE, ROLLBACK = "promote", "rollback"
 
@@ -78,46 +86,7 @@ def save_model(conn: Connection, model: QModel, meta: ModelMeta) -> int:
             "checksum": digest,
         }
     )
-    result = conn.execute(
-        insert(models)
-        .values(
-            created_at=utcnow(),
-            weights=data,
-            checksum=digest,
-            meta=full_meta.model_dump(mode="json"),
-        )
-        .returning(models.c.version)
-    )
-    return int(result.scalar_one())
-
-
-def _history(conn: Connection) -> list[tuple[int, str]]:
-    rows = conn.execute(
-        select(model_promotions.c.version, model_promotions.c.kind).order_by(model_promotions.c.id)
-    )
-    return [(int(v), str(k)) for v, k in rows]
-
-
-class PromotionRow(NamedTuple):
-    """The newest row of the promotion history: which version, how and why."""
-
-    version: int
-    kind: str
-    reason: str
-
-
-def newest_promotion(conn: Connection) -> PromotionRow | None:
-    """The promotion that decides what is live, None when nothing was ever promoted.
-
-    "Newest" is by the table's sequence, not ``promoted_at``: hosts' clocks
-    disagree, and a promotion from a host running behind must still win.
-    """
-    row = conn.execute(
-        select(model_promotions.c.version, model_promotions.c.kind, model_promotions.c.reason)
-        .order_by(model_promotions.c.id.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else PromotionRow(int(row.version), str(row.kind), str(row.reason))
+    return insert_model(conn, data, digest, full_meta.model_dump(mode="json"))
 
 
 def live_version(conn: Connection) -> int | None:
@@ -128,14 +97,9 @@ def live_version(conn: Connection) -> int | None:
 
 def promote(conn: Connection, version: int, reason: str, kind: str = PROMOTE) -> None:
     """Make ``version`` live from now on (replicas pick it up on their next poll)."""
-    exists = conn.execute(select(models.c.version).where(models.c.version == version)).first()
-    if exists is None:
+    if not model_exists(conn, version):
         raise RegistryError(f"version: no model with version {version}")
-    conn.execute(
-        insert(model_promotions).values(
-            version=version, promoted_at=utcnow(), reason=reason, kind=kind
-        )
-    )
+    insert_promotion(conn, version, reason, kind)
 
 
 def rollback(conn: Connection, reason: str = "rollback") -> int:
@@ -145,7 +109,7 @@ def rollback(conn: Connection, reason: str = "rollback") -> int:
     pops), so repeated rollbacks walk further back instead of flip-flopping.
     """
     stack: list[int] = []
-    for version, kind in _history(conn):
+    for version, kind, _ in promotion_history(conn):
         if kind == ROLLBACK:
             if stack:
                 stack.pop()
@@ -154,27 +118,16 @@ def rollback(conn: Connection, reason: str = "rollback") -> int:
     if len(stack) < 2:
         raise RegistryError("nothing to roll back to: fewer than two promoted versions")
     target, current = stack[-2], stack[-1]
-    conn.execute(
-        insert(model_promotions).values(
-            version=target,
-            promoted_at=utcnow(),
-            reason=f"{reason} (from version {current})",
-            kind=ROLLBACK,
-        )
-    )
+    insert_promotion(conn, target, f"{reason} (from version {current})", ROLLBACK)
     return target
 
 
 def load_model(conn: Connection, version: int) -> QModel:
     """Load ``version`` for serving, or raise :class:`ModelRefused` saying why not."""
-    row = conn.execute(
-        select(models.c.weights, models.c.checksum, models.c.meta).where(
-            models.c.version == version
-        )
-    ).one_or_none()
+    row = stored_weights(conn, version)
     if row is None:
         raise ModelRefused(f"model {version}: not in the registry")
-    data = bytes(row.weights)
+    data = row.weights
     if checksum(data) != row.checksum:
         raise ModelRefused(f"model {version}: weights checksum mismatch (damaged weights)")
     raw = dict(row.meta or {})
@@ -209,40 +162,22 @@ def load_live_model(conn: Connection) -> QModel | None:
 def list_models(conn: Connection) -> list[ModelInfo]:
     """Every registered model, oldest first, with the live one marked."""
     live = live_version(conn)
-    rows = conn.execute(
-        select(models.c.version, models.c.created_at, models.c.checksum, models.c.meta).order_by(
-            models.c.version
-        )
-    )
-    return [
-        ModelInfo(
-            int(r.version), r.created_at, r.checksum, r.version == live, ModelMeta.parse(r.meta)
-        )
-        for r in rows
-    ]
+    return [_info(row, live) for row in stored_models(conn)]
 
 
 def newest_version(conn: Connection) -> int | None:
     """The most recently saved model, promoted or not (the candidate)."""
-    return conn.execute(
-        select(models.c.version).order_by(models.c.version.desc()).limit(1)
-    ).scalar_one_or_none()
+    newest = newest_stored_model(conn)
+    return None if newest is None else newest.version
 
 
 def newest_model(conn: Connection) -> ModelInfo | None:
     """The most recently saved model with its metadata, promoted or not."""
-    live = live_version(conn)
-    row = conn.execute(
-        select(models.c.version, models.c.created_at, models.c.checksum, models.c.meta)
-        .order_by(models.c.version.desc())
-        .limit(1)
-    ).one_or_none()
-    if row is None:
-        return None
+    newest = newest_stored_model(conn)
+    return None if newest is None else _info(newest, live_version(conn))
+
+
+def _info(row: StoredModel, live: int | None) -> ModelInfo:
     return ModelInfo(
-        int(row.version),
-        row.created_at,
-        row.checksum,
-        row.version == live,
-        ModelMeta.parse(row.meta),
+        row.version, row.created_at, row.checksum, row.version == live, ModelMeta.parse(row.meta)
     )
