@@ -29,18 +29,19 @@ from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from vacrec.agent.context import ContextEncoder, Contexts
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, greedy
 from vacrec.agent.skills import skill_texts
 from vacrec.agent.trainer import train
-from vacrec.benchmarks.store import catalog_store, clear_logs
+from vacrec.benchmarks.store import catalog_store
 from vacrec.catalog.text import normalise
 from vacrec.config import Settings
-from vacrec.domain import SkillVocabulary
+from vacrec.domain import AGE_MAX, AGE_MIN, SkillVocabulary
 from vacrec.ranking.snapshot import CatalogSnapshot
-from vacrec.store.tables import vacancies
+from vacrec.store.catalog import industry_labels, read_catalog_records
+from vacrec.store.events import clear_logs
 
 SEEKERS = 300
 EVENTS = 4_000  # simulated feedback behind each trained policy
@@ -93,14 +94,12 @@ def _labelled_queries(
     skills = SkillVocabulary().skills
     population = JobSeekerEnv(snapshot, skills).population  # the skill each posting calls for
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(vacancies.c.id, vacancies.c.industries, vacancies.c.industry_inferred)
-        ).all()
-    industries_of = {r.id: frozenset(r.industries) for r in rows}
-    labelled = sorted(r.id for r in rows if not r.industry_inferred and r.industries)
+        labels = industry_labels(conn)
+    industries_of = {label.id: label.industries for label in labels}
+    labelled = sorted(label.id for label in labels if not label.inferred and label.industries)
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(labelled), size=min(n, len(labelled)), replace=False)
-    ages = np.clip(np.rint(rng.normal(AGE_MEAN, AGE_SD, len(chosen))), 14, 100).astype(int)
+    ages = np.clip(np.rint(rng.normal(AGE_MEAN, AGE_SD, len(chosen))), AGE_MIN, AGE_MAX).astype(int)
     queries = []
     for age, i in zip(ages, chosen, strict=True):
         vid = labelled[i]
@@ -126,12 +125,7 @@ def _serve(
 
 def _search(engine: Engine, queries: Sequence[Query], industries_of: Any) -> list[Served]:
     """A plain search box: TF-IDF (scikit-learn defaults) over title + description."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(vacancies.c.id, vacancies.c.name, vacancies.c.description).order_by(
-                vacancies.c.id
-            )
-        ).all()
+    _, _, rows = read_catalog_records(engine)  # ordered by id
     vectorizer = TfidfVectorizer(analyzer=normalise)
     matrix = vectorizer.fit_transform([f"{r.name} {r.description}" for r in rows])
     ids = [r.id for r in rows]

@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 
 from vacrec.store.db import make_engine, migrate
-from vacrec.store.tables import events, feedback, model_promotions, models
 
 
 @contextmanager
@@ -30,10 +29,3 @@ def catalog_store(
             yield engine, home
         finally:
             engine.dispose()
-
-
-def clear_logs(engine: Engine) -> None:
-    """Forget every event, rating and model, keeping the catalog (one log per measurement)."""
-    with engine.begin() as conn:
-        for table in (feedback, events, model_promotions, models):
-            conn.execute(delete(table))

@@ -38,10 +38,11 @@ from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import CONTENT_PRIOR, QModel
 from vacrec.agent.trainer import TrainConfig, td_targets, train
 from vacrec.agent.transitions import Transitions
-from vacrec.benchmarks.store import catalog_store, clear_logs
+from vacrec.benchmarks.store import catalog_store
 from vacrec.config import Settings
 from vacrec.domain import SkillVocabulary
 from vacrec.evaluation.simulator_eval import evaluate_on_simulator, greedy_chooser
+from vacrec.store.events import clear_logs
 
 EVENTS = 4_000  # simulated requests logged with ε = 1
 TASTES = ("independent", "contradicting")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -79,3 +80,19 @@ def read_catalog_records(
         for row in rows
     ]
     return version, actions, records
+
+
+class IndustryLabel(NamedTuple):
+    """A vacancy's industries and whether ingest inferred them (hh.ru gave none)."""
+
+    id: str
+    industries: frozenset[str]
+    inferred: bool
+
+
+def industry_labels(conn: Connection) -> list[IndustryLabel]:
+    """Every vacancy's industries as stored, with the inferred flag (benchmarks' truth)."""
+    rows = conn.execute(
+        select(vacancies.c.id, vacancies.c.industries, vacancies.c.industry_inferred)
+    )
+    return [IndustryLabel(r.id, frozenset(r.industries), bool(r.industry_inferred)) for r in rows]

@@ -78,8 +78,7 @@ def _reward_over_time(
         .order_by(bucket)
     )
     return [
-        {"t": epoch_iso(t), "mean_reward": finite_or_none(mean), "n": int(n)}
-        for t, mean, n in rows
+        {"t": epoch_iso(t), "mean_reward": finite_or_none(mean), "n": int(n)} for t, mean, n in rows
     ]
 
 

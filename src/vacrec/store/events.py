@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from vacrec.errors import AlreadyRated, FeedbackExpired, InvalidFeedback, UnknownEvent
 from vacrec.store.db import utcnow
-from vacrec.store.tables import events, feedback
+from vacrec.store.tables import events, feedback, model_promotions, models
 
 
 @dataclass(frozen=True)
@@ -250,3 +250,11 @@ def _unrated_legacy_event(
     if row is None or len(row.shown) < shown_at_least:
         return None
     return str(row.id)
+
+
+def clear_logs(engine: Engine) -> None:
+    """Forget every event, rating and model, keeping the catalog (benchmarks measure one log
+    at a time in the same store)."""
+    with engine.begin() as conn:
+        for table in (feedback, events, model_promotions, models):
+            conn.execute(delete(table))
