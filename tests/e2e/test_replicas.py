@@ -338,5 +338,7 @@ def test_replicas_started_together_on_an_empty_schema_both_become_ready(
         beats = conn.execute(select(func.count()).select_from(heartbeats)).scalar_one()
     assert beats >= 2  # each replica committed its own readiness heartbeat
     assert catalogs["A"] == catalogs["B"] and catalogs["A"]["industries"]
+    logs = [r.log.read_text(errors="replace") for r in replicas.values()]
+    assert sum("loaded the demo catalog (" in log for log in logs) == 1  # only the one that did
     assert integrity_problems(store) == []
     report_figures(record_property, "replicas_cold_start", {"both_ready_after_release_s": ready_s})
