@@ -102,13 +102,16 @@ class Watch:
                         self.seen_at[name] = time.time()
                 time.sleep(WATCH_EVERY_S)
 
-    def wait(self, since: datetime, timeout_s: float) -> dict[str, float]:
-        """Seconds from ``since`` (a committed row's timestamp) to each replica showing it."""
-        self._thread.join(timeout_s)
+    def wait(self, since: datetime, within_s: float) -> dict[str, float]:
+        """Seconds from ``since`` (a committed row's timestamp) to each replica showing it;
+        each must be at most ``within_s``."""
+        self._thread.join(max(0.0, since.timestamp() + within_s - time.time()) + 1.0)
         self._stop.set()
         missing = sorted(set(self.replicas) - set(self.seen_at))
-        assert not missing, f"{missing} never showed {self.path} within {timeout_s} s"
-        return {n: round(t - since.timestamp(), 3) for n, t in sorted(self.seen_at.items())}
+        assert not missing, f"{missing} never showed {self.path}"
+        took = {n: round(t - since.timestamp(), 3) for n, t in sorted(self.seen_at.items())}
+        assert max(took.values()) <= within_s, f"{self.path}: {took} (at most {within_s} s)"
+        return took
 
 
 def _recommend(client: httpx.Client, skill: str, preference: str, **extra: Any) -> dict[str, Any]:
@@ -184,11 +187,11 @@ def test_two_replicas_share_events_models_and_catalog(
         VACREC_CATALOG_POLL_S=str(CATALOG_POLL_S),
     )
     replicas = _start_replicas(env, tmp_path)
+    clients = {n: httpx.Client(base_url=r.url, timeout=30) for n, r in replicas.items()}
     figures: dict[str, Any] = {"model_poll_s": MODEL_POLL_S, "catalog_poll_s": CATALOG_POLL_S}
     try:
         for replica in replicas.values():
             replica.wait_ready()
-        clients = {n: httpx.Client(base_url=r.url, timeout=30) for n, r in replicas.items()}
         other = {"A": "B", "B": "A"}
         skills = clients["A"].get("/api/v1/skills").json()["skills"]
 
@@ -212,17 +215,23 @@ def test_two_replicas_share_events_models_and_catalog(
         ]
         served.update(rec["event_id"] for rec in racing)
 
+        start_together = threading.Barrier(2)
+
         def rate(name: str, rec: dict[str, Any], vote: int) -> httpx.Response:
             with httpx.Client(base_url=replicas[name].url, timeout=30) as client:
+                client.get("/healthz")  # connected before the barrier: only the rating races
+                start_together.wait()
                 return client.post("/api/v1/feedback", json=_votes(rec, vote))
 
+        wins = {"A": 0, "B": 0}
         with ThreadPoolExecutor(max_workers=2) as pool:
             for rec in racing:
-                both = [pool.submit(rate, "A", rec, 1), pool.submit(rate, "B", rec, -1)]
-                answers = [f.result() for f in both]
-                assert sorted(a.status_code for a in answers) == [200, 409], answers
-                winner = next(a for a in answers if a.status_code == 200)
-                acknowledged[rec["event_id"]] = winner.json()["reward"]
+                both = {"A": pool.submit(rate, "A", rec, 1), "B": pool.submit(rate, "B", rec, -1)}
+                answers = {name: future.result() for name, future in both.items()}
+                assert sorted(a.status_code for a in answers.values()) == [200, 409], answers
+                winner = next(n for n, a in answers.items() if a.status_code == 200)
+                wins[winner] += 1
+                acknowledged[rec["event_id"]] = answers[winner].json()["reward"]
 
         with store.connect() as conn:
             stored_events = set(conn.execute(select(events.c.id)).scalars())
@@ -230,7 +239,7 @@ def test_two_replicas_share_events_models_and_catalog(
             stored = {row.event_id: row.reward for row in rows}
         assert stored_events == served
         assert stored == acknowledged  # one row per acknowledged rating, with the winner's reward
-        figures["events"], figures["ratings"] = len(served), len(acknowledged)
+        figures.update(events=len(served), ratings=len(acknowledged), race_wins=wins)
 
         # 3. An ingest that adds an industry group reaches both within the catalog poll.
         watch = Watch(
@@ -272,9 +281,9 @@ def test_two_replicas_share_events_models_and_catalog(
             assert _recommend(client, skills[0], "акварель")["model_version"] == versions[0], name
 
         assert integrity_problems(store) == []
+    finally:
         for client in clients.values():
             client.close()
-    finally:
         for replica in replicas.values():
             replica.stop()
     report_figures(record_property, "replicas", figures)
