@@ -50,6 +50,9 @@ def ensure_catalog(engine: Engine) -> None:
     demo = resources.files(DEMO_PACKAGE).joinpath(DEMO_PATH)
     with resources.as_file(demo) as path:
         report = ingest_paths(engine, [path], source=DEMO_SOURCE)
+    if report.catalog_version is None:  # a replica starting beside us loaded it first
+        log.info("empty catalog: another process loaded the demo catalog meanwhile")
+        return
     log.info("empty catalog: loaded the demo catalog (%s vacancies)", report.inserted)
 
 
