@@ -169,3 +169,30 @@ def test_retrain_once_trains_from_logged_feedback(engine: Engine, tmp_path: Path
     recommender.feedback(rec.event_id, cum_reward=1)
     again = retrain_once(engine, settings)
     assert again is not None and again["version"] == report["version"] + 1
+
+
+def test_replicas_retraining_on_the_same_tick_train_once(engine: Engine, tmp_path: Path) -> None:
+    """Every replica with --retrain-every fires at about the same time; the staleness check
+    runs under the training lock, so the second finds the first's model and trains nothing."""
+    from vacrec.learning import retrain_once
+
+    settings = _settings(engine, tmp_path, epsilon=1.0)
+    seed_catalog(engine, tmp_path)
+    recommender = Recommender.from_store(engine, settings, seed=3)
+    for i in range(60):
+        rec = recommender.recommend(20 + i % 40, "геймдев", "игры unity, театр", k=2)
+        recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
+
+    reports: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: reports.append(retrain_once(engine, settings)))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(r is None for r in reports) == [False, True]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(models)).scalar_one() == 1

@@ -95,12 +95,8 @@ def retrain_once(engine: Engine, settings: Settings) -> dict[str, object] | None
     Workers pick a promoted model up through the registry poll; nothing restarts.
     Returns the training report, or None when there is nothing to train on yet.
     """
-    stale = _no_new_feedback(engine)
-    if stale is not None:
-        log.info("background retraining skipped: no new feedback since model %s", stale)
-        return None
     try:
-        report = train_from_store(engine, settings, promote_mode="auto")
+        report = train_from_store(engine, settings, promote_mode="auto", only_if_new=True)
     except LearningError as reason:
         log.info("background retraining skipped: %s", reason)
         return None
@@ -134,17 +130,23 @@ def train_from_store(
     promote_mode: str = "auto",
     progress: Any = None,
     selection: LogSelection | None = None,
+    only_if_new: bool = False,
 ) -> dict[str, Any]:
     """Train a candidate from the logs, evaluate it off-policy against the champion (the live
     model, or the content prior), register it, and promote it if the rule says so.
 
     One training at a time per database (``training_lock``): a second one waits, then
-    compares its candidate with whatever the first left live.
+    compares its candidate with whatever the first left live. ``only_if_new`` refuses
+    (LearningError) when no feedback arrived since the newest model was trained, checked
+    under the lock, so replicas retraining on the same timer train once, not once each.
     """
     from vacrec.store.locks import LockTimeout, training_lock
 
     try:
         with training_lock(engine, settings.train_lock_wait_s):
+            stale = _no_new_feedback(engine) if only_if_new else None
+            if stale is not None:
+                raise LearningError(f"no new feedback since model {stale}")
             return _train_and_decide(engine, settings, config, promote_mode, progress, selection)
     except LockTimeout as busy:
         raise LearningError(str(busy)) from None
