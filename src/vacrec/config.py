@@ -47,6 +47,17 @@ class Settings(BaseSettings):
         default=False,
         description="Also train on `POST /api/write/` rewards not tied to an event.",
     )
+    train_window_events: int | None = Field(
+        default=None,
+        ge=1,
+        description="Train and evaluate on the newest N rated events only (all when unset).",
+    )
+    train_window_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Train and evaluate on the rated events of the last D days only (all "
+        "when unset); with VACREC_TRAIN_WINDOW_EVENTS both limits apply.",
+    )
     extra_skills: list[str] = Field(
         default_factory=list, description="Skills added to the packaged vocabulary."
     )

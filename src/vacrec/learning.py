@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from vacrec.agent.context import ContextEncoder
     from vacrec.agent.transitions import Transitions
     from vacrec.ranking.snapshot import CatalogSnapshot
+    from vacrec.store.transitions import TrainWindow
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +85,20 @@ def read_training_logs(
     encoder = ContextEncoder(snapshot, skill_texts(skills))
     with engine.connect() as conn:
         transitions = load_transitions(
-            conn, encoder, include_simulated=selection.simulated, include_legacy=selection.legacy
+            conn,
+            encoder,
+            include_simulated=selection.simulated,
+            include_legacy=selection.legacy,
+            window=training_window(settings),
         )
     return snapshot, encoder, transitions
+
+
+def training_window(settings: Settings) -> TrainWindow:
+    """The window of rated events training and evaluation read (off unless set)."""
+    from vacrec.store.transitions import TrainWindow
+
+    return TrainWindow(events=settings.train_window_events, days=settings.train_window_days)
 
 
 def retrain_once(engine: Engine, settings: Settings) -> dict[str, object] | None:
@@ -222,6 +234,7 @@ def _train_and_decide(
                 legacy=int((~older.known_propensity).sum()),
                 simulated_included=selection.simulated,
                 dropped=transitions.dropped,
+                window=training_window(settings).to_dict(),
             ),
             "final_loss": result.final_loss,
             "ope": {k: v for k, v in ope.items() if k in ("candidate", "champion")},
@@ -262,6 +275,7 @@ def _train_and_decide(
         "stopping": result.stopping,
         "live_before": live,
         "simulated_included": selection.simulated,
+        "window": training_window(settings).to_dict(),
     }
     note("writing report")
     report["report"] = write_training_report(

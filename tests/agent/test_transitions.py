@@ -23,12 +23,12 @@ from vacrec.agent.context import ContextEncoder
 from vacrec.agent.transitions import (
     SIMULATED_SOURCES,
     LoggedRequest,
+    Transitions,
     build_transitions,
-    concat,
     load_transitions,
-    session_next_index,
 )
 from vacrec.store.tables import events, feedback
+from vacrec.store.transitions import TrainWindow
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -45,21 +45,7 @@ def _naive(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-# --- session links ------------------------------------------------------------------------
-
-
-def test_session_next_index_links_each_row_to_its_sessions_next_row():
-    assert session_next_index(["a", "b", "a", None, "b", "a", None]).tolist() == [
-        2,
-        4,
-        5,
-        -1,
-        -1,
-        -1,
-        -1,
-    ]
-    assert session_next_index([]).tolist() == []
-    assert session_next_index([None, None]).tolist() == [-1, -1]
+# --- building from requests ----------------------------------------------------------
 
 
 def test_build_links_a_sessions_rated_rows_and_keeps_unrated_ones_as_next_states(
@@ -88,6 +74,24 @@ def test_build_links_a_sessions_rated_rows_and_keeps_unrated_ones_as_next_states
     )
     assert t.states().skills == ("геймдев", "акварель", "геймдев")
     assert t.dropped == {"unknown_industry": 0}
+
+
+def test_requests_no_transition_needs_are_not_kept(enc: ContextEncoder):
+    rows = [
+        request("геймдев", "", IT, None),  # unrated, no session: nobody's next state
+        request("геймдев", "", IT, None, session_id="s"),  # unrated, first of its session
+        request("акварель", "", ART, 0.5, session_id="s"),
+        request("акварель", ART_WORDS, ART, None, session_id="s"),  # the next state
+        request("акварель", "", ART, None, session_id="s"),  # after an unrated one
+    ]
+
+    t = build_transitions(rows, enc)
+
+    assert len(t) == 1 and len(t.contexts) == 2
+    assert t.next_state.tolist() == [1]
+    np.testing.assert_array_equal(
+        t.contexts.content[1], enc.encode([30], ["акварель"], [ART_WORDS]).content[0]
+    )
 
 
 def test_terminal_build_ends_every_episode(enc: ContextEncoder):
@@ -166,47 +170,6 @@ def test_with_rewards_replaces_only_the_rewards(enc: ContextEncoder):
     assert other.rewards.dtype == np.float32 and other.rewards.tolist() == [-1.0, 1.0]
     assert t.rewards.tolist() == pytest.approx([0.5, 0.1])
     np.testing.assert_array_equal(other.actions, t.actions)
-
-
-def test_concat_renumbers_the_second_logs_states(enc: ContextEncoder):
-    a = build_transitions(
-        [
-            request("геймдев", "", IT, 0.5, session_id="s"),
-            request("геймдев", "", ART, 0.25, session_id="s"),
-        ],
-        enc,
-    )
-    a.dropped["unknown_industry"] = 1
-    b = build_transitions(
-        [
-            request("акварель", "", MKT, -0.5, session_id="t"),
-            request("акварель", "", ART, None, session_id="t"),
-            request("живопись", "", IT, 0.75),
-        ],
-        enc,
-    )
-    b.dropped["unknown_industry"] = 2
-
-    joined = concat(a, b)
-
-    assert len(joined) == 4 and len(joined.contexts) == 5
-    assert joined.state.tolist() == [0, 1, 2, 4]
-    assert joined.next_state.tolist() == [1, -1, 3, -1]
-    assert joined.contexts.skills[joined.next_state[2]] == "акварель"
-    assert joined.rewards.tolist() == pytest.approx([0.5, 0.25, -0.5, 0.75])
-    assert joined.states().skills == ("геймдев", "геймдев", "акварель", "живопись")
-    assert joined.dropped == {"unknown_industry": 3}
-
-
-def test_concat_refuses_logs_of_different_action_lists(enc: ContextEncoder):
-    from tests.agent.agent_fixtures import catalog_records, snapshot
-
-    other = encoder(snapshot(catalog_records()[:7]))
-    a = build_transitions([request("геймдев", "", IT, 0.5)], enc)
-    b = build_transitions([request("геймдев", "", IT, 0.5)], other)
-
-    with pytest.raises(ValueError, match="action lists"):
-        concat(a, b)
 
 
 # --- from the store ---------------------------------------------------------------------
@@ -373,6 +336,51 @@ def test_a_legacy_reward_keeps_its_industry_when_a_group_is_inserted_before_it(
 
     assert enc.actions[1] != MKT  # the index now names another group
     assert len(t) == 1 and enc.actions[t.actions[0]] == MKT
+
+
+def _same(a: Transitions, b: Transitions) -> None:
+    """The same transitions: same rows, and each row's state and next state hold the same."""
+    for name in ("state", "next_state", "actions", "rewards", "propensities", "times"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.dropped == b.dropped and a.created_at == b.created_at
+    np.testing.assert_array_equal(a.contexts.content, b.contexts.content)
+    np.testing.assert_array_equal(a.contexts.ages, b.contexts.ages)
+    assert a.contexts.skills == b.contexts.skills
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3])
+def test_reading_in_chunks_gives_the_same_transitions_as_one_read(
+    logged: Engine, enc: ContextEncoder, chunk_rows: int
+):
+    with logged.connect() as conn:
+        for simulated, legacy in [(False, False), (True, True)]:
+            whole = load_transitions(conn, enc, simulated, legacy, chunk_rows=10_000)
+            chunked = load_transitions(conn, enc, simulated, legacy, chunk_rows=chunk_rows)
+            _same(chunked, whole)
+
+
+def test_a_session_split_across_chunks_keeps_its_next_state(logged: Engine, enc: ContextEncoder):
+    with logged.connect() as conn:
+        t = load_transitions(conn, enc, chunk_rows=1)  # s1 and its next request s2 apart
+
+    assert t.dones.tolist() == [False, True, True]
+    np.testing.assert_array_equal(
+        t.contexts.content[t.next_state[0]], enc.encode([25], ["геймдев"], [MKT_WORDS]).content[0]
+    )
+
+
+def test_a_window_keeps_the_newest_rated_events(logged: Engine, enc: ContextEncoder):
+    with logged.connect() as conn:
+        newest = load_transitions(conn, enc, window=TrainWindow(events=3), chunk_rows=2)
+        everything = load_transitions(conn, enc, window=TrainWindow())
+
+    # the newest three rated real events: lone, gone (left the catalog), s3
+    assert len(newest) == 2 and newest.dropped == {"unknown_industry": 1}
+    assert [enc.actions[a] for a in newest.actions] == [ART, MKT]
+    np.testing.assert_allclose(newest.rewards, np.tanh([5, -1]), rtol=1e-6)
+    first, _ = newest.time_range()
+    assert _naive(first) == datetime(2024, 1, 1, 0, 15)
+    assert len(everything) == 3
 
 
 def test_an_empty_store_gives_no_transitions(engine: Engine, enc: ContextEncoder):

@@ -38,6 +38,13 @@ class Estimate(_Meta):
         return None if isinstance(number, float) and not math.isfinite(number) else number
 
 
+class TrainingWindow(_Meta):
+    """Newest ``events`` rated events and/or those of the last ``days``; None: no limit."""
+
+    events: int | None = None
+    days: float | None = None
+
+
 class TrainingData(_Meta):
     """Which logs the model was trained on."""
 
@@ -49,6 +56,8 @@ class TrainingData(_Meta):
     legacy: int = 0
     simulated_included: bool = False
     dropped: dict[str, int] = Field(default_factory=dict)
+    window: TrainingWindow = Field(default_factory=TrainingWindow)
+    """The window of rated events read (VACREC_TRAIN_WINDOW_*); all None: every event."""
 
 
 class Promotion(_Meta):

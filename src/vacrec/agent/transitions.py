@@ -1,4 +1,4 @@
-"""Logged transitions for offline training and evaluation, read from the store.
+"""Logged transitions for offline training and evaluation, built from the store's rows.
 
 Every rated event is one transition (state, action, reward, propensity, next
 state, done). Within a ``session_id`` the next state is the same user's next
@@ -13,35 +13,48 @@ legacy feedback rows (``POST /api/write/`` without an event) only when asked,
 and then as terminal transitions with an unknown propensity (NaN), usable for
 training but not for off-policy evaluation; they are matched to the catalog by
 the industry name stored with them, never by their action index.
+
+Logs can be far larger than memory allows as Python objects, so the store
+hands rows over in chunks (``vacrec.store.transitions``) and each chunk is
+turned into numpy arrays at once. Only the requests a transition needs are
+encoded and kept — the rated ones and each one's next request — so unrated
+traffic costs nothing beyond the read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from vacrec.agent.context import ContextEncoder, Contexts
-from vacrec.store.tables import events, feedback
+from vacrec.agent.context import N_CONTENT, ContextEncoder, Contexts
+from vacrec.store.transitions import (
+    CHUNK_ROWS,
+    SIMULATED_SOURCES,
+    TrainWindow,
+    legacy_feedback,
+    requests_with_feedback,
+)
 
-SIMULATED_SOURCES = ("simulator", "bootstrap")
-"""Event sources written by simulated job seekers."""
+NO_TIMES = np.empty(0, dtype="datetime64[us]")
 
 
 @dataclass
 class Transitions:
     """Rated requests as indices into the logged states, in chronological order."""
 
-    contexts: Contexts  # every usable logged request (rated ones and next states)
+    contexts: Contexts  # the logged requests a transition needs (its state, its next state)
     state: np.ndarray  # int64 [m]: row of ``contexts`` the action was taken in
     next_state: np.ndarray  # int64 [m]: row of the session's next request, −1 = terminal
     actions: np.ndarray  # int64 [m]: index into ``contexts.actions``
     rewards: np.ndarray  # float32 [m], tanh(R)
     propensities: np.ndarray  # float64 [m], NaN = unknown (legacy rows)
-    created_at: list[datetime | None] = field(default_factory=list)
+    times: np.ndarray = field(default_factory=lambda: NO_TIMES)  # datetime64[us] UTC [m], NaT
+    aware: bool = False  # the store gave timezone-aware times: hand them back as UTC-aware
     dropped: dict[str, int] = field(default_factory=dict)  # rows skipped, by reason
 
     def __len__(self) -> int:
@@ -55,6 +68,17 @@ class Transitions:
     def known_propensity(self) -> np.ndarray:
         """Rows usable for off-policy evaluation (logged with a propensity)."""
         return ~np.isnan(self.propensities)
+
+    @property
+    def created_at(self) -> list[datetime | None]:
+        """When each row was logged (built on demand: a datetime per row is heavy)."""
+        return [self._as_datetime(t) for t in self.times]
+
+    def _as_datetime(self, moment: np.datetime64) -> datetime | None:
+        if np.isnat(moment):
+            return None
+        naive = moment.astype("datetime64[us]").astype(datetime)
+        return naive.replace(tzinfo=UTC) if self.aware else naive
 
     def states(self) -> Contexts:
         """The contexts the actions were taken in, one per transition."""
@@ -70,7 +94,8 @@ class Transitions:
             actions=self.actions[idx],
             rewards=self.rewards[idx],
             propensities=self.propensities[idx],
-            created_at=[self.created_at[i] for i in idx] if self.created_at else [],
+            times=self.times[idx] if self.times.size else self.times,
+            aware=self.aware,
             dropped=dict(self.dropped),
         )
 
@@ -86,33 +111,44 @@ class Transitions:
     def with_rewards(self, rewards: np.ndarray) -> Transitions:
         """The same log with other rewards (benchmarks: what random rewards teach)."""
         return Transitions(
-            self.contexts,
-            self.state,
-            self.next_state,
-            self.actions,
-            np.asarray(rewards, dtype=np.float32),
-            self.propensities,
-            list(self.created_at),
-            dict(self.dropped),
+            contexts=self.contexts,
+            state=self.state,
+            next_state=self.next_state,
+            actions=self.actions,
+            rewards=np.asarray(rewards, dtype=np.float32),
+            propensities=self.propensities,
+            times=self.times,
+            aware=self.aware,
+            dropped=dict(self.dropped),
         )
 
     def time_range(self) -> tuple[datetime | None, datetime | None]:
         """First and last logged time among the rows."""
-        times = [t for t in self.created_at if t is not None]
-        return (min(times), max(times)) if times else (None, None)
+        known = self.times[~np.isnat(self.times)] if self.times.size else self.times
+        if not known.size:
+            return None, None
+        return self._as_datetime(known.min()), self._as_datetime(known.max())
 
 
-def session_next_index(session_ids: Sequence[str | None]) -> np.ndarray:
-    """For chronologically ordered rows, the index of the same session's next row (−1: none)."""
-    nxt = np.full(len(session_ids), -1, dtype=np.int64)
-    last_seen: dict[str, int] = {}
-    for i, sid in enumerate(session_ids):
-        if sid is None:
-            continue
-        if sid in last_seen:
-            nxt[last_seen[sid]] = i
-        last_seen[sid] = i
-    return nxt
+class Request(Protocol):
+    """One logged request as the trainer reads it: a store row or a :class:`LoggedRequest`."""
+
+    @property
+    def age(self) -> int: ...
+    @property
+    def skill(self) -> str: ...
+    @property
+    def preference(self) -> str: ...
+    @property
+    def industry(self) -> str: ...
+    @property
+    def propensity(self) -> float: ...
+    @property
+    def reward(self) -> float | None: ...
+    @property
+    def session_id(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -129,58 +165,138 @@ class LoggedRequest:
     created_at: datetime | None = None
 
 
+_DTYPES: dict[str, Any] = {
+    "state": np.int64,
+    "actions": np.int64,
+    "rewards": np.float32,
+    "propensities": np.float64,
+    "times": "datetime64[us]",
+    "link_from": np.int64,  # a transition …
+    "link_to": np.int64,  # … and the state row of its session's next request
+}
+
+
+class TransitionBuilder:
+    """Turns chronologically ordered chunks of requests into :class:`Transitions`.
+
+    Session links cross chunk boundaries: ``_open`` remembers, per session, the
+    transition its last request was, until the session's next request arrives.
+    A request is encoded only when it is a transition or the next state of one.
+    """
+
+    def __init__(self, encoder: ContextEncoder) -> None:
+        self.encoder = encoder
+        self._action_of = {name: i for i, name in enumerate(encoder.actions)}
+        self._skill_names: dict[str, str] = {}  # one str object per skill, shared by all rows
+        self._open: dict[str, int] = {}
+        self._states = 0
+        self._transitions = 0
+        self._dropped = 0
+        self._aware = False
+        self._ages: list[np.ndarray] = []
+        self._skills: list[str] = []
+        self._content: list[np.ndarray] = []
+        self._parts: dict[str, list[np.ndarray]] = {name: [] for name in _DTYPES}
+
+    def add(self, rows: Iterable[Request], terminal: bool = False) -> None:
+        """One chunk, oldest first (``terminal``: every transition ends its episode)."""
+        kept: list[Request] = []
+        cols: dict[str, list[Any]] = {name: [] for name in _DTYPES}
+        for row in rows:
+            sid = None if terminal else row.session_id
+            previous = self._open.pop(sid, -1) if sid is not None else -1
+            action = -1
+            if row.reward is not None:
+                action = self._action_of.get(row.industry, -1)
+                if action < 0:
+                    self._dropped += 1
+            if action < 0 and previous < 0:
+                continue  # neither a transition nor the next state of one
+            state = self._states + len(kept)
+            kept.append(row)
+            if previous >= 0:
+                cols["link_from"].append(previous)
+                cols["link_to"].append(state)
+            if action < 0:
+                continue
+            if sid is not None:
+                self._open[sid] = self._transitions
+            self._transitions += 1
+            cols["state"].append(state)
+            cols["actions"].append(action)
+            cols["rewards"].append(row.reward)
+            cols["propensities"].append(row.propensity)
+            cols["times"].append(self._utc(row.created_at))
+        self._encode(kept)
+        for name, values in cols.items():
+            self._parts[name].append(np.asarray(values, dtype=_DTYPES[name]))
+
+    def _utc(self, moment: datetime | None) -> datetime | None:
+        if moment is None or moment.tzinfo is None:
+            return moment
+        self._aware = True
+        return moment.astimezone(UTC).replace(tzinfo=None)
+
+    def _encode(self, kept: Sequence[Request]) -> None:
+        skills = [self._skill_names.setdefault(r.skill, r.skill) for r in kept]
+        contexts = self.encoder.encode([r.age for r in kept], skills, [r.preference for r in kept])
+        self._ages.append(contexts.ages)
+        self._skills.extend(skills)
+        self._content.append(contexts.content)
+        self._states += len(kept)
+
+    def _column(self, name: str) -> np.ndarray:
+        parts = self._parts[name]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=_DTYPES[name])
+
+    def build(self) -> Transitions:
+        """The transitions so far (call once, after the last chunk)."""
+        content = np.empty((self._states, len(self.encoder.actions), N_CONTENT), dtype=np.float32)
+        at = 0
+        while self._content:  # copy chunk by chunk, freeing each: peak ≈ one copy, not two
+            part = self._content.pop(0)
+            content[at : at + len(part)] = part
+            at += len(part)
+        ages = np.concatenate(self._ages) if self._ages else np.empty(0, dtype=np.int64)
+        next_state = np.full(self._transitions, -1, dtype=np.int64)
+        next_state[self._column("link_from")] = self._column("link_to")
+        return Transitions(
+            contexts=Contexts(ages, tuple(self._skills), content, self.encoder.actions),
+            state=self._column("state"),
+            next_state=next_state,
+            actions=self._column("actions"),
+            rewards=self._column("rewards"),
+            propensities=self._column("propensities"),
+            times=self._column("times"),
+            aware=self._aware,
+            dropped={"unknown_industry": self._dropped},
+        )
+
+
 def build_transitions(
     requests: Sequence[LoggedRequest], encoder: ContextEncoder, terminal: bool = False
 ) -> Transitions:
     """Encode chronologically ordered requests and link each rated one to its session's next
     request (``terminal=True``: every transition ends its episode, as for legacy rows)."""
-    action_of = {name: i for i, name in enumerate(encoder.actions)}
-    # Every request can be a state (a next state needs no action); only a rated request whose
-    # industry left the catalog cannot become a transition.
-    contexts = encoder.encode(
-        [r.age for r in requests], [r.skill for r in requests], [r.preference for r in requests]
-    )
-    if terminal:
-        nxt = np.full(len(requests), -1, dtype=np.int64)
-    else:
-        nxt = session_next_index([r.session_id for r in requests])
-    rated = [i for i, r in enumerate(requests) if r.reward is not None]
-    kept = np.asarray([i for i in rated if requests[i].industry in action_of], dtype=np.int64)
-    return Transitions(
-        contexts=contexts,
-        state=kept,
-        next_state=nxt[kept],
-        actions=np.asarray([action_of[requests[i].industry] for i in kept], dtype=np.int64),
-        rewards=np.asarray([requests[i].reward for i in kept], dtype=np.float32),
-        propensities=np.asarray([requests[i].propensity for i in kept], dtype=np.float64),
-        created_at=[requests[i].created_at for i in kept],
-        dropped={"unknown_industry": len(rated) - len(kept)},
-    )
+    builder = TransitionBuilder(encoder)
+    builder.add(requests, terminal=terminal)
+    return builder.build()
 
 
-def concat(a: Transitions, b: Transitions) -> Transitions:
-    """Rows of ``a`` followed by rows of ``b`` (states of ``b`` renumbered after ``a``'s)."""
-    if a.contexts.actions != b.contexts.actions:
-        raise ValueError("transitions of different action lists cannot be joined")
-    offset = len(a.contexts)
-    contexts = Contexts(
-        np.concatenate([a.contexts.ages, b.contexts.ages]),
-        a.contexts.skills + b.contexts.skills,
-        np.concatenate([a.contexts.content, b.contexts.content]),
-        a.contexts.actions,
-    )
-    return Transitions(
-        contexts=contexts,
-        state=np.concatenate([a.state, b.state + offset]),
-        next_state=np.concatenate(
-            [a.next_state, np.where(b.next_state < 0, -1, b.next_state + offset)]
-        ),
-        actions=np.concatenate([a.actions, b.actions]),
-        rewards=np.concatenate([a.rewards, b.rewards]),
-        propensities=np.concatenate([a.propensities, b.propensities]),
-        created_at=list(a.created_at) + list(b.created_at),
-        dropped={k: a.dropped.get(k, 0) + b.dropped.get(k, 0) for k in {*a.dropped, *b.dropped}},
-    )
+def _legacy_requests(rows: Iterable[Any]) -> list[LoggedRequest]:
+    """Legacy feedback rows as requests: no preference was logged, the propensity is unknown."""
+    return [
+        LoggedRequest(
+            age=row.age,
+            skill=row.skill,
+            preference="",
+            industry=row.industry or "",  # by name, as written (migration 0002)
+            propensity=float("nan"),
+            reward=row.reward,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
 
 
 def load_transitions(
@@ -188,67 +304,29 @@ def load_transitions(
     encoder: ContextEncoder,
     include_simulated: bool = False,
     include_legacy: bool = False,
+    window: TrainWindow | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> Transitions:
-    """Read events joined with their feedback (and, if asked, legacy feedback) into transitions."""
-    query = (
-        select(
-            events.c.created_at,
-            events.c.session_id,
-            events.c.age,
-            events.c.skill,
-            events.c.preference,
-            events.c.industry,
-            events.c.propensity,
-            feedback.c.reward,
-        )
-        .select_from(events.outerjoin(feedback, feedback.c.event_id == events.c.id))
-        .order_by(events.c.created_at, events.c.id)
-    )
-    if not include_simulated:
-        query = query.where(events.c.source.not_in(SIMULATED_SOURCES))
-    logged = build_transitions(
-        [
-            LoggedRequest(
-                age=row.age,
-                skill=row.skill,
-                preference=row.preference,
-                industry=row.industry,
-                propensity=row.propensity,
-                reward=row.reward,
-                session_id=row.session_id,
-                created_at=row.created_at,
-            )
-            for row in conn.execute(query)
-        ],
-        encoder,
-    )
-    if not include_legacy:
-        return logged
-    legacy_rows = conn.execute(
-        select(
-            feedback.c.created_at,
-            feedback.c.age,
-            feedback.c.skill,
-            feedback.c.industry,
-            feedback.c.reward,
-        )
-        .where(feedback.c.event_id.is_(None))
-        .order_by(feedback.c.created_at, feedback.c.id)
-    ).all()
-    legacy = build_transitions(
-        [
-            LoggedRequest(
-                age=row.age,
-                skill=row.skill,
-                preference="",
-                industry=row.industry or "",  # by name, as written (migration 0002)
-                propensity=float("nan"),
-                reward=row.reward,
-                created_at=row.created_at,
-            )
-            for row in legacy_rows
-        ],
-        encoder,
-        terminal=True,
-    )
-    return concat(logged, legacy)
+    """Events with their feedback (and, if asked, legacy feedback after them) as transitions,
+    read ``chunk_rows`` at a time; ``window`` keeps the newest rated events only."""
+    builder = TransitionBuilder(encoder)
+    for chunk in requests_with_feedback(
+        conn, include_simulated=include_simulated, window=window, chunk_rows=chunk_rows
+    ):
+        builder.add(chunk)
+    if include_legacy:
+        for chunk in legacy_feedback(
+            conn, include_simulated=include_simulated, window=window, chunk_rows=chunk_rows
+        ):
+            builder.add(_legacy_requests(chunk), terminal=True)
+    return builder.build()
+
+
+__all__ = [
+    "SIMULATED_SOURCES",
+    "LoggedRequest",
+    "TransitionBuilder",
+    "Transitions",
+    "build_transitions",
+    "load_transitions",
+]

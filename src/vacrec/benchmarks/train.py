@@ -205,3 +205,183 @@ def run(
         "gap_closed_mean": {t: float(np.mean(g)) for t, g in by_taste.items()},
         "runs": runs,
     }
+
+
+# --------------------------------------------------------------------------- training at scale
+
+SCALE_EVENTS = (100_000, 1_000_000)
+SCALE_UPDATES = 200  # a whole training with this many updates: reading, OPE, registry included
+SCALE_SESSION = 4  # requests per synthetic session (linked by next states)
+SCALE_PREFERENCES = 5_000  # distinct preference texts (vacancy titles), a fifth of requests blank
+FILL_BATCH = 50_000
+
+
+def _fill_log(engine: Engine, n: int, seed: int) -> float:
+    """``n`` synthetic rated events (sessions of ``SCALE_SESSION``, one minute apart) with their
+    feedback, inserted in bulk; returns the seconds it took."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, select
+
+    from vacrec.store.catalog import catalog_industries
+    from vacrec.store.tables import events, feedback, vacancies
+
+    rng = np.random.default_rng(seed)
+    with engine.connect() as conn:
+        industries = catalog_industries(conn)
+        titles = conn.scalars(select(vacancies.c.name).limit(SCALE_PREFERENCES)).all()
+    preferences = ["", *titles]
+    skills = SkillVocabulary().skills
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    start = time.perf_counter()
+    for first in range(0, n, FILL_BATCH):
+        ids = range(first, min(n, first + FILL_BATCH))
+        size = len(ids)
+        pref = rng.integers(len(preferences), size=size)
+        pref[rng.random(size) < 0.2] = 0
+        action = rng.integers(len(industries), size=size)
+        cum = rng.integers(-5, 6, size=size)
+        age, skill = rng.integers(18, 70, size=size), rng.integers(len(skills), size=size)
+        at = [t0 + timedelta(minutes=i) for i in ids]
+        with engine.begin() as conn:
+            conn.execute(
+                insert(events),
+                [
+                    {
+                        "id": f"e{i}",
+                        "created_at": at[j],
+                        "session_id": f"s{i // SCALE_SESSION}",
+                        "age": int(age[j]),
+                        "skill": skills[skill[j]],
+                        "preference": preferences[pref[j]],
+                        "action": int(action[j]),
+                        "industry": industries[action[j]],
+                        "propensity": 1 / len(industries),
+                        "explore": True,
+                        "model_version": None,
+                        "catalog_version": 1,
+                        "shown": [],
+                        "source": "api",
+                    }
+                    for j, i in enumerate(ids)
+                ],
+            )
+            conn.execute(
+                insert(feedback),
+                [
+                    {
+                        "event_id": f"e{i}",
+                        "created_at": at[j],
+                        "age": int(age[j]),
+                        "skill": skills[skill[j]],
+                        "action": int(action[j]),
+                        "industry": industries[action[j]],
+                        "cum_reward": int(cum[j]),
+                        "reward": float(np.tanh(cum[j])),
+                        "votes": None,
+                        "legacy": False,
+                    }
+                    for j, i in enumerate(ids)
+                ],
+            )
+    return time.perf_counter() - start
+
+
+def _rss_mb() -> float:
+    """Resident memory of this process now."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _measure(
+    url: str, home: str, whole_training: bool, window_events: int | None
+) -> dict[str, Any]:
+    """In a fresh process: wall time and peak RSS of reading the logs (or of a whole training
+    with ``SCALE_UPDATES`` updates)."""
+    import resource
+
+    from vacrec.learning import LogSelection, read_training_logs, train_from_store
+    from vacrec.store.db import make_engine
+
+    settings = Settings(home=Path(home), database_url=url, train_window_events=window_events)
+    engine = make_engine(url)
+    baseline = _rss_mb()
+    start = time.perf_counter()
+    if whole_training:
+        report = train_from_store(
+            engine, settings, TrainConfig(updates=SCALE_UPDATES), promote_mode="never"
+        )
+        rows = report["transitions"]
+    else:
+        _, _, transitions = read_training_logs(engine, settings, LogSelection())
+        rows = len(transitions)
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "transitions": rows,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(peak, 1),
+        "baseline_rss_mb": round(baseline, 1),
+        "added_mb": round(peak - baseline, 1),
+    }
+
+
+def _in_fresh_process(*args: Any) -> dict[str, Any]:
+    """:func:`_measure` in a spawned process, so each peak RSS is its own."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_measure, *args).result()
+
+
+def run_scale(
+    catalog: Path,
+    sizes: Sequence[int] = SCALE_EVENTS,
+    progress: Progress | None = None,
+    whole_training: bool = True,
+    window_events: int | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Reading (and training on) big logs: for each size, a fresh SQLite store filled with that
+    many synthetic rated events; wall time and peak RSS, each measured in a fresh process."""
+    from vacrec.store.transitions import CHUNK_ROWS
+
+    note = progress or (lambda _msg: None)
+    out: list[dict[str, Any]] = []
+    with catalog_store(catalog, "bench train scale", note) as (engine, home):
+        for n in sizes:
+            clear_logs(engine)
+            note(f"{n:,} events: filling the store")
+            entry: dict[str, Any] = {
+                "events": n,
+                "fill_seconds": round(_fill_log(engine, n, seed), 1),
+            }
+            note(f"{n:,} events: reading the logs")
+            url = str(engine.url)
+            entry["read"] = _in_fresh_process(url, str(home), False, window_events)
+            if whole_training:
+                note(f"{n:,} events: a whole training of {SCALE_UPDATES} updates")
+                entry["train"] = _in_fresh_process(url, str(home), True, window_events)
+            out.append(entry)
+    return {
+        "cores": os.cpu_count(),
+        "database": "sqlite (temporary file)",
+        "chunk_rows": CHUNK_ROWS,
+        "session_length": SCALE_SESSION,
+        "distinct_preferences": SCALE_PREFERENCES + 1,
+        "updates": SCALE_UPDATES,
+        "window_events": window_events,
+        "sizes": out,
+    }
+
+
+if __name__ == "__main__":  # python -m vacrec.benchmarks.train [EVENTS…]: training at scale
+    import json
+    import sys
+
+    shared = Path("../shared/data/hh_artist_vacancies_2023.xlsx")
+    events_ = [int(a) for a in sys.argv[1:]] or list(SCALE_EVENTS)
+    figures = run_scale(shared, events_, progress=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(figures))

@@ -1,0 +1,174 @@
+"""What training reads: logged requests with their feedback, and legacy feedback rows.
+
+Rows come in chunks of a fixed size, in chronological order, so a log of
+millions of events never sits in memory as Python objects: on PostgreSQL a
+server-side cursor (``stream_results``) hands over ``chunk_rows`` rows at a
+time, on SQLite the cursor steps through the file as rows are fetched.
+
+A :class:`TrainWindow` limits the read to the newest rated events, in SQL, so
+the database does the cutting and only the window crosses the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, and_, or_, select
+
+from vacrec.store.db import utcnow
+from vacrec.store.tables import events, feedback
+
+SIMULATED_SOURCES = ("simulator", "bootstrap")
+"""Event sources written by simulated job seekers."""
+
+CHUNK_ROWS = 20_000
+"""Rows per chunk: big enough that per-chunk work is amortised, small enough to be a few MB."""
+
+
+@dataclass(frozen=True)
+class TrainWindow:
+    """Which rated events training reads: the newest ``events`` of them and/or those of the
+    last ``days``; both None reads everything (the default)."""
+
+    events: int | None = None
+    days: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.events is not None and self.events < 1:
+            raise ValueError(f"a window holds at least one event, got {self.events}")
+        if self.days is not None and self.days <= 0:
+            raise ValueError(f"a window spans more than 0 days, got {self.days}")
+
+    @property
+    def is_set(self) -> bool:
+        return self.events is not None or self.days is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"events": self.events, "days": self.days}
+
+
+def _rated_events(include_simulated: bool) -> Select[Any]:
+    query = select(events.c.created_at, events.c.id).join(
+        feedback, feedback.c.event_id == events.c.id
+    )
+    if not include_simulated:
+        query = query.where(events.c.source.not_in(SIMULATED_SOURCES))
+    return query
+
+
+def _newest_rated_cut(include_simulated: bool, n: int) -> tuple[Any, Any]:
+    """Scalar subqueries for (created_at, id) of the ``n``-th newest rated event (NULL when
+    there are fewer)."""
+    nth = (
+        _rated_events(include_simulated)
+        .order_by(events.c.created_at.desc(), events.c.id.desc())
+        .offset(n - 1)
+        .limit(1)
+        .subquery()
+    )
+    return select(nth.c.created_at).scalar_subquery(), select(nth.c.id).scalar_subquery()
+
+
+def _since(window: TrainWindow, now: datetime) -> datetime | None:
+    return now - timedelta(days=window.days) if window.days is not None else None
+
+
+def _event_window(window: TrainWindow, include_simulated: bool, now: datetime) -> list[Any]:
+    """WHERE clauses keeping the events from the window's start on (rated or not: a later
+    unrated request is still a next state)."""
+    clauses: list[Any] = []
+    since = _since(window, now)
+    if since is not None:
+        clauses.append(events.c.created_at >= since)
+    if window.events is not None:
+        cut_at, cut_id = _newest_rated_cut(include_simulated, window.events)
+        clauses.append(
+            or_(
+                cut_at.is_(None),
+                events.c.created_at > cut_at,
+                and_(events.c.created_at == cut_at, events.c.id >= cut_id),
+            )
+        )
+    return clauses
+
+
+def _legacy_window(window: TrainWindow, include_simulated: bool, now: datetime) -> list[Any]:
+    """Legacy rows have no event: they follow the window's start in time."""
+    clauses: list[Any] = []
+    since = _since(window, now)
+    if since is not None:
+        clauses.append(feedback.c.created_at >= since)
+    if window.events is not None:
+        cut_at, _ = _newest_rated_cut(include_simulated, window.events)
+        clauses.append(or_(cut_at.is_(None), feedback.c.created_at >= cut_at))
+    return clauses
+
+
+def _chunks(conn: Connection, query: Select[Any], chunk_rows: int) -> Iterator[Sequence[Row[Any]]]:
+    result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
+    try:
+        yield from result.partitions(chunk_rows)
+    finally:
+        result.close()
+
+
+def requests_with_feedback(
+    conn: Connection,
+    *,
+    include_simulated: bool = False,
+    window: TrainWindow | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[Sequence[Row[Any]]]:
+    """Logged requests (rated or not) with their reward (NULL: never rated), oldest first.
+
+    Columns: created_at, session_id, age, skill, preference, industry, propensity, reward.
+    """
+    window = window or TrainWindow()
+    query = (
+        select(
+            events.c.created_at,
+            events.c.session_id,
+            events.c.age,
+            events.c.skill,
+            events.c.preference,
+            events.c.industry,
+            events.c.propensity,
+            feedback.c.reward,
+        )
+        .select_from(events.outerjoin(feedback, feedback.c.event_id == events.c.id))
+        .where(*_event_window(window, include_simulated, utcnow()))
+        .order_by(events.c.created_at, events.c.id)
+    )
+    if not include_simulated:
+        query = query.where(events.c.source.not_in(SIMULATED_SOURCES))
+    return _chunks(conn, query, chunk_rows)
+
+
+def legacy_feedback(
+    conn: Connection,
+    *,
+    include_simulated: bool = False,
+    window: TrainWindow | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[Sequence[Row[Any]]]:
+    """Feedback rows not tied to an event (``POST /api/write/``), oldest first.
+
+    Columns: created_at, age, skill, industry (by name, as written), reward.
+    ``include_simulated`` only decides which events count towards an events window.
+    """
+    window = window or TrainWindow()
+    query = (
+        select(
+            feedback.c.created_at,
+            feedback.c.age,
+            feedback.c.skill,
+            feedback.c.industry,
+            feedback.c.reward,
+        )
+        .where(feedback.c.event_id.is_(None), *_legacy_window(window, include_simulated, utcnow()))
+        .order_by(feedback.c.created_at, feedback.c.id)
+    )
+    return _chunks(conn, query, chunk_rows)
