@@ -21,12 +21,12 @@ from tests.agent.agent_fixtures import (
 )
 from vacrec.agent.context import ContextEncoder
 from vacrec.agent.transitions import (
-    SIMULATED_SOURCES,
     LoggedRequest,
     Transitions,
     build_transitions,
     load_transitions,
 )
+from vacrec.store.events import SIMULATED_SOURCES
 from vacrec.store.tables import events, feedback
 from vacrec.store.transitions import TrainWindow
 

@@ -34,7 +34,6 @@ from sqlalchemy import Connection
 from vacrec.agent.context import N_CONTENT, ContextEncoder, Contexts
 from vacrec.store.transitions import (
     CHUNK_ROWS,
-    SIMULATED_SOURCES,
     TrainWindow,
     legacy_feedback,
     requests_with_feedback,
@@ -323,7 +322,6 @@ def load_transitions(
 
 
 __all__ = [
-    "SIMULATED_SOURCES",
     "LoggedRequest",
     "TransitionBuilder",
     "Transitions",

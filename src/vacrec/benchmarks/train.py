@@ -375,13 +375,3 @@ def run_scale(
         "window_events": window_events,
         "sizes": out,
     }
-
-
-if __name__ == "__main__":  # python -m vacrec.benchmarks.train [EVENTS…]: training at scale
-    import json
-    import sys
-
-    shared = Path("../shared/data/hh_artist_vacancies_2023.xlsx")
-    events_ = [int(a) for a in sys.argv[1:]] or list(SCALE_EVENTS)
-    figures = run_scale(shared, events_, progress=lambda m: print(m, file=sys.stderr))
-    print(json.dumps(figures))

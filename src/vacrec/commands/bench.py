@@ -75,11 +75,29 @@ def bench_train_command(
     seeds: Annotated[
         list[int] | None, typer.Option("--seed", help="Seed(s) of the simulated population.")
     ] = None,
+    events: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--events",
+            min=1000,
+            help="Instead: read (and train on) logs of this many synthetic rated events, "
+            "e.g. --events 100000 --events 1000000 (time and peak memory).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Gap closed on the catalog-grounded simulator (two populations), and training speed."""
-    from vacrec.benchmarks.train import run
+    """Gap closed on the catalog-grounded simulator (two populations), and training speed;
+    with --events, training over big logs."""
+    from vacrec.benchmarks.train import run, run_scale
 
+    if events:
+        figures = _measure("bench train", catalog, run_scale, sizes=events)
+        if as_json:
+            print_json(figures)
+        else:
+            for size in figures["sizes"]:
+                print(size)
+        return
     figures = _measure("bench train", catalog, run, seeds=seeds or [0])
     if as_json:
         print_json(figures)

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, Engine
 
 from vacrec.agent.model_meta import Estimate, ModelMeta
 from vacrec.agent.registry import live_version
-from vacrec.agent.transitions import SIMULATED_SOURCES
 from vacrec.store.dashboard import as_utc, finite_or_none, iso_utc, traffic
 from vacrec.store.db import read_transaction
+from vacrec.store.events import SIMULATED_SOURCES
 from vacrec.store.models import newest_stored_model, stored_models
 
 MAX_MODELS = 30  # newest model versions shown on the OPE plot

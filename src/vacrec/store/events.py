@@ -50,6 +50,8 @@ class StoredFeedback:
 
 LEGACY_SOURCE = "legacy"
 """The source of events served by ``GET /api/recommend/``, whose writes may carry no id."""
+SIMULATED_SOURCES = ("simulator", "bootstrap")
+"""Event sources written by simulated job seekers (kept out of training unless asked)."""
 
 
 def _storable(text: str) -> str:

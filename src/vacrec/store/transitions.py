@@ -19,10 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, and_, or_, select
 
 from vacrec.store.db import utcnow
+from vacrec.store.events import SIMULATED_SOURCES
 from vacrec.store.tables import events, feedback
-
-SIMULATED_SOURCES = ("simulator", "bootstrap")
-"""Event sources written by simulated job seekers."""
 
 CHUNK_ROWS = 20_000
 """Rows per chunk: big enough that per-chunk work is amortised, small enough to be a few MB."""
