@@ -35,7 +35,7 @@ from sqlalchemy import (
     update,
 )
 
-from vacrec.catalog.industry import IndustryClassifier, held_out_accuracy
+from vacrec.catalog.industry import fit_with_accuracy
 from vacrec.catalog.readers import CatalogStream, Rejection, open_catalog
 from vacrec.catalog.schema import Vacancy
 from vacrec.store.db import utcnow
@@ -44,7 +44,7 @@ from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
 _CHUNK = 500
 BATCH_SIZE = 2_000
 """Vacancies read and written at a time (~25 KB each while in flight)."""
-TRAINING_SAMPLE = 50_000
+TRAINING_SAMPLE = 20_000
 """Most labelled vacancies the industry classifier learns from (a seeded uniform sample)."""
 MAX_REPORTED_REJECTIONS = 1_000
 """Rejections listed in the report; ``rejected`` counts them all."""
@@ -234,9 +234,8 @@ class _Writer:
         texts, labels = _training_sample(self.conn)
         if len({g for groups in labels for g in groups}) < 2:
             return
-        accuracy = held_out_accuracy(texts, labels)
+        classifier, accuracy = fit_with_accuracy(texts, labels)
         self.report.inference_accuracy = None if accuracy is None else round(accuracy, 4)
-        classifier = IndustryClassifier().fit(texts, labels)
         del texts, labels
         unlabelled = select(vacancies.c.id).where(
             vacancies.c.catalog_version == self.version,
