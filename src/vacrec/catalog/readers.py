@@ -131,6 +131,11 @@ def read_catalog(path: Path) -> ReadResult:
     return result
 
 
+def _fraction(handle: IO[bytes], size: int) -> float:
+    """How far into the file ``handle`` is; a closed handle was read to the end."""
+    return 1.0 if handle.closed else handle.tell() / size
+
+
 def _explain(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
@@ -186,7 +191,7 @@ def _json_document_stream(path: Path) -> CatalogStream:
 def _jsonl_stream(path: Path) -> CatalogStream:
     handle = path.open("rb")
     size = max(1, path.stat().st_size)
-    return CatalogStream(path, _jsonl_rows(path, handle), lambda: handle.tell() / size)
+    return CatalogStream(path, _jsonl_rows(path, handle), lambda: _fraction(handle, size))
 
 
 def _jsonl_rows(path: Path, handle: IO[bytes]) -> Iterator[Row]:
@@ -261,7 +266,7 @@ def _csv_stream(path: Path) -> CatalogStream:
             f"(expected {', '.join(CATALOG_FIELDS)})"
         )
     size = max(1, path.stat().st_size)
-    return CatalogStream(path, _csv_rows(path, text, reader), lambda: raw.tell() / size)
+    return CatalogStream(path, _csv_rows(path, text, reader), lambda: _fraction(raw, size))
 
 
 def _csv_rows(path: Path, text: IO[str], reader: csv.DictReader[str]) -> Iterator[Row]:
