@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from tests.catalog.factories import (
     write_jsonl,
     write_xlsx,
 )
-from vacrec.catalog.readers import CatalogFileError, read_catalog
+from vacrec.catalog.readers import CatalogFileError, open_catalog, read_catalog
+from vacrec.catalog.schema import Vacancy
 
 ART = "Искусство, развлечения, масс-медиа"
 IT = "Информационные технологии, интернет, телеком"
@@ -112,6 +114,8 @@ def test_spreadsheet_row_with_a_broken_literal_is_rejected_by_row(tmp_path: Path
         ("junk.xlsx", b"this is not a workbook", "xlsx"),
         ("wrong.csv", b"a,b\n1,2\n", "missing columns"),
         ("other.json", json.dumps([{"x": 1}, {"y": 2}]).encode(), "fields of a vacancy"),
+        ("other.jsonl", b'{"x": 1}\n{"y": 2}\n', "fields of a vacancy"),
+        ("lines.jsonl", b"not json\nnor this\n", "no line is a JSON vacancy object"),
         ("note.txt", b"hello", "unsupported extension"),
     ],
 )
@@ -138,3 +142,48 @@ def test_shared_spreadsheet_reads_every_row_and_keeps_groups_whole(shared_xlsx: 
     assert len(groups) == 23
     assert IT in groups  # a group name with commas, never split
     assert not any(g.strip() == "интернет" for g in groups)
+
+
+def test_jsonl_is_read_lazily_as_the_file_grows(tmp_path: Path) -> None:
+    """Lines appended after reading began are still read: nothing was read ahead into a list."""
+    path = write_jsonl(tmp_path / "c.jsonl", [normalised(1), normalised(2)])
+    stream = open_catalog(path)
+    rows = iter(stream)
+    first = next(rows)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\n".join(json.dumps(normalised(i), ensure_ascii=False) for i in (3, 4)))
+        handle.write("\n")
+
+    rest = list(rows)
+
+    assert isinstance(first, Vacancy) and first.id == "t-1"
+    assert [v.id for v in rest if isinstance(v, Vacancy)] == ["t-2", "t-3", "t-4"]
+    assert stream.done_bytes == stream.size  # read to the end
+
+
+def test_bad_utf8_late_in_a_jsonl_refuses_the_file_when_reached(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl", [normalised(i) for i in range(1, 4)])
+    with path.open("ab") as handle:
+        handle.write(b'{"id": "x", "name": "\xff"}\n')
+    rows = iter(open_catalog(path))
+    assert [v.id for v in (next(rows), next(rows), next(rows))] == ["t-1", "t-2", "t-3"]
+    with pytest.raises(CatalogFileError, match=r"not UTF-8 text .* line 4"):
+        next(rows)
+
+
+def test_a_json_file_of_json_lines_is_read_line_by_line(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "c.json", [normalised(1), "{broken", normalised(3)])
+    result = read_catalog(path)
+    assert [v.id for v in result.vacancies] == ["t-1", "t-3"]
+    assert [r.row for r in result.rejections] == [2]
+
+
+def test_csv_and_spreadsheet_rows_are_yielded_one_at_a_time(tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "c.csv", [normalised(1), normalised(2)])
+    xlsx_path = write_xlsx(tmp_path / "c.xlsx", [original_row(1, [ART]), original_row(2, [IT])])
+    for path in (csv_path, xlsx_path):
+        stream = open_catalog(path)
+        rows = iter(stream)
+        assert isinstance(rows, Iterator) and not isinstance(rows, list)
+        assert isinstance(next(rows), Vacancy)
+        assert len(list(rows)) == 1

@@ -43,3 +43,30 @@ def test_ingest_refuses_a_junk_file_with_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "not an .xlsx workbook" in json.loads(done.stdout.strip().splitlines()[-1])["error"]
     assert "Traceback" not in done.stderr
+
+
+def test_a_file_refused_after_batches_were_written_leaves_no_version(tmp_path: Path) -> None:
+    """Bad UTF-8 on the last line is found only after earlier rows went in: they roll back."""
+    good = write_jsonl(tmp_path / "good.jsonl", [normalised(i) for i in range(1, 4)])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(good.read_bytes() + b'{"id": "x", "name": "\xff"}\n')
+    home = tmp_path / "home"
+
+    refused = _vacrec(home, "ingest", str(bad), "--json")
+    assert refused.returncode == 2
+    assert "UTF-8" in json.loads(refused.stdout.strip().splitlines()[-1])["error"]
+
+    done = _vacrec(home, "ingest", str(good), "--json")
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (summary["inserted"], summary["catalog_version"]) == (3, 1)
+
+
+def test_bench_ingest_synthetic_reports_time_and_peak_memory(tmp_path: Path) -> None:
+    done = _vacrec(tmp_path / "home", "bench", "ingest", "--synthetic", "1500", "--json")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    (size,) = figures["sizes"]
+    assert figures["cpu_count"] >= 1
+    assert size["vacancies"] == 1500 and size["counts"]["inserted"] == 1500
+    assert size["counts"]["skipped_duplicates"] == 0 and size["counts"]["inferred"] > 0
+    assert size["seconds"] > 0 and size["peak_rss_mb"] > 50

@@ -10,8 +10,9 @@ from sqlalchemy import Engine, func, select
 from tests.catalog.factories import normalised, original_row, write_jsonl, write_xlsx
 from vacrec.catalog.readers import CatalogFileError
 from vacrec.store.catalog import catalog_industries, current_catalog_version
+from vacrec.store.db import make_engine, migrate
 from vacrec.store.ingest import ingest_paths
-from vacrec.store.tables import vacancies, vacancy_industries
+from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
 
 ART = "Искусство, развлечения, масс-медиа"
 IT = "Информационные технологии, интернет, телеком"
@@ -165,3 +166,107 @@ def test_re_ingesting_the_demo_itself_replaces_nothing(engine: Engine) -> None:
     with resources.as_file(path) as file:
         again = ingest_paths(engine, [file], source=DEMO_SOURCE)
     assert again.replaced_demo is False and again.deleted == 0 and _count(engine) == demo
+
+
+def _snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Everything ingest writes, in a comparable order.
+
+    ``published_at`` is left out: SQLite keeps the wall time and PostgreSQL the instant,
+    so the two databases never agree on it, batches or not.
+    """
+    columns = [c for c in vacancies.c if c.name != "published_at"]
+    with engine.connect() as conn:
+        rows = conn.execute(select(*columns).order_by(vacancies.c.id)).all()
+        links = conn.execute(
+            select(vacancy_industries).order_by(
+                vacancy_industries.c.vacancy_id, vacancy_industries.c.industry
+            )
+        ).all()
+        versions = conn.execute(
+            select(
+                catalog_versions.c.version,
+                catalog_versions.c.inserted,
+                catalog_versions.c.updated,
+                catalog_versions.c.vacancies,
+            ).order_by(catalog_versions.c.version)
+        ).all()
+    return {"vacancies": [tuple(r) for r in rows], "links": [tuple(r) for r in links],
+            "versions": [tuple(r) for r in versions]}  # fmt: skip
+
+
+def _mixed_catalog(count: int) -> list[object]:
+    """Labelled rows of two groups, unlabelled rows, and duplicates by id and description."""
+    rows: list[object] = []
+    for i in range(count):
+        groups = [] if i % 5 == 0 else [ART] if i % 2 else [IT]
+        rows.append(normalised(i, groups))
+        if i % 7 == 3:
+            rows.append(normalised(1000 + i, [IT], description=normalised(i)["description"]))
+        if i % 9 == 4:
+            rows.append(normalised(i, [ART], name="Тот же id ещё раз"))
+    rows.append("{broken")
+    return rows
+
+
+def test_small_batches_give_the_same_store_as_one_batch(engine: Engine, tmp_path: Path) -> None:
+    """Compared with one batch on a SQLite file, on each database."""
+    path = write_jsonl(tmp_path / "a.jsonl", _mixed_catalog(40))
+    reference = make_engine(f"sqlite:///{tmp_path / 'one-batch.db'}")
+    migrate(reference)
+
+    whole = ingest_paths(reference, [path], batch_size=10_000)
+    batched = ingest_paths(engine, [path], batch_size=3)
+
+    assert batched.as_dict() == whole.as_dict()
+    assert batched.inferred == 8 and batched.skipped_duplicates == 10 and batched.rejected == 1
+    assert _snapshot(engine) == _snapshot(reference)
+    again = ingest_paths(engine, [path], batch_size=3)
+    assert again.catalog_version is None and again.unchanged == whole.inserted
+    assert _snapshot(engine) == _snapshot(reference)
+    reference.dispose()
+
+
+def test_duplicates_across_batch_boundaries_are_skipped(engine: Engine, tmp_path: Path) -> None:
+    rows = [normalised(1), normalised(2),  # batch 1
+            normalised(3), normalised(4, description=normalised(1)["description"]),  # batch 2
+            normalised(2, name="Тот же id"), normalised(6)]  # batch 3  # fmt: skip
+    report = ingest_paths(engine, [write_jsonl(tmp_path / "a.jsonl", rows)], batch_size=2)
+    assert (report.inserted, report.skipped_duplicates) == (4, 2)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(vacancies.c.id, vacancies.c.name)).all())
+    assert sorted(stored) == ["t-1", "t-2", "t-3", "t-6"]
+    assert stored["t-2"] == normalised(2)["name"]  # the first of the repeated id is kept
+
+
+def test_a_failure_in_a_late_batch_leaves_the_store_as_it_was(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Earlier batches were already written when the failure comes: all of them roll back."""
+    ingest_paths(engine, [write_jsonl(tmp_path / "a.jsonl", [normalised(i) for i in range(5)])])
+    before = _snapshot(engine)
+    rows = [normalised(0, name="Изменённый")] + [normalised(i, [IT]) for i in range(10, 30)]
+    path = write_jsonl(tmp_path / "b.jsonl", rows)
+    with path.open("ab") as handle:
+        handle.write(b'{"id": "late", "name": "\xff\xfe broken UTF-8"}\n')
+
+    with pytest.raises(CatalogFileError, match="UTF-8"):
+        ingest_paths(engine, [path], replace=True, batch_size=4)
+
+    assert _snapshot(engine) == before
+    with engine.connect() as conn:
+        assert current_catalog_version(conn) == 1
+
+
+def test_replace_with_small_batches_deletes_only_what_no_batch_had(
+    engine: Engine, tmp_path: Path
+) -> None:
+    ingest_paths(engine, [write_jsonl(tmp_path / "a.jsonl", [normalised(i) for i in range(8)])])
+    keep = [normalised(i) for i in (6, 1, 4, 0, 9)]
+    report = ingest_paths(
+        engine, [write_jsonl(tmp_path / "b.jsonl", keep)], replace=True, batch_size=2
+    )
+    assert (report.deleted, report.inserted, report.unchanged) == (4, 1, 4)
+    with engine.connect() as conn:
+        ids = sorted(conn.execute(select(vacancies.c.id)).scalars())
+    assert ids == ["t-0", "t-1", "t-4", "t-6", "t-9"]
+    assert _count(engine, vacancy_industries) == 5

@@ -41,7 +41,12 @@ class IndustryClassifier:
 
     def fit(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> IndustryClassifier:
         """Learn from ``texts`` whose groups are ``labels`` (one or more per text)."""
-        docs, targets = _expand([normalise_to_text(t) for t in texts], labels)
+        return self._fit_normalised([normalise_to_text(t) for t in texts], labels)
+
+    def _fit_normalised(
+        self, normalised: Sequence[str], labels: Sequence[Sequence[str]]
+    ) -> IndustryClassifier:
+        docs, targets = _expand(normalised, labels)
         if len(set(targets)) < 2:
             raise ValueError("industry inference needs at least two labelled groups")
         self.vectorizer_ = TfidfVectorizer(token_pattern=r"\S+", sublinear_tf=True)
@@ -65,15 +70,34 @@ def held_out_accuracy(
     texts: Sequence[str], labels: Sequence[Sequence[str]], *, seed: int = SEED
 ) -> float | None:
     """Share of held-out vacancies whose predicted group is one of their true groups."""
-    if len(texts) < MIN_LABELLED:
+    return _held_out_accuracy([normalise_to_text(t) for t in texts], labels, seed)
+
+
+def fit_with_accuracy(
+    texts: Sequence[str], labels: Sequence[Sequence[str]], *, seed: int = SEED
+) -> tuple[IndustryClassifier, float | None]:
+    """A classifier fitted on all of ``texts`` and its :func:`held_out_accuracy`.
+
+    Each text is normalised once for both (normalising dominates on large catalogs).
+    """
+    normalised = [normalise_to_text(t) for t in texts]
+    accuracy = _held_out_accuracy(normalised, labels, seed)
+    return IndustryClassifier(seed=seed)._fit_normalised(normalised, labels), accuracy
+
+
+def _held_out_accuracy(
+    normalised: Sequence[str], labels: Sequence[Sequence[str]], seed: int
+) -> float | None:
+    if len(normalised) < MIN_LABELLED:
         return None
-    indices = np.arange(len(texts))
+    indices = np.arange(len(normalised))
     train_idx, test_idx = train_test_split(indices, test_size=HELD_OUT_SHARE, random_state=seed)
-    classifier = IndustryClassifier(seed=seed).fit(
-        [texts[i] for i in train_idx], [labels[i] for i in train_idx]
+    classifier = IndustryClassifier(seed=seed)._fit_normalised(
+        [normalised[i] for i in train_idx], [labels[i] for i in train_idx]
     )
-    predicted = classifier.predict([texts[i] for i in test_idx])
-    hits = sum(p.industry in labels[i] for p, i in zip(predicted, test_idx, strict=True))
+    features = classifier.vectorizer_.transform([normalised[i] for i in test_idx])
+    predicted = classifier.model_.classes_[classifier.model_.predict_proba(features).argmax(axis=1)]
+    hits = sum(str(p) in labels[i] for p, i in zip(predicted, test_idx, strict=True))
     return hits / len(test_idx)
 
 

@@ -1,9 +1,17 @@
 """Catalog readers: turn a file into validated vacancies plus per-row rejections.
 
 The format is chosen by extension and confirmed by content, so a mislabelled
-or binary file is refused as a whole (:class:`CatalogFileError`) before
-anything is written. Within a good file, each bad row is rejected with its
-row/line number and reason and the good rows go on.
+or binary file is refused as a whole (:class:`CatalogFileError`). Within a good
+file, each bad row is rejected with its row/line number and reason and the
+good rows go on.
+
+Files are read lazily (:func:`open_catalog`): a row is parsed when it is asked
+for, so a multi-GB JSONL never sits in memory. What can be checked up front
+(extension, emptiness, binary content, the CSV or spreadsheet header) is
+checked when the file is opened; what needs the whole file (a JSONL none of
+whose lines is a vacancy, bad UTF-8 late in the file) raises when the reader
+gets there, which the caller's transaction turns into "nothing changed".
+A ``.json`` array is still parsed whole: it is an API page, not a bulk format.
 """
 
 from __future__ import annotations
@@ -12,11 +20,11 @@ import ast
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 
@@ -27,6 +35,8 @@ XLSX_REQUIRED_COLUMNS = frozenset({"name", "description", "industry"})
 XLSX_ID_COLUMNS = ("vacancyId", "id")
 _ZIP_MAGIC = b"PK\x03\x04"
 _SNIFF_BYTES = 4096
+
+Row = tuple[int, dict[str, Any] | Exception]
 
 
 class CatalogFileError(ValueError):
@@ -55,50 +65,75 @@ class ReadResult:
         return len(self.vacancies) + len(self.rejections)
 
 
-def read_catalog(path: Path) -> ReadResult:
-    """Read one catalog file, choosing the reader by extension and content."""
+class CatalogStream:
+    """The rows of one opened catalog file, parsed one at a time as they are iterated.
+
+    ``done_bytes`` estimates how far into the file the reader is (for a progress
+    bar with an ETA); ``size`` is the file's size in bytes.
+    """
+
+    def __init__(self, path: Path, rows: Iterator[Row], position: Callable[[], float]) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        self._rows = rows
+        self._position = position
+
+    @property
+    def done_bytes(self) -> int:
+        """Bytes of the file read so far (estimated for workbooks)."""
+        return min(self.size, int(self._position() * self.size))
+
+    def __iter__(self) -> Iterator[Vacancy | Rejection]:
+        for number, row in self._rows:
+            if isinstance(row, Exception):
+                yield Rejection(self.path.name, number, str(row))
+                continue
+            try:
+                yield Vacancy.model_validate(row)
+            except ValidationError as exc:
+                yield Rejection(self.path.name, number, _explain(exc))
+
+
+def open_catalog(path: Path) -> CatalogStream:
+    """Open one catalog file for lazy reading, choosing the reader by extension and content."""
     if not path.is_file():
         raise CatalogFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    head = path.open("rb").read(_SNIFF_BYTES)
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
     if not head.strip():
         raise CatalogFileError(f"{path}: the file is empty")
     if suffix == ".xlsx":
         if not head.startswith(_ZIP_MAGIC):
             raise CatalogFileError(f"{path}: not an .xlsx workbook (no zip signature)")
-        return _collect(path, _xlsx_rows(path))
-    if suffix in {".json", ".jsonl", ".csv"}:
-        text = _read_text(path)
-        if suffix == ".csv":
-            return _collect(path, _csv_rows(path, text))
-        return _collect(path, _json_rows(path, text))
-    raise CatalogFileError(
-        f"{path}: unsupported extension {suffix!r}; use .xlsx, .json, .jsonl or .csv"
-    )
-
-
-def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    if b"\x00" in raw[:_SNIFF_BYTES]:
+        return _xlsx_stream(path)
+    if suffix not in {".json", ".jsonl", ".csv"}:
+        raise CatalogFileError(
+            f"{path}: unsupported extension {suffix!r}; use .xlsx, .json, .jsonl or .csv"
+        )
+    if b"\x00" in head:
         raise CatalogFileError(f"{path}: binary content, not a text catalog")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-        raise CatalogFileError(f"{path}: {reason}") from exc
+    if suffix == ".csv":
+        return _csv_stream(path)
+    if suffix == ".json" and not _looks_like_json_lines(head):
+        return _json_document_stream(path)
+    return _jsonl_stream(path)
 
 
-def _collect(path: Path, rows: Iterable[tuple[int, dict[str, Any] | Exception]]) -> ReadResult:
+def read_catalog(path: Path) -> ReadResult:
+    """Read one whole catalog file into memory (for small files; ingest streams instead)."""
     result = ReadResult()
-    for number, row in rows:
-        if isinstance(row, Exception):
-            result.rejections.append(Rejection(path.name, number, str(row)))
-            continue
-        try:
-            result.vacancies.append(Vacancy.model_validate(row))
-        except ValidationError as exc:
-            result.rejections.append(Rejection(path.name, number, _explain(exc)))
+    for item in open_catalog(path):
+        if isinstance(item, Rejection):
+            result.rejections.append(item)
+        else:
+            result.vacancies.append(item)
     return result
+
+
+def _fraction(handle: IO[bytes], size: int) -> float:
+    """How far into the file ``handle`` is; a closed handle was read to the end."""
+    return 1.0 if handle.closed else handle.tell() / size
 
 
 def _explain(exc: ValidationError) -> str:
@@ -109,56 +144,94 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError, where: str) -> CatalogFileError:
+    return CatalogFileError(f"{path}: not UTF-8 text ({exc.reason} {where})")
+
+
 # --- JSON / JSONL: hh.ru API objects or the normalised schema -----------------------------
 
 
-def _json_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
-    stripped = text.lstrip()
-    if path.suffix.lower() == ".jsonl" or not stripped.startswith(("[", "{")):
-        yield from _jsonl_rows(path, text)
-        return
+def _looks_like_json_lines(head: bytes) -> bool:
+    """A ``.json`` whose first line is a whole JSON object followed by more lines is JSONL."""
+    text = head.decode("utf-8-sig", errors="replace").lstrip()
+    if not text.startswith("{"):
+        return False
+    first, newline, rest = text.partition("\n")
+    if not newline or not rest.strip():
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except json.JSONDecodeError:
+        return False
+
+
+def _json_document_stream(path: Path) -> CatalogStream:
+    """A JSON array, a saved search page or one object: parsed whole, as a page is small."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc, f"at byte {exc.start}") from exc
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
-        # A .json file may still hold one object per line.
-        yield from _jsonl_rows(path, text)
-        return
+        return _jsonl_stream(path)  # a .json file may still hold one object per line
     if isinstance(document, dict) and isinstance(document.get("items"), list):
         document = document["items"]  # a saved page of hh.ru search results
     elif isinstance(document, dict):
         document = [document]
     if not isinstance(document, list):
         raise CatalogFileError(f"{path}: expected a JSON array of vacancy objects")
-    _require_catalog_objects(path, document)
-    for number, obj in enumerate(document, start=1):
-        yield number, _to_normalised(obj)
+    if not any(_is_catalog_object(o) for o in document):
+        raise _no_vacancy_fields(path)
+    rows = ((number, _to_normalised(obj)) for number, obj in enumerate(document, start=1))
+    return CatalogStream(path, rows, lambda: 1.0)
 
 
-def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
-    parsed: list[tuple[int, Any]] = []
-    # JSON Lines are separated by "\n" only: str.splitlines() would also cut at U+2028 and
-    # U+2029, which real hh.ru descriptions contain and JSON allows raw inside strings.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            parsed.append((number, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            parsed.append((number, ValueError(f"invalid JSON: {exc.msg}")))
-    good = [obj for _, obj in parsed if not isinstance(obj, Exception)]
-    if not good:
+def _jsonl_stream(path: Path) -> CatalogStream:
+    handle = path.open("rb")
+    size = max(1, path.stat().st_size)
+    return CatalogStream(path, _jsonl_rows(path, handle), lambda: _fraction(handle, size))
+
+
+def _jsonl_rows(path: Path, handle: IO[bytes]) -> Iterator[Row]:
+    """One JSON object per line, parsed as it is read.
+
+    Lines are cut at b"\\n" only: str.splitlines() would also cut at U+2028 and
+    U+2029, which real hh.ru descriptions contain and JSON allows raw inside strings.
+    """
+    parsed_any = catalog_any = False
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, exc, f"on line {number}") from exc
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, ValueError(f"invalid JSON: {exc.msg}")
+                continue
+            parsed_any = True
+            catalog_any = catalog_any or _is_catalog_object(obj)
+            yield number, _to_normalised(obj)
+    if not parsed_any:
         raise CatalogFileError(f"{path}: no line is a JSON vacancy object")
-    _require_catalog_objects(path, good)
-    for number, obj in parsed:
-        yield number, obj if isinstance(obj, Exception) else _to_normalised(obj)
+    if not catalog_any:
+        raise _no_vacancy_fields(path)
 
 
-def _require_catalog_objects(path: Path, objects: list[Any]) -> None:
-    """Refuse a file none of whose objects looks like a vacancy."""
-    if not any(isinstance(o, dict) and ("name" in o or "description" in o) for o in objects):
-        raise CatalogFileError(
-            f"{path}: no object has the fields of a vacancy (name, description, ...)"
-        )
+def _is_catalog_object(obj: Any) -> bool:
+    return isinstance(obj, dict) and ("name" in obj or "description" in obj)
+
+
+def _no_vacancy_fields(path: Path) -> CatalogFileError:
+    """A file none of whose objects looks like a vacancy is refused whole."""
+    return CatalogFileError(
+        f"{path}: no object has the fields of a vacancy (name, description, ...)"
+    )
 
 
 def _to_normalised(obj: Any) -> dict[str, Any] | Exception:
@@ -175,17 +248,35 @@ def _to_normalised(obj: Any) -> dict[str, Any] | Exception:
 # --- CSV of the normalised schema ----------------------------------------------------------
 
 
-def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
-    reader = csv.DictReader(io.StringIO(text))
-    columns = set(reader.fieldnames or ())
+def _csv_stream(path: Path) -> CatalogStream:
+    """Check the header now; read the records as they are asked for."""
+    raw = path.open("rb")
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    reader = csv.DictReader(text)
+    try:
+        columns = set(reader.fieldnames or ())
+    except UnicodeDecodeError as exc:
+        text.close()
+        raise _not_utf8(path, exc, "in the header") from exc
     missing = {"id", "name", "description"} - columns
     if missing:
+        text.close()
         raise CatalogFileError(
             f"{path}: not a catalog CSV; missing columns {sorted(missing)} "
             f"(expected {', '.join(CATALOG_FIELDS)})"
         )
-    for number, row in enumerate(reader, start=2):  # line 1 is the header
-        yield number, _csv_row(row)
+    size = max(1, path.stat().st_size)
+    return CatalogStream(path, _csv_rows(path, text, reader), lambda: _fraction(raw, size))
+
+
+def _csv_rows(path: Path, text: IO[str], reader: csv.DictReader[str]) -> Iterator[Row]:
+    with text:
+        number = 1  # line 1 is the header
+        try:
+            for number, row in enumerate(reader, start=2):
+                yield number, _csv_row(row)
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, exc, f"after record {number}") from exc
 
 
 def _csv_row(row: dict[str, str | None]) -> dict[str, Any] | Exception:
@@ -203,7 +294,8 @@ def _csv_row(row: dict[str, str | None]) -> dict[str, Any] | Exception:
 # --- The original service's spreadsheet ----------------------------------------------------
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
+def _xlsx_stream(path: Path) -> CatalogStream:
+    """Open the workbook (read-only, row by row) and check the header now."""
     from openpyxl import load_workbook  # only this reader needs it
 
     try:
@@ -211,7 +303,8 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
     except Exception as exc:  # openpyxl raises many types for a broken zip
         raise CatalogFileError(f"{path}: not a readable .xlsx workbook ({exc})") from exc
     try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
         header = [str(h) if h is not None else "" for h in next(rows, ())]
         missing = XLSX_REQUIRED_COLUMNS - set(header)
         id_column = next((c for c in XLSX_ID_COLUMNS if c in header), None)
@@ -220,8 +313,24 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
             raise CatalogFileError(
                 f"{path}: not in the original service's layout; missing columns {needed}"
             )
-        index = {name: i for i, name in enumerate(header) if name}
+    except BaseException:
+        workbook.close()
+        raise
+    index = {name: i for i, name in enumerate(header) if name}
+    last_row = max(1, sheet.max_row or 1)
+    at = [1]
+    return CatalogStream(
+        path, _xlsx_rows(workbook, rows, index, id_column, at), lambda: at[0] / last_row
+    )
+
+
+def _xlsx_rows(
+    workbook: Any, rows: Iterator[tuple[Any, ...]], index: dict[str, int], id_column: str,
+    at: list[int],
+) -> Iterator[Row]:  # fmt: skip
+    try:
         for number, values in enumerate(rows, start=2):  # row 1 is the header
+            at[0] = number
             if values is None or all(v is None for v in values):
                 continue
             cells = {name: values[i] if i < len(values) else None for name, i in index.items()}

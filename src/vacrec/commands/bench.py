@@ -145,11 +145,32 @@ def bench_ingest_command(
         Path, typer.Option("--catalog", help="Catalog to ingest (the shared xlsx by default).")
     ] = SHARED_CATALOG,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Cold runs to time.")] = 3,
+    synthetic: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--synthetic",
+            min=1,
+            help="Instead, ingest a synthetic JSONL of N vacancies (repeatable): "
+            "seconds and peak memory.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Wall time of a cold `vacrec ingest` (fresh process, fresh store) on the catalog."""
-    from vacrec.benchmarks.ingest import run
+    from vacrec.benchmarks.ingest import run, run_synthetic
 
+    if synthetic:
+        figures = _measure("bench ingest", catalog, run_synthetic, sizes=synthetic)
+        if as_json:
+            print_json(figures)
+            return
+        for size in figures["sizes"]:
+            print(
+                f"ingest {size['vacancies']:,} vacancies ({size['file_mb']} MB JSONL): "
+                f"{size['seconds']} s, {size['vacancies_per_second']:,}/s, peak RSS "
+                f"{size['peak_rss_mb']} MB ({figures['cpu_count']} cores)"
+            )
+        return
     figures = _measure("bench ingest", catalog, run, repeats=repeats)
     if as_json:
         print_json(figures)

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-from vacrec.commands._output import fail, open_store, print_json, spinner, stderr
+from vacrec.commands._output import fail, open_store, print_json, stderr
 from vacrec.config import get_settings
+
+if TYPE_CHECKING:
+    from vacrec.store.ingest import IngestProgress
 
 
 def register(app: typer.Typer) -> None:
@@ -28,12 +43,7 @@ def ingest_command(
     from vacrec.store.ingest import ingest_paths
 
     try:
-        with open_store(get_settings()) as engine, spinner("ingest") as progress:
-            task = progress.add_task("reading")
-
-            def note(message: str) -> None:
-                progress.update(task, description=message)
-
+        with open_store(get_settings()) as engine, _progress_bar() as note:
             report = ingest_paths(engine, paths, replace=replace, progress=note)
     except CatalogFileError as exc:
         fail(str(exc), as_json, code=2)
@@ -52,3 +62,31 @@ def ingest_command(
         f"rejected {report.rejected}; {report.vacancies} vacancies in "
         f"{report.industries} industries (catalog version {report.catalog_version})"
     )
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[IngestProgress], None]]:
+    """A bar on stderr over the input's bytes, with vacancies read, their rate and an ETA."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[read]:,} rows, {task.fields[rate]:,.0f}/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("opening", total=None, read=0, rate=0.0)
+        started = time.monotonic()
+
+        def note(at: IngestProgress) -> None:
+            rate = at.read / max(time.monotonic() - started, 1e-6)
+            bar.update(
+                task, description=at.stage, completed=at.done_bytes, total=at.total_bytes,
+                read=at.read, rate=rate,
+            )  # fmt: skip
+
+        yield note

@@ -1,35 +1,72 @@
-"""Ingest: read catalog files, infer missing industries, upsert into the store.
+"""Ingest: read catalog files in batches, infer missing industries, upsert into the store.
 
-Every file is read and validated before the first write, so a file that is
-not a catalog changes nothing. All writes of one call happen in a single
-transaction that also creates the new catalog version; a call that changes
-nothing creates no version, which makes re-ingesting idempotent.
+Files are streamed: a batch of rows is read, deduplicated, compared with the
+store and written before the next is read, so memory does not grow with the
+file (only the ids and description digests seen so far are kept, ~200 bytes a
+vacancy, to drop duplicates across batches). Every batch is written inside one
+transaction that also creates the new catalog version: a failure or a kill at
+any batch leaves the store as it was, and a call that changes nothing creates
+no version, which makes re-ingesting idempotent. Industries are inferred after
+the last batch, from the labelled rows then in the store (this ingest's
+included, within the same transaction).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+import random
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
-from vacrec.catalog.industry import IndustryClassifier, held_out_accuracy
-from vacrec.catalog.readers import Rejection, read_catalog
+from vacrec.catalog.industry import fit_with_accuracy
+from vacrec.catalog.readers import CatalogStream, Rejection, open_catalog
 from vacrec.catalog.schema import Vacancy
 from vacrec.store.db import utcnow
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
 
 _CHUNK = 500
+BATCH_SIZE = 2_000
+"""Vacancies read and written at a time (~25 KB each while in flight)."""
+TRAINING_SAMPLE = 20_000
+"""Most labelled vacancies the industry classifier learns from (a seeded uniform sample)."""
+MAX_REPORTED_REJECTIONS = 1_000
+"""Rejections listed in the report; ``rejected`` counts them all."""
 DEMO_SOURCE = "demo catalog"
 """The source recorded for the bundled demo catalog, which a first real ingest replaces."""
 _PG_INGEST_LOCK = 7_305_001  # advisory lock id: one ingest at a time across replicas
+_SEED = 0
 
-Progress = Callable[[str], None]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """Where a running ingest is, for a progress display with rate and ETA."""
+
+    stage: str
+    read: int
+    done_bytes: int
+    total_bytes: int
+
+
+Progress = Callable[[IngestProgress], None]
 
 
 @dataclass
@@ -63,45 +100,207 @@ def ingest_paths(
     replace: bool = False,
     source: str | None = None,
     progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> IngestReport:
     """Load ``paths`` into the store; ``replace`` also deletes vacancies not in them.
 
     A store that holds only the bundled demo catalog is replaced by the first real
     ingest: its example postings (dead example.org links) must not mix with real ones.
     """
-    note = progress or (lambda _message: None)
+    streams = [open_catalog(Path(p)) for p in paths]  # refuse a non-catalog before writing
     report = IngestReport()
-    read: list[Vacancy] = []
-    for path in paths:
-        note(f"reading {path.name}")
-        result = read_catalog(Path(path))
-        read.extend(result.vacancies)
-        report.read += result.read
-        report.rejected += len(result.rejections)
-        report.rejections.extend(_rejection_dict(r) for r in result.rejections)
-
-    unique, report.skipped_duplicates = drop_duplicates(read)
     with engine.begin() as conn:
         _lock_ingest(conn)
-        existing = _existing_hashes(conn, [v.id for v in unique])
-        new = [v for v in unique if v.id not in existing]
-        changed = [v for v in unique if v.id in existing and existing[v.id] != content_hash(v)]
-        report.unchanged = len(unique) - len(new) - len(changed)
-        if any(not v.industries for v in new + changed):
-            note("inferring missing industries")
-            new, changed, report.inferred, report.inference_accuracy = _infer_industries(
-                conn, new, changed
-            )
         report.replaced_demo = source != DEMO_SOURCE and _holds_only_the_demo(conn)
-        replace = replace or report.replaced_demo
-        stale = _stale_ids(conn, {v.id for v in unique}) if replace else []
-        note("writing")
-        _write(conn, new, changed, stale, source or ", ".join(p.name for p in paths), report)
+        writer = _Writer(conn, source or ", ".join(p.name for p in paths), report)
+        seen = _Seen()
+        reading = _Reading(streams, report, progress)
+        for batch in _batches(reading.vacancies(), batch_size):
+            unique = [v for v in batch if seen.first(v)]
+            report.skipped_duplicates += len(batch) - len(unique)
+            writer.write(unique)
+            reading.note("reading")
+        if replace or report.replaced_demo:
+            reading.note("removing vacancies absent from the files")
+            writer.delete_stale(seen.ids)
+        if writer.unlabelled:
+            reading.note("inferring missing industries")
+            writer.infer_industries()
+        writer.finish()
+    return report
+
+
+class _Seen:
+    """The ids and description digests kept so far, to drop duplicates across batches.
+
+    A description is kept as a 128-bit digest (an int, not the text): a false
+    match needs ~10^19 vacancies. Ids are kept exactly, as ``--replace`` needs them.
+    """
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.descriptions: set[int] = set()
+
+    def first(self, vacancy: Vacancy) -> bool:
+        """True (and remembered) when neither the id nor the description was met before."""
+        digest = hashlib.blake2b(vacancy.description.encode(), digest_size=16).digest()
+        key = int.from_bytes(digest)
+        if vacancy.id in self.ids or key in self.descriptions:
+            return False
+        self.ids.add(vacancy.id)
+        self.descriptions.add(key)
+        return True
+
+
+class _Reading:
+    """Vacancies from every file in order, counting rows and rejections, reporting progress."""
+
+    def __init__(
+        self, streams: list[CatalogStream], report: IngestReport, progress: Progress | None
+    ) -> None:
+        self.streams = streams
+        self.report = report
+        self.progress = progress
+        self.total_bytes = sum(s.size for s in streams)
+        self.finished_bytes = 0
+        self.current: CatalogStream | None = None
+
+    def vacancies(self) -> Iterator[Vacancy]:
+        for stream in self.streams:
+            self.current = stream
+            for item in stream:
+                self.report.read += 1
+                if isinstance(item, Rejection):
+                    self.report.rejected += 1
+                    if len(self.report.rejections) < MAX_REPORTED_REJECTIONS:
+                        self.report.rejections.append(_rejection_dict(item))
+                else:
+                    yield item
+            self.finished_bytes += stream.size
+            self.current = None
+
+    def note(self, stage: str) -> None:
+        if self.progress is None:
+            return
+        done = self.finished_bytes + (self.current.done_bytes if self.current else 0)
+        self.progress(IngestProgress(stage, self.report.read, done, self.total_bytes))
+
+
+class _Writer:
+    """Writes batches into the open transaction; creates the catalog version on first change."""
+
+    def __init__(self, conn: Connection, source: str, report: IngestReport) -> None:
+        self.conn = conn
+        self.source = source
+        self.report = report
+        self.version: int | None = None
+        self.unlabelled = 0
+
+    def write(self, batch: list[Vacancy]) -> None:
+        """Insert the new vacancies of ``batch``, replace the changed ones, count the rest."""
+        hashes = {v.id: content_hash(v) for v in batch}
+        existing = _existing_hashes(self.conn, list(hashes))
+        new = [v for v in batch if v.id not in existing]
+        changed = [v for v in batch if v.id in existing and existing[v.id] != hashes[v.id]]
+        self.report.unchanged += len(batch) - len(new) - len(changed)
+        if not (new or changed):
+            return
+        version = self._version()
+        _delete(self.conn, [v.id for v in changed])
+        rows = [_row(v, hashes[v.id], version) for v in new + changed]
+        self.conn.execute(insert(vacancies), rows)
+        links = [{"vacancy_id": v.id, "industry": g} for v in new + changed for g in v.industries]
+        if links:
+            self.conn.execute(insert(vacancy_industries), links)
+        self.report.inserted += len(new)
+        self.report.updated += len(changed)
+        self.unlabelled += sum(not v.industries for v in new + changed)
+
+    def delete_stale(self, keep: set[str]) -> None:
+        """Delete the stored vacancies whose ids are not in ``keep``, a page at a time."""
+        for page in _id_pages(self.conn, select(vacancies.c.id)):
+            stale = [i for i in page if i not in keep]
+            if stale:
+                self._version()
+                _delete(self.conn, stale)
+                self.report.deleted += len(stale)
+
+    def infer_industries(self) -> None:
+        """Give each vacancy written without a group the classifier's best guess, flagged.
+
+        The classifier learns from labelled source rows of the store (this ingest's
+        included; never earlier guesses), at most :data:`TRAINING_SAMPLE` of them.
+        """
+        texts, labels = _training_sample(self.conn)
+        if len({g for groups in labels for g in groups}) < 2:
+            return
+        classifier, accuracy = fit_with_accuracy(texts, labels)
+        self.report.inference_accuracy = None if accuracy is None else round(accuracy, 4)
+        del texts, labels
+        unlabelled = select(vacancies.c.id).where(
+            vacancies.c.catalog_version == self.version,
+            ~exists().where(vacancy_industries.c.vacancy_id == vacancies.c.id),
+        )
+        for page in _id_pages(self.conn, unlabelled):
+            documents = self.conn.execute(
+                select(vacancies.c.id, vacancies.c.name, vacancies.c.description)
+                .where(vacancies.c.id.in_(page))
+                .order_by(vacancies.c.id)
+            ).all()
+            guesses = classifier.predict([f"{r.name}. {r.description}" for r in documents])
+            self.conn.execute(
+                update(vacancies)
+                .where(vacancies.c.id == bindparam("vacancy_id"))
+                .values(
+                    industries=bindparam("groups"),
+                    industry_inferred=True,
+                    industry_confidence=bindparam("confidence"),
+                ),
+                [
+                    {
+                        "vacancy_id": r.id,
+                        "groups": [g.industry],
+                        "confidence": round(g.confidence, 4),
+                    }
+                    for r, g in zip(documents, guesses, strict=True)
+                ],
+            )
+            self.conn.execute(
+                insert(vacancy_industries),
+                [
+                    {"vacancy_id": r.id, "industry": g.industry}
+                    for r, g in zip(documents, guesses, strict=True)
+                ],
+            )
+            self.report.inferred += len(documents)
+
+    def finish(self) -> None:
+        """Record the counts on the new version (if any) and in the report."""
+        conn, report = self.conn, self.report
         report.vacancies = conn.execute(select(func.count()).select_from(vacancies)).scalar_one()
         report.industries = conn.execute(
             select(func.count(vacancy_industries.c.industry.distinct()))
         ).scalar_one()
-    return report
+        if self.version is None:
+            return
+        conn.execute(
+            update(catalog_versions)
+            .where(catalog_versions.c.version == self.version)
+            .values(inserted=report.inserted, updated=report.updated, vacancies=report.vacancies)
+        )
+        report.catalog_version = self.version
+
+    def _version(self) -> int:
+        if self.version is None:
+            self.version = self.conn.execute(
+                insert(catalog_versions)
+                .values(
+                    created_at=utcnow(), source=self.source[:1000], inserted=0, updated=0,
+                    vacancies=0,
+                )
+                .returning(catalog_versions.c.version)
+            ).scalar_one()  # fmt: skip
+        return self.version
 
 
 def drop_duplicates(items: Sequence[Vacancy]) -> tuple[list[Vacancy], int]:
@@ -146,101 +345,6 @@ def _lock_ingest(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_INGEST_LOCK})
 
 
-def _infer_industries(
-    conn: Connection, new: list[Vacancy], changed: list[Vacancy]
-) -> tuple[list[Vacancy], list[Vacancy], int, float | None]:
-    """Give every vacancy without a group the classifier's best guess, flagged as inferred.
-
-    The classifier learns from the labelled vacancies of this batch and of the
-    store (source labels only, never earlier guesses).
-    """
-    items = new + changed
-    unlabelled = [i for i, v in enumerate(items) if not v.industries]
-    texts, labels = _labelled_examples(conn, items)
-    if len({g for groups in labels for g in groups}) < 2:
-        return new, changed, 0, None
-    accuracy = held_out_accuracy(texts, labels)
-    classifier = IndustryClassifier().fit(texts, labels)
-    guesses = classifier.predict([_document(items[i]) for i in unlabelled])
-    result = list(items)
-    for i, guess in zip(unlabelled, guesses, strict=True):
-        result[i] = items[i].model_copy(
-            update={
-                "industries": (guess.industry,),
-                "industry_inferred": True,
-                "industry_confidence": round(guess.confidence, 4),
-            }
-        )
-    accuracy = None if accuracy is None else round(accuracy, 4)
-    return result[: len(new)], result[len(new) :], len(unlabelled), accuracy
-
-
-def _document(vacancy: Vacancy) -> str:
-    return f"{vacancy.name}. {vacancy.description}"
-
-
-def _labelled_examples(
-    conn: Connection, items: list[Vacancy]
-) -> tuple[list[str], list[tuple[str, ...]]]:
-    batch_ids = {v.id for v in items}
-    texts = [_document(v) for v in items if v.industries]
-    labels = [v.industries for v in items if v.industries]
-    stored = conn.execute(
-        select(
-            vacancies.c.id, vacancies.c.name, vacancies.c.description, vacancies.c.industries
-        ).where(vacancies.c.industry_inferred.is_(False))
-    )
-    for row in stored:
-        if row.id not in batch_ids and row.industries:
-            texts.append(f"{row.name}. {row.description}")
-            labels.append(tuple(row.industries))
-    return texts, labels
-
-
-def _stale_ids(conn: Connection, keep: set[str]) -> list[str]:
-    return [i for (i,) in conn.execute(select(vacancies.c.id)) if i not in keep]
-
-
-def _write(
-    conn: Connection,
-    new: list[Vacancy],
-    changed: list[Vacancy],
-    stale: list[str],
-    source: str,
-    report: IngestReport,
-) -> None:
-    """Apply the change and record it as one new catalog version (none if nothing changed)."""
-    if not (new or changed or stale):
-        return
-
-    version = conn.execute(
-        insert(catalog_versions)
-        .values(created_at=utcnow(), source=source[:1000], inserted=0, updated=0, vacancies=0)
-        .returning(catalog_versions.c.version)
-    ).scalar_one()
-    for chunk in _chunks(stale):
-        conn.execute(delete(vacancy_industries).where(vacancy_industries.c.vacancy_id.in_(chunk)))
-        conn.execute(delete(vacancies).where(vacancies.c.id.in_(chunk)))
-    for chunk in _chunks(changed):
-        ids = [v.id for v in chunk]
-        conn.execute(delete(vacancy_industries).where(vacancy_industries.c.vacancy_id.in_(ids)))
-        conn.execute(delete(vacancies).where(vacancies.c.id.in_(ids)))
-    for chunk in _chunks(new + changed):
-        conn.execute(insert(vacancies), [_row(v, version) for v in chunk])
-        links = [{"vacancy_id": v.id, "industry": g} for v in chunk for g in v.industries]
-        if links:
-            conn.execute(insert(vacancy_industries), links)
-
-    total = conn.execute(select(func.count()).select_from(vacancies)).scalar_one()
-    conn.execute(
-        update(catalog_versions)
-        .where(catalog_versions.c.version == version)
-        .values(inserted=len(new), updated=len(changed), vacancies=total)
-    )
-    report.inserted, report.updated, report.deleted = len(new), len(changed), len(stale)
-    report.catalog_version = version
-
-
 def _existing_hashes(conn: Connection, ids: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for chunk in _chunks(ids):
@@ -251,15 +355,75 @@ def _existing_hashes(conn: Connection, ids: list[str]) -> dict[str, str]:
     return found
 
 
-def _row(vacancy: Vacancy, version: int) -> dict[str, object]:
+def _row(vacancy: Vacancy, digest: str, version: int) -> dict[str, object]:
     return {
         **vacancy.model_dump(exclude={"industries"}),
         "industries": list(vacancy.industries),
-        "content_hash": content_hash(vacancy),
+        "content_hash": digest,
         "catalog_version": version,
     }
 
 
-def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
+def _delete(conn: Connection, ids: Sequence[str]) -> None:
+    for chunk in _chunks(ids):
+        conn.execute(delete(vacancy_industries).where(vacancy_industries.c.vacancy_id.in_(chunk)))
+        conn.execute(delete(vacancies).where(vacancies.c.id.in_(chunk)))
+
+
+def _id_pages(conn: Connection, query: Select[tuple[str]]) -> Iterator[list[str]]:
+    """The ids ``query`` selects, a page at a time in id order (keyset paging).
+
+    Each page is fetched whole before the caller writes, so writing between
+    pages is safe on both databases.
+    """
+    last: str | None = None
+    while True:
+        paged = query if last is None else query.where(vacancies.c.id > last)
+        page = list(conn.execute(paged.order_by(vacancies.c.id).limit(BATCH_SIZE)).scalars())
+        if not page:
+            return
+        yield page
+        last = page[-1]
+
+
+def _training_sample(conn: Connection) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Labelled source rows of the store (never guesses): all of them, or a seeded
+    uniform sample of :data:`TRAINING_SAMPLE` (reservoir sampling, one page at a time)."""
+    rng = random.Random(_SEED)
+    texts: list[str] = []
+    labels: list[tuple[str, ...]] = []
+    seen = 0
+    labelled = select(vacancies.c.id).where(vacancies.c.industry_inferred.is_(False))
+    for page in _id_pages(conn, labelled):
+        rows = conn.execute(
+            select(vacancies.c.name, vacancies.c.description, vacancies.c.industries)
+            .where(vacancies.c.id.in_(page))
+            .order_by(vacancies.c.id)
+        )
+        for row in rows:
+            if not row.industries:
+                continue
+            example = (f"{row.name}. {row.description}", tuple(row.industries))
+            if seen < TRAINING_SAMPLE:
+                texts.append(example[0])
+                labels.append(example[1])
+            elif (slot := rng.randrange(seen + 1)) < TRAINING_SAMPLE:
+                texts[slot], labels[slot] = example
+            seen += 1
+    return texts, labels
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
