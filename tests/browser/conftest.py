@@ -224,3 +224,20 @@ def search(
     assert answer.value.status == 200
     page.wait_for_selector("#cards .card")
     return answer.value.json()
+
+
+def submit_unknown_skill(page: Any) -> Any:
+    """Send the form with a skill the server does not know (as from a stale page); returns
+    the API's answer (a 422)."""
+    page.evaluate(
+        """() => {
+          const option = document.createElement("option");
+          option.value = option.textContent = "не навык";
+          document.getElementById("skill").append(option);
+        }"""
+    )
+    page.select_option("#skill", "не навык")
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/recommendations")) as answer:
+        page.click("#submit")
+    assert answer.value.status == 422
+    return answer.value

@@ -14,7 +14,15 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from tests.browser.conftest import ARTS, CATALOG, LiveServer, Tab, open_form, search
+from tests.browser.conftest import (
+    ARTS,
+    CATALOG,
+    LiveServer,
+    Tab,
+    open_form,
+    search,
+    submit_unknown_skill,
+)
 from vacrec.store.tables import events
 
 pytestmark = pytest.mark.browser
@@ -136,17 +144,7 @@ def test_a_failed_search_gives_the_focus_back(tab: Tab, live_server: LiveServer)
     open_form(tab, live_server)
     page.fill("#age", "30")
     # A skill the server does not know (as from a stale page) gets a 422.
-    page.evaluate(
-        """() => {
-          const option = document.createElement("option");
-          option.value = option.textContent = "не навык";
-          document.getElementById("skill").append(option);
-        }"""
-    )
-    page.select_option("#skill", "не навык")
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/recommendations")) as answer:
-        page.click("#submit")
-    assert answer.value.status == 422
+    submit_unknown_skill(page)
     page.locator("#form-error").wait_for()
     expect(page.locator("#submit")).to_be_focused()  # ready to try again, not lost
 

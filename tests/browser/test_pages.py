@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     open_form,
     ru_percent,
     search,
+    submit_unknown_skill,
 )
 from vacrec.store.tables import events, feedback
 
@@ -165,18 +166,8 @@ def test_client_and_api_errors_are_shown(tab: Tab, live_server: LiveServer) -> N
 
     # A skill the server does not know (as from a stale page): its 422 reaches the user.
     page.fill("#age", "30")
-    page.evaluate(
-        """() => {
-          const option = document.createElement("option");
-          option.value = option.textContent = "не навык";
-          document.getElementById("skill").append(option);
-        }"""
-    )
-    page.select_option("#skill", "не навык")
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/recommendations")) as answer:
-        page.click("#submit")
-    assert answer.value.status == 422
-    message = answer.value.json()["detail"]
+    answer = submit_unknown_skill(page)
+    message = answer.json()["detail"]
     assert "skill" in message
     error.filter(has_text=message).wait_for()
     assert page.locator("#results").is_hidden()
