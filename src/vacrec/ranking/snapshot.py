@@ -11,45 +11,28 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 from sqlalchemy import Engine
 
-from vacrec.catalog.text import cut_at_word
 from vacrec.polling import Poller
+from vacrec.ranking.cards import SNIPPET_CHARS, Card, CardTable, ColumnBuilder, snippet
 from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
 from vacrec.store.catalog import CatalogRecord, current_catalog_version, read_catalog_records
 from vacrec.store.db import read_transaction
 
+__all__ = [  # Card and snippet moved to cards.py; callers import them from here
+    "SNIPPET_CHARS",
+    "Card",
+    "CatalogRecord",
+    "CatalogSnapshot",
+    "SnapshotHolder",
+    "load_snapshot",
+    "snippet",
+]
+
 log = logging.getLogger(__name__)
-
-SNIPPET_CHARS = 200
-
-
-@dataclass(frozen=True)
-class Card:
-    """What a job seeker sees of one vacancy."""
-
-    id: str
-    name: str
-    company: str | None
-    salary: int | None
-    url: str | None
-    logo: str | None
-    snippet: str
-    description: str
-    published_at: datetime | None = None
-
-
-def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The first ``limit`` characters of ``text``, cut at a word boundary, with an ellipsis."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    return cut_at_word(flat, limit, min_keep=limit // 2).rstrip(" ,.;:—-") + "…"
 
 
 class CatalogSnapshot:
@@ -59,7 +42,7 @@ class CatalogSnapshot:
         self,
         version: int | None,
         actions: tuple[str, ...],
-        cards: dict[str, Card],
+        cards: CardTable,
         index: TfidfIndex,
     ) -> None:
         self.version = version
@@ -76,33 +59,35 @@ class CatalogSnapshot:
         version: int | None,
         records: Iterable[CatalogRecord],
         actions: tuple[str, ...] | None = None,
+        *,
+        min_df: int = 1,
+        max_terms: int | None = None,
     ) -> CatalogSnapshot:
-        """Build cards and the index; ``actions`` defaults to the records' sorted groups."""
-        cards: dict[str, Card] = {}
-        documents: list[IndexDocument] = []
-        groups: set[str] = set()
-        for r in records:
-            cards[r.id] = Card(
-                id=r.id,
-                name=r.name,
-                company=r.company,
-                salary=r.salary,
-                url=r.url,
-                logo=r.logo,
-                snippet=snippet(r.description),
-                description=r.description,
-                published_at=r.published_at,
-            )
-            documents.append(
-                IndexDocument(r.id, r.description, r.industries, r.published_at, name=r.name)
-            )
-            groups.update(r.industries)
-        index = TfidfIndex.build(documents)
-        return cls(version, actions if actions is not None else tuple(sorted(groups)), cards, index)
+        """Build cards and the index, reading ``records`` once (they may be streamed);
+        ``actions`` defaults to the records' sorted groups. See :meth:`TfidfIndex.build` for
+        ``min_df`` and ``max_terms``."""
+        columns = ColumnBuilder()
+
+        def documents() -> Iterator[IndexDocument]:
+            for r in records:
+                columns.add(
+                    name=r.name,
+                    company=r.company,
+                    salary=r.salary,
+                    url=r.url,
+                    logo=r.logo,
+                    description=r.description,
+                    published_at=r.published_at,
+                )
+                yield IndexDocument(r.id, r.description, r.industries, r.published_at, r.name)
+
+        index = TfidfIndex.build(documents(), min_df=min_df, max_terms=max_terms)
+        cards = CardTable(index.ids, columns.arrays())
+        return cls(version, actions if actions is not None else index.industries, cards, index)
 
     @classmethod
     def empty(cls) -> CatalogSnapshot:
-        return cls(None, (), {}, TfidfIndex.build([]))
+        return cls(None, (), CardTable.empty(), TfidfIndex.build([]))
 
     def top_k(self, industry: str, preference: str, k: int) -> Ranked:
         """The k vacancies of ``industry`` that best match ``preference`` (see :class:`Ranked`)."""
