@@ -79,3 +79,19 @@ def read_catalog_records(
         for row in rows
     ]
     return version, actions, records
+
+
+def catalog_identity(conn: Connection, version: int) -> dict[str, str | int]:
+    """What tells catalog version ``version`` of this database from a same-numbered version of
+    another (a saved index must match all of it): its number, creation time, source and size."""
+    row = conn.execute(
+        select(
+            catalog_versions.c.created_at, catalog_versions.c.source, catalog_versions.c.vacancies
+        ).where(catalog_versions.c.version == version)
+    ).one()
+    return {
+        "version": version,
+        "created_at": row.created_at.isoformat(),
+        "source": row.source,
+        "vacancies": row.vacancies,
+    }
