@@ -240,8 +240,8 @@ class TfidfIndex:
             if bag is None:
                 stems = analyzer(doc.name) * TITLE_WEIGHT + analyzer(doc.description)
                 numbers = [vocabulary.setdefault(t, len(vocabulary)) for t in stems]
-                terms, counts = np.unique(np.asarray(numbers, dtype=np.int64), return_counts=True)
-                bag = bags[key] = (terms, counts)
+                terms, counts = np.unique(np.asarray(numbers, dtype=np.int32), return_counts=True)
+                bag = bags[key] = (terms, counts.astype(np.int32))  # int32: a million rows
             ids_list.append(doc.id)
             published_list.append(_as_utc(doc.published_at).timestamp())
             groups_list.append(doc.industries)
@@ -252,8 +252,8 @@ class TfidfIndex:
         # idf over postings (a posting counts once, however many groups it is in).
         n = len(ids_list)
         lengths = np.fromiter((len(t) for t in doc_terms), np.int64, n)
-        cols = np.concatenate(doc_terms) if n else np.empty(0, np.int64)
-        counts = np.concatenate(doc_counts) if n else np.empty(0, np.int64)
+        cols = np.concatenate(doc_terms) if n else np.empty(0, np.int32)
+        counts = np.concatenate(doc_counts) if n else np.empty(0, np.int32)
         del doc_terms, doc_counts
         df = np.bincount(cols, minlength=len(vocabulary))
         idf_all = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(_DTYPE)
@@ -265,7 +265,7 @@ class TfidfIndex:
         column[kept] = np.arange(len(kept))
 
         # One row per posting: sublinear tf × idf of the kept stems, L2-normalised.
-        posting_of = np.repeat(np.arange(n), lengths)
+        posting_of = np.repeat(np.arange(n, dtype=np.int32), lengths)
         keep = column[cols] >= 0
         posting_of, counts, old_cols = posting_of[keep], counts[keep], cols[keep]
         data = (1.0 + np.log(counts)) * idf_all[old_cols]
@@ -273,7 +273,7 @@ class TfidfIndex:
         norms[norms == 0] = 1.0
         data = (data / norms[posting_of]).astype(_DTYPE)
         matrix = sparse.csc_matrix(
-            (data, (posting_of.astype(np.int32), column[old_cols].astype(np.int32))),
+            (data, (posting_of, column[old_cols].astype(np.int32))),
             shape=(n, len(kept)),
             dtype=_DTYPE,
         )
