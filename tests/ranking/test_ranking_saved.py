@@ -46,7 +46,8 @@ def test_saved_snapshot_round_trips_memory_mapped(sqlite_engine: Engine, catalog
     second = load_snapshot(sqlite_engine)
 
     assert (folder / "manifest.json").stat().st_mtime_ns == written  # loaded, not rebuilt
-    assert isinstance(second.index.ids, np.memmap)
+    arrays = {**second.index.arrays(), **second.cards.arrays()}
+    assert all(isinstance(arrays[a], np.memmap) for a in ("vacancy", "description_data"))
     assert second.version == version
     in_memory = CatalogSnapshot.from_records(version, catalog, actions=second.actions)
     assert_same_ranking(second, in_memory)

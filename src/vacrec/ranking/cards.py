@@ -51,6 +51,7 @@ class ColumnBuilder:
     :meth:`arrays` gives the columns."""
 
     def __init__(self) -> None:
+        self._ids: list[str] = []
         self._data = {f: bytearray() for f in TEXT_FIELDS}
         self._lengths = {f: array("q") for f in TEXT_FIELDS}
         self._missing = {f: array("b") for f in TEXT_FIELDS}
@@ -60,6 +61,7 @@ class ColumnBuilder:
     def add(
         self,
         *,
+        id: str,
         name: str,
         company: str | None,
         salary: int | None,
@@ -68,6 +70,7 @@ class ColumnBuilder:
         description: str,
         published_at: datetime | None,
     ) -> None:
+        self._ids.append(id)
         values = (name, company, url, logo, snippet(description), description)
         for field, value in zip(TEXT_FIELDS, values, strict=True):
             encoded = b"" if value is None else value.encode()
@@ -81,7 +84,11 @@ class ColumnBuilder:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The columns, named as :class:`CardTable` loads them."""
-        out: dict[str, np.ndarray] = {}
+        ids = np.asarray(self._ids, dtype=str) if self._ids else np.empty(0, "U1")
+        # Sorted once here, saved with the columns: a lookup is a binary search, and a loading
+        # process does not sort a million ids again.
+        by_id = np.argsort(ids, kind="stable").astype(np.int32)
+        out: dict[str, np.ndarray] = {"ids": ids, "by_id": by_id}
         for field in TEXT_FIELDS:
             lengths = np.frombuffer(self._lengths[field], np.int64)
             out[f"{field}_offsets"] = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
@@ -103,27 +110,28 @@ def _micros(moment: datetime | None) -> int:
 
 
 class CardTable(Mapping[str, Card]):
-    """Cards by vacancy id, read from columns; vacancy numbers are positions in ``ids``."""
+    """Cards by vacancy id, read from columns; card numbers are positions in ``ids`` (the
+    order the records came in, which need not be the index's order)."""
 
-    def __init__(self, ids: np.ndarray, columns: Mapping[str, np.ndarray]) -> None:
-        self._ids = ids
+    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
+        self._ids = columns["ids"]
         self._columns = columns
-        self._by_id = np.argsort(ids, kind="stable").astype(np.int32)
+        self._by_id = columns["by_id"]
 
     @classmethod
     def empty(cls) -> CardTable:
-        return cls(np.empty(0, "U1"), ColumnBuilder().arrays())
+        return cls(ColumnBuilder().arrays())
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The columns (without the ids, which the index holds)."""
+        """The columns, ids included."""
         return dict(self._columns)
 
     @property
     def nbytes(self) -> int:
-        return int(sum(a.nbytes for a in self._columns.values()) + self._by_id.nbytes)
+        return int(sum(a.nbytes for a in self._columns.values()))
 
     def number_of(self, vacancy_id: str) -> int:
-        """The vacancy number of ``vacancy_id``, or -1."""
+        """The card number of ``vacancy_id``, or -1."""
         ids, order = self._ids, self._by_id
         if not len(ids):
             return -1
@@ -133,7 +141,7 @@ class CardTable(Mapping[str, Card]):
         return -1
 
     def card(self, number: int) -> Card:
-        """The card of the vacancy number ``number``."""
+        """The card with the card number ``number``."""
         c = self._columns
         return Card(
             id=str(self._ids[number]),
@@ -172,5 +180,5 @@ class CardTable(Mapping[str, Card]):
         return len(self._ids)
 
     def descriptions(self) -> Iterable[str]:
-        """Every description, by vacancy number (offline use: the simulator)."""
+        """Every description, by card number (offline use)."""
         return (self._text("description", n) or "" for n in range(len(self)))

@@ -180,7 +180,10 @@ class TfidfIndex:
     Stored once per posting (a CSC matrix: stem → postings, float32 weights,
     int32 posting numbers), so a posting in two groups costs one row, not two.
     Rows of a :class:`Match` are (industry, posting) pairs, industry-major: a
-    posting's rows are listed in ``_row_of_posting``. Every field is a NumPy
+    posting's rows are listed in ``_row_of_posting``. Postings are numbered most recent
+    first inside (so a segment reads scores in ascending memory order); the public
+    vacancy numbers of :attr:`ids` and :attr:`matrix` keep the order the documents came
+    in (``_order`` maps one to the other). Every field is a NumPy
     array (no Python object per posting or per stem), so the index saves and
     loads as plain arrays (:meth:`arrays`, :meth:`from_arrays`).
     """
@@ -194,10 +197,14 @@ class TfidfIndex:
         industries: tuple[str, ...],
         industry_start: np.ndarray,
         vacancy: np.ndarray,
+        order: np.ndarray | None = None,
         analyzer: Callable[[str], list[str]] = normalise,
     ) -> None:
         self._vocabulary = vocabulary  # sorted stems ('U'); position = column
-        self._ids = ids  # vacancy number -> vacancy id ('U' array)
+        self._ids = ids  # posting number -> vacancy id ('U' array); most recent first
+        # vacancy number (the order postings were given in) -> posting number
+        self._order = np.arange(len(ids), dtype=np.int32) if order is None else order
+        self._public_ids: np.ndarray | None = None
         self._matrix = matrix  # rows = postings, columns = stems
         self._idf = idf
         self._analyzer = analyzer
@@ -264,8 +271,17 @@ class TfidfIndex:
         column = np.full(len(stems), -1, dtype=np.int64)
         column[kept] = np.arange(len(kept))
 
+        # Postings are numbered most recent first (then by id): a segment then lists its
+        # postings in ascending number, so gathering their scores reads memory in order.
+        ids = np.asarray(ids_list, dtype=str) if n else np.empty(0, "U1")
+        published = np.asarray(published_list, dtype=float)
+        by_id = np.argsort(ids, kind="stable")
+        recent = by_id[np.argsort(-published[by_id], kind="stable")]
+        number = np.empty(n, dtype=np.int32)
+        number[recent] = np.arange(n, dtype=np.int32)
+
         # One row per posting: sublinear tf × idf of the kept stems, L2-normalised.
-        posting_of = np.repeat(np.arange(n, dtype=np.int32), lengths)
+        posting_of = np.repeat(number, lengths)
         keep = column[cols] >= 0
         posting_of, counts, old_cols = posting_of[keep], counts[keep], cols[keep]
         data = (1.0 + np.log(counts)) * idf_all[old_cols]
@@ -282,19 +298,25 @@ class TfidfIndex:
         # Rows: industry-major, most recent first (then by id) within an industry.
         industries = tuple(sorted({g for groups in groups_list for g in groups}))
         position = {name: i for i, name in enumerate(industries)}
-        ids = np.asarray(ids_list, dtype=str) if n else np.empty(0, "U1")
-        published = np.asarray(published_list, dtype=float)
-        by_id = np.argsort(ids, kind="stable")
-        recent = by_id[np.argsort(-published[by_id], kind="stable")]
         members: list[list[int]] = [[] for _ in industries]
-        for d in recent.tolist():
+        for new, d in enumerate(recent.tolist()):
             for group in set(groups_list[d]):
-                members[position[group]].append(d)
+                members[position[group]].append(new)
         vacancy = np.asarray([d for group in members for d in group], dtype=np.int32)
         industry_start = np.zeros(len(industries) + 1, dtype=np.int64)
         np.cumsum([len(group) for group in members], out=industry_start[1:])
         idf = idf_all[kept]
-        return cls(stems[kept], ids, matrix, idf, industries, industry_start, vacancy, analyzer)
+        return cls(
+            stems[kept],
+            ids[recent],
+            matrix,
+            idf,
+            industries,
+            industry_start,
+            vacancy,
+            number,
+            analyzer,
+        )
 
     # --- saving and loading ------------------------------------------------------------------
     def arrays(self) -> dict[str, np.ndarray]:
@@ -310,6 +332,7 @@ class TfidfIndex:
             "industries": np.asarray(self.industries, dtype=str),
             "industry_start": self._industry_start,
             "vacancy": self._vacancy,
+            "order": self._order,
         }
 
     @classmethod
@@ -331,6 +354,7 @@ class TfidfIndex:
             tuple(str(g) for g in arrays["industries"]),
             arrays["industry_start"],
             arrays["vacancy"],
+            arrays["order"],
             analyzer,
         )
 
@@ -353,21 +377,25 @@ class TfidfIndex:
 
     @property
     def ids(self) -> np.ndarray:
-        """Vacancy id of every posting ('U' array of str), by vacancy number."""
-        return self._ids
+        """Vacancy id of every posting ('U' array of str), by vacancy number: the order the
+        documents were given in. Built on first use (offline: the simulator)."""
+        if self._public_ids is None:
+            self._public_ids = self._ids[self._order]
+        return self._public_ids
 
     @property
     def matrix(self) -> sparse.csr_matrix:
         """One L2-normalised TF-IDF row per posting, in :attr:`ids` order (a posting without an
         industry has a zero row). Built on each call, for offline use (the simulator)."""
         in_some = (np.diff(self._row_indptr) > 0).astype(_DTYPE)
-        rows = (sparse.diags(in_some) @ self._matrix).tocsr()
+        rows = (sparse.diags(in_some) @ self._matrix).tocsr()[self._order]
         rows.eliminate_zeros()
         return rows
 
     def industries_of(self, vacancy_number: int) -> tuple[str, ...]:
         """The industry groups of one posting (by its position in :attr:`ids`)."""
-        first, last = self._row_indptr[vacancy_number], self._row_indptr[vacancy_number + 1]
+        posting = self._order[vacancy_number]
+        first, last = self._row_indptr[posting], self._row_indptr[posting + 1]
         rows = np.sort(self._row_of_posting[first:last])
         segments = np.searchsorted(self._industry_start, rows, side="right") - 1
         return tuple(self.industries[i] for i in segments)

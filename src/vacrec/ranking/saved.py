@@ -131,7 +131,7 @@ class SavedSnapshots:
                     return None
                 arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
             index = TfidfIndex.from_arrays(_strip(arrays, _INDEX_PREFIX))
-            cards = CardTable(index.ids, _strip(arrays, _CARD_PREFIX))
+            cards = CardTable(_strip(arrays, _CARD_PREFIX))
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("saved snapshot %s is unreadable (%s); rebuilding", key, error)
             return None

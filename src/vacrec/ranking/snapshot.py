@@ -79,6 +79,7 @@ class CatalogSnapshot:
         def documents() -> Iterator[IndexDocument]:
             for r in records:
                 columns.add(
+                    id=r.id,
                     name=r.name,
                     company=r.company,
                     salary=r.salary,
@@ -90,7 +91,7 @@ class CatalogSnapshot:
                 yield IndexDocument(r.id, r.description, r.industries, r.published_at, r.name)
 
         index = TfidfIndex.build(documents(), min_df=min_df, max_terms=max_terms)
-        cards = CardTable(index.ids, columns.arrays())
+        cards = CardTable(columns.arrays())
         return cls(version, actions if actions is not None else index.industries, cards, index)
 
     @classmethod
