@@ -5,6 +5,11 @@ thread notices a new catalog version, builds the next snapshot off the
 request path and replaces the reference in one assignment, so a reader sees
 either the old snapshot or the new one, never a half-built index. A failed
 build is logged and the old snapshot keeps serving.
+
+A snapshot is columns and arrays, no Python object per vacancy (see
+``cards.py`` and ``index.py``). :func:`load_snapshot` memory-maps the one saved
+for the current catalog version (``saved.py``); only the first process to need
+a version builds it, under a lock, and saves it for the others.
 """
 
 from __future__ import annotations
