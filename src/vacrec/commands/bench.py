@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
     bench.command("train")(bench_train_command)
     bench.command("relevance")(bench_relevance_command)
     bench.command("ingest")(bench_ingest_command)
+    bench.command("scale")(bench_scale_command)
     app.add_typer(bench, name="bench")
 
 
@@ -179,3 +180,30 @@ def bench_ingest_command(
         f"ingest {figures['counts']['inserted']} vacancies: {figures['median_seconds']} s median "
         f"({figures['speedup_vs_original']}× the original's {figures['original_seconds']} s)"
     )
+
+
+def bench_scale_command(
+    catalog: Annotated[
+        Path, typer.Option("--catalog", help="Postings to replicate (the shared xlsx by default).")
+    ] = SHARED_CATALOG,
+    sizes: Annotated[
+        list[int] | None, typer.Option("--size", min=1, help="Catalog size(s) to measure.")
+    ] = None,
+    calls: Annotated[int, typer.Option("--calls", min=100, help="Requests per size.")] = 3_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Snapshot build and load time, server memory and request latency at N vacancies."""
+    from vacrec.benchmarks.scale import SIZES, run
+
+    figures = _measure("bench scale", catalog, run, sizes=sizes or list(SIZES), calls=calls)
+    if as_json:
+        print_json(figures)
+        return
+    for s in figures["sizes"]:
+        print(
+            f"{s['vacancies']:>9,} vacancies: built in {s['build_s']} s, loaded in "
+            f"{s['load_s']} s, RSS {s['rss_mb_after_requests']} MB "
+            f"(anon {s['rss_anon_mb_after_requests']}, mapped {s['rss_file_mb_after_requests']}), "
+            f"request median {s['request_median_ms']} ms, p99 {s['request_p99_ms']} ms "
+            f"({figures['cpu_count']} cores)"
+        )

@@ -17,7 +17,7 @@ and the top k of any industry. Nothing is cached per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -175,95 +175,188 @@ class Match:
 
 
 class TfidfIndex:
-    """The catalog's TF-IDF rows, one per (industry, posting), industry-major; see the module
-    docstring. A posting in two groups has two identical rows, one in each segment."""
+    """The catalog's TF-IDF space; see the module docstring.
+
+    Stored once per posting (a CSC matrix: stem → postings, float32 weights,
+    int32 posting numbers), so a posting in two groups costs one row, not two.
+    Rows of a :class:`Match` are (industry, posting) pairs, industry-major: a
+    posting's rows are listed in ``_row_of_posting``. Postings are numbered most recent
+    first inside (so a segment reads scores in ascending memory order); the public
+    vacancy numbers of :attr:`ids` and :attr:`matrix` keep the order the documents came
+    in (``_order`` maps one to the other). Every field is a NumPy
+    array (no Python object per posting or per stem), so the index saves and
+    loads as plain arrays (:meth:`arrays`, :meth:`from_arrays`).
+    """
 
     def __init__(
         self,
-        vocabulary: dict[str, int],
+        vocabulary: np.ndarray,
         ids: np.ndarray,
         matrix: sparse.csc_matrix,
         idf: np.ndarray,
         industries: tuple[str, ...],
         industry_start: np.ndarray,
         vacancy: np.ndarray,
+        order: np.ndarray | None = None,
         analyzer: Callable[[str], list[str]] = normalise,
     ) -> None:
-        self._vocabulary = vocabulary
-        self._ids = ids  # vacancy number -> vacancy id (object array of str)
-        self._matrix = matrix  # rows = (industry, posting), columns = stems
+        self._vocabulary = vocabulary  # sorted stems ('U'); position = column
+        self._ids = ids  # posting number -> vacancy id ('U' array); most recent first
+        # vacancy number (the order postings were given in) -> posting number
+        self._order = np.arange(len(ids), dtype=np.int32) if order is None else order
+        self._public_ids: np.ndarray | None = None
+        self._matrix = matrix  # rows = postings, columns = stems
         self._idf = idf
         self._analyzer = analyzer
         self.industries = industries  # sorted group names; position = industry number
         self._industry_position = {name: i for i, name in enumerate(industries)}
         self._industry_start = industry_start  # [n_industries + 1] first row of each segment
         self._vacancy = vacancy  # row -> vacancy number; within a segment most recent first
+        # posting -> its rows: _row_of_posting[_row_indptr[p] : _row_indptr[p + 1]]
+        self._row_of_posting = np.argsort(vacancy, kind="stable").astype(np.int32)
+        per_posting = np.bincount(vacancy, minlength=len(ids)) if len(ids) else np.zeros(0)
+        self._row_indptr = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(per_posting, out=self._row_indptr[1:])
 
     @classmethod
     def build(
         cls,
         documents: Iterable[IndexDocument],
         analyzer: Callable[[str], list[str]] = normalise,
+        *,
+        min_df: int = 1,
+        max_terms: int | None = None,
     ) -> TfidfIndex:
-        """Normalise every text once (repeated texts share the work) and assemble the matrix."""
+        """Normalise every text once (repeated texts share the work) and assemble the matrix.
+
+        ``documents`` is consumed once and no text is kept, so a caller may stream them.
+        Stems in fewer than ``min_df`` postings, and beyond the ``max_terms`` most frequent,
+        are dropped before the rows are weighted and normalised: in a large catalog they are
+        mostly typos and one-off names, and each costs vocabulary space in every process.
+        """
         vocabulary: dict[str, int] = {}
         bags: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        docs = list(documents)
+        ids_list: list[str] = []
+        published_list: list[float] = []
+        groups_list: list[tuple[str, ...]] = []
         doc_terms: list[np.ndarray] = []
         doc_counts: list[np.ndarray] = []
-        for doc in docs:
+        for doc in documents:
             key = (doc.name, doc.description)
             bag = bags.get(key)
             if bag is None:
                 stems = analyzer(doc.name) * TITLE_WEIGHT + analyzer(doc.description)
-                ids = [vocabulary.setdefault(t, len(vocabulary)) for t in stems]
-                terms, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
-                bag = bags[key] = (terms, counts)
+                numbers = [vocabulary.setdefault(t, len(vocabulary)) for t in stems]
+                terms, counts = np.unique(np.asarray(numbers, dtype=np.int32), return_counts=True)
+                bag = bags[key] = (terms, counts.astype(np.int32))  # int32: a million rows
+            ids_list.append(doc.id)
+            published_list.append(_as_utc(doc.published_at).timestamp())
+            groups_list.append(doc.industries)
             doc_terms.append(bag[0])
             doc_counts.append(bag[1])
+        del bags
 
         # idf over postings (a posting counts once, however many groups it is in).
-        n = len(docs)
-        all_terms = np.concatenate(doc_terms) if n else np.empty(0, np.int64)
-        df = np.bincount(all_terms, minlength=len(vocabulary))
-        idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(_DTYPE)
+        n = len(ids_list)
+        lengths = np.fromiter((len(t) for t in doc_terms), np.int64, n)
+        cols = np.concatenate(doc_terms) if n else np.empty(0, np.int32)
+        counts = np.concatenate(doc_counts) if n else np.empty(0, np.int32)
+        del doc_terms, doc_counts
+        df = np.bincount(cols, minlength=len(vocabulary))
+        idf_all = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(_DTYPE)
+        stems = np.asarray(list(vocabulary), dtype=str) if vocabulary else np.empty(0, "U1")
+        del vocabulary
+        kept = _kept_terms(df, min_df, max_terms)
+        kept = kept[np.argsort(stems[kept], kind="stable")]  # columns in stem order
+        column = np.full(len(stems), -1, dtype=np.int64)
+        column[kept] = np.arange(len(kept))
+
+        # Postings are numbered most recent first (then by id): a segment then lists its
+        # postings in ascending number, so gathering their scores reads memory in order.
+        ids = np.asarray(ids_list, dtype=str) if n else np.empty(0, "U1")
+        published = np.asarray(published_list, dtype=float)
+        by_id = np.argsort(ids, kind="stable")
+        recent = by_id[np.argsort(-published[by_id], kind="stable")]
+        number = np.empty(n, dtype=np.int32)
+        number[recent] = np.arange(n, dtype=np.int32)
+
+        # One row per posting: sublinear tf × idf of the kept stems, L2-normalised.
+        posting_of = np.repeat(number, lengths)
+        keep = column[cols] >= 0
+        posting_of, counts, old_cols = posting_of[keep], counts[keep], cols[keep]
+        data = (1.0 + np.log(counts)) * idf_all[old_cols]
+        norms = np.sqrt(np.bincount(posting_of, weights=data**2, minlength=n))
+        norms[norms == 0] = 1.0
+        data = (data / norms[posting_of]).astype(_DTYPE)
+        matrix = sparse.csc_matrix(
+            (data, (posting_of, column[old_cols].astype(np.int32))),
+            shape=(n, len(kept)),
+            dtype=_DTYPE,
+        )
+        matrix.sort_indices()
 
         # Rows: industry-major, most recent first (then by id) within an industry.
-        industries = tuple(sorted({g for doc in docs for g in doc.industries}))
+        industries = tuple(sorted({g for groups in groups_list for g in groups}))
         position = {name: i for i, name in enumerate(industries)}
-        published = np.asarray([_as_utc(doc.published_at).timestamp() for doc in docs], float)
-        ids = np.empty(n, dtype=object)
-        ids[:] = [doc.id for doc in docs]
-        by_id = np.argsort(ids, kind="stable") if n else np.empty(0, np.int64)
-        recent = by_id[np.argsort(-published[by_id], kind="stable")]
         members: list[list[int]] = [[] for _ in industries]
-        for d in recent:
-            for group in set(docs[d].industries):
-                members[position[group]].append(int(d))
+        for new, d in enumerate(recent.tolist()):
+            for group in set(groups_list[d]):
+                members[position[group]].append(new)
         vacancy = np.asarray([d for group in members for d in group], dtype=np.int32)
         industry_start = np.zeros(len(industries) + 1, dtype=np.int64)
         np.cumsum([len(group) for group in members], out=industry_start[1:])
+        idf = idf_all[kept]
+        return cls(
+            stems[kept],
+            ids[recent],
+            matrix,
+            idf,
+            industries,
+            industry_start,
+            vacancy,
+            number,
+            analyzer,
+        )
 
-        lengths = np.fromiter((len(doc_terms[d]) for d in vacancy), np.int64, len(vacancy))
-        indptr = np.zeros(len(vacancy) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        if len(vacancy):
-            cols = np.concatenate([doc_terms[d] for d in vacancy])
-            counts = np.concatenate([doc_counts[d] for d in vacancy])
-        else:
-            cols, counts = np.empty(0, np.int64), np.empty(0, np.int64)
-        data = (1.0 + np.log(counts)) * idf[cols]
-        row_of = np.repeat(np.arange(len(vacancy)), lengths)
-        norms = np.sqrt(np.bincount(row_of, weights=data**2, minlength=len(vacancy)))
-        norms[norms == 0] = 1.0
-        data = (data / norms[row_of]).astype(_DTYPE)
-        matrix = sparse.csr_matrix(
-            (data, cols.astype(np.int32), indptr),
-            shape=(len(vacancy), len(vocabulary)),
-            dtype=_DTYPE,
-        ).tocsc()
-        matrix.sort_indices()
-        return cls(vocabulary, ids, matrix, idf, industries, industry_start, vacancy, analyzer)
+    # --- saving and loading ------------------------------------------------------------------
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array the index is made of, for :meth:`from_arrays` (the saved snapshot)."""
+        m = self._matrix
+        return {
+            "vocabulary": self._vocabulary,
+            "ids": self._ids,
+            "idf": self._idf,
+            "matrix_data": m.data,
+            "matrix_indices": m.indices,
+            "matrix_indptr": m.indptr,
+            "industries": np.asarray(self.industries, dtype=str),
+            "industry_start": self._industry_start,
+            "vacancy": self._vacancy,
+            "order": self._order,
+        }
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: Mapping[str, np.ndarray], analyzer: Callable[[str], list[str]] = normalise
+    ) -> TfidfIndex:
+        """The index :meth:`arrays` describes; the arrays may be memory-mapped."""
+        n, n_terms = len(arrays["ids"]), len(arrays["vocabulary"])
+        matrix = sparse.csc_matrix(
+            (arrays["matrix_data"], arrays["matrix_indices"], arrays["matrix_indptr"]),
+            shape=(n, n_terms),
+            copy=False,
+        )
+        return cls(
+            arrays["vocabulary"],
+            arrays["ids"],
+            matrix,
+            arrays["idf"],
+            tuple(str(g) for g in arrays["industries"]),
+            arrays["industry_start"],
+            arrays["vacancy"],
+            arrays["order"],
+            analyzer,
+        )
 
     # --- what the catalog holds --------------------------------------------------------------
     def size(self, industry: str) -> int:
@@ -278,31 +371,32 @@ class TfidfIndex:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the index arrays (the vocabulary dict not included)."""
-        m = self._matrix
-        arrays = (m.data, m.indices, m.indptr, self._idf, self._vacancy, self._industry_start)
-        return int(sum(a.nbytes for a in arrays) + self._ids.nbytes)
+        """Bytes held by the index arrays."""
+        arrays = (*self.arrays().values(), self._row_of_posting, self._row_indptr)
+        return int(sum(a.nbytes for a in arrays))
 
     @property
     def ids(self) -> np.ndarray:
-        """Vacancy id of every posting (object array of str), by vacancy number."""
-        return self._ids
+        """Vacancy id of every posting ('U' array of str), by vacancy number: the order the
+        documents were given in. Built on first use (offline: the simulator)."""
+        if self._public_ids is None:
+            self._public_ids = self._ids[self._order]
+        return self._public_ids
 
     @property
     def matrix(self) -> sparse.csr_matrix:
         """One L2-normalised TF-IDF row per posting, in :attr:`ids` order (a posting without an
         industry has a zero row). Built on each call, for offline use (the simulator)."""
-        n = len(self._ids)
-        vacancies, first = np.unique(self._vacancy, return_index=True)
-        pick = sparse.csr_matrix(
-            (np.ones(len(first), dtype=_DTYPE), (vacancies, first)),
-            shape=(n, len(self._vacancy)),
-        )
-        return (pick @ self._matrix).tocsr()
+        in_some = (np.diff(self._row_indptr) > 0).astype(_DTYPE)
+        rows = (sparse.diags(in_some) @ self._matrix).tocsr()[self._order]
+        rows.eliminate_zeros()
+        return rows
 
     def industries_of(self, vacancy_number: int) -> tuple[str, ...]:
         """The industry groups of one posting (by its position in :attr:`ids`)."""
-        rows = np.flatnonzero(self._vacancy == vacancy_number)
+        posting = self._order[vacancy_number]
+        first, last = self._row_indptr[posting], self._row_indptr[posting + 1]
+        rows = np.sort(self._row_of_posting[first:last])
         segments = np.searchsorted(self._industry_start, rows, side="right") - 1
         return tuple(self.industries[i] for i in segments)
 
@@ -313,8 +407,13 @@ class TfidfIndex:
     # --- matching a text ---------------------------------------------------------------------
     def match(self, text: str) -> Match:
         """Score every posting sharing a term with ``text`` (cosine), once."""
-        term_ids = [self._vocabulary.get(t) for t in self._analyzer(text or "")]
-        known = np.asarray([t for t in term_ids if t is not None], dtype=np.int64)
+        stems = self._analyzer(text or "")
+        vocabulary = self._vocabulary
+        if not stems or not len(vocabulary):
+            return Match(self, np.empty(0, np.int64), np.empty(0, _DTYPE))
+        query = np.asarray(stems, dtype=str)
+        found = np.minimum(np.searchsorted(vocabulary, query), len(vocabulary) - 1)
+        known = found[vocabulary[found] == query]
         if not len(known):
             return Match(self, np.empty(0, np.int64), np.empty(0, _DTYPE))
         cols, counts = np.unique(known, return_counts=True)
@@ -322,20 +421,38 @@ class TfidfIndex:
         weights /= np.sqrt(np.dot(weights, weights))
         indptr, indices, data = self._matrix.indptr, self._matrix.indices, self._matrix.data
         spans = [(indptr[c], indptr[c + 1]) for c in cols]
-        rows = np.concatenate([indices[s:e] for s, e in spans])
+        postings = np.concatenate([indices[s:e] for s, e in spans])
         values = np.concatenate([data[s:e] * w for (s, e), w in zip(spans, weights, strict=True)])
-        n_rows = len(self._vacancy)
-        if len(rows) > _DENSE_SHARE * n_rows:
-            dense = np.bincount(rows, weights=values, minlength=n_rows)
-            hit = np.flatnonzero(dense > 0)
-            return Match(self, hit, dense[hit])
-        hit, inverse = np.unique(rows, return_inverse=True)
+        n = len(self._ids)
+        if len(postings) > _DENSE_SHARE * n:
+            row_scores = np.bincount(postings, weights=values, minlength=n)[self._vacancy]
+            hit = np.flatnonzero(row_scores > 0)
+            return Match(self, hit, row_scores[hit])
+        hit, inverse = np.unique(postings, return_inverse=True)
         scores = np.bincount(inverse, weights=values)
         keep = scores > 0
-        return Match(self, hit[keep], scores[keep])
+        return Match(self, *self._rows_of(hit[keep], scores[keep]))
+
+    def _rows_of(self, postings: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (industry, posting) rows of ``postings``, ascending, each with its score."""
+        first = self._row_indptr[postings]
+        count = self._row_indptr[postings + 1] - first
+        offsets = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        rows = self._row_of_posting[np.repeat(first, count) + offsets].astype(np.int64)
+        order = np.argsort(rows, kind="stable")
+        return rows[order], np.repeat(scores, count)[order]
 
     def top_k(self, industry: str, text: str, k: int) -> Ranked:
         """The k vacancies of ``industry`` closest to ``text`` by cosine similarity."""
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         return self.match(text).top_k(industry, k)
+
+
+def _kept_terms(df: np.ndarray, min_df: int, max_terms: int | None) -> np.ndarray:
+    """Term numbers in at least ``min_df`` postings, at most ``max_terms`` of them (the most
+    frequent; ties to the first seen)."""
+    kept = np.flatnonzero(df >= min_df)
+    if max_terms is not None and len(kept) > max_terms:
+        kept = np.sort(kept[np.argsort(-df[kept], kind="stable")[:max_terms]])
+    return kept

@@ -5,51 +5,47 @@ thread notices a new catalog version, builds the next snapshot off the
 request path and replaces the reference in one assignment, so a reader sees
 either the old snapshot or the new one, never a half-built index. A failed
 build is logged and the old snapshot keeps serving.
+
+A snapshot is columns and arrays, no Python object per vacancy (see
+``cards.py`` and ``index.py``). :func:`load_snapshot` memory-maps the one saved
+for the current catalog version (``saved.py``); only the first process to need
+a version builds it, under a lock, and saves it for the others.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 
-from vacrec.catalog.text import cut_at_word
 from vacrec.polling import Poller
+from vacrec.ranking.cards import SNIPPET_CHARS, Card, CardTable, ColumnBuilder, snippet
 from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
-from vacrec.store.catalog import CatalogRecord, current_catalog_version, read_catalog_records
+from vacrec.ranking.saved import SavedSnapshots, code_fingerprint
+from vacrec.store.catalog import (
+    CatalogRecord,
+    catalog_identity,
+    current_catalog_version,
+    read_catalog_records,
+)
 from vacrec.store.db import read_transaction
 
+__all__ = [  # Card and snippet moved to cards.py; callers import them from here
+    "SNIPPET_CHARS",
+    "Card",
+    "CatalogRecord",
+    "CatalogSnapshot",
+    "SnapshotHolder",
+    "load_snapshot",
+    "snippet",
+]
+
 log = logging.getLogger(__name__)
-
-SNIPPET_CHARS = 200
-
-
-@dataclass(frozen=True)
-class Card:
-    """What a job seeker sees of one vacancy."""
-
-    id: str
-    name: str
-    company: str | None
-    salary: int | None
-    url: str | None
-    logo: str | None
-    snippet: str
-    description: str
-    published_at: datetime | None = None
-
-
-def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The first ``limit`` characters of ``text``, cut at a word boundary, with an ellipsis."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    return cut_at_word(flat, limit, min_keep=limit // 2).rstrip(" ,.;:—-") + "…"
 
 
 class CatalogSnapshot:
@@ -59,7 +55,7 @@ class CatalogSnapshot:
         self,
         version: int | None,
         actions: tuple[str, ...],
-        cards: dict[str, Card],
+        cards: CardTable,
         index: TfidfIndex,
     ) -> None:
         self.version = version
@@ -76,33 +72,36 @@ class CatalogSnapshot:
         version: int | None,
         records: Iterable[CatalogRecord],
         actions: tuple[str, ...] | None = None,
+        *,
+        min_df: int = 1,
+        max_terms: int | None = None,
     ) -> CatalogSnapshot:
-        """Build cards and the index; ``actions`` defaults to the records' sorted groups."""
-        cards: dict[str, Card] = {}
-        documents: list[IndexDocument] = []
-        groups: set[str] = set()
-        for r in records:
-            cards[r.id] = Card(
-                id=r.id,
-                name=r.name,
-                company=r.company,
-                salary=r.salary,
-                url=r.url,
-                logo=r.logo,
-                snippet=snippet(r.description),
-                description=r.description,
-                published_at=r.published_at,
-            )
-            documents.append(
-                IndexDocument(r.id, r.description, r.industries, r.published_at, name=r.name)
-            )
-            groups.update(r.industries)
-        index = TfidfIndex.build(documents)
-        return cls(version, actions if actions is not None else tuple(sorted(groups)), cards, index)
+        """Build cards and the index, reading ``records`` once (they may be streamed);
+        ``actions`` defaults to the records' sorted groups. See :meth:`TfidfIndex.build` for
+        ``min_df`` and ``max_terms``."""
+        columns = ColumnBuilder()
+
+        def documents() -> Iterator[IndexDocument]:
+            for r in records:
+                columns.add(
+                    id=r.id,
+                    name=r.name,
+                    company=r.company,
+                    salary=r.salary,
+                    url=r.url,
+                    logo=r.logo,
+                    description=r.description,
+                    published_at=r.published_at,
+                )
+                yield IndexDocument(r.id, r.description, r.industries, r.published_at, r.name)
+
+        index = TfidfIndex.build(documents(), min_df=min_df, max_terms=max_terms)
+        cards = CardTable(columns.arrays())
+        return cls(version, actions if actions is not None else index.industries, cards, index)
 
     @classmethod
     def empty(cls) -> CatalogSnapshot:
-        return cls(None, (), {}, TfidfIndex.build([]))
+        return cls(None, (), CardTable.empty(), TfidfIndex.build([]))
 
     def top_k(self, industry: str, preference: str, k: int) -> Ranked:
         """The k vacancies of ``industry`` that best match ``preference`` (see :class:`Ranked`)."""
@@ -129,10 +128,77 @@ class CatalogSnapshot:
         return np.where(self._action_rows < 0, 0, sizes)
 
 
-def load_snapshot(engine: Engine) -> CatalogSnapshot:
-    """Read the current catalog in one transaction and build its snapshot."""
+PRUNE_FROM = 50_000
+"""From this many vacancies on, the serving index drops stems found in a single posting: there
+they are mostly typos and one-off names, and the vocabulary is what grows with the catalog.
+Smaller catalogs keep every stem (one posting's rare word is then a fair signal)."""
+MAX_TERMS = 500_000
+"""At most this many stems (the most frequent) in a serving index."""
+
+
+def build_options(vacancies: int) -> dict[str, int | None]:
+    """``min_df`` and ``max_terms`` of the serving index of a catalog this large."""
+    return {"min_df": 2 if vacancies >= PRUNE_FROM else 1, "max_terms": MAX_TERMS}
+
+
+def default_cache_folder(engine: Engine) -> Path | None:
+    """Where saved snapshots live: beside the SQLite file, else under ``VACREC_HOME``; None for
+    an in-memory database (one process, nothing to share)."""
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if not database or database == ":memory:":
+            return None
+        return Path(database).resolve().parent / "snapshots"
+    from vacrec.config import Settings
+
+    return Path(Settings().home).resolve() / "snapshots"
+
+
+def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSnapshot:
+    """The current catalog's snapshot: memory-mapped from its saved files when they are sound,
+    else built (by one process at a time per folder, under a file lock) and saved first.
+
+    ``cache_folder`` defaults to :func:`default_cache_folder`.
+    """
+    folder = cache_folder if cache_folder is not None else default_cache_folder(engine)
+    with read_transaction(engine) as conn:
+        version = current_catalog_version(conn)
+        identity = catalog_identity(conn, version) if version is not None else None
+    if folder is None or identity is None:
+        return _build(engine)[0]
+    saved = SavedSnapshots(folder)
+    options = build_options(int(identity["vacancies"]))
+    key = saved.key(identity, options)
+    expected = {"identity": identity, "options": options, "code": code_fingerprint()}
+    loaded = saved.load(key, expected)
+    if loaded is None:
+        with saved.lock(key):
+            loaded = saved.load(key, expected)  # built while we waited?
+            if loaded is None:
+                built, built_identity = _build(engine, options)
+                if built_identity != identity:  # the catalog moved on meanwhile: serve it
+                    return built
+                manifest = {**expected, "actions": list(built.actions)}
+                saved.save(key, manifest, built.index, built.cards)
+                log.info("built and saved the snapshot of catalog version %s", version)
+                del built
+                loaded = saved.load(key, expected)
+                if loaded is None:
+                    raise RuntimeError(f"the snapshot just saved in {folder / key} is unreadable")
+    manifest, index, cards = loaded
+    return CatalogSnapshot(version, tuple(manifest["actions"]), cards, index)
+
+
+def _build(
+    engine: Engine, options: dict[str, int | None] | None = None
+) -> tuple[CatalogSnapshot, dict[str, Any] | None]:
+    """Read the current catalog in one transaction and build its snapshot in memory."""
     version, actions, records = read_catalog_records(engine)
-    return CatalogSnapshot.from_records(version, records, actions=actions)
+    snapshot = CatalogSnapshot.from_records(version, records, actions=actions, **(options or {}))
+    if version is None:
+        return snapshot, None
+    with read_transaction(engine) as conn:  # a version row never changes once written
+        return snapshot, catalog_identity(conn, version)
 
 
 class SnapshotHolder:

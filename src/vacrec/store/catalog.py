@@ -96,3 +96,19 @@ def industry_labels(conn: Connection) -> list[IndustryLabel]:
         select(vacancies.c.id, vacancies.c.industries, vacancies.c.industry_inferred)
     )
     return [IndustryLabel(r.id, frozenset(r.industries), bool(r.industry_inferred)) for r in rows]
+
+
+def catalog_identity(conn: Connection, version: int) -> dict[str, str | int]:
+    """What tells catalog version ``version`` of this database from a same-numbered version of
+    another (a saved index must match all of it): its number, creation time, source and size."""
+    row = conn.execute(
+        select(
+            catalog_versions.c.created_at, catalog_versions.c.source, catalog_versions.c.vacancies
+        ).where(catalog_versions.c.version == version)
+    ).one()
+    return {
+        "version": version,
+        "created_at": row.created_at.isoformat(),
+        "source": row.source,
+        "vacancies": row.vacancies,
+    }

@@ -1,0 +1,229 @@
+"""`vacrec bench scale`: what a server holds and how fast it answers with N vacancies.
+
+The shared postings are ingested once into a temporary SQLite store and read
+back; a catalog of N vacancies repeats them with new ids (copy i gets the
+suffix ``~i``). For each N, two fresh processes run in turn, so neither sees
+the other's memory:
+
+1. ``build``: builds the snapshot from those records directly (not through
+   ``vacrec ingest``, which would take long at a million rows and is not what
+   is measured here) and saves it as a serving process would;
+2. ``serve``: loads the saved snapshot (checksums verified, arrays
+   memory-mapped), reports its resident memory, then times the request path
+   in process — ``match`` + ``features_of`` + ``top_k`` + the five cards.
+
+Replicas share their texts, so the build normalises only 1,240 distinct
+postings, and every stem occurs in at least N/1,240 postings (``min_df``
+prunes nothing). Build time per distinct posting is reported separately, so
+a catalog of N distinct texts can be extrapolated from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from vacrec.store.catalog import CatalogRecord
+
+SIZES = (10_000, 100_000, 1_000_000)
+CALLS = 3_000
+K = 5
+PREFERENCES: tuple[str, ...] = (
+    "рисую акварелью и гуашью, иллюстрации для детских книг",
+    "3D моделирование персонажей в Blender для игр",
+    "дизайн интерфейсов в Figma, мобильные приложения",
+    "реклама, маркетинг, оформление соцсетей",
+    "графический дизайн, логотипы и фирменный стиль",
+    "анимация и моушн-дизайн в After Effects",
+    "концепт-арт окружения, цифровая живопись",
+    "удалённая работа, гибкий график",
+    "роспись стен и интерьеров",
+    "художник-оформитель, витрины и декорации для театра",
+)
+
+Progress = Callable[[str], None]
+
+
+def run(
+    catalog: Path,
+    *,
+    sizes: Sequence[int] = SIZES,
+    calls: int = CALLS,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Build, load and query a snapshot at every size; one JSON-ready dictionary."""
+    from vacrec.store.db import make_engine, migrate
+    from vacrec.store.ingest import ingest_paths
+
+    note = progress or (lambda _message: None)
+    result: dict[str, Any] = {
+        "benchmark": "scale",
+        "catalog": str(catalog),
+        "cpu_count": os.cpu_count(),
+        "calls_per_size": calls,
+        "sizes": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="vacrec-bench-scale-") as tmp:
+        database = Path(tmp) / "vacrec.db"
+        note("ingesting the shared postings")
+        engine = make_engine(f"sqlite:///{database}")
+        try:
+            migrate(engine)
+            ingest_paths(engine, [Path(catalog)])
+        finally:
+            engine.dispose()
+        for n in sizes:
+            folder = Path(tmp) / f"snapshots-{n}"
+            note(f"{n:,} vacancies: building and saving")
+            built = _child("build", str(database), str(folder), str(n))
+            note(f"{n:,} vacancies: loading and {calls} requests")
+            served = _child("serve", str(folder), str(n), str(calls))
+            result["sizes"].append({"vacancies": n, **built, **served})
+    return result
+
+
+def _child(*args: str) -> dict[str, Any]:
+    """Run one role of this module in a fresh interpreter; its last stdout line is JSON."""
+    done = subprocess.run(
+        [sys.executable, "-m", "vacrec.benchmarks.scale", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"bench scale {args[0]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def replicate(records: Sequence[CatalogRecord], n: int) -> Iterator[CatalogRecord]:
+    """``n`` records: ``records`` over and over, copy i > 0 with the id suffix ``~i``."""
+    for i in range(n):
+        copy, r = divmod(i, len(records))
+        record = records[r]
+        yield record if copy == 0 else dataclasses.replace(record, id=f"{record.id}~{copy}")
+
+
+def _identity(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    from vacrec.ranking.snapshot import build_options
+
+    identity = {"version": 1, "created_at": "synthetic", "source": f"bench scale {n}"}
+    return {**identity, "vacancies": n}, build_options(n)
+
+
+def _build(database: str, folder: str, n: int) -> dict[str, Any]:
+    from vacrec.ranking.saved import SavedSnapshots, code_fingerprint
+    from vacrec.ranking.snapshot import CatalogSnapshot
+    from vacrec.store.catalog import read_catalog_records
+    from vacrec.store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{database}")
+    version, actions, records = read_catalog_records(engine)
+    engine.dispose()
+    identity, options = _identity(n)
+    started = time.perf_counter()
+    snapshot = CatalogSnapshot.from_records(
+        version, replicate(records, n), actions=actions, **options
+    )
+    build_s = time.perf_counter() - started
+    saved = SavedSnapshots(Path(folder))
+    key = saved.key(identity, options)
+    expected = {"identity": identity, "options": options, "code": code_fingerprint()}
+    started = time.perf_counter()
+    target = saved.save(key, {**expected, "actions": list(actions)}, snapshot.index, snapshot.cards)
+    save_s = time.perf_counter() - started
+    files = {p.name: p.stat().st_size for p in target.iterdir()}
+    status = _status()
+    return {
+        "distinct_postings": len(records),
+        "build_s": round(build_s, 2),
+        "save_s": round(save_s, 2),
+        "build_peak_rss_mb": status["VmHWM"],
+        "saved_mb": round(sum(files.values()) / 2**20, 1),
+        "saved_descriptions_mb": round(files["cards.description_data.npy"] / 2**20, 1),
+        "index_mb": round(snapshot.index.nbytes / 2**20, 1),
+        "cards_mb_without_descriptions": round(
+            (snapshot.cards.nbytes - files["cards.description_data.npy"]) / 2**20, 1
+        ),
+        "vocabulary": snapshot.index.vocabulary_size,
+        "nnz_per_vacancy": round(snapshot.index.arrays()["matrix_data"].size / n, 1),
+        "options": options,
+    }
+
+
+def _serve(folder: str, n: int, calls: int) -> dict[str, Any]:
+    from vacrec.ranking.saved import SavedSnapshots, code_fingerprint
+    from vacrec.ranking.snapshot import CatalogSnapshot
+
+    before = _status()
+    identity, options = _identity(n)
+    saved = SavedSnapshots(Path(folder))
+    expected = {"identity": identity, "options": options, "code": code_fingerprint()}
+    started = time.perf_counter()
+    loaded = saved.load(saved.key(identity, options), expected)
+    if loaded is None:
+        raise RuntimeError("the saved snapshot did not load")
+    manifest, index, cards = loaded
+    snapshot = CatalogSnapshot(1, tuple(manifest["actions"]), cards, index)
+    load_s = time.perf_counter() - started
+    loaded_status = _status()
+
+    rng = random.Random(0)
+    actions = [a for a in snapshot.actions if snapshot.index.size(a) > 0]
+    times: list[float] = []
+    for i in range(calls + 50):
+        text, industry = rng.choice(PREFERENCES), rng.choice(actions)
+        started = time.perf_counter()
+        match = snapshot.match(text)
+        snapshot.features_of(match)
+        shown = [snapshot.cards[vid] for vid, _ in match.top_k(industry, K).items]
+        elapsed = time.perf_counter() - started
+        assert shown
+        if i >= 50:  # the first calls fault the mapped pages in
+            times.append(elapsed)
+    after = _status()
+    times.sort()
+    return {
+        "load_s": round(load_s, 2),
+        "rss_mb_before_load": before["VmRSS"],
+        "rss_mb_loaded": loaded_status["VmRSS"],
+        "rss_mb_after_requests": after["VmRSS"],
+        "rss_anon_mb_after_requests": after["RssAnon"],
+        "rss_file_mb_after_requests": after["RssFile"],
+        "request_median_ms": round(statistics.median(times) * 1000, 3),
+        "request_p99_ms": round(times[int(0.99 * (len(times) - 1))] * 1000, 3),
+    }
+
+
+def _status() -> dict[str, float]:
+    """Memory figures of this process from /proc (Linux), in MB."""
+    out: dict[str, float] = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            out[name] = round(int(value.split()[0]) / 1024, 1)
+    return out
+
+
+def _main(argv: Sequence[str]) -> None:
+    role, *args = argv
+    if role == "build":
+        figures = _build(args[0], args[1], int(args[2]))
+    elif role == "serve":
+        figures = _serve(args[0], int(args[1]), int(args[2]))
+    else:
+        raise SystemExit(f"unknown role {role!r}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -1,0 +1,184 @@
+"""The cards of a catalog as columns: one UTF-8 buffer per text field, one array per number.
+
+A Python object per vacancy costs far more than its text (a million cards in
+objects took gigabytes), so a snapshot keeps each field as a column and builds
+a :class:`Card` only for the handful a request shows. Every column is a NumPy
+array, so cards save and load with the index and may be memory-mapped: the
+full descriptions (only the legacy API shows them) then stay on disk until read.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from vacrec.catalog.text import cut_at_word
+
+SNIPPET_CHARS = 200
+TEXT_FIELDS = ("name", "company", "url", "logo", "snippet", "description")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a job seeker sees of one vacancy."""
+
+    id: str
+    name: str
+    company: str | None
+    salary: int | None
+    url: str | None
+    logo: str | None
+    snippet: str
+    description: str
+    published_at: datetime | None = None
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The first ``limit`` characters of ``text``, cut at a word boundary, with an ellipsis."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return cut_at_word(flat, limit, min_keep=limit // 2).rstrip(" ,.;:—-") + "…"
+
+
+class ColumnBuilder:
+    """Collects the cards' fields row by row into growing buffers (no object per card);
+    :meth:`arrays` gives the columns."""
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._data = {f: bytearray() for f in TEXT_FIELDS}
+        self._lengths = {f: array("q") for f in TEXT_FIELDS}
+        self._missing = {f: array("b") for f in TEXT_FIELDS}
+        self._salary, self._salary_missing = array("q"), array("b")
+        self._published, self._published_missing = array("q"), array("b")
+
+    def add(
+        self,
+        *,
+        id: str,
+        name: str,
+        company: str | None,
+        salary: int | None,
+        url: str | None,
+        logo: str | None,
+        description: str,
+        published_at: datetime | None,
+    ) -> None:
+        self._ids.append(id)
+        values = (name, company, url, logo, snippet(description), description)
+        for field, value in zip(TEXT_FIELDS, values, strict=True):
+            encoded = b"" if value is None else value.encode()
+            self._data[field] += encoded
+            self._lengths[field].append(len(encoded))
+            self._missing[field].append(value is None)
+        self._salary.append(salary or 0)
+        self._salary_missing.append(salary is None)
+        self._published.append(_micros(published_at))
+        self._published_missing.append(published_at is None)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The columns, named as :class:`CardTable` loads them."""
+        ids = np.asarray(self._ids, dtype=str) if self._ids else np.empty(0, "U1")
+        # Sorted once here, saved with the columns: a lookup is a binary search, and a loading
+        # process does not sort a million ids again.
+        by_id = np.argsort(ids, kind="stable").astype(np.int32)
+        out: dict[str, np.ndarray] = {"ids": ids, "by_id": by_id}
+        for field in TEXT_FIELDS:
+            lengths = np.frombuffer(self._lengths[field], np.int64)
+            out[f"{field}_offsets"] = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+            out[f"{field}_data"] = np.frombuffer(self._data[field], np.uint8)
+            out[f"{field}_missing"] = np.frombuffer(self._missing[field], np.int8).astype(bool)
+        out["salary"] = np.frombuffer(self._salary, np.int64).copy()
+        out["salary_missing"] = np.frombuffer(self._salary_missing, np.int8).astype(bool)
+        out["published_us"] = np.frombuffer(self._published, np.int64).copy()
+        out["published_missing"] = np.frombuffer(self._published_missing, np.int8).astype(bool)
+        return out
+
+
+def _micros(moment: datetime | None) -> int:
+    if moment is None:
+        return 0
+    # SQLite hands back naive datetimes; we only ever store UTC.
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // timedelta(microseconds=1)
+
+
+class CardTable(Mapping[str, Card]):
+    """Cards by vacancy id, read from columns; card numbers are positions in ``ids`` (the
+    order the records came in, which need not be the index's order)."""
+
+    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
+        self._ids = columns["ids"]
+        self._columns = columns
+        self._by_id = columns["by_id"]
+
+    @classmethod
+    def empty(cls) -> CardTable:
+        return cls(ColumnBuilder().arrays())
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The columns, ids included."""
+        return dict(self._columns)
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(a.nbytes for a in self._columns.values()))
+
+    def number_of(self, vacancy_id: str) -> int:
+        """The card number of ``vacancy_id``, or -1."""
+        ids, order = self._ids, self._by_id
+        if not len(ids):
+            return -1
+        found = int(np.searchsorted(ids, vacancy_id, sorter=order))
+        if found < len(ids) and ids[order[found]] == vacancy_id:
+            return int(order[found])
+        return -1
+
+    def card(self, number: int) -> Card:
+        """The card with the card number ``number``."""
+        c = self._columns
+        return Card(
+            id=str(self._ids[number]),
+            name=self._text("name", number) or "",
+            company=self._text("company", number),
+            salary=None if c["salary_missing"][number] else int(c["salary"][number]),
+            url=self._text("url", number),
+            logo=self._text("logo", number),
+            snippet=self._text("snippet", number) or "",
+            description=self._text("description", number) or "",
+            published_at=None
+            if c["published_missing"][number]
+            else _EPOCH + timedelta(microseconds=int(c["published_us"][number])),
+        )
+
+    def _text(self, field: str, number: int) -> str | None:
+        c = self._columns
+        if c[f"{field}_missing"][number]:
+            return None
+        offsets = c[f"{field}_offsets"]
+        return c[f"{field}_data"][offsets[number] : offsets[number + 1]].tobytes().decode()
+
+    def __getitem__(self, vacancy_id: str) -> Card:
+        number = self.number_of(str(vacancy_id))
+        if number < 0:
+            raise KeyError(vacancy_id)
+        return self.card(number)
+
+    def __contains__(self, vacancy_id: object) -> bool:
+        return isinstance(vacancy_id, str) and self.number_of(vacancy_id) >= 0
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(i) for i in self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def descriptions(self) -> Iterable[str]:
+        """Every description, by card number (offline use)."""
+        return (self._text("description", n) or "" for n in range(len(self)))
