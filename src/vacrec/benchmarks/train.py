@@ -221,15 +221,13 @@ def _fill_log(engine: Engine, n: int, seed: int) -> float:
     feedback, inserted in bulk; returns the seconds it took."""
     from datetime import UTC, datetime, timedelta
 
-    from sqlalchemy import insert, select
-
-    from vacrec.store.catalog import catalog_industries
-    from vacrec.store.tables import events, feedback, vacancies
+    from vacrec.store.catalog import catalog_industries, vacancy_titles
+    from vacrec.store.events import insert_rated_events
 
     rng = np.random.default_rng(seed)
     with engine.connect() as conn:
         industries = catalog_industries(conn)
-        titles = conn.scalars(select(vacancies.c.name).limit(SCALE_PREFERENCES)).all()
+        titles = vacancy_titles(conn, SCALE_PREFERENCES)
     preferences = ["", *titles]
     skills = SkillVocabulary().skills
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -244,8 +242,8 @@ def _fill_log(engine: Engine, n: int, seed: int) -> float:
         age, skill = rng.integers(18, 70, size=size), rng.integers(len(skills), size=size)
         at = [t0 + timedelta(minutes=i) for i in ids]
         with engine.begin() as conn:
-            conn.execute(
-                insert(events),
+            insert_rated_events(
+                conn,
                 [
                     {
                         "id": f"e{i}",
@@ -265,9 +263,6 @@ def _fill_log(engine: Engine, n: int, seed: int) -> float:
                     }
                     for j, i in enumerate(ids)
                 ],
-            )
-            conn.execute(
-                insert(feedback),
                 [
                     {
                         "event_id": f"e{i}",

@@ -112,3 +112,8 @@ def catalog_identity(conn: Connection, version: int) -> dict[str, str | int]:
         "source": row.source,
         "vacancies": row.vacancies,
     }
+
+
+def vacancy_titles(conn: Connection, limit: int) -> list[str]:
+    """Up to ``limit`` vacancy titles (benchmarks type them as seekers' preferences)."""
+    return list(conn.scalars(select(vacancies.c.name).limit(limit)))

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -260,3 +261,12 @@ def clear_logs(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in (feedback, events, model_promotions, models):
             conn.execute(delete(table))
+
+
+def insert_rated_events(
+    conn: Connection, event_rows: Sequence[dict[str, Any]], feedback_rows: Sequence[dict[str, Any]]
+) -> None:
+    """Bulk-insert events with their feedback as given (benchmarks fill big logs this way;
+    serving writes one event at a time through :func:`insert_event`)."""
+    conn.execute(insert(events), list(event_rows))
+    conn.execute(insert(feedback), list(feedback_rows))
