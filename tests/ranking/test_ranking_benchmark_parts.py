@@ -6,13 +6,13 @@ from pathlib import Path
 
 from tests.ranking.ranking_fixtures import ART, IT
 from vacrec.benchmarks.original import OriginalPath, Posting, save_network
-from vacrec.benchmarks.serve import replicate
+from vacrec.benchmarks.workload import replicate
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.store.catalog import CatalogRecord
 
 
 def test_replicated_catalog_has_new_ids_and_ranks_copies_alike(catalog: list[CatalogRecord]):
-    rows = replicate(catalog, 3)
+    rows = list(replicate(catalog, 3 * len(catalog)))
     snapshot = CatalogSnapshot.from_records(1, rows)
 
     assert len({r.id for r in rows}) == 3 * len(catalog)

@@ -20,7 +20,6 @@ a catalog of N distinct texts can be extrapolated from it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import random
@@ -29,27 +28,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from vacrec.store.catalog import CatalogRecord
+from vacrec.benchmarks.workload import PREFERENCES, replicate
 
 SIZES = (10_000, 100_000, 1_000_000)
 CALLS = 3_000
 K = 5
-PREFERENCES: tuple[str, ...] = (
-    "рисую акварелью и гуашью, иллюстрации для детских книг",
-    "3D моделирование персонажей в Blender для игр",
-    "дизайн интерфейсов в Figma, мобильные приложения",
-    "реклама, маркетинг, оформление соцсетей",
-    "графический дизайн, логотипы и фирменный стиль",
-    "анимация и моушн-дизайн в After Effects",
-    "концепт-арт окружения, цифровая живопись",
-    "удалённая работа, гибкий график",
-    "роспись стен и интерьеров",
-    "художник-оформитель, витрины и декорации для театра",
-)
 
 Progress = Callable[[str], None]
 
@@ -103,14 +90,6 @@ def _child(*args: str) -> dict[str, Any]:
     if done.returncode:
         raise RuntimeError(f"bench scale {args[0]} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def replicate(records: Sequence[CatalogRecord], n: int) -> Iterator[CatalogRecord]:
-    """``n`` records: ``records`` over and over, copy i > 0 with the id suffix ``~i``."""
-    for i in range(n):
-        copy, r = divmod(i, len(records))
-        record = records[r]
-        yield record if copy == 0 else dataclasses.replace(record, id=f"{record.id}~{copy}")
 
 
 def _identity(n: int) -> tuple[dict[str, Any], dict[str, Any]]:

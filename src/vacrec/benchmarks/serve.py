@@ -18,7 +18,6 @@ Figures are medians over many calls; the machine is shared, so they wobble.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import os
 import random
@@ -35,6 +34,7 @@ from typing import Any
 import httpx
 
 from vacrec.benchmarks.original import OriginalPath, Posting, save_network
+from vacrec.benchmarks.workload import PREFERENCES, replicate
 from vacrec.catalog.readers import read_catalog
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.store.catalog import CatalogRecord, read_catalog_records
@@ -53,18 +53,6 @@ REQUIRED_SPEEDUP = 50  # issue 4: HTTP median at least 50× below the original's
 AGE = 30
 SERVER_START_TIMEOUT_S = 120.0
 
-PREFERENCES: tuple[str, ...] = (
-    "рисую акварелью и гуашью, иллюстрации для детских книг",
-    "3D моделирование персонажей в Blender для игр",
-    "дизайн интерфейсов в Figma, мобильные приложения",
-    "реклама, маркетинг, оформление соцсетей",
-    "графический дизайн, логотипы и фирменный стиль",
-    "анимация и моушн-дизайн в After Effects",
-    "концепт-арт окружения, цифровая живопись",
-    "удалённая работа, гибкий график",
-    "роспись стен и интерьеров",
-    "художник-оформитель, витрины и декорации для театра",
-)
 
 Progress = Callable[[str], None]
 
@@ -175,14 +163,6 @@ class _ReferenceTimer:
 # --- 3. in-process top_k at 1×, 10×, 100× ------------------------------------------------
 
 
-def replicate(records: Sequence[CatalogRecord], times: int) -> list[CatalogRecord]:
-    """``records`` repeated ``times`` times; copy i > 0 gets the id suffix ``~i``."""
-    out = list(records)
-    for copy in range(1, times):
-        out.extend(dataclasses.replace(r, id=f"{r.id}~{copy}") for r in records)
-    return out
-
-
 def _scaling(
     version: int | None,
     actions: tuple[str, ...],
@@ -195,7 +175,7 @@ def _scaling(
     rng = random.Random(0)
     for scale in scales:
         note(f"scaling: building the {scale}× index")
-        rows = replicate(records, scale)
+        rows = list(replicate(records, scale * len(records)))
         gc.collect()
         rss_before = _rss_bytes(os.getpid())
         started = time.perf_counter()
