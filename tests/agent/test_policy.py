@@ -23,12 +23,14 @@ from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import (
     ANY_INDUSTRY_SHARE,
     CONTENT_PRIOR,
+    RELATED_SHARE,
     ContentPrior,
     QModel,
     epsilon_greedy,
     exploration_probabilities,
     greedy,
     policy_matrix,
+    related_industries,
 )
 
 SKILLS = ("акварель", "геймдев")
@@ -246,3 +248,12 @@ def test_exploration_favours_related_industries_but_still_tries_every_one():
     assert expected[0] == pytest.approx(eps * ANY_INDUSTRY_SHARE / 4)
     assert expected[0] > 0
     np.testing.assert_allclose(exploration_probabilities(4, np.zeros(4, bool)), 0.25)
+
+
+def test_related_industries_are_those_near_the_best_match():
+    """A stray shared word (a twentieth of the best match) does not make an industry related."""
+    best = 0.4
+    match = np.array([best, best * RELATED_SHARE, best * RELATED_SHARE * 0.99, best / 20, 0.0])
+    assert related_industries(match).tolist() == [True, True, False, False, False]
+    assert not related_industries(np.zeros(3)).any()  # nothing matches: nothing is favoured
+    np.testing.assert_allclose(exploration_probabilities(3, related_industries(np.zeros(3))), 1 / 3)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from tests.service.conftest import ARTS, INDUSTRIES, IT, seed_catalog
 from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
-from vacrec.agent.policy import QModel, exploration_probabilities
+from vacrec.agent.policy import QModel, exploration_probabilities, related_industries
 from vacrec.agent.registry import promote, save_model
 from vacrec.config import Settings
 from vacrec.domain import SkillVocabulary
@@ -40,7 +40,7 @@ def test_recommend_feedback_and_model_refresh(engine: Engine, tmp_path: Path) ->
     # No model: the content prior is greedy, explored ε of the time like any policy, mostly
     # among the industries the words match (here the arts only).
     assert rec.model_version is None and rec.q_values is None
-    related = np.array([s.match > 0 for s in rec.scores])
+    related = related_industries(np.array([s.match for s in rec.scores]))
     spread = exploration_probabilities(3, related)
     assert related.tolist() == [s.industry == ARTS for s in rec.scores]
     expected = (0.8 if rec.industry == ARTS else 0.0) + 0.2 * spread[rec.action]

@@ -102,8 +102,8 @@ def test_simulated_seekers_leave_events_and_feedback_in_the_store(
         assert [v["vacancy_id"] for v in vote_list] == list(shown)
         assert {v["vote"] for v in vote_list} <= {-1, 1}
         assert reward == pytest.approx(np.tanh(sum(v["vote"] for v in vote_list)))
-    # served at random, the seekers get far less than the best industry would give them
-    assert -1 <= summary.mean_reward < summary.mean_oracle - 0.3 <= 1
+    # every request explored (ε = 1), so the seekers get less than the best industry would give
+    assert -1 <= summary.mean_reward < summary.mean_oracle - 0.1 <= 1
 
 
 def test_the_simulated_seekers_are_the_environments_own(sqlite_engine: Engine, settings: Settings):

@@ -120,10 +120,24 @@ class Decision:
 
 
 ANY_INDUSTRY_SHARE = 0.1
-"""Of the explored requests, this share may go to any industry; the rest only to industries
-whose postings share a word with the seeker's. A seeker who said what they want rarely gets
-an unrelated page (ε × this share of requests), yet every industry keeps being tried, so
-feedback can still teach a taste the words do not show."""
+"""Of the explored requests, this share may go to any industry; the rest only to the
+industries related to the seeker's words (:func:`related_industries`). A seeker who said what
+they want rarely gets an unrelated page (ε × this share of requests), yet every industry keeps
+being tried, so feedback can still teach a taste the words do not show."""
+RELATED_SHARE = 0.5
+"""An industry is related to the seeker's words when its content match is at least this
+share of the best industry's. "Shares a word" is not enough: a title like «иллюстратор детских
+книг» shares a word with a sales posting somewhere, at a twentieth of the best match."""
+
+
+def related_industries(match: np.ndarray) -> np.ndarray:
+    """Which industries exploration favours, given each one's content match [A] (see
+    :func:`vacrec.agent.context.content_match`): bool [A]; none when nothing matches."""
+    match = np.asarray(match, dtype=np.float64)
+    best = float(match.max()) if match.size else 0.0
+    if best <= 0.0:
+        return np.zeros(match.shape, dtype=bool)
+    return match >= RELATED_SHARE * best
 
 
 def epsilon_greedy(

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from vacrec.agent.context import ContextEncoder, Contexts, content_match
 from vacrec.agent.network import PRIOR_SCALE
-from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy
+from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_industries
 from vacrec.agent.skills import skill_texts
 from vacrec.config import Settings
 from vacrec.domain import (
@@ -234,9 +234,9 @@ class Recommender:
             age, skill, preference, snapshot.features_of(match)
         )
         policy, scores = self.score(contexts)
-        # Exploration favours industries whose postings share a word with the seeker's, so a
-        # request that says what it wants seldom gets an unrelated page (see epsilon_greedy).
-        related = content_match(contexts.content[0]) > 0
+        # Exploration favours the industries the seeker's words point to, so a request that
+        # says what it wants seldom gets an unrelated page (see epsilon_greedy).
+        related = related_industries(content_match(contexts.content[0]))
         with self._rng_lock:
             decision = epsilon_greedy(
                 scores[0],
