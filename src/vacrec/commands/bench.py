@@ -191,11 +191,18 @@ def bench_scale_command(
     ] = None,
     calls: Annotated[int, typer.Option("--calls", min=100, help="Requests per size.")] = 3_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Also draw the growth curve to this PNG.")
+    ] = None,
 ) -> None:
     """Snapshot build and load time, server memory and request latency at N vacancies."""
     from vacrec.benchmarks.scale import SIZES, run
 
     figures = _measure("bench scale", catalog, run, sizes=sizes or list(SIZES), calls=calls)
+    if plot is not None:
+        from vacrec.benchmarks.scale_plot import plot_scale
+
+        plot_scale(figures, plot)
     if as_json:
         print_json(figures)
         return

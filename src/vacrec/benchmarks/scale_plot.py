@@ -1,0 +1,69 @@
+"""The growth curve of `vacrec bench scale --plot PATH`: memory, build time and latency by size.
+
+Drawn from the benchmark's own JSON, so the picture in the README is the run
+whose figures sit beside it. Log–log axes: a straight line of slope 1 is
+linear growth, flatter is better.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers; must precede pyplot
+import matplotlib.pyplot as plt
+
+_MEMORY_SERIES = (
+    ("build_from_store_peak_rss_mb", "build from the store: peak"),
+    ("build_peak_rss_mb", "build from records: peak"),
+    ("rss_mb_after_requests", "serving process: resident"),
+    ("rss_anon_mb_after_requests", "serving process: private"),
+)
+_TIME_SERIES = (
+    ("build_from_store_s", "build from the store"),
+    ("build_s", "build from records"),
+    ("load_s", "load (memory-map)"),
+)
+_LATENCY_SERIES = (
+    ("request_median_ms", "median"),
+    ("request_p99_ms", "p99"),
+)
+
+
+def _panel(ax: Any, sizes: list[dict[str, Any]], series: tuple[tuple[str, str], ...]) -> None:
+    """One line per series that the run measured (older runs lack some keys)."""
+    for key, label in series:
+        points = [(s["vacancies"], s[key]) for s in sizes if s.get(key) is not None]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("vacancies")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+
+
+def plot_scale(figures: dict[str, Any], path: Path) -> Path:
+    """Write the three-panel growth curve of one ``bench scale`` result to ``path`` (PNG)."""
+    sizes = sorted(figures["sizes"], key=lambda s: s["vacancies"])
+    if not sizes:
+        raise ValueError("the benchmark measured no size: nothing to plot")
+    fig, (memory, seconds, latency) = plt.subplots(1, 3, figsize=(12, 3.6), dpi=100)
+    _panel(memory, sizes, _MEMORY_SERIES)
+    memory.set_ylabel("MB")
+    memory.set_title("memory")
+    _panel(seconds, sizes, _TIME_SERIES)
+    seconds.set_ylabel("s")
+    seconds.set_title("snapshot build and load")
+    _panel(latency, sizes, _LATENCY_SERIES)
+    latency.set_ylabel("ms")
+    latency.set_title("match + features + top 5 + cards, in process")
+    fig.suptitle(f"vacrec bench scale ({figures.get('cpu_count', '?')} cores)", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

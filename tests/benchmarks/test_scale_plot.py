@@ -1,0 +1,89 @@
+"""`vacrec bench scale --plot`: the growth curve is drawn from the run's own figures."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vacrec.benchmarks.scale_plot import plot_scale
+from vacrec.cli import app
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    """Width and height from the PNG's header chunk."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    return struct.unpack(">II", data[16:24])
+
+
+def test_plot_draws_the_sizes_measured_and_skips_series_a_run_lacks(tmp_path: Path) -> None:
+    figures = {
+        "cpu_count": 2,
+        "sizes": [  # out of order, and the older run lacks the from-store build
+            {
+                "vacancies": 100_000,
+                "build_s": 12.0,
+                "load_s": 0.4,
+                "build_peak_rss_mb": 900.0,
+                "rss_mb_after_requests": 205.0,
+                "rss_anon_mb_after_requests": 64.0,
+                "request_median_ms": 3.1,
+                "request_p99_ms": 7.1,
+            },
+            {
+                "vacancies": 10_000,
+                "build_s": 2.8,
+                "load_s": 0.06,
+                "build_peak_rss_mb": 300.0,
+                "rss_mb_after_requests": 116.0,
+                "rss_anon_mb_after_requests": 56.0,
+                "request_median_ms": 0.9,
+                "request_p99_ms": 2.0,
+            },
+        ],
+    }
+    path = plot_scale(figures, tmp_path / "docs" / "scale.png")
+    assert path.is_file()
+    assert _png_size(path) == (1200, 360)
+
+
+def test_plot_refuses_a_run_without_sizes(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no size"):
+        plot_scale({"sizes": []}, tmp_path / "scale.png")
+    assert not (tmp_path / "scale.png").exists()
+
+
+def test_bench_scale_writes_its_json_and_the_curve(shared_xlsx: Path, tmp_path: Path) -> None:
+    """The real benchmark at two small sizes, child processes and all."""
+    png = tmp_path / "scale.png"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "scale",
+            "--catalog",
+            str(shared_xlsx),
+            "--size",
+            "2000",
+            "--size",
+            "500",
+            "--calls",
+            "100",
+            "--json",
+            "--plot",
+            str(png),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout[result.stdout.index("{") :])
+    measured = {s["vacancies"]: s for s in figures["sizes"]}
+    assert set(measured) == {500, 2000}
+    assert measured[2000]["index_mb"] > measured[500]["index_mb"]  # the index grows with N
+    assert all(s["request_median_ms"] <= s["request_p99_ms"] for s in measured.values())
+    assert _png_size(png) == (1200, 360)
