@@ -9,10 +9,12 @@ full descriptions (only the legacy API shows them) then stay on disk until read.
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import numpy as np
 
@@ -34,8 +36,15 @@ class Card:
     url: str | None
     logo: str | None
     snippet: str
-    description: str
     published_at: datetime | None = None
+    read_description: Callable[[], str] = dataclasses.field(default=str, repr=False, compare=False)
+    """Reads the full text. Only the legacy API shows it, so a card does not decode it up
+    front (a description is most of a card's bytes)."""
+
+    @property
+    def description(self) -> str:
+        """The full description."""
+        return self.read_description()
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -151,11 +160,14 @@ class CardTable(Mapping[str, Card]):
             url=self._text("url", number),
             logo=self._text("logo", number),
             snippet=self._text("snippet", number) or "",
-            description=self._text("description", number) or "",
             published_at=None
             if c["published_missing"][number]
             else _EPOCH + timedelta(microseconds=int(c["published_us"][number])),
+            read_description=partial(self._description, number),
         )
+
+    def _description(self, number: int) -> str:
+        return self._text("description", number) or ""
 
     def _text(self, field: str, number: int) -> str | None:
         c = self._columns
@@ -181,4 +193,4 @@ class CardTable(Mapping[str, Card]):
 
     def descriptions(self) -> Iterable[str]:
         """Every description, by card number (offline use)."""
-        return (self._text("description", n) or "" for n in range(len(self)))
+        return (self._description(n) for n in range(len(self)))

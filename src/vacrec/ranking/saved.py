@@ -129,7 +129,10 @@ class SavedSnapshots:
                 if _sha256(path) != checksum:
                     log.warning("saved snapshot %s: %s is damaged; rebuilding", key, path.name)
                     return None
-                arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+                mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+                # A plain ndarray over the same mapped pages: slicing an np.memmap runs Python
+                # code on every access (a request slices the card columns ~170 times).
+                arrays[name] = mapped.view(np.ndarray)
             index = TfidfIndex.from_arrays(_strip(arrays, _INDEX_PREFIX))
             cards = CardTable(_strip(arrays, _CARD_PREFIX))
         except (OSError, ValueError, KeyError, TypeError) as error:
