@@ -379,3 +379,59 @@ def test_an_industry_without_postings_shows_nothing_and_earns_nothing():
     env.reset(seed=1)
     _, reward, _, _, info = env.step(empty)
     assert info["shown"] == [] and info["votes"] == [] and reward == 0.0
+
+
+# --- what the service could know at best ----------------------------------------------------
+
+
+TWINS = (
+    ("a5", "Иллюстратор книг", "Иллюстрации детских книг, раскраски, персонажи.", (ART,)),
+    ("a6", "детских книг", "Иллюстрации для детских книг и раскраски.", (ART,)),
+)
+"""a5 has a4's title and some of its words; a6's title is two words the others' descriptions
+have: one text can be a title for one seeker and a description for another."""
+
+
+@pytest.mark.parametrize("blank_share", [0.0, 0.3])
+def test_the_posterior_over_wanted_postings_matches_how_seekers_are_drawn(blank_share: float):
+    """For every visible trait many seekers share, the posterior equals the observed
+    frequencies of what those seekers wanted, and it always holds the truth."""
+    snapshot = small_snapshot([*SMALL_ROWS, *TWINS], actions=SMALL_ACTIONS)
+    env = JobSeekerEnv(snapshot, SKILLS, seed=1, blank_share=blank_share)
+    seekers = env.sample_seekers(80_000, np.random.default_rng(5))
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i in range(len(seekers)):
+        groups.setdefault((seekers.preferences[i], int(seekers.skills[i])), []).append(i)
+    ambiguous = 0
+    for (text, skill), rows in groups.items():
+        numbers, probs = env.population.posterior(text, skill)
+        assert probs.sum() == pytest.approx(1.0)
+        assert set(seekers.wants[rows]) <= set(numbers.tolist())
+        if len(rows) < 300:
+            continue
+        observed = np.bincount(seekers.wants[rows], minlength=len(env.postings.ids))
+        five_sigma = 5 * np.sqrt(probs * (1 - probs) / len(rows)) + 1e-3
+        assert np.all(np.abs(observed[numbers] / len(rows) - probs) <= five_sigma), text
+        ambiguous += len(numbers) > 1
+    assert ambiguous  # traits that leave more than one posting possible were checked
+
+
+def test_the_observable_oracle_sits_between_the_words_alone_and_the_oracle():
+    env = JobSeekerEnv(demo_snapshot(), SKILLS, seed=2, taste="contradicting")
+    seekers = env.sample_seekers(1_500, np.random.default_rng(8))
+    expected = env.expected_rewards(seekers)
+    rows = np.arange(len(seekers))
+    observable = expected[rows, env.observable_oracle(seekers)].mean()
+    words_only = expected[rows, _words_pick(env, seekers.skills)].mean()
+    assert words_only < observable <= expected.max(axis=1).mean() + 1e-12
+    # A seeker whose words leave one posting possible is served exactly as by the oracle.
+    unique = [
+        i
+        for i in rows
+        if len(env.population.posterior(seekers.preferences[i], int(seekers.skills[i]))[0]) == 1
+    ]
+    assert unique
+    chosen = env.observable_oracle(seekers.take(unique))
+    np.testing.assert_allclose(
+        expected[unique, chosen], expected[unique].max(axis=1), rtol=0, atol=1e-12
+    )

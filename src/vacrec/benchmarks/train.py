@@ -9,7 +9,9 @@ prefers industries the words do not point to):
    SQLite store, exactly as ``vacrec simulate``;
 2. train once with the default :class:`TrainConfig` and score the greedy policy
    on the simulator by exact expectation against uniform random and the oracle
-   (*gap closed*); the content prior (no training) on the same seekers too;
+   (*gap closed*); the content prior (no training) on the same seekers too, and
+   the *observable oracle* — the best choice given only what the service sees
+   (:meth:`JobSeekerEnv.observable_oracle`), the ceiling of any policy;
 3. train on the same log with the rewards replaced by random ones, to show
    such a model learns nothing.
 
@@ -129,6 +131,7 @@ def _one_population(
     progress(f"seed {seed}, {taste}: training")
     result = train(transitions, TrainConfig(seed=seed))
     trained, prior = score(result.model), score(CONTENT_PRIOR)
+    observable = evaluate_on_simulator(env, env.observable_oracle, EVAL_USERS)
     progress(f"seed {seed}, {taste}: training on random rewards")
     noise = train(_random_rewards(transitions, seed), TrainConfig(seed=seed))
     return {
@@ -145,6 +148,9 @@ def _one_population(
         "oracle": trained.oracle,
         "gap_closed": trained.gap_closed,
         "content_prior_gap_closed": prior.gap_closed,
+        # The best any policy seeing only age, skill and words can do: what is left between
+        # this and the trained policy is what the agent has not learnt, not what it cannot see.
+        "observable_oracle_gap_closed": observable.gap_closed,
         "random_rewards_gap_closed": score(noise.model).gap_closed,
     }, transitions
 

@@ -37,6 +37,8 @@ from vacrec.simulate.postings import Postings
 from vacrec.simulate.taste import Taste, TasteMode, skill_content_match
 from vacrec.simulate.votes import expected_tanh_of_votes, sample_votes, up_probability
 
+_POSTERIOR_SEEKERS = 256
+"""Seekers whose possible postings are scored at once (a blank seeker may want any posting)."""
 SESSION_LENGTHS = (1, 2, 3)
 SESSION_PROBS = (0.6, 0.25, 0.15)
 """Requests per seeker's session and their probabilities."""
@@ -163,6 +165,37 @@ class JobSeekerEnv(gym.Env):
     def oracle(self, seekers: Seekers) -> np.ndarray:
         """Best expected reward per seeker (a policy knowing the taste and the wanted posting)."""
         return self.expected_rewards(seekers).max(axis=1)
+
+    def observable_oracle(self, seekers: Seekers) -> np.ndarray:
+        """The industry a policy that knows this simulator exactly but sees only what the
+        service sees (age, skill, words) would choose: the best expected reward averaged over
+        the postings the seeker may want (:meth:`Population.posterior`). What it loses
+        against :meth:`oracle` is what the words cannot say; the rest of any policy's
+        shortfall is what it has not learnt. int64 [n]."""
+        choice = np.empty(len(seekers), dtype=np.int64)
+        for start in range(0, len(seekers), _POSTERIOR_SEEKERS):
+            rows = range(start, min(len(seekers), start + _POSTERIOR_SEEKERS))
+            owners, wants, weights = [], [], []
+            for i in rows:
+                numbers, probs = self.population.posterior(
+                    seekers.preferences[i], int(seekers.skills[i])
+                )
+                owners += [i - start] * len(numbers)
+                wants.append(numbers)
+                weights.append(probs)
+            owner = np.asarray(owners, dtype=np.int64)
+            batch = seekers.take(np.arange(start, rows.stop))
+            imagined = Seekers(
+                batch.ages[owner],
+                batch.skills[owner],
+                tuple(batch.preferences[i] for i in owner),
+                np.concatenate(wants),
+            )
+            weighted = self.expected_rewards(imagined) * np.concatenate(weights)[:, None]
+            expected = np.zeros((len(batch), len(self.actions)))
+            np.add.at(expected, owner, weighted)
+            choice[start : rows.stop] = expected.argmax(axis=1)
+        return choice
 
     # --- Gymnasium API ---------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):  # type: ignore[override]

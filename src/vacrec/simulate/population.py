@@ -118,6 +118,7 @@ class Population:
         self._idf: dict[str, float] | None = None
         self._stem_of: dict[str, str] = {}
         self._characteristic: dict[int, tuple[tuple[str, int], ...]] = {}
+        self._typed_index: tuple[dict[str, list[int]], dict[str, set[int]]] | None = None
 
     # --- the skill a posting calls for -------------------------------------------------------
     def _skills_of_postings(self) -> tuple[np.ndarray, np.ndarray]:
@@ -224,3 +225,66 @@ class Population:
                 text = text or cards[str(ids[posting])].name  # the title when words say nothing
             preferences.append(clip_preference(text))
         return Seekers(ages.astype(np.int64), skills.astype(np.int64), tuple(preferences), wants)
+
+    # --- what a seeker's visible traits say about the posting they want ---------------------
+    def _title(self, posting: int) -> str:
+        return clip_preference(self.snapshot.cards[str(self.snapshot.index.ids[posting])].name)
+
+    def _typing_index(self) -> tuple[dict[str, list[int]], dict[str, set[int]]]:
+        """Served postings by the title a seeker would type, and by each characteristic word."""
+        if self._typed_index is None:
+            by_title: dict[str, list[int]] = {}
+            by_word: dict[str, set[int]] = {}
+            for posting in self.postings.served.tolist():
+                by_title.setdefault(self._title(posting), []).append(posting)
+                for word in self.characteristic_words(posting):
+                    by_word.setdefault(word, set()).add(posting)
+            self._typed_index = by_title, by_word
+        return self._typed_index
+
+    def _text_likelihood(self, posting: int, text: str) -> float:
+        """P(a seeker who wants ``posting`` types ``text``), as :meth:`sample` draws it."""
+        title = self._title(posting)
+        pool = self._characteristic_pool(posting)
+        if not pool:  # nothing characteristic to describe: always the title
+            typed = float(text == title)
+        else:
+            described = 0.0
+            words = text.split(" ")
+            position = dict(pool)
+            distinct_pool_words = len(set(words)) == len(words) and all(
+                w in position for w in words
+            )
+            if distinct_pool_words and sorted(words, key=position.__getitem__) == words:
+                low, high = DESCRIPTION_WORDS
+                counts = range(low, high + 1)
+                drawn = sum(min(len(pool), c) == len(words) for c in counts) / len(counts)
+                described = drawn / math.comb(len(pool), len(words))
+            typed = TITLE_SHARE * float(text == title) + (1.0 - TITLE_SHARE) * described
+        return self.blank_share * float(text == "") + (1.0 - self.blank_share) * typed
+
+    def posterior(self, preference: str, skill: int) -> tuple[np.ndarray, np.ndarray]:
+        """The postings a seeker who typed ``preference`` with ``skill`` may want, and the
+        probability of each given only those (and :meth:`sample`'s process): what the
+        service could know at best. Returns (posting numbers, probabilities summing to 1)."""
+        by_title, by_word = self._typing_index()
+        if preference == "":
+            candidates = set(self.postings.served.tolist())
+        else:
+            candidates = set(by_title.get(preference, ()))
+            found = [by_word.get(w, set()) for w in preference.split(" ")]
+            if all(found):
+                candidates |= set.intersection(*found)
+        numbers = np.asarray(sorted(candidates), dtype=np.int64)
+        weights = np.zeros(len(numbers), dtype=np.float64)
+        n_skills = len(self.skills)
+        for i, posting in enumerate(numbers.tolist()):
+            calls_for = int(self.posting_skill[posting])
+            skill_p = (1.0 / n_skills) if calls_for < 0 else float(calls_for == skill)
+            if skill_p:
+                weights[i] = skill_p * self._text_likelihood(posting, preference)
+        keep = weights > 0
+        numbers, weights = numbers[keep], weights[keep]
+        if not len(numbers):
+            raise ValueError(f"no posting could make a seeker type {preference!r}")
+        return numbers, weights / weights.sum()
