@@ -12,7 +12,10 @@ prefers industries the words do not point to):
    (*gap closed*); the content prior (no training) on the same seekers too, and
    the *observable oracle* — the best choice given only what the service sees
    (:meth:`JobSeekerEnv.observable_oracle`), the ceiling of any policy;
-3. train on the same log with the rewards replaced by random ones, to show
+3. train on as many fresh events, explored the same way, whose rewards are the exact
+   expectations instead of sampled votes (*noise-free*): how much of the shortfall
+   is vote noise;
+4. train on the same log with the rewards replaced by random ones, to show
    such a model learns nothing.
 
 Speed: samples/s of the vectorised trainer (defaults, and at the original's
@@ -109,6 +112,36 @@ def _random_rewards(transitions: Transitions, seed: int) -> Transitions:
     return transitions.with_rewards(np.tanh(votes))
 
 
+def _noise_free_log(env: Any, encoder: Any, skills: Sequence[str], seed: int) -> Transitions:
+    """``EVENTS`` fresh seekers, each served one industry as exploration serves it (ε = 1,
+    related first), rewarded with the *exact* expected reward instead of sampled votes: what
+    the agent would learn from this many events if votes carried no noise."""
+    from vacrec.agent.context import content_match
+    from vacrec.agent.policy import exploration_probabilities, related_industries
+
+    rng = np.random.default_rng(seed + 7_919)
+    seekers = env.sample_seekers(EVENTS, rng)
+    contexts = encoder.encode(
+        seekers.ages, [skills[i] for i in seekers.skills], list(seekers.preferences)
+    )
+    n_actions = len(contexts.actions)
+    spread = [
+        exploration_probabilities(n_actions, related_industries(content_match(row)))
+        for row in contexts.content
+    ]
+    actions = np.asarray([rng.choice(n_actions, p=p) for p in spread], dtype=np.int64)
+    rows = np.arange(EVENTS)
+    expected = env.expected_rewards(seekers)[rows, actions]
+    return Transitions(
+        contexts,
+        rows,
+        np.full(EVENTS, -1, dtype=np.int64),
+        actions,
+        expected.astype(np.float32),
+        np.asarray([p[a] for p, a in zip(spread, actions, strict=True)]),
+    )
+
+
 def _one_population(
     engine: Engine, home: Path, seed: int, taste: str, progress: Progress
 ) -> tuple[dict[str, Any], Transitions]:
@@ -132,6 +165,8 @@ def _one_population(
     result = train(transitions, TrainConfig(seed=seed))
     trained, prior = score(result.model), score(CONTENT_PRIOR)
     observable = evaluate_on_simulator(env, env.observable_oracle, EVAL_USERS)
+    progress(f"seed {seed}, {taste}: training on exact rewards")
+    noise_free = train(_noise_free_log(env, encoder, skills, seed), TrainConfig(seed=seed))
     progress(f"seed {seed}, {taste}: training on random rewards")
     noise = train(_random_rewards(transitions, seed), TrainConfig(seed=seed))
     return {
@@ -151,6 +186,9 @@ def _one_population(
         # The best any policy seeing only age, skill and words can do: what is left between
         # this and the trained policy is what the agent has not learnt, not what it cannot see.
         "observable_oracle_gap_closed": observable.gap_closed,
+        # As many events, explored the same way, rewarded by exact expectation: what is left
+        # between this and the oracle is not vote noise but too few events for the context.
+        "noise_free_gap_closed": score(noise_free.model).gap_closed,
         "random_rewards_gap_closed": score(noise.model).gap_closed,
     }, transitions
 
