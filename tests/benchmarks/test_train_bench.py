@@ -1,0 +1,41 @@
+"""bench train's noise-free log: exact expected rewards, explored as the service explores."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.simulate.catalogs import demo_snapshot
+from vacrec.agent.context import ContextEncoder, content_match
+from vacrec.agent.policy import exploration_probabilities, related_industries
+from vacrec.agent.skills import skill_texts
+from vacrec.benchmarks import train as bench_train
+from vacrec.domain import SkillVocabulary
+from vacrec.simulate.env import JobSeekerEnv
+
+SKILLS = SkillVocabulary().skills
+
+
+def test_the_noise_free_log_holds_exact_rewards_of_actions_explored_as_served(monkeypatch):
+    monkeypatch.setattr(bench_train, "EVENTS", 400)
+    snapshot = demo_snapshot()
+    env = JobSeekerEnv(snapshot, SKILLS, seed=3)
+    encoder = ContextEncoder(snapshot, skill_texts(SKILLS))
+
+    log = bench_train._noise_free_log(env, encoder, SKILLS, seed=3)
+
+    assert len(log) == 400 and bool(log.dones.all())
+    # the same seekers again, to recompute what each logged row should hold
+    seekers = env.sample_seekers(400, np.random.default_rng(3 + 7_919))
+    expected = env.expected_rewards(seekers)
+    rows = np.arange(400)
+    np.testing.assert_allclose(log.rewards, expected[rows, log.actions], atol=1e-6)
+    spread = np.stack(
+        [
+            exploration_probabilities(len(env.actions), related_industries(content_match(c)))
+            for c in log.contexts.content
+        ]
+    )
+    np.testing.assert_allclose(log.propensities, spread[rows, log.actions])
+    # exploration as served: mostly the industries the words point to
+    related = np.stack([related_industries(content_match(c)) for c in log.contexts.content])
+    assert related[rows, log.actions].mean() > 0.8
