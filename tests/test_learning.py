@@ -154,8 +154,9 @@ def test_retrain_once_trains_from_logged_feedback(engine: Engine, tmp_path: Path
     seed_catalog(engine, tmp_path)
     assert retrain_once(engine, settings) is None  # no feedback yet
     recommender = Recommender.from_store(engine, settings, seed=1)
-    for i in range(60):  # the words say IT first, but these seekers only like the arts
-        rec = recommender.recommend(20 + i % 40, "геймдев", "игры unity, театр", k=2)
+    for i in range(60):  # the words say IT first, the arts close behind (both explored), but
+        # these seekers only like the arts
+        rec = recommender.recommend(20 + i % 40, "геймдев", "игры unity, театр, сцена", k=2)
         recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
     report = retrain_once(engine, settings)
     assert report is not None and report["transitions"] == 60
@@ -180,7 +181,7 @@ def test_replicas_retraining_on_the_same_tick_train_once(engine: Engine, tmp_pat
     seed_catalog(engine, tmp_path)
     recommender = Recommender.from_store(engine, settings, seed=3)
     for i in range(60):
-        rec = recommender.recommend(20 + i % 40, "геймдев", "игры unity, театр", k=2)
+        rec = recommender.recommend(20 + i % 40, "геймдев", "игры unity, театр, сцена", k=2)
         recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
 
     reports: list[object] = []
