@@ -30,8 +30,9 @@ from vacrec.ranking.saved import SavedSnapshots, code_fingerprint
 from vacrec.store.catalog import (
     CatalogRecord,
     catalog_identity,
+    catalog_industries,
     current_catalog_version,
-    read_catalog_records,
+    stream_catalog_records,
 )
 from vacrec.store.db import read_transaction
 
@@ -192,13 +193,16 @@ def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSn
 def _build(
     engine: Engine, options: dict[str, int | None] | None = None
 ) -> tuple[CatalogSnapshot, dict[str, Any] | None]:
-    """Read the current catalog in one transaction and build its snapshot in memory."""
-    version, actions, records = read_catalog_records(engine)
-    snapshot = CatalogSnapshot.from_records(version, records, actions=actions, **(options or {}))
-    if version is None:
-        return snapshot, None
-    with read_transaction(engine) as conn:  # a version row never changes once written
-        return snapshot, catalog_identity(conn, version)
+    """Build the current catalog's snapshot while streaming its rows, all in one read
+    transaction (one consistent version; no vacancy is held longer than it takes to add)."""
+    with read_transaction(engine) as conn:
+        version = current_catalog_version(conn)
+        actions = tuple(catalog_industries(conn))
+        snapshot = CatalogSnapshot.from_records(
+            version, stream_catalog_records(conn), actions=actions, **(options or {})
+        )
+        identity = catalog_identity(conn, version) if version is not None else None
+    return snapshot, identity
 
 
 class SnapshotHolder:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -44,47 +44,95 @@ def catalog_industries(conn: Connection) -> list[str]:
     return sorted(row[0] for row in rows)
 
 
+READ_BATCH = 1_000
+"""Vacancies fetched from the database at a time while a snapshot is built: a few MB of
+text in flight, and a PostgreSQL session never idles in its transaction for long (each
+batch is normalised between two fetches)."""
+
+
 def read_catalog_records(
     engine: Engine,
 ) -> tuple[int | None, tuple[str, ...], list[CatalogRecord]]:
-    """The catalog version, its action list and its vacancies, read in one transaction."""
+    """The catalog version, its action list and its vacancies (all in memory: benchmarks and
+    small catalogs; a snapshot build streams them with :func:`stream_catalog_records`)."""
     with read_transaction(engine) as conn:
         version = current_catalog_version(conn)
         actions = tuple(catalog_industries(conn))
-        groups: dict[str, list[str]] = {}
-        for vacancy_id, industry in conn.execute(
-            select(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry).order_by(
-                vacancy_industries.c.vacancy_id, vacancy_industries.c.industry
-            )
-        ):
-            groups.setdefault(vacancy_id, []).append(industry)
-        rows = conn.execute(
-            select(
-                vacancies.c.id,
-                vacancies.c.name,
-                vacancies.c.description,
-                vacancies.c.company,
-                vacancies.c.salary,
-                vacancies.c.url,
-                vacancies.c.logo,
-                vacancies.c.published_at,
-            ).order_by(vacancies.c.id)
-        ).all()
-    records = [
-        CatalogRecord(
-            id=row.id,
-            name=row.name,
-            description=row.description,
-            industries=tuple(groups.get(row.id, ())),
-            company=row.company,
-            salary=row.salary,
-            url=row.url,
-            logo=row.logo,
-            published_at=row.published_at,
-        )
-        for row in rows
-    ]
+        records = list(stream_catalog_records(conn))
     return version, actions, records
+
+
+def stream_catalog_records(
+    conn: Connection, batch_size: int = READ_BATCH
+) -> Iterator[CatalogRecord]:
+    """Every vacancy of ``conn``'s transaction in id order, with its industries sorted,
+    fetched ``batch_size`` rows at a time (a server-side cursor on PostgreSQL).
+
+    Memory stays bounded: the vacancies and their industry rows are two cursors in the
+    same id order, merged as they are read, so neither is held whole. Consume it
+    inside the transaction that opened ``conn``.
+    """
+    streamed = conn.execution_options(yield_per=batch_size)
+    rows = streamed.execute(
+        select(
+            vacancies.c.id,
+            vacancies.c.name,
+            vacancies.c.description,
+            vacancies.c.company,
+            vacancies.c.salary,
+            vacancies.c.url,
+            vacancies.c.logo,
+            vacancies.c.published_at,
+        ).order_by(vacancies.c.id)
+    )
+    links = streamed.execute(
+        select(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry).order_by(
+            vacancy_industries.c.vacancy_id, vacancy_industries.c.industry
+        )
+    )
+    with rows, links:
+        groups = _IndustriesInIdOrder(iter(links))
+        for row in rows:
+            yield CatalogRecord(
+                id=row.id,
+                name=row.name,
+                description=row.description,
+                industries=groups.of(row.id),
+                company=row.company,
+                salary=row.salary,
+                url=row.url,
+                logo=row.logo,
+                published_at=row.published_at,
+            )
+        groups.check_exhausted()
+
+
+class _IndustriesInIdOrder:
+    """Industry rows ordered as the vacancies are, handed out one vacancy at a time.
+
+    Ids are matched by equality, never compared in Python: the database's collation
+    decides the order of both cursors, and every link names a stored vacancy (a foreign
+    key), so a link not matching the current vacancy belongs to a later one.
+    """
+
+    def __init__(self, links: Iterator[Any]) -> None:
+        self._links = links
+        self._next = next(links, None)
+
+    def of(self, vacancy_id: str) -> tuple[str, ...]:
+        """The industries of ``vacancy_id``, the next vacancy in id order."""
+        found: list[str] = []
+        while self._next is not None and self._next.vacancy_id == vacancy_id:
+            found.append(self._next.industry)
+            self._next = next(self._links, None)
+        return tuple(found)
+
+    def check_exhausted(self) -> None:
+        """Fail loudly if a link was never matched (the two orders disagreed)."""
+        if self._next is not None:
+            raise RuntimeError(
+                f"industry of vacancy {self._next.vacancy_id!r} read out of the vacancies' order"
+            )
 
 
 class IndustryLabel(NamedTuple):
