@@ -51,7 +51,7 @@ class ColumnBuilder:
     :meth:`arrays` gives the columns."""
 
     def __init__(self) -> None:
-        self._ids: list[str] = []
+        self._ids = StringColumn()
         self._data = {f: bytearray() for f in TEXT_FIELDS}
         self._lengths = {f: array("q") for f in TEXT_FIELDS}
         self._missing = {f: array("b") for f in TEXT_FIELDS}
@@ -84,7 +84,7 @@ class ColumnBuilder:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The columns, named as :class:`CardTable` loads them."""
-        ids = np.asarray(self._ids, dtype=str) if self._ids else np.empty(0, "U1")
+        ids = self._ids.array()
         # Sorted once here, saved with the columns: a lookup is a binary search, and a loading
         # process does not sort a million ids again.
         by_id = np.argsort(ids, kind="stable").astype(np.int32)
@@ -99,6 +99,30 @@ class ColumnBuilder:
         out["published_us"] = np.frombuffer(self._published, np.int64).copy()
         out["published_missing"] = np.frombuffer(self._published_missing, np.int8).astype(bool)
         return out
+
+
+class StringColumn:
+    """Strings gathered into NumPy 'U' arrays a chunk at a time: a million ids held as
+    Python objects would cost ~60 bytes each beyond their characters."""
+
+    def __init__(self, chunk: int = 1 << 16) -> None:
+        self._chunk = chunk
+        self._pending: list[str] = []
+        self._arrays: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return len(self._pending) + sum(len(a) for a in self._arrays)
+
+    def append(self, value: str) -> None:
+        self._pending.append(value)
+        if len(self._pending) >= self._chunk:
+            self._arrays.append(np.asarray(self._pending, dtype=str))
+            self._pending = []
+
+    def array(self) -> np.ndarray:
+        """Every string so far, as one 'U' array as wide as the longest."""
+        parts = [*self._arrays, *([np.asarray(self._pending, dtype=str)] if self._pending else [])]
+        return np.concatenate(parts) if parts else np.empty(0, "U1")
 
 
 def _micros(moment: datetime | None) -> int:
