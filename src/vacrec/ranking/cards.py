@@ -51,7 +51,7 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return cut_at_word(flat, limit, min_keep=limit // 2).rstrip(" ,.;:—-") + "…"
 
 
-SPILL_BYTES = 32 * 2**20
+SPILL_BYTES = 8 * 2**20
 """A text column grows in memory up to this size, then in a temporary file (see
 :class:`_GrowingBytes`)."""
 
@@ -109,7 +109,7 @@ class ColumnBuilder:
     def __init__(self, spill_bytes: int = SPILL_BYTES) -> None:
         self._ids = StringColumn()
         self._data = {f: _GrowingBytes(spill_bytes) for f in TEXT_FIELDS}
-        self._lengths = {f: array("q") for f in TEXT_FIELDS}
+        self._lengths = {f: array("i") for f in TEXT_FIELDS}  # one value's bytes: < 2 GB
         self._missing = {f: array("b") for f in TEXT_FIELDS}
         self._salary, self._salary_missing = array("q"), array("b")
         self._published, self._published_missing = array("q"), array("b")
@@ -146,8 +146,9 @@ class ColumnBuilder:
         by_id = np.argsort(ids, kind="stable").astype(np.int32)
         out: dict[str, np.ndarray] = {"ids": ids, "by_id": by_id}
         for field in TEXT_FIELDS:
-            lengths = np.frombuffer(self._lengths[field], np.int64)
-            out[f"{field}_offsets"] = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+            offsets = np.zeros(len(self._lengths[field]) + 1, dtype=np.int64)
+            np.cumsum(np.frombuffer(self._lengths[field], np.int32), out=offsets[1:])
+            out[f"{field}_offsets"] = offsets
             out[f"{field}_data"] = self._data[field].array()
             self._data[field].close()
             out[f"{field}_missing"] = np.frombuffer(self._missing[field], np.int8).astype(bool)

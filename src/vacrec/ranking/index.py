@@ -265,6 +265,8 @@ class TfidfIndex:
         recent = by_id[np.argsort(-published[by_id], kind="stable")]
         number = np.empty(n, dtype=np.int32)
         number[recent] = np.arange(n, dtype=np.int32)
+        ids = ids[recent]
+        del published, by_id  # freed before the matrix, the biggest allocation, is filled
 
         # One row per text: sublinear tf × idf of the kept stems, L2-normalised; a posting's
         # row is its text's.
@@ -276,7 +278,7 @@ class TfidfIndex:
         idf = idf_all[kept]
         return cls(
             stems[kept],
-            ids[recent],
+            ids,
             matrix,
             idf,
             industries,
@@ -426,8 +428,9 @@ def _kept_terms(df: np.ndarray, min_df: int, max_terms: int | None) -> np.ndarra
     return kept
 
 
-_FILL_ENTRIES = 1 << 21
-"""Matrix entries placed at a time while the postings' matrix is filled (~60 MB in flight)."""
+_FILL_ENTRIES = 1 << 19
+"""Matrix entries placed at a time while the postings' matrix is filled (~20 MB in flight,
+beside the matrix itself: a gigabyte at a million postings)."""
 _STRING_CHUNK = 1 << 16
 
 
