@@ -241,12 +241,15 @@ def _build_store(database: str, folder: str) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "peak_rss_mb": _peak_rss_mb(),
         "peak_rss_mb_before_build": before,
+        "vm_hwm_mb": _status()["VmHWM"],
         "vacancies": len(snapshot.cards),
     }
 
 
 def _peak_rss_mb() -> float:
-    """This process's peak resident memory so far (``ru_maxrss`` is in KiB on Linux)."""
+    """This process's peak resident memory so far (``ru_maxrss`` is in KiB on Linux). It
+    starts at the parent's RSS when forked (``peak_rss_mb_before_build``), so ``VmHWM``,
+    this program's own peak, is reported beside it."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
