@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,3 +93,26 @@ def test_text_columns_spilled_to_files_save_the_same_files(tmp_path: Path):
         loaded = saved.load("v1", {})
         assert loaded is not None and dict(loaded[2]) == dict(in_memory)
     assert manifests[0] == manifests[1]  # byte for byte the same files (same checksums)
+
+
+def test_spilled_columns_live_in_the_given_folder_until_the_cards_go(tmp_path: Path):
+    builder = ColumnBuilder(spill_bytes=64, folder=tmp_path)
+    for r in with_repeats():
+        builder.add(
+            id=r.id,
+            name=r.name,
+            company=r.company,
+            salary=r.salary,
+            url=r.url,
+            logo=r.logo,
+            description=r.description,
+            published_at=r.published_at,
+        )
+    cards = CardTable(builder.arrays())
+    del builder
+
+    assert list(tmp_path.iterdir())  # the description column, at least
+    assert cards["a1"].description == small_catalog()[0].description
+    del cards
+    gc.collect()
+    assert not list(tmp_path.iterdir())

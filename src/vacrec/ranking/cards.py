@@ -17,6 +17,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -65,8 +66,9 @@ class _GrowingBytes:
     mapped array is garbage collected.
     """
 
-    def __init__(self, spill_bytes: int = SPILL_BYTES) -> None:
+    def __init__(self, spill_bytes: int = SPILL_BYTES, folder: Path | None = None) -> None:
         self._spill_bytes = spill_bytes
+        self._folder = folder
         self._buffer = bytearray()
         self._file: BinaryIO | None = None
         self._path = ""
@@ -77,7 +79,9 @@ class _GrowingBytes:
             return
         self._buffer += data
         if len(self._buffer) > self._spill_bytes:
-            descriptor, self._path = tempfile.mkstemp(prefix="vacrec-column-", suffix=".bin")
+            descriptor, self._path = tempfile.mkstemp(
+                prefix=".vacrec-column-", suffix=".bin", dir=self._folder
+            )
             self._file = os.fdopen(descriptor, "wb")
             self._file.write(self._buffer)
             self._buffer = bytearray()
@@ -104,11 +108,13 @@ def _remove_file(path: str) -> None:
 
 class ColumnBuilder:
     """Collects the cards' fields row by row into growing buffers (no object per card, big
-    text columns in temporary files); :meth:`arrays` gives the columns."""
+    text columns in temporary files in ``folder``, the system's temporary folder by default:
+    pass a folder on disk where that one may be a RAM-backed tmpfs); :meth:`arrays` gives
+    the columns."""
 
-    def __init__(self, spill_bytes: int = SPILL_BYTES) -> None:
+    def __init__(self, spill_bytes: int = SPILL_BYTES, folder: Path | None = None) -> None:
         self._ids = StringColumn()
-        self._data = {f: _GrowingBytes(spill_bytes) for f in TEXT_FIELDS}
+        self._data = {f: _GrowingBytes(spill_bytes, folder) for f in TEXT_FIELDS}
         self._lengths = {f: array("i") for f in TEXT_FIELDS}  # one value's bytes: < 2 GB
         self._missing = {f: array("b") for f in TEXT_FIELDS}
         self._salary, self._salary_missing = array("q"), array("b")
