@@ -245,13 +245,14 @@ class TfidfIndex:
             postings.add(doc, bags.number_of(doc.name, doc.description))
         n = len(postings)
         terms, counts, bag_indptr = bags.arrays()
+        stems = bags.stems()
+        del bags  # the vocabulary dict: its stems are in ``stems`` now
         bag_of = postings.bags()
         uses = np.bincount(bag_of, minlength=len(bag_indptr) - 1)
 
         # idf over postings (a posting counts once, however many groups it is in).
-        df = _weighted_count(terms, np.repeat(uses, np.diff(bag_indptr)), len(bags.vocabulary))
+        df = _weighted_count(terms, np.repeat(uses, np.diff(bag_indptr)), len(stems))
         idf_all = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(_DTYPE)
-        stems = bags.stems()
         kept = _kept_terms(df, min_df, max_terms)
         kept = kept[np.argsort(stems[kept], kind="stable")]  # columns in stem order
         column = np.full(len(stems), -1, dtype=np.int64)
@@ -271,6 +272,7 @@ class TfidfIndex:
         # One row per text: sublinear tf × idf of the kept stems, L2-normalised; a posting's
         # row is its text's.
         rows = _text_rows(terms, counts, bag_indptr, column, idf_all)
+        del terms, counts  # before the matrix: at a million distinct texts, a gigabyte
         matrix = _posting_matrix(bag_of[recent], *rows, n_terms=len(kept))
 
         # Rows: industry-major, most recent first (then by id) within an industry.
@@ -548,19 +550,40 @@ def _text_rows(
     idf_all: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each bag's row over the kept columns: (where each bag starts, columns, float32
-    weights). The arithmetic is the same per entry and in the same order as when every
+    weights), a chunk of whole bags at a time (the float64 arithmetic needs ~40 bytes an
+    entry). The arithmetic is the same per entry and in the same order as when every
     document was weighted, so a posting's row is bit for bit what it was."""
     n_bags = len(bag_indptr) - 1
-    bag_of_entry = np.repeat(np.arange(n_bags), np.diff(bag_indptr))
-    keep = column[terms] >= 0
-    bag_of_entry, counts, old_cols = bag_of_entry[keep], counts[keep], terms[keep]
-    data = (1.0 + np.log(counts)) * idf_all[old_cols]
-    norms = np.sqrt(np.bincount(bag_of_entry, weights=data**2, minlength=n_bags))
-    norms[norms == 0] = 1.0
-    weights = (data / norms[bag_of_entry]).astype(_DTYPE)
+    kept_per_bag = np.zeros(n_bags, dtype=np.int64)
+    cols: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    first = 0
+    while first < n_bags:
+        target = bag_indptr[first] + _FILL_ENTRIES
+        last = min(
+            max(int(np.searchsorted(bag_indptr, target, side="right")) - 1, first + 1), n_bags
+        )
+        lo, hi = bag_indptr[first], bag_indptr[last]
+        bag_of_entry = np.repeat(np.arange(last - first), np.diff(bag_indptr[first : last + 1]))
+        keep = column[terms[lo:hi]] >= 0
+        bag_of_entry, old_cols = bag_of_entry[keep], terms[lo:hi][keep]
+        data = (1.0 + np.log(counts[lo:hi][keep])) * idf_all[old_cols]
+        norms = np.sqrt(np.bincount(bag_of_entry, weights=data**2, minlength=last - first))
+        norms[norms == 0] = 1.0
+        weights.append((data / norms[bag_of_entry]).astype(_DTYPE))
+        cols.append(column[old_cols].astype(np.int32))
+        kept_per_bag[first:last] = np.bincount(bag_of_entry, minlength=last - first)
+        first = last
     indptr = np.zeros(n_bags + 1, dtype=np.int64)
-    np.cumsum(np.bincount(bag_of_entry, minlength=n_bags), out=indptr[1:])
-    return indptr, column[old_cols].astype(np.int32), weights
+    np.cumsum(kept_per_bag, out=indptr[1:])
+    return indptr, _joined(cols, np.int32), _joined(weights, _DTYPE)
+
+
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """``parts`` concatenated, emptied as it goes (no part outlives the copy)."""
+    out = np.concatenate(parts) if parts else np.empty(0, dtype)
+    parts.clear()
+    return out
 
 
 def _posting_matrix(
