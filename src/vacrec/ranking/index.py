@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -251,7 +251,7 @@ class TfidfIndex:
         uses = np.bincount(bag_of, minlength=len(bag_indptr) - 1)
 
         # idf over postings (a posting counts once, however many groups it is in).
-        df = _weighted_count(terms, np.repeat(uses, np.diff(bag_indptr)), len(stems))
+        df = _counted_by_use(terms, bag_indptr, uses, len(stems))
         idf_all = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(_DTYPE)
         kept = _kept_terms(df, min_df, max_terms)
         kept = kept[np.argsort(stems[kept], kind="stable")]  # columns in stem order
@@ -536,10 +536,28 @@ class _Postings:
         return industries, vacancy, industry_start
 
 
-def _weighted_count(values: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
-    """How often each of ``range(size)`` occurs in ``values``, each occurrence weighing its
-    weight (whole numbers: exact in float64 far beyond a catalog's size)."""
-    return np.rint(np.bincount(values, weights=weights, minlength=size)).astype(np.int64)
+def _row_chunks(indptr: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Ranges ``first:last`` of whole rows (row r spans ``indptr[r]:indptr[r + 1]``) of at
+    most ``_FILL_ENTRIES`` entries, or one row: what per-entry temporaries work on."""
+    rows, first = len(indptr) - 1, 0
+    while first < rows:
+        last = int(np.searchsorted(indptr, indptr[first] + _FILL_ENTRIES, side="right")) - 1
+        last = min(max(last, first + 1), rows)
+        yield first, last
+        first = last
+
+
+def _counted_by_use(
+    values: np.ndarray, indptr: np.ndarray, uses: np.ndarray, size: int
+) -> np.ndarray:
+    """How often each of ``range(size)`` occurs in the rows of ``values``, row r counting
+    ``uses[r]`` times (the postings sharing text r): a chunk of rows at a time."""
+    out = np.zeros(size, dtype=np.int64)
+    for first, last in _row_chunks(indptr):
+        weights = np.repeat(uses[first:last], np.diff(indptr[first : last + 1]))
+        found = np.bincount(values[indptr[first] : indptr[last]], weights=weights, minlength=size)
+        out += np.rint(found).astype(np.int64)  # whole numbers, exact in float64
+    return out
 
 
 def _text_rows(
@@ -555,14 +573,15 @@ def _text_rows(
     document was weighted, so a posting's row is bit for bit what it was."""
     n_bags = len(bag_indptr) - 1
     kept_per_bag = np.zeros(n_bags, dtype=np.int64)
-    cols: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
-    first = 0
-    while first < n_bags:
-        target = bag_indptr[first] + _FILL_ENTRIES
-        last = min(
-            max(int(np.searchsorted(bag_indptr, target, side="right")) - 1, first + 1), n_bags
-        )
+    for first, last in _row_chunks(bag_indptr):
+        kept = column[terms[bag_indptr[first] : bag_indptr[last]]] >= 0
+        entries = np.repeat(np.arange(first, last), np.diff(bag_indptr[first : last + 1]))
+        kept_per_bag[first:last] = np.bincount(entries[kept] - first, minlength=last - first)
+    indptr = np.zeros(n_bags + 1, dtype=np.int64)
+    np.cumsum(kept_per_bag, out=indptr[1:])
+    cols = np.empty(int(indptr[-1]), dtype=np.int32)  # written in place: no second copy
+    weights = np.empty(int(indptr[-1]), dtype=_DTYPE)
+    for first, last in _row_chunks(bag_indptr):
         lo, hi = bag_indptr[first], bag_indptr[last]
         bag_of_entry = np.repeat(np.arange(last - first), np.diff(bag_indptr[first : last + 1]))
         keep = column[terms[lo:hi]] >= 0
@@ -570,20 +589,10 @@ def _text_rows(
         data = (1.0 + np.log(counts[lo:hi][keep])) * idf_all[old_cols]
         norms = np.sqrt(np.bincount(bag_of_entry, weights=data**2, minlength=last - first))
         norms[norms == 0] = 1.0
-        weights.append((data / norms[bag_of_entry]).astype(_DTYPE))
-        cols.append(column[old_cols].astype(np.int32))
-        kept_per_bag[first:last] = np.bincount(bag_of_entry, minlength=last - first)
-        first = last
-    indptr = np.zeros(n_bags + 1, dtype=np.int64)
-    np.cumsum(kept_per_bag, out=indptr[1:])
-    return indptr, _joined(cols, np.int32), _joined(weights, _DTYPE)
-
-
-def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    """``parts`` concatenated, emptied as it goes (no part outlives the copy)."""
-    out = np.concatenate(parts) if parts else np.empty(0, dtype)
-    parts.clear()
-    return out
+        out = slice(indptr[first], indptr[last])
+        weights[out] = data / norms[bag_of_entry]
+        cols[out] = column[old_cols]
+    return indptr, cols, weights
 
 
 def _posting_matrix(
@@ -601,16 +610,13 @@ def _posting_matrix(
     lengths = np.diff(row_indptr)
     uses = np.bincount(bag_of_posting, minlength=len(lengths))
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(_weighted_count(row_cols, np.repeat(uses, lengths), n_terms), out=indptr[1:])
+    np.cumsum(_counted_by_use(row_cols, row_indptr, uses, n_terms), out=indptr[1:])
     indices = np.empty(int(indptr[-1]), dtype=np.int32)
     data = np.empty(int(indptr[-1]), dtype=_DTYPE)
     filled = indptr[:-1].copy()  # next free slot of every column
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths[bag_of_posting], out=offsets[1:])
-    start = 0
-    while start < n:
-        stop = int(np.searchsorted(offsets, offsets[start] + _FILL_ENTRIES, side="right")) - 1
-        stop = min(max(stop, start + 1), n)
+    for start, stop in _row_chunks(offsets):
         bags = bag_of_posting[start:stop]
         entry = _entries(row_indptr[bags], lengths[bags])
         cols = row_cols[entry]
@@ -623,7 +629,6 @@ def _posting_matrix(
         indices[slot] = posting[order]
         data[slot] = row_weights[entry[order]]
         filled += per_col
-        start = stop
     return sparse.csc_matrix((data, indices, indptr), shape=(n, n_terms), dtype=_DTYPE)
 
 
