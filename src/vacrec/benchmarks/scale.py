@@ -10,7 +10,14 @@ the other's memory:
    is measured here) and saves it as a serving process would;
 2. ``serve``: loads the saved snapshot (checksums verified, arrays
    memory-mapped), reports its resident memory, then times the request path
-   in process — ``match`` + ``features_of`` + ``top_k`` + the five cards.
+   in process — ``match`` + ``features_of`` + ``top_k`` + the five cards;
+3. ``build-store``: the real path a serving process takes for a new catalog
+   version — :func:`load_snapshot` on a store holding the N vacancies (read
+   from the database, built, saved, mapped) — with its peak RSS
+   (``ru_maxrss``), reported as ``build_from_store``. The store is filled
+   beforehand by :func:`write_catalog_version` (the rows an ingest writes, in
+   bulk: a real ingest of a million rows takes about nine minutes and would
+   drop the replicas as duplicates), then removed.
 
 Replicas share their texts, so the build normalises only 1,240 distinct
 postings, and every stem occurs in at least N/1,240 postings (``min_df``
@@ -23,6 +30,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -75,8 +84,42 @@ def run(
             built = _child("build", str(database), str(folder), str(n))
             note(f"{n:,} vacancies: loading and {calls} requests")
             served = _child("serve", str(folder), str(n), str(calls))
-            result["sizes"].append({"vacancies": n, **built, **served})
+            from_store = _build_from_store(database, Path(tmp) / f"store-{n}", n, note)
+            result["sizes"].append(
+                {"vacancies": n, **built, **served, "build_from_store": from_store}
+            )
     return result
+
+
+def _build_from_store(source: Path, home: Path, n: int, note: Progress) -> dict[str, Any]:
+    """Fill a store of ``n`` replicated vacancies, then time a fresh process building its
+    snapshot through :func:`load_snapshot`; the store is removed afterwards (gigabytes)."""
+    from vacrec.store.catalog import read_catalog_records, write_catalog_version
+    from vacrec.store.db import make_engine, migrate
+
+    note(f"{n:,} vacancies: filling a store")
+    engine = make_engine(f"sqlite:///{source}")
+    try:
+        _, _, records = read_catalog_records(engine)
+    finally:
+        engine.dispose()
+    home.mkdir()
+    database = home / "vacrec.db"
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        migrate(engine)
+        started = time.perf_counter()
+        write_catalog_version(engine, replicate(records, n), f"bench scale {n}")
+        fill_s = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    del records
+    note(f"{n:,} vacancies: building the snapshot from the store")
+    try:
+        figures = _child("build-store", str(database), str(home / "snapshots"))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return {"fill_s": round(fill_s, 2), **figures}
 
 
 def _child(*args: str) -> dict[str, Any]:
@@ -183,6 +226,33 @@ def _serve(folder: str, n: int, calls: int) -> dict[str, Any]:
     }
 
 
+def _build_store(database: str, folder: str) -> dict[str, Any]:
+    """Build (and save) the snapshot of the store's current catalog as a server would."""
+    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{database}")
+    before = _peak_rss_mb()
+    started = time.perf_counter()
+    snapshot = load_snapshot(engine, Path(folder))
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return {
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb_before_build": before,
+        "vm_hwm_mb": _status()["VmHWM"],
+        "vacancies": len(snapshot.cards),
+    }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (``ru_maxrss`` is in KiB on Linux). It
+    starts at the parent's RSS when forked (``peak_rss_mb_before_build``), so ``VmHWM``,
+    this program's own peak, is reported beside it."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _status() -> dict[str, float]:
     """Memory figures of this process from /proc (Linux), in MB."""
     out: dict[str, float] = {}
@@ -199,6 +269,8 @@ def _main(argv: Sequence[str]) -> None:
         figures = _build(args[0], args[1], int(args[2]))
     elif role == "serve":
         figures = _serve(args[0], int(args[1]), int(args[2]))
+    elif role == "build-store":
+        figures = _build_store(args[0], args[1])
     else:
         raise SystemExit(f"unknown role {role!r}")
     print(json.dumps(figures))

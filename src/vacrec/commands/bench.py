@@ -211,6 +211,7 @@ def bench_scale_command(
             f"{s['vacancies']:>9,} vacancies: built in {s['build_s']} s, loaded in "
             f"{s['load_s']} s, RSS {s['rss_mb_after_requests']} MB "
             f"(anon {s['rss_anon_mb_after_requests']}, mapped {s['rss_file_mb_after_requests']}), "
-            f"request median {s['request_median_ms']} ms, p99 {s['request_p99_ms']} ms "
-            f"({figures['cpu_count']} cores)"
+            f"request median {s['request_median_ms']} ms, p99 {s['request_p99_ms']} ms; "
+            f"from the store built in {s['build_from_store']['seconds']} s, peak RSS "
+            f"{s['build_from_store']['peak_rss_mb']} MB ({figures['cpu_count']} cores)"
         )

@@ -9,12 +9,18 @@ full descriptions (only the legacy API shows them) then stay on disk until read.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import tempfile
+import weakref
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -55,14 +61,70 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return cut_at_word(flat, limit, min_keep=limit // 2).rstrip(" ,.;:—-") + "…"
 
 
-class ColumnBuilder:
-    """Collects the cards' fields row by row into growing buffers (no object per card);
-    :meth:`arrays` gives the columns."""
+SPILL_BYTES = 8 * 2**20
+"""A text column grows in memory up to this size, then in a temporary file (see
+:class:`_GrowingBytes`)."""
 
-    def __init__(self) -> None:
-        self._ids: list[str] = []
-        self._data = {f: bytearray() for f in TEXT_FIELDS}
-        self._lengths = {f: array("q") for f in TEXT_FIELDS}
+
+class _GrowingBytes:
+    """A column's UTF-8 bytes: in memory while small, then appended to a temporary file.
+
+    A million descriptions are gigabytes; in a file they cost the building process
+    nothing, and :meth:`array` maps them (pages are read only when a card is shown, and
+    ``saved.py`` copies such a column file to file). The file is removed once the
+    mapped array is garbage collected.
+    """
+
+    def __init__(self, spill_bytes: int = SPILL_BYTES, folder: Path | None = None) -> None:
+        self._spill_bytes = spill_bytes
+        self._folder = folder
+        self._buffer = bytearray()
+        self._file: BinaryIO | None = None
+        self._path = ""
+
+    def append(self, data: bytes) -> None:
+        if self._file is not None:
+            self._file.write(data)
+            return
+        self._buffer += data
+        if len(self._buffer) > self._spill_bytes:
+            descriptor, self._path = tempfile.mkstemp(
+                prefix=".vacrec-column-", suffix=".bin", dir=self._folder
+            )
+            self._file = os.fdopen(descriptor, "wb")
+            self._file.write(self._buffer)
+            self._buffer = bytearray()
+
+    def array(self) -> np.ndarray:
+        """The bytes as a uint8 array (mapped from the file once spilled)."""
+        if self._file is None:
+            return np.frombuffer(self._buffer, np.uint8)
+        self._file.flush()
+        mapped = np.memmap(self._path, dtype=np.uint8, mode="r")
+        weakref.finalize(mapped, _remove_file, self._path)
+        return mapped
+
+    def close(self) -> None:
+        """Close the file being written (it stays until its mapped array is collected)."""
+        if self._file is not None:
+            self._file.close()
+
+
+def _remove_file(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+class ColumnBuilder:
+    """Collects the cards' fields row by row into growing buffers (no object per card, big
+    text columns in temporary files in ``folder``, the system's temporary folder by default:
+    pass a folder on disk where that one may be a RAM-backed tmpfs); :meth:`arrays` gives
+    the columns."""
+
+    def __init__(self, spill_bytes: int = SPILL_BYTES, folder: Path | None = None) -> None:
+        self._ids = StringColumn()
+        self._data = {f: _GrowingBytes(spill_bytes, folder) for f in TEXT_FIELDS}
+        self._lengths = {f: array("i") for f in TEXT_FIELDS}  # one value's bytes: < 2 GB
         self._missing = {f: array("b") for f in TEXT_FIELDS}
         self._salary, self._salary_missing = array("q"), array("b")
         self._published, self._published_missing = array("q"), array("b")
@@ -83,7 +145,7 @@ class ColumnBuilder:
         values = (name, company, url, logo, snippet(description), description)
         for field, value in zip(TEXT_FIELDS, values, strict=True):
             encoded = b"" if value is None else value.encode()
-            self._data[field] += encoded
+            self._data[field].append(encoded)
             self._lengths[field].append(len(encoded))
             self._missing[field].append(value is None)
         self._salary.append(salary or 0)
@@ -92,22 +154,48 @@ class ColumnBuilder:
         self._published_missing.append(published_at is None)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The columns, named as :class:`CardTable` loads them."""
-        ids = np.asarray(self._ids, dtype=str) if self._ids else np.empty(0, "U1")
+        """The columns, named as :class:`CardTable` loads them (call once, when done)."""
+        ids = self._ids.array()
         # Sorted once here, saved with the columns: a lookup is a binary search, and a loading
         # process does not sort a million ids again.
         by_id = np.argsort(ids, kind="stable").astype(np.int32)
         out: dict[str, np.ndarray] = {"ids": ids, "by_id": by_id}
         for field in TEXT_FIELDS:
-            lengths = np.frombuffer(self._lengths[field], np.int64)
-            out[f"{field}_offsets"] = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-            out[f"{field}_data"] = np.frombuffer(self._data[field], np.uint8)
+            offsets = np.zeros(len(self._lengths[field]) + 1, dtype=np.int64)
+            np.cumsum(np.frombuffer(self._lengths[field], np.int32), out=offsets[1:])
+            out[f"{field}_offsets"] = offsets
+            out[f"{field}_data"] = self._data[field].array()
+            self._data[field].close()
             out[f"{field}_missing"] = np.frombuffer(self._missing[field], np.int8).astype(bool)
         out["salary"] = np.frombuffer(self._salary, np.int64).copy()
         out["salary_missing"] = np.frombuffer(self._salary_missing, np.int8).astype(bool)
         out["published_us"] = np.frombuffer(self._published, np.int64).copy()
         out["published_missing"] = np.frombuffer(self._published_missing, np.int8).astype(bool)
         return out
+
+
+class StringColumn:
+    """Strings gathered into NumPy 'U' arrays a chunk at a time: a million ids held as
+    Python objects would cost ~60 bytes each beyond their characters."""
+
+    def __init__(self, chunk: int = 1 << 16) -> None:
+        self._chunk = chunk
+        self._pending: list[str] = []
+        self._arrays: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return len(self._pending) + sum(len(a) for a in self._arrays)
+
+    def append(self, value: str) -> None:
+        self._pending.append(value)
+        if len(self._pending) >= self._chunk:
+            self._arrays.append(np.asarray(self._pending, dtype=str))
+            self._pending = []
+
+    def array(self) -> np.ndarray:
+        """Every string so far, as one 'U' array as wide as the longest."""
+        parts = [*self._arrays, *([np.asarray(self._pending, dtype=str)] if self._pending else [])]
+        return np.concatenate(parts) if parts else np.empty(0, "U1")
 
 
 def _micros(moment: datetime | None) -> int:

@@ -17,7 +17,9 @@ and the top k of any industry. Nothing is cached per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import hashlib
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,6 +27,7 @@ import numpy as np
 from scipy import sparse
 
 from vacrec.catalog.text import normalise
+from vacrec.ranking.cards import StringColumn
 
 TITLE_WEIGHT = 3
 """How many times a title's words count against the description's."""
@@ -232,43 +235,27 @@ class TfidfIndex:
     ) -> TfidfIndex:
         """Normalise every text once (repeated texts share the work) and assemble the matrix.
 
-        ``documents`` is consumed once and no text is kept, so a caller may stream them.
+        ``documents`` is consumed once and no text is kept, so a caller may stream them: a
+        text is remembered by a 16-byte digest, its term counts are appended to flat arrays,
+        and a document costs a few numbers (its text's number, time, groups and id).
         Stems in fewer than ``min_df`` postings, and beyond the ``max_terms`` most frequent,
         are dropped before the rows are weighted and normalised: in a large catalog they are
         mostly typos and one-off names, and each costs vocabulary space in every process.
         """
-        vocabulary: dict[str, int] = {}
-        bags: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        ids_list: list[str] = []
-        published_list: list[float] = []
-        groups_list: list[tuple[str, ...]] = []
-        doc_terms: list[np.ndarray] = []
-        doc_counts: list[np.ndarray] = []
+        bags = _Bags(analyzer)
+        postings = _Postings()
         for doc in documents:
-            key = (doc.name, doc.description)
-            bag = bags.get(key)
-            if bag is None:
-                stems = analyzer(doc.name) * TITLE_WEIGHT + analyzer(doc.description)
-                numbers = [vocabulary.setdefault(t, len(vocabulary)) for t in stems]
-                terms, counts = np.unique(np.asarray(numbers, dtype=np.int32), return_counts=True)
-                bag = bags[key] = (terms, counts.astype(np.int32))  # int32: a million rows
-            ids_list.append(doc.id)
-            published_list.append(_as_utc(doc.published_at).timestamp())
-            groups_list.append(doc.industries)
-            doc_terms.append(bag[0])
-            doc_counts.append(bag[1])
-        del bags
+            postings.add(doc, bags.number_of(doc.name, doc.description))
+        n = len(postings)
+        terms, counts, bag_indptr = bags.arrays()
+        stems = bags.stems()
+        del bags  # the vocabulary dict: its stems are in ``stems`` now
+        bag_of = postings.bags()
+        uses = np.bincount(bag_of, minlength=len(bag_indptr) - 1)
 
         # idf over postings (a posting counts once, however many groups it is in).
-        n = len(ids_list)
-        lengths = np.fromiter((len(t) for t in doc_terms), np.int64, n)
-        cols = np.concatenate(doc_terms) if n else np.empty(0, np.int32)
-        counts = np.concatenate(doc_counts) if n else np.empty(0, np.int32)
-        del doc_terms, doc_counts
-        df = np.bincount(cols, minlength=len(vocabulary))
+        df = _counted_by_use(terms, bag_indptr, uses, len(stems))
         idf_all = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(_DTYPE)
-        stems = np.asarray(list(vocabulary), dtype=str) if vocabulary else np.empty(0, "U1")
-        del vocabulary
         kept = _kept_terms(df, min_df, max_terms)
         kept = kept[np.argsort(stems[kept], kind="stable")]  # columns in stem order
         column = np.full(len(stems), -1, dtype=np.int64)
@@ -276,42 +263,27 @@ class TfidfIndex:
 
         # Postings are numbered most recent first (then by id): a segment then lists its
         # postings in ascending number, so gathering their scores reads memory in order.
-        ids = np.asarray(ids_list, dtype=str) if n else np.empty(0, "U1")
-        published = np.asarray(published_list, dtype=float)
+        ids = postings.ids()
+        published = postings.published()
         by_id = np.argsort(ids, kind="stable")
         recent = by_id[np.argsort(-published[by_id], kind="stable")]
         number = np.empty(n, dtype=np.int32)
         number[recent] = np.arange(n, dtype=np.int32)
+        ids = ids[recent]
+        del published, by_id  # freed before the matrix, the biggest allocation, is filled
 
-        # One row per posting: sublinear tf × idf of the kept stems, L2-normalised.
-        posting_of = np.repeat(number, lengths)
-        keep = column[cols] >= 0
-        posting_of, counts, old_cols = posting_of[keep], counts[keep], cols[keep]
-        data = (1.0 + np.log(counts)) * idf_all[old_cols]
-        norms = np.sqrt(np.bincount(posting_of, weights=data**2, minlength=n))
-        norms[norms == 0] = 1.0
-        data = (data / norms[posting_of]).astype(_DTYPE)
-        matrix = sparse.csc_matrix(
-            (data, (posting_of, column[old_cols].astype(np.int32))),
-            shape=(n, len(kept)),
-            dtype=_DTYPE,
-        )
-        matrix.sort_indices()
+        # One row per text: sublinear tf × idf of the kept stems, L2-normalised; a posting's
+        # row is its text's.
+        rows = _text_rows(terms, counts, bag_indptr, column, idf_all)
+        del terms, counts  # before the matrix: at a million distinct texts, a gigabyte
+        matrix = _posting_matrix(bag_of[recent], *rows, n_terms=len(kept))
 
         # Rows: industry-major, most recent first (then by id) within an industry.
-        industries = tuple(sorted({g for groups in groups_list for g in groups}))
-        position = {name: i for i, name in enumerate(industries)}
-        members: list[list[int]] = [[] for _ in industries]
-        for new, d in enumerate(recent.tolist()):
-            for group in set(groups_list[d]):
-                members[position[group]].append(new)
-        vacancy = np.asarray([d for group in members for d in group], dtype=np.int32)
-        industry_start = np.zeros(len(industries) + 1, dtype=np.int64)
-        np.cumsum([len(group) for group in members], out=industry_start[1:])
+        industries, vacancy, industry_start = postings.industry_rows(recent)
         idf = idf_all[kept]
         return cls(
             stems[kept],
-            ids[recent],
+            ids,
             matrix,
             idf,
             industries,
@@ -459,3 +431,211 @@ def _kept_terms(df: np.ndarray, min_df: int, max_terms: int | None) -> np.ndarra
     if max_terms is not None and len(kept) > max_terms:
         kept = np.sort(kept[np.argsort(-df[kept], kind="stable")[:max_terms]])
     return kept
+
+
+_FILL_ENTRIES = 1 << 19
+"""Matrix entries placed at a time while the postings' matrix is filled (~20 MB in flight,
+beside the matrix itself: a gigabyte at a million postings)."""
+_STRING_CHUNK = 1 << 16
+
+
+class _Bags:
+    """The term counts of every distinct text, in flat growing arrays.
+
+    A text is known by a 16-byte digest of its title and description (a false match
+    needs ~10^19 texts), so repeated texts are normalised once and no text is held.
+    """
+
+    def __init__(self, analyzer: Callable[[str], list[str]]) -> None:
+        self._analyzer = analyzer
+        self.vocabulary: dict[str, int] = {}
+        self._number: dict[bytes, int] = {}
+        self._terms = array("i")
+        self._counts = array("i")
+        self._lengths = array("q")
+
+    def number_of(self, name: str, description: str) -> int:
+        """The number of this text's bag, counting its terms when the text is new."""
+        key = _digest(name, description)
+        number = self._number.get(key)
+        if number is None:
+            number = self._number[key] = len(self._lengths)
+            stems = self._analyzer(name) * TITLE_WEIGHT + self._analyzer(description)
+            numbers = [self.vocabulary.setdefault(t, len(self.vocabulary)) for t in stems]
+            terms, counts = np.unique(np.asarray(numbers, dtype=np.int32), return_counts=True)
+            self._terms.frombytes(terms.astype(np.int32).tobytes())
+            self._counts.frombytes(counts.astype(np.int32).tobytes())  # int32: a million rows
+            self._lengths.append(len(terms))
+        return number
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Terms and counts of every bag, bag after bag, and where each bag starts."""
+        indptr = np.zeros(len(self._lengths) + 1, dtype=np.int64)
+        np.cumsum(np.frombuffer(self._lengths, np.int64), out=indptr[1:])
+        terms = np.frombuffer(self._terms, np.int32) if self._terms else np.empty(0, np.int32)
+        counts = np.frombuffer(self._counts, np.int32) if self._counts else np.empty(0, np.int32)
+        return terms, counts, indptr
+
+    def stems(self) -> np.ndarray:
+        """The stems by term number ('U' array)."""
+        vocabulary = self.vocabulary
+        return np.asarray(list(vocabulary), dtype=str) if vocabulary else np.empty(0, "U1")
+
+
+def _digest(name: str, description: str) -> bytes:
+    encoded = name.encode()
+    digest = hashlib.blake2b(len(encoded).to_bytes(8, "little"), digest_size=16)
+    digest.update(encoded)
+    digest.update(description.encode())
+    return digest.digest()
+
+
+class _Postings:
+    """What the index keeps of each document while reading: its id, time, bag and groups, in
+    flat arrays (ids in 'U' chunks; a distinct set of groups is stored once)."""
+
+    def __init__(self) -> None:
+        self._ids = StringColumn()
+        self._published = array("d")
+        self._bags = array("i")
+        self._groups = array("i")
+        self._group_sets: dict[tuple[str, ...], int] = {}
+
+    def __len__(self) -> int:
+        return len(self._bags)
+
+    def add(self, doc: IndexDocument, bag: int) -> None:
+        self._ids.append(doc.id)
+        self._published.append(_as_utc(doc.published_at).timestamp())
+        self._bags.append(bag)
+        groups = tuple(doc.industries)
+        self._groups.append(self._group_sets.setdefault(groups, len(self._group_sets)))
+
+    def ids(self) -> np.ndarray:
+        return self._ids.array()
+
+    def published(self) -> np.ndarray:
+        return np.frombuffer(self._published, np.float64) if self else np.empty(0)
+
+    def bags(self) -> np.ndarray:
+        return np.frombuffer(self._bags, np.int32) if self else np.empty(0, np.int32)
+
+    def industry_rows(self, recent: np.ndarray) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+        """Sorted industries, the posting of every (industry, posting) row — industry-major,
+        postings in ``recent`` order — and where each industry's rows start."""
+        sets = list(self._group_sets)
+        industries = tuple(sorted({g for groups in sets for g in groups}))
+        position = {name: i for i, name in enumerate(industries)}
+        member = np.zeros((len(industries), len(sets)), dtype=bool)
+        for k, groups in enumerate(sets):
+            member[[position[g] for g in set(groups)], k] = True
+        groups_by_posting = (
+            np.frombuffer(self._groups, np.int32)[recent] if self else np.empty(0, np.int32)
+        )
+        members = [np.flatnonzero(member[i][groups_by_posting]) for i in range(len(industries))]
+        vacancy = np.concatenate(members).astype(np.int32) if members else np.empty(0, np.int32)
+        industry_start = np.zeros(len(industries) + 1, dtype=np.int64)
+        np.cumsum([len(m) for m in members], out=industry_start[1:])
+        return industries, vacancy, industry_start
+
+
+def _row_chunks(indptr: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Ranges ``first:last`` of whole rows (row r spans ``indptr[r]:indptr[r + 1]``) of at
+    most ``_FILL_ENTRIES`` entries, or one row: what per-entry temporaries work on."""
+    rows, first = len(indptr) - 1, 0
+    while first < rows:
+        last = int(np.searchsorted(indptr, indptr[first] + _FILL_ENTRIES, side="right")) - 1
+        last = min(max(last, first + 1), rows)
+        yield first, last
+        first = last
+
+
+def _counted_by_use(
+    values: np.ndarray, indptr: np.ndarray, uses: np.ndarray, size: int
+) -> np.ndarray:
+    """How often each of ``range(size)`` occurs in the rows of ``values``, row r counting
+    ``uses[r]`` times (the postings sharing text r): a chunk of rows at a time."""
+    out = np.zeros(size, dtype=np.int64)
+    for first, last in _row_chunks(indptr):
+        weights = np.repeat(uses[first:last], np.diff(indptr[first : last + 1]))
+        found = np.bincount(values[indptr[first] : indptr[last]], weights=weights, minlength=size)
+        out += np.rint(found).astype(np.int64)  # whole numbers, exact in float64
+    return out
+
+
+def _text_rows(
+    terms: np.ndarray,
+    counts: np.ndarray,
+    bag_indptr: np.ndarray,
+    column: np.ndarray,
+    idf_all: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each bag's row over the kept columns: (where each bag starts, columns, float32
+    weights), a chunk of whole bags at a time (the float64 arithmetic needs ~40 bytes an
+    entry). The arithmetic is the same per entry and in the same order as when every
+    document was weighted, so a posting's row is bit for bit what it was."""
+    n_bags = len(bag_indptr) - 1
+    kept_per_bag = np.zeros(n_bags, dtype=np.int64)
+    for first, last in _row_chunks(bag_indptr):
+        kept = column[terms[bag_indptr[first] : bag_indptr[last]]] >= 0
+        entries = np.repeat(np.arange(first, last), np.diff(bag_indptr[first : last + 1]))
+        kept_per_bag[first:last] = np.bincount(entries[kept] - first, minlength=last - first)
+    indptr = np.zeros(n_bags + 1, dtype=np.int64)
+    np.cumsum(kept_per_bag, out=indptr[1:])
+    cols = np.empty(int(indptr[-1]), dtype=np.int32)  # written in place: no second copy
+    weights = np.empty(int(indptr[-1]), dtype=_DTYPE)
+    for first, last in _row_chunks(bag_indptr):
+        lo, hi = bag_indptr[first], bag_indptr[last]
+        bag_of_entry = np.repeat(np.arange(last - first), np.diff(bag_indptr[first : last + 1]))
+        keep = column[terms[lo:hi]] >= 0
+        bag_of_entry, old_cols = bag_of_entry[keep], terms[lo:hi][keep]
+        data = (1.0 + np.log(counts[lo:hi][keep])) * idf_all[old_cols]
+        norms = np.sqrt(np.bincount(bag_of_entry, weights=data**2, minlength=last - first))
+        norms[norms == 0] = 1.0
+        out = slice(indptr[first], indptr[last])
+        weights[out] = data / norms[bag_of_entry]
+        cols[out] = column[old_cols]
+    return indptr, cols, weights
+
+
+def _posting_matrix(
+    bag_of_posting: np.ndarray,
+    row_indptr: np.ndarray,
+    row_cols: np.ndarray,
+    row_weights: np.ndarray,
+    *,
+    n_terms: int,
+) -> sparse.csc_matrix:
+    """The CSC matrix whose row p is the row of posting p's bag, filled in place a chunk of
+    postings at a time (a counting sort by column): no whole-matrix copy in COO form, whose
+    conversion cost several times the matrix itself at a million postings."""
+    n = len(bag_of_posting)
+    lengths = np.diff(row_indptr)
+    uses = np.bincount(bag_of_posting, minlength=len(lengths))
+    indptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(_counted_by_use(row_cols, row_indptr, uses, n_terms), out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    data = np.empty(int(indptr[-1]), dtype=_DTYPE)
+    filled = indptr[:-1].copy()  # next free slot of every column
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths[bag_of_posting], out=offsets[1:])
+    for start, stop in _row_chunks(offsets):
+        bags = bag_of_posting[start:stop]
+        entry = _entries(row_indptr[bags], lengths[bags])
+        cols = row_cols[entry]
+        order = np.argsort(cols, kind="stable")  # by column, postings ascending within
+        per_col = np.bincount(cols, minlength=n_terms)
+        first = np.cumsum(per_col) - per_col
+        cols = cols[order]
+        slot = filled[cols] + (np.arange(len(cols)) - first[cols])
+        posting = np.repeat(np.arange(start, stop, dtype=np.int32), lengths[bags])
+        indices[slot] = posting[order]
+        data[slot] = row_weights[entry[order]]
+        filled += per_col
+    return sparse.csc_matrix((data, indices, indptr), shape=(n, n_terms), dtype=_DTYPE)
+
+
+def _entries(first: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``first[i] .. first[i] + lengths[i]`` of every i, concatenated."""
+    starts = np.cumsum(lengths) - lengths
+    return np.repeat(first, lengths) + (np.arange(int(lengths.sum())) - np.repeat(starts, lengths))

@@ -94,7 +94,7 @@ class SavedSnapshots:
             }
             for name, array in arrays.items():
                 path = staging / f"{name}.npy"
-                np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+                _save_array(path, array)
                 files[name] = _sha256(path)
             document = {**manifest, "format": FORMAT, "files": files}
             (staging / "manifest.json").write_text(json.dumps(document, ensure_ascii=False))
@@ -150,6 +150,27 @@ class SavedSnapshots:
         for old in folders[KEEP_VERSIONS:]:
             if old.name != keep:
                 shutil.rmtree(old, ignore_errors=True)  # its lock file stays: it may be held
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    """``np.save``, except that a column mapped whole from a file (the cards' big text
+    columns while building) is copied file to file: ``np.save`` would read it through the
+    mapping and make gigabytes of it resident in this process."""
+    source = array.filename if isinstance(array, np.memmap) else None
+    whole = (
+        source is not None
+        and array.ndim == 1
+        and array.offset == 0
+        and array.flags.c_contiguous
+        and array.nbytes == os.path.getsize(source)
+    )
+    if not whole:
+        np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+        return
+    header = np.lib.format.header_data_from_array_1_0(array)
+    with path.open("wb") as out, open(str(source), "rb") as column:
+        np.lib.format.write_array_header_1_0(out, header)
+        shutil.copyfileobj(column, out, 2**20)
 
 
 def _strip(arrays: Mapping[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

@@ -30,8 +30,9 @@ from vacrec.ranking.saved import SavedSnapshots, code_fingerprint
 from vacrec.store.catalog import (
     CatalogRecord,
     catalog_identity,
+    catalog_industries,
     current_catalog_version,
-    read_catalog_records,
+    stream_catalog_records,
 )
 from vacrec.store.db import read_transaction
 
@@ -75,11 +76,13 @@ class CatalogSnapshot:
         *,
         min_df: int = 1,
         max_terms: int | None = None,
+        spill_folder: Path | None = None,
     ) -> CatalogSnapshot:
         """Build cards and the index, reading ``records`` once (they may be streamed);
         ``actions`` defaults to the records' sorted groups. See :meth:`TfidfIndex.build` for
-        ``min_df`` and ``max_terms``."""
-        columns = ColumnBuilder()
+        ``min_df`` and ``max_terms``; big text columns are written to ``spill_folder`` (see
+        :class:`ColumnBuilder`)."""
+        columns = ColumnBuilder(folder=spill_folder)
 
         def documents() -> Iterator[IndexDocument]:
             for r in records:
@@ -175,7 +178,7 @@ def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSn
         with saved.lock(key):
             loaded = saved.load(key, expected)  # built while we waited?
             if loaded is None:
-                built, built_identity = _build(engine, options)
+                built, built_identity = _build(engine, options, spill_folder=saved.folder)
                 if built_identity != identity:  # the catalog moved on meanwhile: serve it
                     return built
                 manifest = {**expected, "actions": list(built.actions)}
@@ -190,15 +193,24 @@ def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSn
 
 
 def _build(
-    engine: Engine, options: dict[str, int | None] | None = None
+    engine: Engine,
+    options: dict[str, int | None] | None = None,
+    spill_folder: Path | None = None,
 ) -> tuple[CatalogSnapshot, dict[str, Any] | None]:
-    """Read the current catalog in one transaction and build its snapshot in memory."""
-    version, actions, records = read_catalog_records(engine)
-    snapshot = CatalogSnapshot.from_records(version, records, actions=actions, **(options or {}))
-    if version is None:
-        return snapshot, None
-    with read_transaction(engine) as conn:  # a version row never changes once written
-        return snapshot, catalog_identity(conn, version)
+    """Build the current catalog's snapshot while streaming its rows, all in one read
+    transaction (one consistent version; no vacancy is held longer than it takes to add)."""
+    with read_transaction(engine) as conn:
+        version = current_catalog_version(conn)
+        actions = tuple(catalog_industries(conn))
+        snapshot = CatalogSnapshot.from_records(
+            version,
+            stream_catalog_records(conn),
+            actions=actions,
+            spill_folder=spill_folder,
+            **(options or {}),
+        )
+        identity = catalog_identity(conn, version) if version is not None else None
+    return snapshot, identity
 
 
 class SnapshotHolder:
