@@ -60,7 +60,7 @@ def test_plot_refuses_a_run_without_sizes(tmp_path: Path) -> None:
 
 
 def test_bench_scale_writes_its_json_and_the_curve(shared_xlsx: Path, tmp_path: Path) -> None:
-    """The real benchmark at two small sizes, child processes and all."""
+    """The real benchmark at two small sizes, child processes and a server included."""
     png = tmp_path / "scale.png"
     result = CliRunner().invoke(
         app,
@@ -75,6 +75,8 @@ def test_bench_scale_writes_its_json_and_the_curve(shared_xlsx: Path, tmp_path: 
             "500",
             "--calls",
             "100",
+            "--http-calls",
+            "20",
             "--json",
             "--plot",
             str(png),
@@ -86,4 +88,8 @@ def test_bench_scale_writes_its_json_and_the_curve(shared_xlsx: Path, tmp_path: 
     assert set(measured) == {500, 2000}
     assert measured[2000]["index_mb"] > measured[500]["index_mb"]  # the index grows with N
     assert all(s["request_median_ms"] <= s["request_p99_ms"] for s in measured.values())
+    for size in measured.values():  # a real server answered on each filled store
+        http = size["build_from_store"]["http"]
+        assert http["requests"] == 20 and 0 < http["median_ms"] <= http["p99_ms"]
+        assert http["ready_s"] > 0 and http["server_rss_mb"] > 0
     assert _png_size(png) == (1200, 360)

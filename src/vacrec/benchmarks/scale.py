@@ -46,6 +46,8 @@ from vacrec.benchmarks.workload import PREFERENCES, replicate
 SIZES = (10_000, 100_000, 1_000_000)
 CALLS = 3_000
 K = 5
+HTTP_CALLS = 1_000
+HTTP_WARMUP = 50
 
 Progress = Callable[[str], None]
 
@@ -55,6 +57,7 @@ def run(
     *,
     sizes: Sequence[int] = SIZES,
     calls: int = CALLS,
+    http_calls: int = HTTP_CALLS,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Build, load and query a snapshot at every size; one JSON-ready dictionary."""
@@ -67,6 +70,7 @@ def run(
         "catalog": str(catalog),
         "cpu_count": os.cpu_count(),
         "calls_per_size": calls,
+        "http_calls_per_size": http_calls,
         "sizes": [],
     }
     with tempfile.TemporaryDirectory(prefix="vacrec-bench-scale-") as tmp:
@@ -84,16 +88,19 @@ def run(
             built = _child("build", str(database), str(folder), str(n))
             note(f"{n:,} vacancies: loading and {calls} requests")
             served = _child("serve", str(folder), str(n), str(calls))
-            from_store = _build_from_store(database, Path(tmp) / f"store-{n}", n, note)
+            from_store = _build_from_store(database, Path(tmp) / f"store-{n}", n, http_calls, note)
             result["sizes"].append(
                 {"vacancies": n, **built, **served, "build_from_store": from_store}
             )
     return result
 
 
-def _build_from_store(source: Path, home: Path, n: int, note: Progress) -> dict[str, Any]:
-    """Fill a store of ``n`` replicated vacancies, then time a fresh process building its
-    snapshot through :func:`load_snapshot`; the store is removed afterwards (gigabytes)."""
+def _build_from_store(
+    source: Path, home: Path, n: int, http_calls: int, note: Progress
+) -> dict[str, Any]:
+    """Fill a store of ``n`` replicated vacancies, time a fresh process building its snapshot
+    through :func:`load_snapshot`, then (``http_calls`` > 0) a real server on it; the store
+    is removed afterwards (gigabytes)."""
     from vacrec.store.catalog import read_catalog_records, write_catalog_version
     from vacrec.store.db import make_engine, migrate
 
@@ -117,9 +124,50 @@ def _build_from_store(source: Path, home: Path, n: int, note: Progress) -> dict[
     note(f"{n:,} vacancies: building the snapshot from the store")
     try:
         figures = _child("build-store", str(database), str(home / "snapshots"))
+        if http_calls:
+            note(f"{n:,} vacancies: a server on the store, {http_calls} requests over HTTP")
+            figures["http"] = _http_on_store(home, database, http_calls)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     return {"fill_s": round(fill_s, 2), **figures}
+
+
+def _http_on_store(home: Path, database: Path, calls: int) -> dict[str, Any]:
+    """A real server started on the filled store (its snapshot saved by the build): seconds
+    until ``/readyz`` answers, sequential ``POST /api/v1/recommendations`` latency, and the
+    server's resident memory afterwards."""
+    import httpx
+
+    from vacrec.benchmarks.serve import rss_bytes, running_server
+
+    rng = random.Random(2)
+    times: list[float] = []
+    started = time.perf_counter()
+    with (
+        running_server(home, f"sqlite:///{database}") as (base_url, pid),
+        httpx.Client(base_url=base_url, timeout=60) as client,
+    ):
+        ready_s = time.perf_counter() - started
+        skills = client.get("/api/v1/skills").json()["skills"]
+        for i in range(calls + HTTP_WARMUP):
+            body = {
+                "age": 30,
+                "skill": skills[i % len(skills)],
+                "preference": rng.choice(PREFERENCES),
+            }
+            sent = time.perf_counter()
+            client.post("/api/v1/recommendations", json=body).raise_for_status()
+            if i >= HTTP_WARMUP:  # the first requests fault the mapped pages in
+                times.append(time.perf_counter() - sent)
+        rss_mb = rss_bytes(pid) / 2**20
+    times.sort()
+    return {
+        "ready_s": round(ready_s, 2),
+        "requests": calls,
+        "median_ms": round(statistics.median(times) * 1000, 3),
+        "p99_ms": round(times[int(0.99 * (len(times) - 1))] * 1000, 3),
+        "server_rss_mb": round(rss_mb, 1),
+    }
 
 
 def _child(*args: str) -> dict[str, Any]:

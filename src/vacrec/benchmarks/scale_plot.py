@@ -15,27 +15,44 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt
 
-_MEMORY_SERIES = (
-    ("build_from_store_peak_rss_mb", "build from the store: peak"),
-    ("build_peak_rss_mb", "build from records: peak"),
-    ("rss_mb_after_requests", "serving process: resident"),
-    ("rss_anon_mb_after_requests", "serving process: private"),
+FigurePath = tuple[str, ...]
+"""Where a figure sits in one size's entry: keys, outermost first."""
+
+_MEMORY_SERIES: tuple[tuple[FigurePath, str], ...] = (
+    (("build_from_store", "vm_hwm_mb"), "building from the store: peak"),
+    (("build_peak_rss_mb",), "building from records: peak"),
+    (("build_from_store", "http", "server_rss_mb"), "server after the HTTP requests"),
+    (("rss_mb_after_requests",), "loaded snapshot, in process"),
 )
-_TIME_SERIES = (
-    ("build_from_store_s", "build from the store"),
-    ("build_s", "build from records"),
-    ("load_s", "load (memory-map)"),
+_TIME_SERIES: tuple[tuple[FigurePath, str], ...] = (
+    (("build_from_store", "seconds"), "build from the store"),
+    (("build_s",), "build from records"),
+    (("load_s",), "load (memory-map)"),
+    (("build_from_store", "http", "ready_s"), "server ready"),
 )
-_LATENCY_SERIES = (
-    ("request_median_ms", "median"),
-    ("request_p99_ms", "p99"),
+_LATENCY_SERIES: tuple[tuple[FigurePath, str], ...] = (
+    (("build_from_store", "http", "median_ms"), "over HTTP: median"),
+    (("build_from_store", "http", "p99_ms"), "over HTTP: p99"),
+    (("request_median_ms",), "in process: median"),
+    (("request_p99_ms",), "in process: p99"),
 )
 
 
-def _panel(ax: Any, sizes: list[dict[str, Any]], series: tuple[tuple[str, str], ...]) -> None:
-    """One line per series that the run measured (older runs lack some keys)."""
-    for key, label in series:
-        points = [(s["vacancies"], s[key]) for s in sizes if s.get(key) is not None]
+def _figure(size: dict[str, Any], path: FigurePath) -> float | None:
+    value: Any = size
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return None if value is None else float(value)
+
+
+def _panel(
+    ax: Any, sizes: list[dict[str, Any]], series: tuple[tuple[FigurePath, str], ...]
+) -> None:
+    """One line per series the run measured (a run without a server lacks the HTTP ones)."""
+    for path, label in series:
+        points = [(s["vacancies"], v) for s in sizes if (v := _figure(s, path)) is not None]
         if points:
             xs, ys = zip(*points, strict=True)
             ax.plot(xs, ys, marker="o", label=label)
@@ -60,7 +77,7 @@ def plot_scale(figures: dict[str, Any], path: Path) -> Path:
     seconds.set_title("snapshot build and load")
     _panel(latency, sizes, _LATENCY_SERIES)
     latency.set_ylabel("ms")
-    latency.set_title("match + features + top 5 + cards, in process")
+    latency.set_title("a recommendation")
     fig.suptitle(f"vacrec bench scale ({figures.get('cpu_count', '?')} cores)", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

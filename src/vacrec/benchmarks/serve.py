@@ -177,12 +177,12 @@ def _scaling(
         note(f"scaling: building the {scale}× index")
         rows = list(replicate(records, scale * len(records)))
         gc.collect()
-        rss_before = _rss_bytes(os.getpid())
+        rss_before = rss_bytes(os.getpid())
         started = time.perf_counter()
         snapshot = CatalogSnapshot.from_records(version, rows, actions=actions)
         build_s = time.perf_counter() - started
         gc.collect()
-        rss_after = _rss_bytes(os.getpid())
+        rss_after = rss_bytes(os.getpid())
         del rows
 
         note(f"scaling: {TOP_K_CALLS} top_k calls at {scale}×")
@@ -231,7 +231,10 @@ def _http(
     note: Progress,
 ) -> dict[str, Any]:
     route = "/api/v1/recommendations"
-    with _server(home, database_url) as (base_url, pid), httpx.Client(base_url=base_url) as client:
+    with (
+        running_server(home, database_url) as (base_url, pid),
+        httpx.Client(base_url=base_url) as client,
+    ):
         skills = client.get("/api/v1/skills").json()["skills"]
         rng = random.Random(1)
 
@@ -249,7 +252,7 @@ def _http(
             client.post(route, json=body(i)).raise_for_status()
         server_before = _server_seconds(client, route)
 
-        rss = [_rss_bytes(pid)]
+        rss = [rss_bytes(pid)]
         latency: dict[str, list[float]] = {}
         sent = 0
         for round_ in range(rounds):
@@ -264,7 +267,7 @@ def _http(
                 response.raise_for_status()
                 latency.setdefault(response.json()["action"]["industry"], []).append(elapsed)
                 sent += 1
-            rss.append(_rss_bytes(pid))
+            rss.append(rss_bytes(pid))
         server_after = _server_seconds(client, route)
 
     every = [t for times in latency.values() for t in times]
@@ -300,7 +303,9 @@ def _server_seconds(client: httpx.Client, route: str) -> tuple[float, float]:
 
 
 @contextlib.contextmanager
-def _server(home: Path, database_url: str) -> Iterator[tuple[str, int]]:
+def running_server(home: Path, database_url: str) -> Iterator[tuple[str, int]]:
+    """A real server (uvicorn in a subprocess) on this store, rate limits off, every request
+    exploring; yields (base URL, pid) once ``/readyz`` answers."""
     port = _free_port()
     env = {
         **os.environ,
@@ -363,7 +368,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int) -> int:
     """Resident set size of ``pid`` from /proc (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -190,6 +190,10 @@ def bench_scale_command(
         list[int] | None, typer.Option("--size", min=1, help="Catalog size(s) to measure.")
     ] = None,
     calls: Annotated[int, typer.Option("--calls", min=100, help="Requests per size.")] = 3_000,
+    http_calls: Annotated[
+        int,
+        typer.Option("--http-calls", min=0, help="Requests over HTTP per size (0: no server)."),
+    ] = 1_000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Also draw the growth curve to this PNG.")
@@ -198,7 +202,9 @@ def bench_scale_command(
     """Snapshot build and load time, server memory and request latency at N vacancies."""
     from vacrec.benchmarks.scale import SIZES, run
 
-    figures = _measure("bench scale", catalog, run, sizes=sizes or list(SIZES), calls=calls)
+    figures = _measure(
+        "bench scale", catalog, run, sizes=sizes or list(SIZES), calls=calls, http_calls=http_calls
+    )
     if plot is not None:
         from vacrec.benchmarks.scale_plot import plot_scale
 
@@ -215,3 +221,8 @@ def bench_scale_command(
             f"from the store built in {s['build_from_store']['seconds']} s, peak RSS "
             f"{s['build_from_store']['peak_rss_mb']} MB ({figures['cpu_count']} cores)"
         )
+        if http := s["build_from_store"].get("http"):
+            print(
+                f"{'':>20}over HTTP: ready in {http['ready_s']} s, median {http['median_ms']} ms, "
+                f"p99 {http['p99_ms']} ms, server RSS {http['server_rss_mb']} MB"
+            )
