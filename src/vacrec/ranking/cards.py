@@ -214,6 +214,16 @@ class CardTable(Mapping[str, Card]):
         self._ids = columns["ids"]
         self._columns = columns
         self._by_id = columns["by_id"]
+        # (missing, offsets, bytes) of each text field, looked up once: a request builds a
+        # handful of cards, and each reads five fields.
+        self._texts = {
+            field: (
+                columns[f"{field}_missing"],
+                columns[f"{field}_offsets"],
+                columns[f"{field}_data"],
+            )
+            for field in TEXT_FIELDS
+        }
 
     @classmethod
     def empty(cls) -> CardTable:
@@ -258,11 +268,10 @@ class CardTable(Mapping[str, Card]):
         return self._text("description", number) or ""
 
     def _text(self, field: str, number: int) -> str | None:
-        c = self._columns
-        if c[f"{field}_missing"][number]:
+        missing, offsets, data = self._texts[field]
+        if missing[number]:
             return None
-        offsets = c[f"{field}_offsets"]
-        return c[f"{field}_data"][offsets[number] : offsets[number + 1]].tobytes().decode()
+        return data[offsets[number] : offsets[number + 1]].tobytes().decode()
 
     def __getitem__(self, vacancy_id: str) -> Card:
         number = self.number_of(str(vacancy_id))
