@@ -70,3 +70,31 @@ def test_bench_ingest_synthetic_reports_time_and_peak_memory(tmp_path: Path) -> 
     assert size["vacancies"] == 1500 and size["counts"]["inserted"] == 1500
     assert size["counts"]["skipped_duplicates"] == 0 and size["counts"]["inferred"] > 0
     assert size["seconds"] > 0 and size["peak_rss_mb"] > 50
+
+
+def test_ingest_saves_the_serving_snapshot_so_servers_only_load_it(tmp_path: Path) -> None:
+    """The snapshot of the new version is on disk when ingest returns; loading it builds
+    nothing (the manifest is not rewritten)."""
+    from vacrec.ranking.snapshot import default_cache_folder, load_snapshot
+    from vacrec.store.catalog import current_catalog_version
+    from vacrec.store.db import make_engine
+
+    path = write_jsonl(tmp_path / "c.jsonl", [normalised(i) for i in range(1, 6)])
+    home = tmp_path / "home"
+    done = _vacrec(home, "ingest", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["snapshot_seconds"] >= 0
+
+    engine = make_engine(f"sqlite:///{home / 'vacrec.db'}")
+    try:
+        with engine.connect() as conn:
+            version = current_catalog_version(conn)
+        manifests = list(default_cache_folder(engine).glob("*/manifest.json"))
+        assert len(manifests) == 1
+        assert json.loads(manifests[0].read_text())["identity"]["version"] == version
+        written = manifests[0].stat().st_mtime_ns
+        snapshot = load_snapshot(engine)
+        assert snapshot.version == version and len(snapshot.cards) == 5
+        assert manifests[0].stat().st_mtime_ns == written  # loaded, not built again
+    finally:
+        engine.dispose()

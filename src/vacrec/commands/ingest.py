@@ -19,10 +19,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from vacrec.commands._output import fail, open_store, print_json, stderr
+from vacrec.commands._output import fail, open_store, print_json, spinner, stderr
 from vacrec.config import get_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from vacrec.store.ingest import IngestProgress
 
 
@@ -43,12 +45,14 @@ def ingest_command(
     from vacrec.store.ingest import ingest_paths
 
     try:
-        with open_store(get_settings()) as engine, _progress_bar() as note:
-            report = ingest_paths(engine, paths, replace=replace, progress=note)
+        with open_store(get_settings()) as engine:
+            with _progress_bar() as note:
+                report = ingest_paths(engine, paths, replace=replace, progress=note)
+            snapshot_s = _save_snapshot(engine) if report.catalog_version is not None else None
     except CatalogFileError as exc:
         fail(str(exc), as_json, code=2)
 
-    summary = report.as_dict()
+    summary = {**report.as_dict(), "snapshot_seconds": snapshot_s}
     if as_json:
         print_json(summary)
         return
@@ -62,6 +66,8 @@ def ingest_command(
         f"rejected {report.rejected}; {report.vacancies} vacancies in "
         f"{report.industries} industries (catalog version {report.catalog_version})"
     )
+    if snapshot_s is not None:
+        print(f"serving snapshot built and saved in {snapshot_s} s")
 
 
 @contextmanager
@@ -90,3 +96,16 @@ def _progress_bar() -> Iterator[Callable[[IngestProgress], None]]:
             )  # fmt: skip
 
         yield note
+
+
+def _save_snapshot(engine: Engine) -> float:
+    """Build and save the new catalog version's serving snapshot here, so servers only
+    memory-map it: a server that had to build a million-vacancy snapshot itself would hold
+    the build's memory on top of what it serves. Returns the seconds it took."""
+    from vacrec.ranking.snapshot import load_snapshot
+
+    started = time.perf_counter()
+    with spinner("serving snapshot") as progress:
+        progress.add_task("building the serving snapshot", total=None)
+        load_snapshot(engine)
+    return round(time.perf_counter() - started, 2)
