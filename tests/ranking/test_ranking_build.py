@@ -70,16 +70,7 @@ def test_text_columns_spilled_to_files_save_the_same_files(tmp_path: Path):
     kept, spilled = ColumnBuilder(), ColumnBuilder(spill_bytes=64)
     for r in with_repeats():
         for builder in (kept, spilled):
-            builder.add(
-                id=r.id,
-                name=r.name,
-                company=r.company,
-                salary=r.salary,
-                url=r.url,
-                logo=r.logo,
-                description=r.description,
-                published_at=r.published_at,
-            )
+            builder.add_record(r)
     in_memory, on_disk = CardTable(kept.arrays()), CardTable(spilled.arrays())
     index = CatalogSnapshot.from_records(1, with_repeats()).index
 
@@ -98,16 +89,7 @@ def test_text_columns_spilled_to_files_save_the_same_files(tmp_path: Path):
 def test_spilled_columns_live_in_the_given_folder_until_the_cards_go(tmp_path: Path):
     builder = ColumnBuilder(spill_bytes=64, folder=tmp_path)
     for r in with_repeats():
-        builder.add(
-            id=r.id,
-            name=r.name,
-            company=r.company,
-            salary=r.salary,
-            url=r.url,
-            logo=r.logo,
-            description=r.description,
-            published_at=r.published_at,
-        )
+        builder.add_record(r)
     cards = CardTable(builder.arrays())
     del builder
 

@@ -20,11 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from vacrec.catalog.text import cut_at_word
+
+if TYPE_CHECKING:
+    from vacrec.store.catalog import CatalogRecord
 
 SNIPPET_CHARS = 200
 TEXT_FIELDS = ("name", "company", "url", "logo", "snippet", "description")
@@ -128,6 +131,19 @@ class ColumnBuilder:
         self._missing = {f: array("b") for f in TEXT_FIELDS}
         self._salary, self._salary_missing = array("q"), array("b")
         self._published, self._published_missing = array("q"), array("b")
+
+    def add_record(self, record: CatalogRecord) -> None:
+        """:meth:`add` with the fields read off a record."""
+        self.add(
+            id=record.id,
+            name=record.name,
+            company=record.company,
+            salary=record.salary,
+            url=record.url,
+            logo=record.logo,
+            description=record.description,
+            published_at=record.published_at,
+        )
 
     def add(
         self,

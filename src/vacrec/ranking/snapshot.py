@@ -86,16 +86,7 @@ class CatalogSnapshot:
 
         def documents() -> Iterator[IndexDocument]:
             for r in records:
-                columns.add(
-                    id=r.id,
-                    name=r.name,
-                    company=r.company,
-                    salary=r.salary,
-                    url=r.url,
-                    logo=r.logo,
-                    description=r.description,
-                    published_at=r.published_at,
-                )
+                columns.add_record(r)
                 yield IndexDocument(r.id, r.description, r.industries, r.published_at, r.name)
 
         index = TfidfIndex.build(documents(), min_df=min_df, max_terms=max_terms)
