@@ -98,3 +98,18 @@ def test_ingest_saves_the_serving_snapshot_so_servers_only_load_it(tmp_path: Pat
         assert manifests[0].stat().st_mtime_ns == written  # loaded, not built again
     finally:
         engine.dispose()
+
+
+def test_a_snapshot_that_cannot_be_saved_does_not_undo_or_hide_the_ingest(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "snapshots").write_text("a file where the snapshot folder should be")
+    path = write_jsonl(tmp_path / "c.jsonl", [normalised(1), normalised(2)])
+
+    done = _vacrec(home, "ingest", str(path), "--json")
+
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["inserted"] == 2 and summary["snapshot_seconds"] is None
+    assert "serving snapshot was not saved" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -13,8 +13,8 @@ the other's memory:
    in process — ``match`` + ``features_of`` + ``top_k`` + the five cards;
 3. ``build-store``: the real path a serving process takes for a new catalog
    version — :func:`load_snapshot` on a store holding the N vacancies (read
-   from the database, built, saved, mapped) — with its peak RSS
-   (``ru_maxrss``), reported as ``build_from_store``. The store is filled
+   from the database, built, saved, mapped) — with its own peak RSS
+   (``vm_hwm_mb``), reported as ``build_from_store``. The store is filled
    beforehand by :func:`write_catalog_version` (the rows an ingest writes, in
    bulk: a real ingest of a million rows takes about nine minutes and would
    drop the replicas as duplicates), then removed.

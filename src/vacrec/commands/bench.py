@@ -219,7 +219,7 @@ def bench_scale_command(
             f"(anon {s['rss_anon_mb_after_requests']}, mapped {s['rss_file_mb_after_requests']}), "
             f"request median {s['request_median_ms']} ms, p99 {s['request_p99_ms']} ms; "
             f"from the store built in {s['build_from_store']['seconds']} s, peak RSS "
-            f"{s['build_from_store']['peak_rss_mb']} MB ({figures['cpu_count']} cores)"
+            f"{s['build_from_store']['vm_hwm_mb']} MB ({figures['cpu_count']} cores)"
         )
         if http := s["build_from_store"].get("http"):
             print(

@@ -98,14 +98,19 @@ def _progress_bar() -> Iterator[Callable[[IngestProgress], None]]:
         yield note
 
 
-def _save_snapshot(engine: Engine) -> float:
-    """Build and save the new catalog version's serving snapshot here, so servers only
-    memory-map it: a server that had to build a million-vacancy snapshot itself would hold
-    the build's memory on top of what it serves. Returns the seconds it took."""
+def _save_snapshot(engine: Engine) -> float | None:
+    """Build and save the new catalog version's serving snapshot here, so servers usually
+    only memory-map it: a server that builds a million-vacancy snapshot itself holds the
+    build's memory on top of what it serves. Returns the seconds it took, or None when the
+    build failed — the ingest is committed either way, and a server then builds it."""
     from vacrec.ranking.snapshot import load_snapshot
 
     started = time.perf_counter()
-    with spinner("serving snapshot") as progress:
-        progress.add_task("building the serving snapshot", total=None)
-        load_snapshot(engine)
+    try:
+        with spinner("serving snapshot") as progress:
+            progress.add_task("building the serving snapshot", total=None)
+            load_snapshot(engine)
+    except (OSError, MemoryError, RuntimeError) as exc:
+        stderr.print(f"the catalog is ingested, but its serving snapshot was not saved: {exc}")
+        return None
     return round(time.perf_counter() - started, 2)
