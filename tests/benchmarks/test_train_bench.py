@@ -6,7 +6,7 @@ import numpy as np
 
 from tests.simulate.catalogs import demo_snapshot
 from vacrec.agent.context import ContextEncoder, content_match
-from vacrec.agent.policy import exploration_probabilities, related_industries
+from vacrec.agent.policy import ANY_INDUSTRY_SHARE, related_industries
 from vacrec.agent.skills import skill_texts
 from vacrec.benchmarks import train as bench_train
 from vacrec.domain import SkillVocabulary
@@ -25,17 +25,20 @@ def test_the_noise_free_log_holds_exact_rewards_of_actions_explored_as_served(mo
 
     assert len(log) == 400 and bool(log.dones.all())
     # the same seekers again, to recompute what each logged row should hold
-    seekers = env.sample_seekers(400, np.random.default_rng(3 + 7_919))
+    seekers = env.sample_seekers(400, np.random.default_rng(3 + bench_train.NOISE_FREE_SEED_OFFSET))
     expected = env.expected_rewards(seekers)
     rows = np.arange(400)
     np.testing.assert_allclose(log.rewards, expected[rows, log.actions], atol=1e-6)
-    spread = np.stack(
-        [
-            exploration_probabilities(len(env.actions), related_industries(content_match(c)))
-            for c in log.contexts.content
-        ]
-    )
-    np.testing.assert_allclose(log.propensities, spread[rows, log.actions])
-    # exploration as served: mostly the industries the words point to
+    # exploration as served: a related action had (1 − share)/k + share/A, any other share/A
+    n_actions = len(env.actions)
     related = np.stack([related_industries(content_match(c)) for c in log.contexts.content])
-    assert related[rows, log.actions].mean() > 0.8
+    k = related.sum(axis=1)
+    some = (k > 0) & (k < n_actions)
+    chose_related = related[rows, log.actions]
+    lone = ANY_INDUSTRY_SHARE / n_actions
+    np.testing.assert_allclose(log.propensities[some & ~chose_related], lone)
+    np.testing.assert_allclose(
+        log.propensities[some & chose_related],
+        (1 - ANY_INDUSTRY_SHARE) / k[some & chose_related] + lone,
+    )
+    assert chose_related.mean() > 0.8

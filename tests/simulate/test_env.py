@@ -421,7 +421,7 @@ def test_the_observable_oracle_sits_between_the_words_alone_and_the_oracle():
     seekers = env.sample_seekers(1_500, np.random.default_rng(8))
     expected = env.expected_rewards(seekers)
     rows = np.arange(len(seekers))
-    observable = expected[rows, env.observable_oracle(seekers)].mean()
+    observable = expected[rows, env.observable_oracle_choice(seekers)].mean()
     words_only = expected[rows, _words_pick(env, seekers.skills)].mean()
     assert words_only < observable <= expected.max(axis=1).mean() + 1e-12
     # A seeker whose words leave one posting possible is served exactly as by the oracle.
@@ -431,7 +431,7 @@ def test_the_observable_oracle_sits_between_the_words_alone_and_the_oracle():
         if len(env.population.posterior(seekers.preferences[i], int(seekers.skills[i]))[0]) == 1
     ]
     assert unique
-    chosen = env.observable_oracle(seekers.take(unique))
+    chosen = env.observable_oracle_choice(seekers.take(unique))
     np.testing.assert_allclose(
         expected[unique, chosen], expected[unique].max(axis=1), rtol=0, atol=1e-12
     )

@@ -11,7 +11,7 @@ prefers industries the words do not point to):
    on the simulator by exact expectation against uniform random and the oracle
    (*gap closed*); the content prior (no training) on the same seekers too, and
    the *observable oracle* — the best choice given only what the service sees
-   (:meth:`JobSeekerEnv.observable_oracle`), the ceiling of any policy;
+   (:meth:`JobSeekerEnv.observable_oracle_choice`), the ceiling of any policy;
 3. train on as many fresh events, explored the same way, whose rewards are the exact
    expectations instead of sampled votes (*noise-free*): how much of the shortfall
    is vote noise;
@@ -38,15 +38,21 @@ import torch
 import torch.nn.functional as F
 from sqlalchemy import Engine
 
-from vacrec.agent.context import scale_age
+from vacrec.agent.context import ContextEncoder, content_match, scale_age
 from vacrec.agent.network import ContextualQNetwork
-from vacrec.agent.policy import CONTENT_PRIOR, QModel
+from vacrec.agent.policy import (
+    CONTENT_PRIOR,
+    QModel,
+    exploration_probabilities,
+    related_industries,
+)
 from vacrec.agent.trainer import TrainConfig, td_targets, train
 from vacrec.agent.transitions import Transitions
 from vacrec.benchmarks.store import catalog_store
 from vacrec.config import Settings
 from vacrec.domain import SkillVocabulary
 from vacrec.evaluation.simulator_eval import evaluate_on_simulator, greedy_chooser
+from vacrec.simulate.env import JobSeekerEnv
 from vacrec.store.events import clear_logs
 
 EVENTS = 4_000  # simulated requests logged with ε = 1
@@ -112,14 +118,19 @@ def _random_rewards(transitions: Transitions, seed: int) -> Transitions:
     return transitions.with_rewards(np.tanh(votes))
 
 
-def _noise_free_log(env: Any, encoder: Any, skills: Sequence[str], seed: int) -> Transitions:
-    """``EVENTS`` fresh seekers, each served one industry as exploration serves it (ε = 1,
-    related first), rewarded with the *exact* expected reward instead of sampled votes: what
-    the agent would learn from this many events if votes carried no noise."""
-    from vacrec.agent.context import content_match
-    from vacrec.agent.policy import exploration_probabilities, related_industries
+NOISE_FREE_SEED_OFFSET = 7_919
+"""The noise-free log's seekers are drawn with ``seed + this``: other seekers than the logged
+ones and the evaluated ones."""
 
-    rng = np.random.default_rng(seed + 7_919)
+
+def _noise_free_log(
+    env: JobSeekerEnv, encoder: ContextEncoder, skills: Sequence[str], seed: int
+) -> Transitions:
+    """``EVENTS`` fresh seekers, each served one industry as exploration serves it (ε = 1,
+    related first), rewarded with the *exact* expected reward instead of sampled votes.
+    Each is its own one-request episode (no sessions, so no bootstrapped next state): what
+    the agent learns from this many explored requests when votes carry no noise."""
+    rng = np.random.default_rng(seed + NOISE_FREE_SEED_OFFSET)
     seekers = env.sample_seekers(EVENTS, rng)
     contexts = encoder.encode(
         seekers.ages, [skills[i] for i in seekers.skills], list(seekers.preferences)
@@ -146,7 +157,6 @@ def _one_population(
     engine: Engine, home: Path, seed: int, taste: str, progress: Progress
 ) -> tuple[dict[str, Any], Transitions]:
     from vacrec.learning import LogSelection, read_training_logs, simulate_into_store
-    from vacrec.simulate.env import JobSeekerEnv
 
     clear_logs(engine)
     settings = Settings(home=home, database_url=str(engine.url), epsilon=1.0, simulator_seed=seed)
@@ -164,7 +174,7 @@ def _one_population(
     progress(f"seed {seed}, {taste}: training")
     result = train(transitions, TrainConfig(seed=seed))
     trained, prior = score(result.model), score(CONTENT_PRIOR)
-    observable = evaluate_on_simulator(env, env.observable_oracle, EVAL_USERS)
+    observable = evaluate_on_simulator(env, env.observable_oracle_choice, EVAL_USERS)
     progress(f"seed {seed}, {taste}: training on exact rewards")
     noise_free = train(_noise_free_log(env, encoder, skills, seed), TrainConfig(seed=seed))
     progress(f"seed {seed}, {taste}: training on random rewards")
@@ -186,8 +196,8 @@ def _one_population(
         # The best any policy seeing only age, skill and words can do: what is left between
         # this and the trained policy is what the agent has not learnt, not what it cannot see.
         "observable_oracle_gap_closed": observable.gap_closed,
-        # As many events, explored the same way, rewarded by exact expectation: what is left
-        # between this and the oracle is not vote noise but too few events for the context.
+        # As many explored requests, each rewarded by its exact expectation (one-request
+        # episodes): what is left between this and the oracle is not vote noise.
         "noise_free_gap_closed": score(noise_free.model).gap_closed,
         "random_rewards_gap_closed": score(noise.model).gap_closed,
     }, transitions

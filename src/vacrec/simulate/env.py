@@ -166,7 +166,7 @@ class JobSeekerEnv(gym.Env):
         """Best expected reward per seeker (a policy knowing the taste and the wanted posting)."""
         return self.expected_rewards(seekers).max(axis=1)
 
-    def observable_oracle(self, seekers: Seekers) -> np.ndarray:
+    def observable_oracle_choice(self, seekers: Seekers) -> np.ndarray:
         """The industry a policy that knows this simulator exactly but sees only what the
         service sees (age, skill, words) would choose: the best expected reward averaged over
         the postings the seeker may want (:meth:`Population.posterior`). What it loses
