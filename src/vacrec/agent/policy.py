@@ -126,8 +126,9 @@ they want rarely gets an unrelated page (ε × this share of requests), yet ever
 being tried, so feedback can still teach a taste the words do not show."""
 RELATED_SHARE = 0.5
 """An industry is related to the seeker's words when its content match is at least this
-share of the best industry's. "Shares a word" is not enough: a title like «иллюстратор детских
-книг» shares a word with a sales posting somewhere, at a twentieth of the best match."""
+share of the best industry's. Sharing a word is too weak a test: in a real catalog nearly every
+industry has some posting that shares a word with any title (a children's-book illustrator's
+words reach sales at a twentieth of the best match)."""
 
 
 def related_industries(match: np.ndarray) -> np.ndarray:

@@ -58,7 +58,7 @@ def run(
         "runs": repeats,
         "median_seconds": round(median, 3),
         "min_seconds": round(min(seconds), 3),
-        # ingest now also builds and saves the serving snapshot; this much of it was that
+        # the ingest includes building and saving the serving snapshot; this much of it
         "median_snapshot_seconds": round(statistics.median(snapshot_seconds), 3),
         "original_seconds": ORIGINAL_PREPARE_S,
         "speedup_vs_original": round(ORIGINAL_PREPARE_S / median, 1),

@@ -45,10 +45,11 @@ class Card:
     url: str | None
     logo: str | None
     snippet: str
-    published_at: datetime | None = None
-    read_description: Callable[[], str] = dataclasses.field(default=str, repr=False, compare=False)
+    published_at: datetime | None
+    read_description: Callable[[], str] = dataclasses.field(repr=False, compare=False)
     """Reads the full text. Only the legacy API shows it, so a card does not decode it up
-    front (a description is most of a card's bytes)."""
+    front (a description is most of a card's bytes). Cards are equal when their columns'
+    other fields are: one table never holds two descriptions for one card."""
 
     @property
     def description(self) -> str:

@@ -572,8 +572,8 @@ def _text_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each bag's row over the kept columns: (where each bag starts, columns, float32
     weights), a chunk of whole bags at a time (the float64 arithmetic needs ~40 bytes an
-    entry). The arithmetic is the same per entry and in the same order as when every
-    document was weighted, so a posting's row is bit for bit what it was."""
+    entry). Each entry's arithmetic is the same whether its text came once or many times,
+    so a posting's row does not depend on how the texts were chunked or shared."""
     n_bags = len(bag_indptr) - 1
     kept_per_bag = np.zeros(n_bags, dtype=np.int64)
     for first, last in _row_chunks(bag_indptr):
