@@ -48,9 +48,13 @@ def test_plot_draws_the_sizes_measured_and_skips_series_a_run_lacks(tmp_path: Pa
             },
         ],
     }
-    path = plot_scale(figures, tmp_path / "docs" / "scale.png")
-    assert path.is_file()
+    path = tmp_path / "docs" / "scale.png"
+    drawn = plot_scale(figures, path)
     assert _png_size(path) == (1200, 360)
+    assert drawn["memory: building from records: peak"] == [(10_000, 300.0), (100_000, 900.0)]
+    assert drawn["a recommendation: in process: median"] == [(10_000, 0.9), (100_000, 3.1)]
+    assert not [label for label in drawn if "HTTP" in label or "from the store" in label]
+    assert len(drawn) == 6  # every series this run measured, and only those
 
 
 def test_plot_refuses_a_run_without_sizes(tmp_path: Path) -> None:

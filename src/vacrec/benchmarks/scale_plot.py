@@ -47,40 +47,49 @@ def _figure(size: dict[str, Any], path: FigurePath) -> float | None:
     return None if value is None else float(value)
 
 
+Drawn = dict[str, list[tuple[int, float]]]
+"""What a plot shows: "panel: series" → (vacancies, value) points."""
+
+
 def _panel(
     ax: Any, sizes: list[dict[str, Any]], series: tuple[tuple[FigurePath, str], ...]
-) -> None:
+) -> Drawn:
     """One line per series the run measured (a run without a server lacks the HTTP ones)."""
+    drawn: Drawn = {}
     for path, label in series:
         points = [(s["vacancies"], v) for s in sizes if (v := _figure(s, path)) is not None]
         if points:
             xs, ys = zip(*points, strict=True)
             ax.plot(xs, ys, marker="o", label=label)
+            drawn[label] = points
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("vacancies")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
+    return drawn
 
 
-def plot_scale(figures: dict[str, Any], path: Path) -> Path:
-    """Write the three-panel growth curve of one ``bench scale`` result to ``path`` (PNG)."""
+def plot_scale(figures: dict[str, Any], path: Path) -> Drawn:
+    """Write the three-panel growth curve of one ``bench scale`` result to ``path`` (PNG);
+    returns what it drew."""
     sizes = sorted(figures["sizes"], key=lambda s: s["vacancies"])
     if not sizes:
         raise ValueError("the benchmark measured no size: nothing to plot")
     fig, (memory, seconds, latency) = plt.subplots(1, 3, figsize=(12, 3.6), dpi=100)
-    _panel(memory, sizes, _MEMORY_SERIES)
-    memory.set_ylabel("MB")
-    memory.set_title("memory")
-    _panel(seconds, sizes, _TIME_SERIES)
-    seconds.set_ylabel("s")
-    seconds.set_title("snapshot build and load")
-    _panel(latency, sizes, _LATENCY_SERIES)
-    latency.set_ylabel("ms")
-    latency.set_title("a recommendation")
+    drawn: Drawn = {}
+    for ax, title, unit, series in (
+        (memory, "memory", "MB", _MEMORY_SERIES),
+        (seconds, "snapshot build and load", "s", _TIME_SERIES),
+        (latency, "a recommendation", "ms", _LATENCY_SERIES),
+    ):
+        panel = _panel(ax, sizes, series)
+        drawn |= {f"{title}: {label}": points for label, points in panel.items()}
+        ax.set_ylabel(unit)
+        ax.set_title(title)
     fig.suptitle(f"vacrec bench scale ({figures.get('cpu_count', '?')} cores)", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
-    return path
+    return drawn
