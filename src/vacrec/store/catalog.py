@@ -181,10 +181,11 @@ def write_catalog_version(
 ) -> int:
     """Insert ``records`` (ids new to the store) as one new catalog version; its number.
 
-    Writes the rows an ingest writes for labelled source rows, a batch at a time in one
-    transaction, without the ingest's parsing, deduplication and comparison: benchmarks
-    fill a store of a million replicated vacancies with it in minutes, and ``records``
-    may be a generator (memory does not grow with them).
+    The tables an ingest fills, a batch at a time in one transaction, without the ingest's
+    parsing, validation, deduplication and comparison: benchmarks fill a store of a million
+    replicated vacancies with it in minutes, and ``records`` may be a generator (memory
+    does not grow with them). For benchmarks and tests only: its content hash is not the
+    ingest's, so a later ``vacrec ingest`` of the same rows would count them as updated.
     """
     with engine.begin() as conn:
         version = conn.execute(
