@@ -158,3 +158,24 @@ def test_two_processes_starting_at_once_build_once(tmp_path: Path, sqlite_url: s
     assert sum(err.count("built and saved") for _, err in outputs) == 1
     served = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     assert served[0] == served[1] and len(served[0]) == 3
+
+
+def test_saving_removes_text_columns_a_dead_build_left_behind(tmp_path: Path, catalog):
+    from vacrec.ranking.cards import SPILL_PREFIX
+    from vacrec.ranking.saved import STALE_SPILL_S, SavedSnapshots
+
+    saved = SavedSnapshots(tmp_path)
+    tmp_path.mkdir(exist_ok=True)
+    dead = tmp_path / f"{SPILL_PREFIX}dead.bin"
+    live = tmp_path / f"{SPILL_PREFIX}live.bin"
+    for spill in (dead, live):
+        spill.write_bytes(b"x" * 1024)
+    long_ago = time.time() - STALE_SPILL_S - 60
+    os.utime(dead, (long_ago, long_ago))
+
+    snapshot = CatalogSnapshot.from_records(1, catalog)
+    saved.save("v1", {}, snapshot.index, snapshot.cards)
+
+    assert not dead.exists()
+    assert live.exists()  # a build still writing (or mapping) it
+    assert saved.load("v1", {}) is not None

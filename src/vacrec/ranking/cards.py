@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from vacrec.store.catalog import CatalogRecord
 
 SNIPPET_CHARS = 200
+SPILL_PREFIX = ".vacrec-column-"
+"""Name prefix of a text column spilled to a file while building (see ``ColumnBuilder``)."""
 TEXT_FIELDS = ("name", "company", "url", "logo", "snippet", "description")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -93,7 +95,7 @@ class _GrowingBytes:
         self._buffer += data
         if len(self._buffer) > self._spill_bytes:
             descriptor, self._path = tempfile.mkstemp(
-                prefix=".vacrec-column-", suffix=".bin", dir=self._folder
+                prefix=SPILL_PREFIX, suffix=".bin", dir=self._folder
             )
             self._file = os.fdopen(descriptor, "wb")
             self._file.write(self._buffer)

@@ -20,12 +20,14 @@ file matches its SHA-256; anything else is rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from filelock import FileLock
 from vacrec.catalog import text as text_module
 from vacrec.ranking import cards as cards_module
 from vacrec.ranking import index as index_module
-from vacrec.ranking.cards import CardTable
+from vacrec.ranking.cards import SPILL_PREFIX, CardTable
 from vacrec.ranking.index import TfidfIndex
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,9 @@ BUILD_WAIT_S = 1800.0
 KEEP_VERSIONS = 3
 """Saved folders kept per cache; older ones are removed (a process mapping one keeps its
 files: unlinking does not unmap)."""
+STALE_SPILL_S = 2 * BUILD_WAIT_S
+"""A build's spilled text column untouched this long belongs to a build that died (a live one
+writes it, maps it and drops it within ``BUILD_WAIT_S``); pruning removes it."""
 _INDEX_PREFIX, _CARD_PREFIX = "index.", "cards."
 
 
@@ -150,6 +155,11 @@ class SavedSnapshots:
         for old in folders[KEEP_VERSIONS:]:
             if old.name != keep:
                 shutil.rmtree(old, ignore_errors=True)  # its lock file stays: it may be held
+        now = time.time()
+        for spill in self.folder.glob(f"{SPILL_PREFIX}*"):
+            with contextlib.suppress(FileNotFoundError):
+                if now - spill.stat().st_mtime > STALE_SPILL_S:
+                    spill.unlink()
 
 
 def _save_array(path: Path, array: np.ndarray) -> None:
