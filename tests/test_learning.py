@@ -31,6 +31,14 @@ def _settings(engine: Engine, tmp_path: Path, **values: object) -> Settings:
     return Settings(home=tmp_path / "home", database_url=str(engine.url), **values)
 
 
+def _log_arts_lovers(recommender: Recommender, n: int, preference: str) -> None:
+    """``n`` rated requests of «геймдев» seekers aged 20–59 who type ``preference`` and like
+    only the arts: +2 for an arts page, −2 for any other."""
+    for i in range(n):
+        rec = recommender.recommend(20 + i % 40, "геймдев", preference, k=2)
+        recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
+
+
 def test_a_fresh_store_serves_the_content_prior_and_trains_nothing(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
@@ -78,9 +86,8 @@ def test_a_model_goes_live_only_when_it_beats_the_serving_policy(
     settings = _settings(sqlite_engine, tmp_path, epsilon=1.0)
     seed_catalog(sqlite_engine, tmp_path)
     recommender = Recommender.from_store(sqlite_engine, settings, seed=2)
-    for i in range(300):  # the words say IT; these seekers only like the arts
-        rec = recommender.recommend(20 + i % 40, "геймдев", "игры и персонажи", k=2)
-        recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
+    # the words say IT; these seekers only like the arts
+    _log_arts_lovers(recommender, 300, "игры и персонажи")
 
     first = train_from_store(sqlite_engine, settings)
     assert first["promoted"] is True and first["champion"] == "content prior"
@@ -107,9 +114,7 @@ def test_two_trainings_at_once_take_turns(engine: Engine, tmp_path: Path) -> Non
     settings = _settings(store, tmp_path, epsilon=1.0)
     seed_catalog(store, tmp_path)
     recommender = Recommender.from_store(store, settings, seed=4)
-    for i in range(200):
-        rec = recommender.recommend(20 + i % 40, "геймдев", "игры и персонажи", k=2)
-        recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
+    _log_arts_lovers(recommender, 200, "игры и персонажи")
 
     config = TrainConfig(batch_size=32, updates=300, seed=1)
     reports: list[dict[str, object]] = []
@@ -147,17 +152,15 @@ def test_retrain_once_trains_from_logged_feedback(engine: Engine, tmp_path: Path
     from vacrec.agent.registry import live_version
     from vacrec.config import Settings
     from vacrec.learning import retrain_once
-    from vacrec.service.recommender import Recommender
 
     settings = Settings(home=tmp_path / "home", epsilon=1.0)
     assert retrain_once(engine, settings) is None  # empty store: skipped, not an error
     seed_catalog(engine, tmp_path)
     assert retrain_once(engine, settings) is None  # no feedback yet
     recommender = Recommender.from_store(engine, settings, seed=1)
-    for i in range(60):  # the words say IT first, the arts close behind (both explored), but
-        # these seekers only like the arts
-        rec = recommender.recommend(20 + i % 40, "геймдев", "игры unity, театр, сцена", k=2)
-        recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
+    # the words say IT first, the arts close behind (both explored), but these seekers only
+    # like the arts
+    _log_arts_lovers(recommender, 60, "игры unity, театр, сцена")
     report = retrain_once(engine, settings)
     assert report is not None and report["transitions"] == 60
     assert report["promoted"] is True and report["champion"] == "content prior"
@@ -180,9 +183,7 @@ def test_replicas_retraining_on_the_same_tick_train_once(engine: Engine, tmp_pat
     settings = _settings(engine, tmp_path, epsilon=1.0)
     seed_catalog(engine, tmp_path)
     recommender = Recommender.from_store(engine, settings, seed=3)
-    for i in range(60):
-        rec = recommender.recommend(20 + i % 40, "геймдев", "игры unity, театр, сцена", k=2)
-        recommender.feedback(rec.event_id, cum_reward=2 if rec.industry == ARTS else -2)
+    _log_arts_lovers(recommender, 60, "игры unity, театр, сцена")
 
     reports: list[object] = []
     threads = [
