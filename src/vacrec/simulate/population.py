@@ -114,16 +114,16 @@ class Population:
         self.postings = postings
         self.skills = tuple(skills)
         self.blank_share = float(blank_share)
-        self.posting_skill, self.posting_skill_score = self._skills_of_postings()
+        self.posting_skill = self._skills_of_postings()
         self._idf: dict[str, float] | None = None
         self._stem_of: dict[str, str] = {}
         self._characteristic: dict[int, tuple[tuple[str, int], ...]] = {}
         self._typed_index: tuple[dict[str, list[int]], dict[str, set[int]]] | None = None
 
     # --- the skill a posting calls for -------------------------------------------------------
-    def _skills_of_postings(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per posting: the skill whose words match it best (−1 when none matches at all) and
-        that cosine. One match per skill, read industry by industry."""
+    def _skills_of_postings(self) -> np.ndarray:
+        """Per posting: the skill whose words match it best (−1 when none matches at all). One
+        match per skill, read industry by industry."""
         index, number_of = self.snapshot.index, self.postings.number_of
         best = np.full(len(index.ids), -1, dtype=np.int64)
         best_score = np.zeros(len(index.ids), dtype=np.float64)
@@ -138,7 +138,7 @@ class Population:
                         score[number_of[vid]] = cosine
             better = score > best_score  # ties keep the earlier skill
             best[better], best_score[better] = s, score[better]
-        return best, best_score
+        return best
 
     # --- what a seeker types ----------------------------------------------------------------
     def _stem(self, word: str) -> str:

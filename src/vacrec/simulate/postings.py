@@ -28,15 +28,13 @@ class Postings:
         self.ids: np.ndarray = index.ids
         self.number_of: dict[str, int] = {str(vid): n for n, vid in enumerate(index.ids)}
         """Vacancy id → posting number."""
-        actions: list[list[int]] = [[] for _ in range(len(index.ids))]
-        for a, industry in enumerate(snapshot.actions):
+        in_served = np.zeros(len(index.ids), dtype=bool)
+        for industry in snapshot.actions:
             size = index.size(industry)
             if size:  # an empty text ranks nothing: all ``size`` postings, most recent first
                 for vid, _ in index.top_k(industry, "", size).items:
-                    actions[self.number_of[vid]].append(a)
-        self.actions_of: tuple[tuple[int, ...], ...] = tuple(tuple(a) for a in actions)
-        """Served industries (action indices, ascending) of each posting."""
-        self.served = np.asarray([n for n, a in enumerate(actions) if a], dtype=np.int64)
+                    in_served[self.number_of[vid]] = True
+        self.served = np.flatnonzero(in_served).astype(np.int64)
         """Postings of at least one served industry: the ones a seeker can want."""
         self.vectors: sparse.csr_matrix = sparse.csr_matrix(index.matrix, dtype=np.float64)
         """One L2-normalised TF-IDF row per posting, by number."""
