@@ -28,16 +28,18 @@ def free_port() -> int:
 
 
 def vacrec_env(home: Path, database_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a vacrec command on this store, rate limits off.
+    """The environment of a vacrec command on this store, rate limits and the client share
+    cap off.
 
-    Every test client shares 127.0.0.1, so per-address budgets would only
-    measure themselves (tests/service/test_rate_limits.py covers them).
+    Every test client shares 127.0.0.1, so per-address budgets and shares would only
+    measure themselves (tests/service/test_rate_limits.py and test_steering.py cover them).
     """
     return os.environ | {
         "VACREC_HOME": str(home),
         "VACREC_DATABASE_URL": database_url,
         "VACREC_RATE_LIMIT_RECOMMENDATIONS": "off",
         "VACREC_RATE_LIMIT_REWARDS": "off",
+        "VACREC_TRAIN_MAX_CLIENT_SHARE": "1",
         **extra,
     }
 

@@ -6,6 +6,7 @@ environment itself, so tests can build one with explicit values.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,11 @@ def parse_rate_limit(text: str) -> list[RateLimitItem]:
     if text.strip().lower() == RATE_LIMIT_OFF:
         return []
     return parse_many(text)
+
+
+def split_proxies(text: str) -> list[str]:
+    """``"127.0.0.1, 10.0.0.0/8"`` → its entries (empty text: none)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 class Settings(BaseSettings):
@@ -83,6 +89,39 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where the limits count (a `limits` storage URI, e.g. redis://host:6379 "
         "so that workers and replicas share one budget); memory:// counts per worker.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or networks of reverse proxies whose X-Forwarded-For names the "
+        'client, comma-separated (e.g. "127.0.0.1" for nginx on the same host, '
+        '"10.0.0.0/8"); empty: forwarded headers are ignored and the peer address counts.',
+    )
+    client_key: str = Field(
+        default="vacrec",
+        description="Key of the hash that stores a client's address as an identity; set one "
+        "secret for all replicas so stored identities cannot be reversed by hashing every "
+        "address.",
+    )
+    train_max_client_share: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Most one client identity (address; IPv6 /64) may make of the rows a "
+        "model is trained and judged on (it keeps at least "
+        "VACREC_TRAIN_MIN_CLIENT_ROWS); beyond, a seeded sample of its rows is kept.",
+    )
+    train_min_client_rows: int = Field(
+        default=20,
+        ge=1,
+        description="Rows every client identity may keep, whatever the share cap says.",
+    )
+    promotion_drift_threshold: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Total-variation distance between the rewards of the events since the "
+        "newest model and those before, above which (when significant) a better candidate "
+        "is registered but held for an operator to promote.",
     )
     train_lock_wait_s: float = Field(
         default=900.0,
@@ -180,6 +219,18 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _readable_proxies(cls, value: str) -> str:
+        for part in split_proxies(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{part!r} is not an address or network; e.g. 127.0.0.1,10.0.0.0/8"
+                ) from None
+        return value
+
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -196,6 +247,11 @@ class Settings(BaseSettings):
     def skill_vocabulary(self) -> SkillVocabulary:
         """The packaged skills followed by ``extra_skills``."""
         return SkillVocabulary(self.extra_skills)
+
+    @property
+    def proxy_list(self) -> list[str]:
+        """The trusted proxies' addresses and networks (empty: trust no forwarded header)."""
+        return split_proxies(self.trusted_proxies)
 
     @property
     def reports_dir(self) -> Path:

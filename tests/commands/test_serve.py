@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serve_process import ServeProcess
+from tests.serve_process import ServeProcess, vacrec_env
 from tests.service.conftest import seed_catalog
 from vacrec.commands.serve import parse_duration
 from vacrec.store.db import make_engine, migrate
@@ -59,6 +59,35 @@ def test_serve_with_two_workers_shares_the_database(database_url: str, tmp_path:
         server.stop()
         engine.dispose()
     assert server.process.returncode is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_serve_ignores_forwarded_headers_from_an_untrusted_peer(
+    database_url: str, tmp_path: Path
+) -> None:
+    """uvicorn alone would trust X-Forwarded-For from loopback: a client there rotating it
+    got a fresh budget per request. `vacrec serve` trusts only VACREC_TRUSTED_PROXIES."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    seed_catalog(engine, tmp_path)
+    env = vacrec_env(tmp_path / "home", database_url, VACREC_RATE_LIMIT_RECOMMENDATIONS="3/minute")
+    server = ServeProcess.start(env, tmp_path / "serve.log")
+    try:
+        server.wait_ready()
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            statuses = [
+                client.post(
+                    "/api/v1/recommendations",
+                    json={"age": 30, "skill": "акварель"},
+                    headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                ).status_code
+                for i in range(1, 6)
+            ]
+    finally:
+        server.stop()
+        engine.dispose()
+    assert statuses == [200, 200, 200, 429, 429]
 
 
 @pytest.mark.parametrize(

@@ -97,9 +97,10 @@ def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
             "model_poll_s": 0.2,
             "catalog_poll_s": 0.2,
             # Tests send hundreds of requests from one address; tests/service/test_rate_limits.py
-            # covers the budgets themselves.
+            # and test_steering.py cover the budgets and the client share themselves.
             "rate_limit_recommendations": "off",
             "rate_limit_rewards": "off",
+            "train_max_client_share": 1.0,
         }
         values.update(overrides)
         settings = Settings(**values)

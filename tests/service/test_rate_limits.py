@@ -1,8 +1,8 @@
 """Per-address budgets on the endpoints that write, and a flood that cannot move the policy.
 
-The server runs on loopback with uvicorn's defaults, which trust ``X-Forwarded-For``
-from 127.0.0.1 as they would from a reverse proxy on the same host: that header
-stands for the client's address here.
+The servers here trust ``X-Forwarded-For`` from 127.0.0.1 (``VACREC_TRUSTED_PROXIES``),
+as an operator sets it for a reverse proxy on the same host: that header stands for
+the client's address. With the default (no trusted proxy) the header means nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from vacrec.agent.registry import load_model, newest_version
 from vacrec.learning import LogSelection, read_training_logs, train_from_store
 from vacrec.store.tables import events, feedback
 
+PROXY = "127.0.0.1"
 ATTACKER = {"X-Forwarded-For": "198.51.100.66"}
 BODY = {"age": 30, "skill": "геймдев", "preference": "игры и персонажи"}
 
@@ -36,7 +37,7 @@ def _count(server: Server, table) -> int:  # type: ignore[no-untyped-def]
 def test_recommendations_past_the_budget_get_429_with_retry_after(
     make_server: ServerFactory,
 ) -> None:
-    server = make_server(rate_limit_recommendations="3/minute")
+    server = make_server(rate_limit_recommendations="3/minute", trusted_proxies=PROXY)
     v1 = [server.client.post("/api/v1/recommendations", json=BODY, headers=ATTACKER)]
     v1 += [server.client.post("/api/v1/recommendations", json=BODY, headers=ATTACKER)]
     legacy = server.client.get("/api/recommend/", params=BODY, headers=ATTACKER)
@@ -58,7 +59,7 @@ def test_recommendations_past_the_budget_get_429_with_retry_after(
 def test_rewards_share_one_budget_across_legacy_writes_and_feedback(
     make_server: ServerFactory,
 ) -> None:
-    server = make_server(rate_limit_rewards="2/minute")
+    server = make_server(rate_limit_rewards="2/minute", trusted_proxies=PROXY)
     event = server.client.post("/api/v1/recommendations", json=BODY).json()
     write = {"cum_reward": 3, "age": 30, "skill": "геймдев", "action": 0}
 
@@ -73,6 +74,19 @@ def test_rewards_share_one_budget_across_legacy_writes_and_feedback(
     assert invalid.status_code == 429  # the budget is spent before the body is even read
     assert third.json() == {"status_code": 429, "details": third.json()["details"]}
     assert _count(server, feedback) == 2
+
+
+def test_forwarded_headers_mean_nothing_unless_the_proxy_is_trusted(
+    make_server: ServerFactory,
+) -> None:
+    """The default: a client on loopback rotating X-Forwarded-For is still one address."""
+    server = make_server(rate_limit_recommendations="3/minute")
+    answers = [
+        server.client.post("/api/v1/recommendations", json=BODY, headers=_from(f"10.9.0.{i}"))
+        for i in range(1, 6)
+    ]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
+    assert "127.0.0.1" in answers[-1].json()["detail"]
 
 
 def _honest_traffic(server: Server, n: int) -> None:
@@ -129,6 +143,8 @@ def test_a_flood_from_one_address_does_not_move_the_trained_policy(
         epsilon=1.0,
         rate_limit_recommendations="60/minute;600/hour",
         rate_limit_rewards="60/minute;600/hour",
+        trusted_proxies=PROXY,
+        train_max_client_share=1.0,  # budgets alone: test_steering.py covers the share cap
     )
     _honest_traffic(limited, 300)
     train_from_store(limited.engine, limited.settings, promote_mode="never")
@@ -142,7 +158,7 @@ def test_a_flood_from_one_address_does_not_move_the_trained_policy(
     assert accepted <= 60 * minutes  # legacy writes and feedback share 60 a minute
     assert _greedy_industries(limited) == before
 
-    unlimited = make_server(epsilon=1.0)  # the test default: no budgets
+    unlimited = make_server(epsilon=1.0, trusted_proxies=PROXY)  # the test default: no budgets
     _flood(unlimited, 1000)
     train_from_store(unlimited.engine, unlimited.settings, promote_mode="never")
     assert _greedy_industries(unlimited).count(MARKETING) > len(before) // 2

@@ -127,6 +127,9 @@ def _serve(
                 limit_concurrency=settings.http_max_connections,
                 timeout_keep_alive=settings.http_keep_alive_s,
                 backlog=settings.http_backlog,
+                # The app trusts forwarded headers itself, only from VACREC_TRUSTED_PROXIES;
+                # uvicorn's default would trust any X-Forwarded-For sent from loopback.
+                proxy_headers=False,
             )
     finally:
         stop.set()

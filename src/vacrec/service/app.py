@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from vacrec.config import Settings, get_settings
 from vacrec.errors import (
@@ -205,6 +206,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if settings.proxy_list:  # outermost: every layer below sees the forwarded client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_list)
     _install_error_handlers(app)
     app.include_router(routes_legacy.router)
     app.include_router(routes_v1.router)

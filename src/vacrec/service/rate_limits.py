@@ -6,8 +6,9 @@ moving-window budget for recommendations (each one stores an event) and for
 rewards (legacy writes and v1 feedback); past it the answer is 429 with
 ``Retry-After``. The counting is the ``limits`` library's.
 
-Behind a reverse proxy the address is the proxy's unless uvicorn trusts its
-``X-Forwarded-For`` (``FORWARDED_ALLOW_IPS``); see the README.
+Behind a reverse proxy the address is the proxy's unless the proxy is named in
+``VACREC_TRUSTED_PROXIES`` (see ``service/clients.py`` and the README); an
+IPv6 client's budget is its /64's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from limits.storage import storage_from_string
 
 from vacrec.config import Settings, parse_rate_limit
 from vacrec.errors import TooManyRequests
+from vacrec.service.clients import client_address, client_subject
 
 RECOMMEND, REWARD = "recommendations", "rewards"
 
@@ -50,17 +52,12 @@ class RateLimits:
                 )
 
 
-def _client_address(request: Request) -> str:
-    # uvicorn has already replaced this with X-Forwarded-For when the proxy is trusted.
-    return request.client.host if request.client is not None else "unknown"
-
-
 def rate_limited(rule: str) -> Callable[[Request], Awaitable[None]]:
     """A route dependency that spends one unit of ``rule``'s budget per request."""
 
     async def check(request: Request) -> None:
         limits: RateLimits = request.app.state.rate_limits
-        await limits.hit(rule, _client_address(request))
+        await limits.hit(rule, client_subject(client_address(request)))
 
     return check
 
