@@ -40,6 +40,9 @@ from vacrec.store.transitions import (
 )
 
 NO_TIMES = np.empty(0, dtype="datetime64[us]")
+NO_CLIENTS = np.empty(0, dtype=np.int64)
+UNKNOWN_CLIENT = -1
+"""Client code of a row logged with no identity (in-process, or before migration 0004)."""
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Transitions:
     rewards: np.ndarray  # float32 [m], tanh(R)
     propensities: np.ndarray  # float64 [m], NaN = unknown (legacy rows)
     times: np.ndarray = field(default_factory=lambda: NO_TIMES)  # datetime64[us] UTC [m], NaT
+    clients: np.ndarray = field(default_factory=lambda: NO_CLIENTS)  # int64 [m], −1 = unknown
     aware: bool = False  # the store gave timezone-aware times: hand them back as UTC-aware
     dropped: dict[str, int] = field(default_factory=dict)  # rows skipped, by reason
 
@@ -94,6 +98,7 @@ class Transitions:
             rewards=self.rewards[idx],
             propensities=self.propensities[idx],
             times=self.times[idx] if self.times.size else self.times,
+            clients=self.clients[idx] if self.clients.size else self.clients,
             aware=self.aware,
             dropped=dict(self.dropped),
         )
@@ -117,6 +122,7 @@ class Transitions:
             rewards=np.asarray(rewards, dtype=np.float32),
             propensities=self.propensities,
             times=self.times,
+            clients=self.clients,
             aware=self.aware,
             dropped=dict(self.dropped),
         )
@@ -148,6 +154,8 @@ class Request(Protocol):
     def session_id(self) -> str | None: ...
     @property
     def created_at(self) -> datetime | None: ...
+    @property
+    def client(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,7 @@ class LoggedRequest:
     reward: float | None  # None: never rated
     session_id: str | None = None
     created_at: datetime | None = None
+    client: str | None = None  # the requester's identity; None: unknown
 
 
 _DTYPES: dict[str, Any] = {
@@ -170,6 +179,7 @@ _DTYPES: dict[str, Any] = {
     "rewards": np.float32,
     "propensities": np.float64,
     "times": "datetime64[us]",
+    "clients": np.int64,
     "link_from": np.int64,  # a transition …
     "link_to": np.int64,  # … and the state row of its session's next request
 }
@@ -188,6 +198,7 @@ class TransitionBuilder:
         self._action_of = {name: i for i, name in enumerate(encoder.actions)}
         self._skill_names: dict[str, str] = {}  # one str object per skill, shared by all rows
         self._open: dict[str, int] = {}
+        self._client_codes: dict[str, int] = {}  # identity → small int, in order of appearance
         self._states = 0
         self._transitions = 0
         self._dropped = 0
@@ -226,9 +237,15 @@ class TransitionBuilder:
             cols["rewards"].append(row.reward)
             cols["propensities"].append(row.propensity)
             cols["times"].append(self._utc(row.created_at))
+            cols["clients"].append(self._client_code(row.client))
         self._encode(kept)
         for name, values in cols.items():
             self._parts[name].append(np.asarray(values, dtype=_DTYPES[name]))
+
+    def _client_code(self, client: str | None) -> int:
+        if client is None:
+            return UNKNOWN_CLIENT
+        return self._client_codes.setdefault(client, len(self._client_codes))
 
     def _utc(self, moment: datetime | None) -> datetime | None:
         if moment is None or moment.tzinfo is None:
@@ -267,6 +284,7 @@ class TransitionBuilder:
             rewards=self._column("rewards"),
             propensities=self._column("propensities"),
             times=self._column("times"),
+            clients=self._column("clients"),
             aware=self._aware,
             dropped={"unknown_industry": self._dropped},
         )
@@ -293,6 +311,7 @@ def _legacy_requests(rows: Iterable[Any]) -> list[LoggedRequest]:
             propensity=float("nan"),
             reward=row.reward,
             created_at=row.created_at,
+            client=row.client,
         )
         for row in rows
     ]

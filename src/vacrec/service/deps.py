@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from vacrec.config import Settings
+from vacrec.service.clients import request_identity
 from vacrec.service.metrics import Metrics
 from vacrec.service.recommender import Recommender
 
@@ -32,7 +33,13 @@ async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
+async def get_client_identity(request: Request) -> str:
+    return request_identity(request)
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 RecommenderDep = Annotated[Recommender, Depends(get_recommender)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ClientDep = Annotated[str, Depends(get_client_identity)]
+"""The requester's stored identity (a keyed hash of its address; see service/clients.py)."""

@@ -214,8 +214,12 @@ class Recommender:
         session_id: str | None = None,
         explore: bool = True,
         source: str = "api",
+        client: str | None = None,
     ) -> Recommendation:
-        """Pick an industry for the state, rank its vacancies, store the event, return it."""
+        """Pick an industry for the state, rank its vacancies, store the event, return it.
+
+        ``client`` is the requester's identity (``service/clients.py``), kept with the event.
+        """
         skill = self._check_state(age, skill)
         if len(preference) > PREFERENCE_MAX_CHARS:
             raise InvalidRequest(
@@ -266,6 +270,7 @@ class Recommender:
             catalog_version=int(snapshot.version),  # type: ignore[arg-type]
             shown=tuple(item.id for item in items),
             source=source,
+            client=client,
         )
         events.insert_event(self.engine, event)
         if self.metrics is not None:
@@ -290,6 +295,7 @@ class Recommender:
         event_id: str,
         votes: Sequence[tuple[str, int]] | None = None,
         cum_reward: int | None = None,
+        client: str | None = None,
     ) -> float:
         """Store the reward of an event (votes per vacancy, or their sum); returns tanh(R)."""
         if votes is not None and not votes:  # an empty list would close the event unrated
@@ -300,6 +306,7 @@ class Recommender:
             ttl_s=self.settings.feedback_ttl_s,
             votes=None if votes is None else [(str(v), int(s)) for v, s in votes],
             cum_reward=cum_reward,
+            client=client,
         )
         if self.metrics is not None:
             self.metrics.observe_feedback(
@@ -308,14 +315,21 @@ class Recommender:
         return stored.reward
 
     def legacy_write(
-        self, age: int, skill: str, action: int, cum_reward: int, event_id: str | None = None
+        self,
+        age: int,
+        skill: str,
+        action: int,
+        cum_reward: int,
+        event_id: str | None = None,
+        client: str | None = None,
     ) -> float:
         """``POST /api/write/``: tie to the event given, or to the legacy request it answers.
 
         With an event id the age, skill and action must be the event's own; without
         one, the action must exist and |cum_reward| fit the original's five cards, and
-        the store links it to the recent unrated legacy event of the same state and
-        action when there is one (else it is kept apart as legacy).
+        the store links it to the recent unrated legacy event served to the same
+        ``client`` with the same state and action when there is one (else it is kept
+        apart as legacy).
         """
         skill = self._check_state(age, skill)
         if event_id is not None:
@@ -325,6 +339,7 @@ class Recommender:
                 ttl_s=self.settings.feedback_ttl_s,
                 cum_reward=cum_reward,
                 expect={"age": age, "skill": skill, "action": action},
+                client=client,
             )
             kind = "cum_reward"
         else:
@@ -344,6 +359,7 @@ class Recommender:
                 industry=actions[action],  # by name: indices shift when groups are added
                 cum_reward=cum_reward,
                 ttl_s=self.settings.feedback_ttl_s,
+                client=client,
             )
             kind = "legacy" if stored.event_id is None else "cum_reward"
         if self.metrics is not None:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from vacrec.domain import AGE_MAX, AGE_MIN, LEGACY_K, PREFERENCE_MAX_CHARS
-from vacrec.service.deps import RecommenderDep
+from vacrec.service.deps import ClientDep, RecommenderDep
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.schemas import (
     SKILL_MAX_CHARS,
@@ -51,12 +51,15 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
 )
 def legacy_recommend(
     recommender: RecommenderDep,
+    client: ClientDep,
     age: Annotated[int, Query(ge=AGE_MIN, le=AGE_MAX)],
     skill: Annotated[str, Query(min_length=1, max_length=SKILL_MAX_CHARS)],
     preference: Annotated[str, Query(max_length=PREFERENCE_MAX_CHARS)] = "",
 ) -> LegacyRecommendResponse:
     """The original recommendation call: five vacancies of the chosen industry."""
-    rec = recommender.recommend(age, skill, preference, k=LEGACY_K, source=LEGACY_SOURCE)
+    rec = recommender.recommend(
+        age, skill, preference, k=LEGACY_K, source=LEGACY_SOURCE, client=client
+    )
     return LegacyRecommendResponse(
         details=LegacyDetails(
             action=rec.action,
@@ -80,7 +83,9 @@ def legacy_recommend(
     responses=_errors(404, 409, 410, 413, 422, 429, 503),
     dependencies=[REWARD_BUDGET],
 )
-def legacy_write(body: LegacyWriteRequest, recommender: RecommenderDep) -> LegacyWriteResponse:
+def legacy_write(
+    body: LegacyWriteRequest, recommender: RecommenderDep, client: ClientDep
+) -> LegacyWriteResponse:
     """The original reward call: the sum of the votes for (age, skill, action)."""
     recommender.legacy_write(
         age=body.age,
@@ -88,5 +93,6 @@ def legacy_write(body: LegacyWriteRequest, recommender: RecommenderDep) -> Legac
         action=body.action,
         cum_reward=body.cum_reward,
         event_id=body.event_id,
+        client=client,
     )
     return LegacyWriteResponse()

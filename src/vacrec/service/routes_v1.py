@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from vacrec.errors import ServiceUnavailable
-from vacrec.service.deps import RecommenderDep
+from vacrec.service.deps import ClientDep, RecommenderDep
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.recommender import Recommendation
 from vacrec.service.schemas import (
@@ -80,7 +80,9 @@ def _response(rec: Recommendation) -> RecommendationResponse:
     responses={k: _ERRORS[k] for k in (413, 422, 429, 503)},
     dependencies=[RECOMMEND_BUDGET],
 )
-def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> Response:
+def recommend(
+    body: RecommendationRequest, recommender: RecommenderDep, client: ClientDep
+) -> Response:
     """Pick an industry for the seeker (age, skill and what they wrote) and rank its vacancies."""
     rec = recommender.recommend(
         age=body.age,
@@ -90,6 +92,7 @@ def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> Respo
         session_id=body.session_id,
         explore=body.explore,
         source="api",
+        client=client,
     )
     # Built and validated once here, serialised by pydantic-core directly: FastAPI would
     # otherwise validate the same object a second time on the hot path.
@@ -99,10 +102,14 @@ def recommend(body: RecommendationRequest, recommender: RecommenderDep) -> Respo
 @router.post(
     "/feedback", response_model=FeedbackResponse, responses=_ERRORS, dependencies=[REWARD_BUDGET]
 )
-def feedback(body: FeedbackRequest, recommender: RecommenderDep) -> FeedbackResponse:
+def feedback(
+    body: FeedbackRequest, recommender: RecommenderDep, client: ClientDep
+) -> FeedbackResponse:
     """Rate the vacancies of one recommendation (each +1/−1) or send their sum."""
     votes = None if body.votes is None else [(v.vacancy_id, v.vote) for v in body.votes]
-    reward = recommender.feedback(body.event_id, votes=votes, cum_reward=body.cum_reward)
+    reward = recommender.feedback(
+        body.event_id, votes=votes, cum_reward=body.cum_reward, client=client
+    )
     return FeedbackResponse(reward=reward)
 
 

@@ -40,6 +40,7 @@ class NewEvent:
     catalog_version: int
     shown: tuple[str, ...]
     source: str
+    client: str | None = None  # the requester's identity (service/clients.py); None: in-process
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def insert_event(engine: Engine, event: NewEvent) -> None:
                 "catalog_version": event.catalog_version,
                 "shown": list(event.shown),
                 "source": event.source,
+                "client": event.client,
             },
         )
 
@@ -134,6 +136,7 @@ def record_feedback(
     votes: Sequence[tuple[str, int]] | None = None,
     cum_reward: int | None = None,
     expect: dict[str, object] | None = None,
+    client: str | None = None,
 ) -> StoredFeedback:
     """Tie feedback to its event after every check, in one transaction.
 
@@ -187,6 +190,7 @@ def record_feedback(
                 reward=reward,
                 votes=stored_votes,
                 legacy=False,
+                client=client,
             )
     except IntegrityError:
         # Another request stored this event's feedback between our check and our insert.
@@ -205,18 +209,20 @@ def record_legacy_feedback(
     industry: str,
     cum_reward: int,
     ttl_s: float,
+    client: str | None = None,
 ) -> StoredFeedback:
     """A write from the original API, which sends no event id.
 
     Its client fetched the cards from ``GET /api/recommend/`` a moment before, so the
-    newest unrated legacy event of the same age, skill and industry within the
-    feedback TTL is that request: the reward is tied to it, with its logged
-    propensity, and trains like any rated event. Only a write that matches no such
-    event is stored apart, marked ``legacy`` (kept out of training by default).
+    newest unrated legacy event served to the same ``client`` with the same age, skill
+    and industry within the feedback TTL is that request: the reward is tied to it,
+    with its logged propensity, and trains like any rated event. Another client's
+    event is never taken (it would steal that seeker's rating). A write that matches
+    no such event is stored apart, marked ``legacy`` (kept out of training by default).
     """
     reward = reward_of(cum_reward)
     values = {"age": age, "skill": skill, "action": action, "industry": industry}
-    values |= {"cum_reward": cum_reward, "reward": reward, "votes": None}
+    values |= {"cum_reward": cum_reward, "reward": reward, "votes": None, "client": client}
     try:
         with engine.begin() as conn:
             event_id = _unrated_legacy_event(
@@ -244,6 +250,9 @@ def _unrated_legacy_event(
             events.c.skill == values["skill"],
             events.c.action == values["action"],
             events.c.industry == values["industry"],
+            events.c.client.is_(None)
+            if values["client"] is None
+            else events.c.client == values["client"],
             events.c.created_at >= utcnow() - timedelta(seconds=ttl_s),
             ~rated,
         )

@@ -88,6 +88,8 @@ events = Table(
     Column("catalog_version", Integer, nullable=False),
     Column("shown", JSON, nullable=False),
     Column("source", String(32), nullable=False),
+    # A keyed hash of the client's address (service/clients.py); NULL: served in-process.
+    Column("client", String(32)),
     Index("ix_events_created_at", "created_at"),
     Index("ix_events_session_id_created_at", "session_id", "created_at"),
 )
@@ -108,6 +110,7 @@ feedback = Table(
     Column("reward", Float, nullable=False),
     Column("votes", JSON),
     Column("legacy", Boolean, nullable=False),
+    Column("client", String(32)),  # who sent the reward (a legacy row's only identity)
     Index("ix_feedback_created_at", "created_at"),
 )
 

@@ -122,7 +122,8 @@ def requests_with_feedback(
 ) -> Iterator[Sequence[Row[Any]]]:
     """Logged requests (rated or not) with their reward (NULL: never rated), oldest first.
 
-    Columns: created_at, session_id, age, skill, preference, industry, propensity, reward.
+    Columns: created_at, session_id, age, skill, preference, industry, propensity, reward,
+    client.
     """
     window = window or TrainWindow()
     query = (
@@ -135,6 +136,7 @@ def requests_with_feedback(
             events.c.industry,
             events.c.propensity,
             feedback.c.reward,
+            events.c.client,
         )
         .select_from(events.outerjoin(feedback, feedback.c.event_id == events.c.id))
         .where(*_event_window(window, include_simulated, utcnow()))
@@ -154,7 +156,7 @@ def legacy_feedback(
 ) -> Iterator[Sequence[Row[Any]]]:
     """Feedback rows not tied to an event (``POST /api/write/``), oldest first.
 
-    Columns: created_at, age, skill, industry (by name, as written), reward.
+    Columns: created_at, age, skill, industry (by name, as written), reward, client.
     ``include_simulated`` only decides which events count towards an events window.
     """
     window = window or TrainWindow()
@@ -165,6 +167,7 @@ def legacy_feedback(
             feedback.c.skill,
             feedback.c.industry,
             feedback.c.reward,
+            feedback.c.client,
         )
         .where(feedback.c.event_id.is_(None), *_legacy_window(window, include_simulated, utcnow()))
         .order_by(feedback.c.created_at, feedback.c.id)
