@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import Engine
 
 from vacrec.config import Settings
+from vacrec.evaluation.trust import RewardDrift, cap_client_share, holdout_mask, reward_drift
 from vacrec.store.catalog import current_catalog_version
+from vacrec.store.db import aware_utc
 
 if TYPE_CHECKING:
     from vacrec.agent.context import ContextEncoder
@@ -33,8 +36,9 @@ log = logging.getLogger(__name__)
 
 DEMO_PACKAGE, DEMO_PATH = "vacrec.catalog", "demo/vacancies.jsonl"
 HOLDOUT_SHARE = 0.2
-"""The newest fifth of the rated events is kept out of training and used to compare the
-candidate with the serving policy: judged on events it never saw, as it will be served."""
+"""A seeded fifth of each action's rated events, across time and clients, is kept out of
+training and used to compare the candidate with the serving policy: judged on events it
+never saw. Not the newest fifth: after a flood, those would be the flood's own."""
 
 
 class LearningError(Exception):
@@ -135,6 +139,26 @@ def _no_new_feedback(engine: Engine) -> int | None:
     return newest.version if seen is not None and seen == last else None
 
 
+def _recent_reward_drift(engine: Engine, transitions: Transitions) -> RewardDrift | None:
+    """Rewards logged since the newest model was registered against those before it (with
+    no model yet: the newest fifth against the rest)."""
+    from vacrec.agent.registry import newest_model
+
+    with engine.connect() as conn:
+        newest = newest_model(conn)
+    times = transitions.times
+    if not times.size:
+        return None
+    if newest is not None:
+        since = np.datetime64(aware_utc(newest.created_at).replace(tzinfo=None), "us")
+        recent = times > since
+    else:
+        recent = np.zeros(len(transitions), dtype=bool)
+        newest_first = np.argsort(times, kind="stable")[::-1]
+        recent[newest_first[: round(HOLDOUT_SHARE * len(times))]] = True
+    return reward_drift(transitions.rewards[~recent], transitions.rewards[recent])
+
+
 def train_from_store(
     engine: Engine,
     settings: Settings,
@@ -200,8 +224,23 @@ def _train_and_decide(
             except ModelRefused as refused:
                 champion_name = f"content prior (live model refused: {refused})"
 
-    older, newest = transitions.split_newest(HOLDOUT_SHARE)
-    note(f"training on {len(older)} transitions, {len(newest)} held out")
+    rng = np.random.default_rng(config.seed)
+    logged = len(transitions)
+    transitions = transitions.subset(
+        cap_client_share(
+            transitions.clients,
+            settings.train_max_client_share,
+            settings.train_min_client_rows,
+            rng,
+        )
+    )
+    drift = _recent_reward_drift(engine, transitions)
+    held = holdout_mask(transitions.actions, HOLDOUT_SHARE, rng)
+    older, newest = transitions.subset(~held), transitions.subset(held)
+    note(
+        f"training on {len(older)} transitions, {len(newest)} held out "
+        f"({logged - len(transitions)} over a client's share left out)"
+    )
     result = train(older, config)
     candidate = result.model
 
@@ -220,7 +259,13 @@ def _train_and_decide(
         diff = evaluator.difference(pi_candidate, pi_champion)
         ope["dr_difference"] = diff.to_dict()
         ope["logged_rows"] = len(evaluator)
-    decision = decide_promotion(promote_mode, champion_name, diff)  # type: ignore[arg-type]
+    decision = decide_promotion(
+        promote_mode,  # type: ignore[arg-type]
+        champion_name,
+        diff,
+        drift=drift,
+        drift_threshold=settings.promotion_drift_threshold,
+    )
 
     first, last = older.time_range()
     meta = ModelMeta.model_validate(
@@ -230,6 +275,7 @@ def _train_and_decide(
                 last_event=last.isoformat() if last else None,
                 transitions=len(older),
                 held_out=len(newest),
+                over_client_share=logged - len(transitions),
                 newest_feedback_id=feedback_seen,
                 legacy=int((~older.known_propensity).sum()),
                 simulated_included=selection.simulated,
@@ -240,7 +286,12 @@ def _train_and_decide(
             "ope": {k: v for k, v in ope.items() if k in ("candidate", "champion")},
             "dr_difference": ope.get("dr_difference"),
             "promotion": Promotion(
-                promoted=decision.promote, reason=decision.reason, champion=champion_name, rule=RULE
+                promoted=decision.promote,
+                held=decision.held,
+                reason=decision.reason,
+                champion=champion_name,
+                rule=RULE,
+                drift=drift.to_dict() if drift is not None else None,
             ),
             "loss_curve": [round(float(x), 6) for x in result.loss_curve],
             "updates": result.updates,
@@ -261,14 +312,17 @@ def _train_and_decide(
 
     report = {
         "version": version,
-        "transitions": len(transitions),
+        "transitions": logged,
         "trained_on": len(older),
         "held_out": len(newest),
         "seconds": round(result.seconds, 3),
         "samples_per_second": round(result.samples_per_second, 1),
         "final_loss": result.final_loss,
         "promoted": decision.promote,
+        "held_for_operator": decision.held,
         "promotion_reason": decision.reason,
+        "over_client_share": logged - len(transitions),
+        "drift": drift.to_dict() if drift is not None else None,
         "champion": champion_name,
         "ope": ope,
         "updates": result.updates,

@@ -6,6 +6,7 @@ import pytest
 
 from vacrec.evaluation.ope import Estimate
 from vacrec.evaluation.promotion import PROMOTE_MODES, RULE, decide_promotion
+from vacrec.evaluation.trust import RewardDrift
 
 BETTER = Estimate(value=0.2, low=0.05, high=0.35, n=400)
 UNCLEAR = Estimate(value=0.1, low=-0.02, high=0.22, n=400)
@@ -54,3 +55,30 @@ def test_an_unknown_mode_is_refused():
 def test_the_modes_and_the_rule_are_documented():
     assert PROMOTE_MODES == ("auto", "always", "never")
     assert "lower bound" in RULE and "content prior" in RULE
+
+
+def _drift(distance: float, p_value: float) -> RewardDrift:
+    return RewardDrift(distance=distance, p_value=p_value, recent=400, past=1200)
+
+
+def test_a_better_candidate_is_held_when_recent_rewards_depart_sharply():
+    decision = decide_promotion(
+        "auto", "content prior", BETTER, drift=_drift(0.8, 1e-40), drift_threshold=0.2
+    )
+
+    assert decision.promote is False and decision.held is True
+    assert "held for an operator" in decision.reason and "0.80" in decision.reason
+    assert "vacrec model promote" in decision.reason
+
+
+@pytest.mark.parametrize("drift", [_drift(0.1, 1e-40), _drift(0.8, 0.2), None])
+def test_ordinary_change_or_too_little_data_does_not_hold(drift: RewardDrift | None):
+    decision = decide_promotion("auto", "content prior", BETTER, drift=drift, drift_threshold=0.2)
+    assert decision.promote is True and decision.held is False
+
+
+def test_an_operator_still_decides_under_drift():
+    drift = _drift(0.9, 1e-40)
+    assert decide_promotion("always", "x", BETTER, drift=drift, drift_threshold=0.2).promote
+    held = decide_promotion("auto", "x", WORSE, drift=drift, drift_threshold=0.2)
+    assert held.promote is False and held.held is False  # not better: nothing to hold

@@ -51,7 +51,8 @@ class TrainingData(_Meta):
     first_event: str | None = None
     last_event: str | None = None
     transitions: int = 0
-    held_out: int = 0  # newest rated events kept for the promotion's off-policy comparison
+    held_out: int = 0  # rated events kept for the promotion's off-policy comparison
+    over_client_share: int = 0  # rows left out: their client exceeded its share
     newest_feedback_id: int | None = None  # the newest feedback row when training read the logs
     legacy: int = 0
     simulated_included: bool = False
@@ -64,9 +65,11 @@ class Promotion(_Meta):
     """What the promotion rule decided when the model was trained, and why."""
 
     promoted: bool = False
+    held: bool = False  # better by the estimate, but waiting for an operator (see reason)
     reason: str = ""
     champion: str = ""
     rule: str = ""
+    drift: dict[str, float] | None = None  # recent vs past rewards (evaluation.trust)
 
 
 class ModelMeta(_Meta):

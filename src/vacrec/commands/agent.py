@@ -154,6 +154,8 @@ def model_list_command(as_json: Annotated[bool, typer.Option("--json")] = False)
             "final_loss": info.meta.final_loss if info.meta else None,
             "dr": (info.meta.candidate_dr.value if info.meta and info.meta.candidate_dr else None),
             "checksum": info.checksum,
+            "held": bool(info.meta and info.meta.promotion.held),
+            "reason": info.meta.promotion.reason if info.meta else None,
         }
         for info in infos
     ]
@@ -168,6 +170,8 @@ def model_list_command(as_json: Annotated[bool, typer.Option("--json")] = False)
         mark = "*" if r["live"] else " "
         dr = f"{r['dr']:+.3f}" if isinstance(r["dr"], float) else "n/a"
         print(f"{mark:>4} {r['version']:7d}  {r['created_at']:32s}  {r['transitions']!s:>11}  {dr}")
+        if r["held"]:
+            print(f"{'':13s}{r['reason']}")
 
 
 def _checked(conn: Any, version: int) -> None:

@@ -6,6 +6,11 @@ when off-policy evaluation on the logged events says it is better: the 95%
 lower bound of the paired-bootstrap difference DR(candidate) − DR(champion) is
 above zero. Nothing skips that comparison; an operator can still force a
 promotion (``always``) or forbid one (``never``).
+
+A candidate that wins while the rewards logged since the last model depart
+sharply from those before (``evaluation.trust.reward_drift``) is registered
+but *held*: a flood of coordinated ratings looks exactly like that, and its
+own rows would vouch for it. An operator promotes it by hand once satisfied.
 """
 
 from __future__ import annotations
@@ -14,13 +19,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vacrec.evaluation.ope import Estimate
+from vacrec.evaluation.trust import RewardDrift
 
 PromoteMode = Literal["auto", "always", "never"]
 PROMOTE_MODES: tuple[str, ...] = ("auto", "always", "never")
 RULE = (
     "auto: promote when the paired-bootstrap 95% lower bound of DR(candidate greedy) − "
-    "DR(champion greedy) is above 0; the champion is the live model, or the content prior "
-    "when none can serve"
+    "DR(champion greedy) is above 0 and the rewards since the last model do not depart "
+    "sharply from those before (else held for an operator); the champion is the live model, "
+    "or the content prior when none can serve"
 )
 
 
@@ -28,12 +35,18 @@ RULE = (
 class PromotionDecision:
     promote: bool
     reason: str
+    held: bool = False  # better by the estimate, but waiting for an operator
 
 
 def decide_promotion(
-    mode: PromoteMode, champion: str, difference: Estimate | None
+    mode: PromoteMode,
+    champion: str,
+    difference: Estimate | None,
+    drift: RewardDrift | None = None,
+    drift_threshold: float = 1.0,
 ) -> PromotionDecision:
-    """Decide on a candidate given DR(candidate) − DR(champion) (None: could not evaluate)."""
+    """Decide on a candidate given DR(candidate) − DR(champion) (None: could not evaluate)
+    and how far recent rewards moved (None: too few rows to tell)."""
     if mode == "always":
         return PromotionDecision(True, "promote=always")
     if mode == "never":
@@ -45,9 +58,16 @@ def decide_promotion(
             False, f"no logged propensities to compare the candidate with the {champion}"
         )
     better = difference.low > 0
-    return PromotionDecision(
-        better,
+    estimate = (
         f"DR difference vs the {champion} {difference.value:+.3f} "
         f"[95% CI {difference.low:+.3f}, {difference.high:+.3f}] "
-        + ("is above 0" if better else "is not clearly above 0"),
+        + ("is above 0" if better else "is not clearly above 0")
     )
+    if better and drift is not None and drift.departs(drift_threshold):
+        return PromotionDecision(
+            False,
+            f"held for an operator: {drift.describe()}, above {drift_threshold:g}; {estimate}; "
+            "promote it with `vacrec model promote VERSION` once the traffic is trusted",
+            held=True,
+        )
+    return PromotionDecision(better, estimate)
