@@ -1,4 +1,4 @@
-"""The offline Double-DQN trainer on small hand-made logs against a real catalog snapshot."""
+"""The offline DQN trainer on small hand-made logs against a real catalog snapshot."""
 
 from __future__ import annotations
 
@@ -19,7 +19,14 @@ from tests.agent.agent_fixtures import (
 from vacrec.agent.context import CONTENT_FEATURES, PREFERENCE_FEATURES, ContextEncoder
 from vacrec.agent.network import prior_weights
 from vacrec.agent.policy import CONTENT_PRIOR, greedy
-from vacrec.agent.trainer import TrainConfig, TrainResult, downsample, td_targets, train
+from vacrec.agent.trainer import (
+    TrainConfig,
+    TrainResult,
+    _EarlyStopping,
+    downsample,
+    td_targets,
+    train,
+)
 from vacrec.agent.transitions import Transitions, build_transitions
 
 PREF = [CONTENT_FEATURES.index(f) for f in PREFERENCE_FEATURES]
@@ -65,7 +72,8 @@ def test_number_of_updates_is_derived_from_data_size():
     assert config.n_updates(10) == 50  # floor
     assert config.n_updates(1_000_000) == 1_000  # cap
     assert TrainConfig(updates=7).n_updates(1_000_000) == 7
-    assert "derived from data size" in config.stopping_rule()
+    assert "at most ceil(10 epochs" in config.stopping_rule()
+    assert "stops early" in config.stopping_rule()
     assert TrainConfig(updates=7).stopping_rule() == "fixed: 7 updates"
 
 
@@ -214,3 +222,47 @@ def test_a_session_bootstraps_from_the_next_request_and_a_terminal_row_does_not(
     # r + γ·max Q(s′) = 0 + 0.9 · 0.9 for every action of the first request
     assert q_linked == pytest.approx([0.81] * 3, abs=0.15)
     assert q_terminal == pytest.approx([0.0] * 3, abs=0.15)
+
+
+def test_by_default_targets_are_one_step_so_sessions_change_nothing(enc: ContextEncoder):
+    """The next request of a session is the same seeker whatever was served: bootstrapping
+    from it cannot change the choice, so the default ignores it."""
+    rows = _two_step_sessions(120)
+    config = TrainConfig(batch_size=64, learning_rate=3e-3, updates=150, seed=3)
+    first = enc.encode([30], ["геймдев"], [""])
+
+    q_linked = train(build_transitions(rows, enc), config).model.q_values(first)[0]
+    q_terminal = train(build_transitions(rows, enc, terminal=True), config).model.q_values(first)
+    assert q_linked == pytest.approx(q_terminal[0], abs=1e-6)
+
+
+def test_training_stops_early_once_the_validation_loss_stops_improving(enc: ContextEncoder):
+    log = bandit_log(enc, [CONTRARY, AGREEING], n=1_000, seed=2)  # 100 validation rows
+    config = TrainConfig(batch_size=64, learning_rate=3e-3, epochs=500, seed=5)
+    result = train(log, config)
+
+    assert result.updates < config.n_updates(len(log))
+    assert f"stopped after {result.updates} updates" in result.stopping
+    assert result.updates % config.eval_every == 0
+
+
+def test_a_small_log_or_fixed_updates_train_without_a_validation_share(bandit: Transitions):
+    few = bandit.subset(np.arange(len(bandit)) < 100)  # 10 % would be 10 rows: too noisy
+    assert train(few, TrainConfig(batch_size=16, epochs=1, min_updates=200, seed=1)).updates == 200
+    assert train(bandit, TrainConfig(batch_size=16, updates=120)).updates == 120
+
+
+def test_early_stopping_keeps_the_best_weights():
+    network = torch.nn.Linear(1, 1)
+    stopper = _EarlyStopping(network, patience=2)
+    with torch.no_grad():
+        network.weight.fill_(1.0)
+        assert not stopper.should_stop(3.0)
+        network.weight.fill_(2.0)
+        assert not stopper.should_stop(2.0)  # the best
+        network.weight.fill_(3.0)
+        assert not stopper.should_stop(2.5)
+        network.weight.fill_(4.0)
+        assert stopper.should_stop(2.6)  # two measurements without improvement
+    stopper.restore_best()
+    assert float(network.weight.detach()) == 2.0

@@ -1,4 +1,7 @@
-"""Offline Double-DQN trainer, in the spirit of CleanRL's ``dqn.py``: read it top to bottom.
+"""Offline DQN trainer, in the spirit of CleanRL's ``dqn.py``: read it top to bottom.
+
+By default the targets are one-step (γ = 0: each rated request is a contextual-bandit
+sample); with γ > 0 they are Double-DQN targets from a target network.
 
 Every hyperparameter lives in :class:`TrainConfig`. Minibatches are sampled
 (with replacement) from the logged transitions already held as tensors, so one
@@ -36,7 +39,11 @@ class TrainConfig:
     # matching learning rate; they reach the same quality in far less time (`vacrec bench train`).
     batch_size: int = 256
     learning_rate: float = 1e-3  # Adam
-    gamma: float = 0.95  # original
+    # One-step targets: a session's next request is the same seeker with the same age, skill
+    # and words whatever was served, so γ·Q(s′) is the same for every action and cannot change
+    # the choice; it only added noise (and two forward passes per update). The original's 0.95
+    # is still accepted.
+    gamma: float = 0.0
     epochs: float = 200.0  # passes over the data → number of updates
     min_updates: int = 1_000
     max_updates: int = 20_000  # caps training time on large logs
@@ -54,6 +61,13 @@ class TrainConfig:
     # few rewards per (skill, age, industry), the MLP should move off the prior only where
     # the logs agree.
     weight_decay: float = 1.0
+    # Early stopping, as LightGBM does: a seeded share of the rows is kept out of the updates,
+    # its loss is measured every ``eval_every`` updates, and training ends (keeping the best
+    # weights) once it has not improved for ``patience`` measurements.
+    validation_share: float = 0.1
+    min_validation_rows: int = 50  # fewer and the loss is too noisy to stop on: no stopping
+    eval_every: int = 100
+    patience: int = 5
     seed: int = 1
     torch_threads: int = 1  # tiny matrices: more threads only add contention
     loss_curve_points: int = 200  # down-sampled loss curve kept for reports
@@ -69,6 +83,8 @@ class TrainConfig:
             raise ValueError("tau must be in (0, 1] and target_network_frequency >= 1")
         if not 0 <= self.identity_dropout < 1:
             raise ValueError("identity_dropout must be in [0, 1)")
+        if not 0 <= self.validation_share < 1 or self.eval_every < 1 or self.patience < 1:
+            raise ValueError("validation_share in [0, 1), eval_every and patience >= 1")
 
     def n_updates(self, n_samples: int) -> int:
         """Updates for ``n_samples`` transitions: explicit, or epochs × n / batch, clipped."""
@@ -82,8 +98,10 @@ class TrainConfig:
         if self.updates is not None:
             return f"fixed: {self.updates} updates"
         return (
-            f"derived from data size: ceil({self.epochs:g} epochs × transitions / "
-            f"{self.batch_size}) clipped to [{self.min_updates}, {self.max_updates}]"
+            f"at most ceil({self.epochs:g} epochs × transitions / {self.batch_size}) clipped to "
+            f"[{self.min_updates}, {self.max_updates}]; stops early when the loss on a "
+            f"{self.validation_share:.0%} validation share has not improved for "
+            f"{self.patience} × {self.eval_every} updates"
         )
 
 
@@ -113,6 +131,39 @@ def td_targets(
     best = next_q_online.argmax(dim=1, keepdim=True)
     bootstrap = next_q_target.gather(1, best).squeeze(1)
     return rewards + gamma * (1.0 - dones.float()) * bootstrap
+
+
+def _split_validation(n: int, config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training rows, validation rows): a seeded ``validation_share`` kept out of the updates,
+    or none when it would hold fewer than ``min_validation_rows`` or updates are fixed."""
+    held = round(config.validation_share * n)
+    if config.updates is not None or held < config.min_validation_rows:
+        return torch.arange(n), torch.empty(0, dtype=torch.int64)
+    order = np.random.default_rng(config.seed).permutation(n)
+    return torch.from_numpy(np.sort(order[held:])), torch.from_numpy(np.sort(order[:held]))
+
+
+class _EarlyStopping:
+    """Remembers the weights of the lowest validation loss; says when to give up."""
+
+    def __init__(self, network: torch.nn.Module, patience: int) -> None:
+        self.network = network
+        self.patience = patience
+        self.best = math.inf
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.waited = 0
+
+    def should_stop(self, loss: float) -> bool:
+        if loss < self.best:
+            self.best, self.waited = loss, 0
+            self.best_state = copy.deepcopy(self.network.state_dict())
+            return False
+        self.waited += 1
+        return self.waited >= self.patience
+
+    def restore_best(self) -> None:
+        if self.best_state is not None:
+            self.network.load_state_dict(self.best_state)
 
 
 def downsample(curve: np.ndarray, points: int) -> np.ndarray:
@@ -183,28 +234,40 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
             industry = industry.masked_fill(hide[:, 1:], 0)
         return network(ages[rows], skill, industry, content[rows])
 
+    train_rows, validation_rows = _split_validation(len(t), config)
     n_updates = config.n_updates(len(t))
     generator = torch.Generator().manual_seed(config.seed)
-    batches = torch.randint(len(t), (n_updates, config.batch_size), generator=generator)
+    picks = torch.randint(len(train_rows), (n_updates, config.batch_size), generator=generator)
+    batches = train_rows[picks]
     losses = torch.empty(n_updates)
     params = list(q_network.parameters())
     target_params = list(target_network.parameters())
+    bandit = all_terminal or config.gamma == 0.0  # no next-state passes needed
 
+    def targets(rows: torch.Tensor) -> torch.Tensor:
+        if bandit:
+            return rewards[rows]
+        s2 = next_state[rows]
+        return td_targets(
+            rewards[rows],
+            dones[rows],
+            q_of(q_network, s2),
+            q_of(target_network, s2),
+            config.gamma,
+        )
+
+    def validation_loss() -> float:
+        with torch.no_grad():
+            q = q_of(q_network, validation_rows).gather(1, actions[validation_rows].unsqueeze(1))
+            return float(F.smooth_l1_loss(q.squeeze(1), targets(validation_rows)))
+
+    stopper = _EarlyStopping(q_network, config.patience) if len(validation_rows) else None
     start = time.perf_counter()
+    done_updates = n_updates
     for step in range(n_updates):
         idx = batches[step]
         with torch.no_grad():
-            if all_terminal:
-                y = rewards[idx]
-            else:
-                s2 = next_state[idx]
-                y = td_targets(
-                    rewards[idx],
-                    dones[idx],
-                    q_of(q_network, s2),
-                    q_of(target_network, s2),
-                    config.gamma,
-                )
+            y = targets(idx)
         hide = torch.rand(len(idx), 1 + n_actions, generator=generator) < config.identity_dropout
         q_all = q_of(q_network, state[idx], hide)
         q_taken = q_all.gather(1, actions[idx].unsqueeze(1)).squeeze(1)
@@ -216,15 +279,26 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
         optimizer.step()
         losses[step] = loss.detach()
 
-        if (step + 1) % config.target_network_frequency == 0:
+        if not bandit and (step + 1) % config.target_network_frequency == 0:
             with torch.no_grad():
                 torch._foreach_lerp_(target_params, params, config.tau)
+        measure = stopper is not None and (step + 1) % config.eval_every == 0
+        if measure and stopper.should_stop(validation_loss()):  # type: ignore[union-attr]
+            done_updates = step + 1
+            break
+    if stopper is not None:
+        stopper.restore_best()
     seconds = time.perf_counter() - start
+    n_updates = done_updates
+    losses = losses[:n_updates]
 
     curve = losses.numpy()
     tail = max(1, n_updates // 20)
     samples = n_updates * config.batch_size
     q_network.eval()
+    stopping = config.stopping_rule()
+    if stopper is not None and n_updates < config.n_updates(len(t)):
+        stopping += f"; stopped after {n_updates} updates"
     return TrainResult(
         model=model,
         loss_curve=downsample(curve, config.loss_curve_points),
@@ -233,6 +307,6 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
         samples=samples,
         seconds=seconds,
         samples_per_second=samples / seconds if seconds > 0 else float("inf"),
-        stopping=config.stopping_rule(),
+        stopping=stopping,
         config=asdict(config),
     )
