@@ -100,6 +100,7 @@ def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
             # covers the budgets themselves.
             "rate_limit_recommendations": "off",
             "rate_limit_rewards": "off",
+            "rate_limit_dashboard": "off",
         }
         values.update(overrides)
         settings = Settings(**values)

@@ -31,9 +31,11 @@ from vacrec.errors import (
     ServiceError,
     ServiceUnavailable,
     TooManyRequests,
+    Unauthorized,
 )
 from vacrec.ranking.snapshot import SnapshotHolder
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
+from vacrec.service.dashboard import DashboardCache
 from vacrec.service.headers import SecurityHeaders
 from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
@@ -136,6 +138,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = None
         if isinstance(exc, ServiceUnavailable | TooManyRequests):
             headers = {"Retry-After": str(exc.retry_after_s)}
+        elif isinstance(exc, Unauthorized):
+            headers = {"WWW-Authenticate": 'Bearer realm="vacrec operator"'}
         errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
         return error_response(request, exc.status_code, exc.message, headers, errors)
 
@@ -202,6 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.rate_limits = RateLimits(settings)  # per process: memory:// counts per worker
+    app.state.dashboard_cache = DashboardCache(settings.dashboard_cache_s)  # per worker too
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
