@@ -40,6 +40,7 @@ from vacrec.service.headers import SecurityHeaders
 from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
 from vacrec.service.model_holder import ModelHolder
+from vacrec.service.openapi import use_skill_vocabulary
 from vacrec.service.rate_limits import RateLimits
 from vacrec.service.readiness import DatabaseProbe
 from vacrec.service.recommender import Recommender
@@ -211,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     _install_error_handlers(app)
+    use_skill_vocabulary(app, settings.skill_vocabulary.skills)
     app.include_router(routes_legacy.router)
     app.include_router(routes_v1.router)
     app.include_router(routes_health.router)
