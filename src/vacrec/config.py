@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from limits import RateLimitItem, parse_many
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -20,6 +20,7 @@ from vacrec.domain import SkillVocabulary
 
 ENV_PREFIX = "VACREC_"
 RATE_LIMIT_OFF = "off"
+SECRET_FIELDS = frozenset({"admin_token"})
 
 
 def parse_rate_limit(text: str) -> list[RateLimitItem]:
@@ -84,6 +85,17 @@ class Settings(BaseSettings):
     rate_limit_rewards: str = Field(
         default="60/minute;600/hour",
         description="Rewards (feedback and legacy writes) per client address; same syntax.",
+    )
+    rate_limit_dashboard: str = Field(
+        default="30/minute",
+        description="`GET /api/v1/dashboard` calls per client address; same syntax (the page "
+        "itself refreshes twice a minute).",
+    )
+    rate_limit_max_keys: int = Field(
+        default=50_000,
+        ge=1,
+        description="memory:// storage: most budget keys (two per address and rule) a worker "
+        "keeps; beyond, the least recently used are forgotten.",
     )
     rate_limit_storage: str = Field(
         default="memory://",
@@ -182,6 +194,13 @@ class Settings(BaseSettings):
         description="`vacrec serve`: open connections per worker; beyond, requests get a "
         "fast 503 (uvicorn limit_concurrency).",
     )
+    http_max_connections_per_address: int = Field(
+        default=64,
+        ge=0,
+        description="`vacrec serve`: open connections per client address and worker, below "
+        "VACREC_HTTP_MAX_CONNECTIONS; beyond, a new connection is closed at once (0: no cap, "
+        "e.g. behind a reverse proxy on this host).",
+    )
     http_read_timeout_s: float = Field(
         default=10.0,
         gt=0,
@@ -193,6 +212,17 @@ class Settings(BaseSettings):
     )
     http_backlog: int = Field(
         default=2048, ge=16, description="`vacrec serve`: the listening socket's accept queue."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="When set, operator routes (`/api/v1/dashboard`) require "
+        "`Authorization: Bearer <token>`; unset, they are open.",
+    )
+    dashboard_cache_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Each worker reuses the dashboard's figures this long; concurrent callers "
+        "share one computation (0: compute for every call, one at a time).",
     )
     csp_img_src: str = Field(
         default="'self' data:",
@@ -207,7 +237,7 @@ class Settings(BaseSettings):
             raise ValueError("CSP sources only, e.g. \"'self' data: https://img.hhcdn.ru\"")
         return value
 
-    @field_validator("rate_limit_recommendations", "rate_limit_rewards")
+    @field_validator("rate_limit_recommendations", "rate_limit_rewards", "rate_limit_dashboard")
     @classmethod
     def _readable_rate_limit(cls, value: str) -> str:
         try:
@@ -229,6 +259,27 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"{part!r} is not an address or network; e.g. 127.0.0.1,10.0.0.0/8"
                 ) from None
+        return value
+
+    @field_validator("http_max_connections_per_address")
+    @classmethod
+    def _below_max_connections(cls, value: int, info: ValidationInfo) -> int:
+        total = info.data.get("http_max_connections")
+        if value and total is not None and value >= total:
+            raise ValueError(
+                f"must be below VACREC_HTTP_MAX_CONNECTIONS ({total}), or one address could "
+                "hold every connection (0 turns the cap off)"
+            )
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _usable_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # VACREC_ADMIN_TOKEN= (empty) means no token, as unset does
+        token = value.get_secret_value()
+        if len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token:
+            raise ValueError("at least 16 printable ASCII characters without spaces")
         return value
 
     @field_validator("home")
@@ -280,6 +331,8 @@ def load_settings() -> Settings:
             field = str(problem["loc"][0]) if problem["loc"] else "?"
             variable = f"{ENV_PREFIX}{field.upper()}"
             value = os.environ.get(variable, problem.get("input"))
+            if field in SECRET_FIELDS:
+                value = "<hidden>"  # a secret never goes to a terminal or a log
             lines.append(f"{variable}={value!r}: {problem['msg']}")
         raise BadSettings("; ".join(lines)) from None
     except SettingsError as error:  # a value that is not even JSON where JSON is expected

@@ -30,6 +30,12 @@ class InvalidFeedback(InvalidRequest):
     """Feedback that cannot be true of its event: a vote on a vacancy not shown, etc."""
 
 
+class Unauthorized(ServiceError):
+    """An operator route called without the operator token it requires (401)."""
+
+    status_code = 401
+
+
 class UnknownEvent(ServiceError):
     """No recommendation with this event id was ever served (404)."""
 

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from tests.browser.conftest import LiveServer, Tab, plain
+from tests.live_server import serve_in_thread
 from tests.service.test_dashboard import _event, _feedback, _model
 
 REAL_EVENTS = 8  # over the last 40 minutes: the first hour of a new service
@@ -107,3 +109,40 @@ def test_loss_curve_says_what_it_means_and_models_show_the_champion(
     page.click("#lang-switch")
     assert "temporal-difference" in page.locator("#loss-note").inner_text()
     assert "champion (DR)" in page.locator("#plot-models .legend").inner_text()
+
+
+OPERATOR_TOKEN = "operator-token-for-the-browser-test"
+
+
+def test_with_an_operator_token_the_page_asks_for_it_and_sends_it(
+    tab: Tab, live_server: LiveServer, seeded: dict[str, Any]
+) -> None:
+    """The same store served with VACREC_ADMIN_TOKEN set: the page shell opens, the data
+    only with the token, which the page asks for (no dialog) and keeps for the tab."""
+    from vacrec.service.app import create_app
+
+    settings = live_server.settings.model_copy(update={"admin_token": SecretStr(OPERATOR_TOKEN)})
+    with serve_in_thread(create_app(settings)) as url:
+        page = tab.page
+        page.goto(url + "/dashboard")
+        form = page.locator("#token-form")
+        form.wait_for(state="visible")
+        assert page.locator("body[data-ready=true]").count() == 0  # no data without it
+
+        page.fill("#token", "not-the-token")
+        page.click("#token-form button[type=submit]")
+        page.locator("#load-error").wait_for(state="visible")
+        assert form.is_visible()
+
+        with page.expect_response(lambda r: r.url.endswith("/api/v1/dashboard")) as answer:
+            page.fill("#token", OPERATOR_TOKEN)
+            page.click("#token-form button[type=submit]")
+        assert answer.value.status == 200
+        assert answer.value.request.headers["authorization"] == f"Bearer {OPERATOR_TOKEN}"
+        page.wait_for_selector("body[data-ready=true]")
+        assert form.is_hidden() and page.locator("#load-error").is_hidden()
+        assert page.locator("#plot-loss svg path.series").count() == 1
+
+        page.reload()  # kept for the tab: no second prompt
+        page.wait_for_selector("body[data-ready=true]")
+        assert form.is_hidden()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -28,14 +33,27 @@ def test_parse_duration_rejects(text: str) -> None:
         parse_duration(text)
 
 
+SWAP_WITHIN_S = 20  # a poll of 0.5 s, plus loading torch and the model in each worker
+
+
+def _workers_logging_the_swap(log: Path, version: int) -> set[str]:
+    """Process ids of the workers that logged switching to ``version``."""
+    line = re.compile(
+        rf"\[(\d+)\]: serving model version {version} instead of the content prior \(.+\)"
+    )
+    return {m.group(1) for m in line.finditer(log.read_text(errors="replace"))}
+
+
 @pytest.mark.slow
 def test_serve_with_two_workers_shares_the_database(database_url: str, tmp_path: Path) -> None:
+    """Both workers serve and rate from one store, and each says when a new model goes live."""
     engine = make_engine(database_url)
     migrate(engine)
     seed_catalog(engine, tmp_path)
     env = os.environ | {
         "VACREC_HOME": str(tmp_path / "home"),
         "VACREC_DATABASE_URL": database_url,
+        "VACREC_MODEL_POLL_S": "0.5",
     }
     server = ServeProcess.start(env, tmp_path / "serve.log", "--workers", "2")
     url = server.url
@@ -55,6 +73,21 @@ def test_serve_with_two_workers_shares_the_database(database_url: str, tmp_path:
                     "/api/v1/feedback", json={"event_id": event_id, "cum_reward": 1}
                 )
                 assert response.status_code == 200, response.text
+
+        train = ["train", "--updates", "50", "--promote", "always", "--json"]
+        trained = subprocess.run(
+            [sys.executable, "-m", "vacrec.cli", *train],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=True,
+        )
+        version = json.loads(trained.stdout.strip().splitlines()[-1])["version"]
+        deadline = time.monotonic() + SWAP_WITHIN_S
+        while len(_workers_logging_the_swap(server.log, version)) < 2:
+            assert time.monotonic() < deadline, server.log.read_text(errors="replace")[-3000:]
+            time.sleep(0.2)
     finally:
         server.stop()
         engine.dispose()

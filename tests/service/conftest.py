@@ -101,6 +101,7 @@ def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
             "rate_limit_recommendations": "off",
             "rate_limit_rewards": "off",
             "train_max_client_share": 1.0,
+            "rate_limit_dashboard": "off",
         }
         values.update(overrides)
         settings = Settings(**values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import jsonschema_rs
 from sqlalchemy import select
 
 from tests.service.conftest import INDUSTRIES, Server, catalog_rows
@@ -166,3 +167,46 @@ def test_openapi_documents_both_generations(server: Server) -> None:
         "/api/v1/model",
     ):
         assert path in paths
+
+
+def _schema_accepts(document: dict, component: str, body: object) -> bool:  # type: ignore[type-arg]
+    root = {"$ref": f"#/components/schemas/{component}", "components": document["components"]}
+    return bool(jsonschema_rs.Draft202012Validator(root).is_valid(body))
+
+
+def test_openapi_lists_this_servers_skills_wherever_a_skill_is_asked(make_server) -> None:  # type: ignore[no-untyped-def]
+    server = make_server(extra_skills=["пиксель-арт"])
+    skills = server.client.get("/api/v1/skills").json()["skills"]
+    document = server.client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    legacy_query = document["paths"]["/api/recommend/"]["get"]["parameters"]
+
+    assert schemas["RecommendationRequest"]["properties"]["skill"]["enum"] == skills
+    assert schemas["LegacyWriteRequest"]["properties"]["skill"]["enum"] == skills
+    assert next(p for p in legacy_query if p["name"] == "skill")["schema"]["enum"] == skills
+    assert "пиксель-арт" in skills and "x-vacrec-skills" not in str(document)
+
+
+def test_openapi_says_exactly_one_of_votes_or_cum_reward(server: Server) -> None:
+    """For each body the schema's verdict is the server's: accepted, or a 422 naming why."""
+    document = server.client.get("/openapi.json").json()
+    assert "oneOf" in document["components"]["schemas"]["FeedbackRequest"]
+    cases = [
+        ({"votes": [{"vacancy_id": "?", "vote": 1}]}, True),
+        ({"cum_reward": 1}, True),
+        ({"votes": None, "cum_reward": -1}, True),  # null counts as absent
+        ({"votes": [{"vacancy_id": "?", "vote": 1}], "cum_reward": 1}, False),
+        ({}, False),
+        ({"votes": None, "cum_reward": None}, False),
+    ]
+    for extra, valid in cases:
+        rec = _recommend(server)
+        body = {"event_id": rec["event_id"], **extra}
+        for vote in body.get("votes") or []:
+            vote["vacancy_id"] = rec["items"][0]["id"]
+        answer = server.client.post("/api/v1/feedback", json=body)
+
+        assert _schema_accepts(document, "FeedbackRequest", body) is valid, body
+        assert answer.status_code == (200 if valid else 422), (body, answer.text)
+        if not valid:
+            assert "exactly one of 'votes' or 'cum_reward'" in answer.json()["detail"]

@@ -5,15 +5,21 @@ Real users' traffic and simulated traffic are reported apart, each bucketed by i
 
 from __future__ import annotations
 
+import asyncio
 import math
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert
 
-from vacrec.service.dashboard import MAX_LOSS_POINTS, dashboard_data
+from tests.service.conftest import ServerFactory
+from vacrec.service.dashboard import MAX_LOSS_POINTS, DashboardCache, dashboard_data
 from vacrec.store.tables import events, feedback, model_promotions, models
 
 T0 = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
@@ -234,3 +240,58 @@ def test_models_with_estimates_live_version_and_last_loss_curve(engine: Engine) 
     assert points[0] == [10.0, 1.0]  # chunk 0 ends at update 10
     assert points[-1] == [float(10 * len(curve)), curve[-1]]
     assert all(a[0] < b[0] and a[1] >= b[1] for a, b in pairwise(points))
+
+
+# ---------------------------------------------------------------- the route: cached, limited
+
+
+def test_concurrent_callers_share_one_computation_and_figures_age_out() -> None:
+    """Sixteen callers arrive while the figures are stale: one computation serves them all."""
+    now = [100.0]
+    cache = DashboardCache(ttl_s=10.0, clock=lambda: now[0])
+    started = threading.Event()
+
+    def compute() -> dict[str, Any]:
+        started.set()
+        time.sleep(0.2)  # the database's share of a real dashboard query, roughly
+        return {"n": cache.computations}
+
+    async def crowd() -> list[dict[str, Any]]:
+        return await asyncio.gather(*(cache.get(compute) for _ in range(16)))
+
+    first = asyncio.run(crowd())
+    assert cache.computations == 1 and started.is_set()
+    assert all(figures is first[0] for figures in first)
+
+    now[0] += 9.9  # still fresh: no query at all
+    assert asyncio.run(cache.get(compute)) is first[0] and cache.computations == 1
+    now[0] += 0.2  # stale: the next caller recomputes
+    assert asyncio.run(cache.get(compute)) == {"n": 1} and cache.computations == 2
+
+
+def test_the_route_reuses_its_figures_for_the_interval(make_server: ServerFactory) -> None:
+    server = make_server(dashboard_cache_s=1.5)
+    first = server.client.get("/api/v1/dashboard").json()
+    server.client.post("/api/v1/recommendations", json={"age": 30, "skill": "акварель"})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        crowd = list(pool.map(lambda _: server.client.get("/api/v1/dashboard"), range(8)))
+
+    assert all(r.status_code == 200 for r in crowd)
+    assert {r.json()["generated_at"] for r in crowd} == {first["generated_at"]}
+    assert all(r.json()["traffic"]["real"]["totals"]["events"] == 0 for r in crowd)
+    time.sleep(1.6)
+    fresh = server.client.get("/api/v1/dashboard").json()
+    assert fresh["generated_at"] != first["generated_at"]
+    assert fresh["traffic"]["real"]["totals"]["events"] == 1
+
+
+def test_the_route_has_its_own_budget_per_address(make_server: ServerFactory) -> None:
+    server = make_server(rate_limit_dashboard="2/minute")
+    answers = [server.client.get("/api/v1/dashboard") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
+    assert "dashboard" in answers[2].json()["detail"]
+    # Recommendations keep their own budget.
+    rec = server.client.post("/api/v1/recommendations", json={"age": 30, "skill": "акварель"})
+    assert rec.status_code == 200

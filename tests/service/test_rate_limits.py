@@ -7,8 +7,10 @@ the client's address. With the default (no trusted proxy) the header means nothi
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
+import tracemalloc
 
 import httpx
 import numpy as np
@@ -17,7 +19,10 @@ from sqlalchemy import func, select
 
 from tests.service.conftest import INDUSTRIES, IT, MARKETING, Server, ServerFactory
 from vacrec.agent.registry import load_model, newest_version
+from vacrec.config import Settings
+from vacrec.errors import TooManyRequests
 from vacrec.learning import LogSelection, read_training_logs, train_from_store
+from vacrec.service.rate_limits import RECOMMEND, BoundedMemoryStorage, RateLimits
 from vacrec.store.tables import events, feedback
 
 PROXY = "127.0.0.1"
@@ -162,3 +167,60 @@ def test_a_flood_from_one_address_does_not_move_the_trained_policy(
     _flood(unlimited, 1000)
     train_from_store(unlimited.engine, unlimited.settings, promote_mode="never")
     assert _greedy_industries(unlimited).count(MARKETING) > len(before) // 2
+
+
+# --- the in-process storage stays bounded ------------------------------------------------
+
+
+def test_memory_storage_stays_bounded_while_an_active_address_still_meets_429() -> None:
+    """20,000 invented addresses against a cap of 500 keys: the store holds at most 500 and
+    a few hundred kB, while one address that keeps sending is refused on its 6th request."""
+    cap, flood = 500, 20_000
+    limits = RateLimits(Settings(rate_limit_recommendations="5/minute", rate_limit_max_keys=cap))
+    storage = limits.storage
+    assert isinstance(storage, BoundedMemoryStorage)
+
+    async def run() -> tuple[list[bool], int, int]:
+        tracemalloc.start()
+        answers: list[bool] = []
+        peak_keys = 0
+        baseline = 0
+        for i in range(flood):
+            await limits.hit(RECOMMEND, f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}")
+            peak_keys = max(peak_keys, storage.key_count)
+            if i == cap:
+                baseline = tracemalloc.get_traced_memory()[0]  # the store is full here
+            if i % 100 == 0 and len(answers) < 8:  # the active one, among 100 others each time
+                try:
+                    await limits.hit(RECOMMEND, "203.0.113.9")
+                    answers.append(True)
+                except TooManyRequests:
+                    answers.append(False)
+        grown = tracemalloc.get_traced_memory()[0] - baseline
+        tracemalloc.stop()
+        return answers, peak_keys, grown
+
+    answers, peak_keys, grown = asyncio.run(run())
+    assert answers == [True] * 5 + [False] * 3  # never forgotten while it kept sending
+    assert peak_keys <= cap
+    assert grown < 1_000_000  # bytes; unbounded, the same flood holds about 20 MB
+
+
+def test_an_evicted_address_starts_a_fresh_window() -> None:
+    """What eviction costs: an address idle past max_keys other keys gets its budget back."""
+    limits = RateLimits(Settings(rate_limit_recommendations="2/minute", rate_limit_max_keys=10))
+
+    async def run() -> list[bool]:
+        results = []
+        for _ in range(2):
+            await limits.hit(RECOMMEND, "198.51.100.1")
+        for i in range(20):
+            await limits.hit(RECOMMEND, f"192.0.2.{i}")
+        try:
+            await limits.hit(RECOMMEND, "198.51.100.1")
+            results.append(True)
+        except TooManyRequests:
+            results.append(False)
+        return results
+
+    assert asyncio.run(run()) == [True]

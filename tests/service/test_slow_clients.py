@@ -1,4 +1,4 @@
-"""One host holding many half-sent requests cannot take `vacrec serve` down."""
+"""One host holding many half-sent requests or idle connections cannot take `vacrec serve` down."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def test_slow_clients_are_dropped_and_others_still_served(sqlite_url: str, tmp_p
         "VACREC_HOME": str(tmp_path / "home"),
         "VACREC_DATABASE_URL": sqlite_url,
         "VACREC_HTTP_MAX_CONNECTIONS": "50",
+        "VACREC_HTTP_MAX_CONNECTIONS_PER_ADDRESS": "0",  # all from 127.0.0.1: the read deadline
         "VACREC_HTTP_READ_TIMEOUT_S": str(READ_TIMEOUT_S),
     }
     server = ServeProcess.start(env, tmp_path / "serve.log")
@@ -81,3 +82,69 @@ def test_slow_clients_are_dropped_and_others_still_served(sqlite_url: str, tmp_p
         for sock in slow:
             sock.close()
         server.stop()
+
+
+ATTACKER, CLIENT = "127.0.0.2", "127.0.0.3"  # both loopback: Linux routes all of 127/8 to lo
+CAP, TOTAL, HELD = 8, 20, 40
+
+
+def _idle_from(address: str, url: str) -> socket.socket:
+    """A connection from ``address`` that never sends a byte."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((address, 0))
+    sock.settimeout(10)
+    sock.connect((host, int(port)))
+    return sock
+
+
+@pytest.mark.slow
+def test_one_address_cannot_hold_the_connections_others_need(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """40 idle connections from one address against 20 per worker: without the per-address
+    cap they fill uvicorn's limit and every other client gets a 503; with a cap of 8 the
+    rest are closed at once and another address is served every time."""
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    seed_catalog(engine, tmp_path)
+    engine.dispose()
+    env = os.environ | {
+        "VACREC_HOME": str(tmp_path / "home"),
+        "VACREC_DATABASE_URL": sqlite_url,
+        "VACREC_HTTP_MAX_CONNECTIONS": str(TOTAL),
+        "VACREC_HTTP_MAX_CONNECTIONS_PER_ADDRESS": str(CAP),
+        "VACREC_HTTP_READ_TIMEOUT_S": "60",  # the idle ones stay for the whole test
+        "VACREC_RATE_LIMIT_RECOMMENDATIONS": "off",
+    }
+    server = ServeProcess.start(env, tmp_path / "serve.log")
+    held: list[socket.socket] = []
+    try:
+        server.wait_ready()
+        held = [_idle_from(ATTACKER, server.url) for _ in range(HELD)]
+        time.sleep(0.5)
+        answers = [_closed_by_server(sock) for sock in held]
+        refused = [a for a in answers if a is not None]
+        assert len(refused) == HELD - CAP  # the first 8 stay open, the rest are shut at once
+        assert all(a.startswith(b"HTTP/1.1 503") for a in refused if a)
+
+        body = {"age": 30, "skill": "акварель"}
+        transport = httpx.HTTPTransport(local_address=CLIENT)
+        with httpx.Client(base_url=server.url, transport=transport, timeout=10) as other:
+            statuses = [
+                other.post("/api/v1/recommendations", json=body, headers={"Connection": "close"})
+                for _ in range(20)
+            ]
+        assert [r.status_code for r in statuses] == [200] * 20
+
+        for sock in held:
+            sock.close()
+        time.sleep(0.3)  # the server sees them go and gives the address its slots back
+        transport = httpx.HTTPTransport(local_address=ATTACKER)
+        with httpx.Client(base_url=server.url, transport=transport, timeout=10) as again:
+            assert again.post("/api/v1/recommendations", json=body).status_code == 200
+    finally:
+        for sock in held:
+            sock.close()
+        server.stop()
+    assert "over the cap of 8 per address" in server.log.read_text()

@@ -9,11 +9,12 @@ promoted model goes live without a restart.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import threading
 from contextlib import nullcontext
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
@@ -24,6 +25,8 @@ from vacrec.learning import ensure_catalog, retrain_once
 from vacrec.service.metrics import shared_metrics_dir
 
 log = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(levelname)s %(name)s [%(process)d]: %(message)s"
 
 APP_FACTORY = "vacrec.service.app:create_app"
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -56,6 +59,27 @@ def _retrain_forever(engine: Engine, settings: Settings, every_s: float, stop: t
             log.exception("background retraining failed; serving on with the current model")
 
 
+def worker_log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration plus vacrec's own loggers at INFO on stderr.
+
+    uvicorn applies this in every worker it spawns; ``logging.basicConfig`` here runs in
+    the parent only, so under ``--workers N`` the workers' INFO lines (the model they
+    serve, the catalog they loaded) went nowhere. Each line names its process id, so an
+    operator can tell the workers apart.
+    """
+    import uvicorn.config
+
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["vacrec"] = {"format": LOG_FORMAT}
+    config["handlers"]["vacrec"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "vacrec",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["vacrec"] = {"handlers": ["vacrec"], "level": "INFO", "propagate": False}
+    return config
+
+
 def register(app: typer.Typer) -> None:
     """Add the serve command to ``app``."""
     app.command("serve")(serve_command)
@@ -76,7 +100,7 @@ def serve_command(
     ] = None,
 ) -> None:
     """Serve the API, the web page and the dashboard."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = get_settings()
     every_s = settings.retrain_every_s
     if retrain_every is not None:
@@ -124,6 +148,7 @@ def _serve(
                 # Bounded waits for clients too: see service/protocol.py and README
                 # "Reliability".
                 http=PROTOCOL,
+                log_config=worker_log_config(),  # applied again in every spawned worker
                 limit_concurrency=settings.http_max_connections,
                 timeout_keep_alive=settings.http_keep_alive_s,
                 backlog=settings.http_backlog,

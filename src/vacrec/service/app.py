@@ -32,13 +32,16 @@ from vacrec.errors import (
     ServiceError,
     ServiceUnavailable,
     TooManyRequests,
+    Unauthorized,
 )
 from vacrec.ranking.snapshot import SnapshotHolder
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
+from vacrec.service.dashboard import DashboardCache
 from vacrec.service.headers import SecurityHeaders
 from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
 from vacrec.service.model_holder import ModelHolder
+from vacrec.service.openapi import use_skill_vocabulary
 from vacrec.service.rate_limits import RateLimits
 from vacrec.service.readiness import DatabaseProbe
 from vacrec.service.recommender import Recommender
@@ -137,6 +140,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = None
         if isinstance(exc, ServiceUnavailable | TooManyRequests):
             headers = {"Retry-After": str(exc.retry_after_s)}
+        elif isinstance(exc, Unauthorized):
+            headers = {"WWW-Authenticate": 'Bearer realm="vacrec operator"'}
         errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
         return error_response(request, exc.status_code, exc.message, headers, errors)
 
@@ -203,12 +208,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.rate_limits = RateLimits(settings)  # per process: memory:// counts per worker
+    app.state.dashboard_cache = DashboardCache(settings.dashboard_cache_s)  # per worker too
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.proxy_list:  # outermost: every layer below sees the forwarded client
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_list)
     _install_error_handlers(app)
+    use_skill_vocabulary(app, settings.skill_vocabulary.skills)
     app.include_router(routes_legacy.router)
     app.include_router(routes_v1.router)
     app.include_router(routes_health.router)

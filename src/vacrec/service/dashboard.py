@@ -6,15 +6,24 @@ pass for real learning; the aggregation is :mod:`vacrec.store.dashboard`'s.
 Model metadata is read as the registry's typed :class:`ModelMeta`; a model
 trained without off-policy estimates (or whose metadata this build cannot
 read) simply leaves its part of the plot empty.
+
+The aggregates scan the whole event log (most of a second at 50,000 events), so a
+worker computes them at most once per ``VACREC_DASHBOARD_CACHE_S`` and callers
+arriving meanwhile share that one computation (:class:`DashboardCache`): a crowd
+of dashboards costs the database one query set per interval, not one per viewer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from starlette.concurrency import run_in_threadpool
 
 from vacrec.agent.model_meta import Estimate, ModelMeta
 from vacrec.agent.registry import live_version
@@ -41,6 +50,42 @@ def dashboard_data(engine: Engine) -> dict[str, Any]:
             "models": model_rows,
             "loss_curve": _loss_curve(conn),
         }
+
+
+class DashboardCache:
+    """One worker's dashboard figures, reused for ``ttl_s`` and computed by one caller at a time.
+
+    Callers that find the figures stale queue on one asyncio lock; the first recomputes
+    (in the thread pool, so the event loop keeps serving), the rest find fresh figures
+    when their turn comes and return them without a query. Waiting callers hold no
+    thread. A failed computation (database down) caches nothing: each caller gets the
+    error, one after another, and the next call tries again.
+    """
+
+    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.computations = 0  # how many times the figures were computed (tests, metrics)
+        self._clock = clock
+        self._value: dict[str, Any] | None = None
+        self._at = 0.0
+        self._lock = asyncio.Lock()
+
+    def _fresh(self) -> dict[str, Any] | None:
+        if self._value is not None and self._clock() - self._at < self.ttl_s:
+            return self._value
+        return None
+
+    async def get(self, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The cached figures if fresh, else ``compute()``'s, shared with concurrent callers."""
+        if (value := self._fresh()) is not None:
+            return value
+        async with self._lock:
+            if (value := self._fresh()) is not None:  # computed while this caller waited
+                return value
+            value = await run_in_threadpool(compute)
+            self.computations += 1
+            self._value, self._at = value, self._clock()
+            return value
 
 
 # ---------------------------------------------------------------- models

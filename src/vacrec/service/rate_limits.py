@@ -6,6 +6,10 @@ moving-window budget for recommendations (each one stores an event) and for
 rewards (legacy writes and v1 feedback); past it the answer is 429 with
 ``Retry-After``. The counting is the ``limits`` library's.
 
+With the default ``memory://`` storage the counts live in the worker, one
+entry per address and rule: :class:`BoundedMemoryStorage` keeps that from
+growing with every address a flood can invent.
+
 Behind a reverse proxy the address is the proxy's unless the proxy is named in
 ``VACREC_TRUSTED_PROXIES`` (see ``service/clients.py`` and the README); an
 IPv6 client's budget is its /64's.
@@ -15,9 +19,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Depends, Request
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
@@ -25,7 +32,70 @@ from vacrec.config import Settings, parse_rate_limit
 from vacrec.errors import TooManyRequests
 from vacrec.service.clients import client_address, client_subject
 
-RECOMMEND, REWARD = "recommendations", "rewards"
+RECOMMEND, REWARD, DASHBOARD = "recommendations", "rewards", "dashboard"
+MEMORY_SCHEME = "memory://"
+
+
+class BoundedMemoryStorage(MemoryStorage):
+    """``limits``' in-process storage that forgets the least recently used keys beyond a cap.
+
+    The library's memory storage keeps a key (with up to one entry per allowed hit) for
+    every address it has seen until that key's window passes, so 100,000 invented
+    addresses held over 100 MB for an hour, and its expiry sweep walks every key. Here
+    at most ``max_keys`` keys live; a hit moves its key to the young end, so the keys
+    dropped are those idle longest.
+
+    Eviction is safe for what the budgets protect: an evicted address merely starts a
+    fresh window when it returns, so the worst case is a little more budget for the
+    addresses that have been quiet the longest, never less for anyone. An address that
+    keeps sending is always among the most recently used and keeps its count, so it
+    still meets its 429 however many other addresses appear (as long as fewer than
+    ``max_keys`` keys are touched between two of its hits).
+    """
+
+    # No STORAGE_SCHEME: not registered as a URI scheme; RateLimits builds it for memory://.
+
+    def __init__(self, max_keys: int) -> None:
+        super().__init__()
+        self.max_keys = max_keys
+        self._recent: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def key_count(self) -> int:
+        """Keys held now: counters (fixed windows) and entry lists (moving windows)."""
+        return len(set(self.storage) | set(self.events))
+
+    async def _touch(self, key: str) -> None:
+        self._recent[key] = None
+        self._recent.move_to_end(key)
+        while len(self._recent) > self.max_keys:
+            oldest, _ = self._recent.popitem(last=False)
+            await self.clear(oldest)
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        await self._touch(key)
+        return await super().acquire_entry(key, limit, expiry, amount)
+
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        await self._touch(key)
+        return await super().incr(key, expiry, amount)
+
+    async def clear(self, key: str) -> None:
+        self._recent.pop(key, None)
+        await super().clear(key)
+
+    async def reset(self) -> int | None:
+        self._recent.clear()
+        return await super().reset()
+
+
+def limits_storage(settings: Settings) -> Storage:
+    """The storage the budgets count in: bounded in memory, or the URI's shared one."""
+    uri = settings.rate_limit_storage
+    if uri.strip().lower().startswith(MEMORY_SCHEME):
+        return BoundedMemoryStorage(settings.rate_limit_max_keys)
+    storage: Any = storage_from_string(f"async+{uri}")
+    return storage
 
 
 class RateLimits:
@@ -35,10 +105,10 @@ class RateLimits:
         self._rules = {
             RECOMMEND: parse_rate_limit(settings.rate_limit_recommendations),
             REWARD: parse_rate_limit(settings.rate_limit_rewards),
+            DASHBOARD: parse_rate_limit(settings.rate_limit_dashboard),
         }
-        self._limiter = MovingWindowRateLimiter(
-            storage_from_string(f"async+{settings.rate_limit_storage}")
-        )
+        self.storage = limits_storage(settings)
+        self._limiter = MovingWindowRateLimiter(self.storage)
 
     async def hit(self, rule: str, client: str) -> None:
         """Count one request of ``client`` against ``rule``; TooManyRequests when over budget."""
@@ -64,3 +134,4 @@ def rate_limited(rule: str) -> Callable[[Request], Awaitable[None]]:
 
 RECOMMEND_BUDGET = Depends(rate_limited(RECOMMEND))
 REWARD_BUDGET = Depends(rate_limited(REWARD))
+DASHBOARD_BUDGET = Depends(rate_limited(DASHBOARD))

@@ -15,7 +15,9 @@ from vacrec.domain import AGE_MAX, AGE_MIN, LEGACY_K, PREFERENCE_MAX_CHARS
 from vacrec.service.deps import ClientDep, RecommenderDep
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.schemas import (
+    SKILL_DESCRIPTION,
     SKILL_MAX_CHARS,
+    SKILL_SCHEMA,
     LegacyCard,
     LegacyDetails,
     LegacyErrorResponse,
@@ -53,7 +55,15 @@ def legacy_recommend(
     recommender: RecommenderDep,
     client: ClientDep,
     age: Annotated[int, Query(ge=AGE_MIN, le=AGE_MAX)],
-    skill: Annotated[str, Query(min_length=1, max_length=SKILL_MAX_CHARS)],
+    skill: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=SKILL_MAX_CHARS,
+            description=SKILL_DESCRIPTION,
+            json_schema_extra=SKILL_SCHEMA,
+        ),
+    ],
     preference: Annotated[str, Query(max_length=PREFERENCE_MAX_CHARS)] = "",
 ) -> LegacyRecommendResponse:
     """The original recommendation call: five vacancies of the chosen industry."""

@@ -24,6 +24,13 @@ from vacrec.domain import (
 
 ID_MAX_CHARS = 64
 SKILL_MAX_CHARS = 128  # longer than any skill: the vocabulary check names the allowed ones
+SKILLS_MARKER = "x-vacrec-skills"
+"""Marks every skill field's schema; the app replaces it with an ``enum`` of its own
+vocabulary (packaged skills plus ``VACREC_EXTRA_SKILLS``), see ``service/openapi.py``."""
+SKILL_SCHEMA = {SKILLS_MARKER: True}
+SKILL_DESCRIPTION = (
+    "A skill from `GET /api/v1/skills`; the server also accepts it in any letter case or spacing."
+)
 
 
 def _no_surrogates(value: str) -> str:
@@ -56,7 +63,9 @@ IdText = Annotated[
 ]
 Age = Annotated[int, Field(strict=True, ge=AGE_MIN, le=AGE_MAX)]
 Skill = Annotated[
-    str, Field(min_length=1, max_length=SKILL_MAX_CHARS), AfterValidator(_no_surrogates)
+    str,
+    Field(min_length=1, max_length=SKILL_MAX_CHARS, json_schema_extra=SKILL_SCHEMA),
+    AfterValidator(_no_surrogates),
 ]
 Preference = Annotated[str, Field(max_length=PREFERENCE_MAX_CHARS), AfterValidator(_no_surrogates)]
 # The schema says what the validator checks, so clients (and fuzzers) know a vote is ±1.
@@ -79,7 +88,7 @@ class RecommendationRequest(_Body):
     """``POST /api/v1/recommendations``: the job seeker's state and preferences."""
 
     age: Age = Field(description=f"Age in years, {AGE_MIN}–{AGE_MAX}.")
-    skill: Skill = Field(description="A skill from `GET /api/v1/skills`.")
+    skill: Skill = Field(description=SKILL_DESCRIPTION)
     preference: Preference = Field(
         default="", description=f"Free text, at most {PREFERENCE_MAX_CHARS} characters."
     )
@@ -162,8 +171,29 @@ class VoteIn(_Body):
     vote: Vote = Field(description="1 (liked) or -1 (not liked).")
 
 
+# What the validator below enforces, said in the schema: exactly one of the two, the other
+# absent or null (null is accepted as absent). Validation stays the model's own, so an error
+# still names the field rather than a branch of a union.
+_VOTES_OR_SUM = {
+    "oneOf": [
+        {
+            "title": "votes",
+            "required": ["votes"],
+            "properties": {"votes": {"type": "array"}, "cum_reward": {"type": "null"}},
+        },
+        {
+            "title": "cum_reward",
+            "required": ["cum_reward"],
+            "properties": {"cum_reward": {"type": "integer"}, "votes": {"type": "null"}},
+        },
+    ]
+}
+
+
 class FeedbackRequest(_Body):
     """``POST /api/v1/feedback``: either the votes per vacancy or their sum."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_VOTES_OR_SUM)
 
     event_id: IdText
     votes: list[VoteIn] | None = Field(
@@ -217,7 +247,7 @@ class LegacyWriteRequest(BaseModel):
 
     cum_reward: StrictInt
     age: Age
-    skill: Skill
+    skill: Skill = Field(description=SKILL_DESCRIPTION)
     action: Annotated[int, Field(strict=True, ge=0)]
     event_id: IdText | None = None
 

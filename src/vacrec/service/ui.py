@@ -16,8 +16,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from vacrec.service.dashboard import dashboard_data
+from vacrec.service.admin import OPERATOR_ONLY
+from vacrec.service.dashboard import DashboardCache, dashboard_data
 from vacrec.service.deps import EngineDep
+from vacrec.service.rate_limits import DASHBOARD_BUDGET
+from vacrec.service.schemas import ErrorResponse
 
 PACKAGE_DIR = Path(__file__).parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -78,7 +81,21 @@ def static(name: str) -> FileResponse:
     )
 
 
-@router.get("/api/v1/dashboard")
-def dashboard_json(engine: EngineDep) -> dict[str, Any]:
-    """Mean reward and feedback rate over time, actions per industry, models and loss."""
-    return dashboard_data(engine)
+@router.get(
+    "/api/v1/dashboard",
+    responses={
+        401: {"model": ErrorResponse, "description": "VACREC_ADMIN_TOKEN is set; send it."},
+        429: {"model": ErrorResponse, "description": "Over the address's rate limit."},
+        503: {"model": ErrorResponse, "description": "Database unreachable."},
+    },
+    dependencies=[DASHBOARD_BUDGET, OPERATOR_ONLY],
+)
+async def dashboard_json(request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Mean reward and feedback rate over time, actions per industry, models and loss.
+
+    For operators: when `VACREC_ADMIN_TOKEN` is set, send `Authorization: Bearer <token>`.
+    Each worker recomputes the figures at most every `VACREC_DASHBOARD_CACHE_S`
+    (`generated_at` says when).
+    """
+    cache: DashboardCache = request.app.state.dashboard_cache
+    return await cache.get(lambda: dashboard_data(engine))

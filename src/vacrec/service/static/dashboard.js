@@ -2,6 +2,9 @@
 // No libraries; text from data goes in via textContent only.
 // Traffic plots show real users by default; simulated users (`vacrec simulate`) are one
 // click away but never mixed in, so a simulation cannot pass for real learning.
+// When the server requires the operator token (VACREC_ADMIN_TOKEN), the data route answers
+// 401: the page then asks for the token and sends it as "Authorization: Bearer …", keeping
+// it in sessionStorage only (gone with the tab, never in the URL or a cookie).
 "use strict";
 
 (function () {
@@ -41,6 +44,10 @@
       empty_loss: "Обучения ещё не было.",
       updated: (time) => `Обновлено ${time}; обновляется каждые 30 с.`,
       load_error: (msg) => `Не удалось загрузить данные панели: ${msg}`,
+      token_label: "Токен оператора",
+      token_submit: "Открыть панель",
+      token_note: "Сервер показывает эту панель только оператору (VACREC_ADMIN_TOKEN). Токен хранится в этой вкладке, пока она открыта.",
+      token_wrong: "Токен не подошёл.",
       rated: "с оценкой",
       served: "показов",
       mean_reward: "средняя награда",
@@ -95,6 +102,10 @@
       empty_loss: "No training yet.",
       updated: (time) => `Updated ${time}; refreshes every 30 s.`,
       load_error: (msg) => `Could not load the dashboard data: ${msg}`,
+      token_label: "Operator token",
+      token_submit: "Open the dashboard",
+      token_note: "This server shows the dashboard to its operator only (VACREC_ADMIN_TOKEN). The token is kept in this tab while it is open.",
+      token_wrong: "That token was not accepted.",
       rated: "rated",
       served: "served",
       mean_reward: "mean reward",
@@ -126,7 +137,27 @@
     },
   };
 
-  const state = { lang: loadLang(I18N), data: null, error: null, origin: "real" };
+  const TOKEN_KEY = "vacrec.adminToken";
+  const state = { lang: loadLang(I18N), data: null, error: null, origin: "real", needToken: false, tokenRejected: false };
+
+  function storedToken() {
+    try {
+      return window.sessionStorage.getItem(TOKEN_KEY);
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function storeToken(token) {
+    try {
+      if (token) window.sessionStorage.setItem(TOKEN_KEY, token);
+      else window.sessionStorage.removeItem(TOKEN_KEY);
+    } catch (_) {
+      /* storage disabled: the token is asked for again after a reload */
+    }
+  }
+
+  let token = storedToken();
   const t = translator(I18N, () => state.lang);
 
   const locale = () => (state.lang === "ru" ? "ru-RU" : "en-GB");
@@ -495,8 +526,10 @@
     sw.setAttribute("aria-label", t("switch_label"));
     sw.lang = state.lang === "ru" ? "en" : "ru";
     const error = $("load-error");
-    error.hidden = !state.error;
-    error.textContent = state.error ? t("load_error", state.error) : "";
+    const message = state.tokenRejected ? t("token_wrong") : state.error ? t("load_error", state.error) : "";
+    error.hidden = !message;
+    error.textContent = message;
+    $("token-form").hidden = !state.needToken;
     const data = state.data;
     if (!data) return;
     const body = document.querySelector(".plot-body");
@@ -514,10 +547,24 @@
 
   async function load() {
     try {
-      const response = await fetch("/api/v1/dashboard");
+      const headers = token ? { Authorization: `Bearer ${token}` } : {};
+      const response = await fetch("/api/v1/dashboard", { headers, cache: "no-store" });
+      if (response.status === 401) {
+        const asked = state.needToken;
+        state.tokenRejected = Boolean(token);
+        token = null;
+        storeToken(null);
+        state.needToken = true;
+        state.error = null;
+        render();
+        if (!asked) $("token").focus();
+        return;
+      }
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       state.data = await response.json();
       state.error = null;
+      state.needToken = false;
+      state.tokenRejected = false;
     } catch (err) {
       state.error = err.message;
     }
@@ -531,6 +578,13 @@
         render();
       });
     }
+    $("token-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      token = $("token").value.trim();
+      $("token").value = "";
+      storeToken(token);
+      load();
+    });
     $("lang-switch").addEventListener("click", () => {
       state.lang = state.lang === "ru" ? "en" : "ru";
       saveLang(state.lang);
