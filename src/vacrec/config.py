@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         description="Where the limits count (a `limits` storage URI, e.g. redis://host:6379 "
         "so that workers and replicas share one budget); memory:// counts per worker.",
     )
+    session_ttl_s: int = Field(
+        default=86400,
+        gt=0,
+        description="How long a session (one browser tab's session_id) remembers what it was "
+        "shown and rejected.",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Addresses or networks of reverse proxies whose X-Forwarded-For names the "

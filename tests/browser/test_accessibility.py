@@ -158,14 +158,15 @@ def test_thanks_for_ratings_are_in_plain_words(tab: Tab, live_server: LiveServer
     _vote_and_send(tab, {"101": 1, "103": 1, "104": -1})
     status = page.locator("#feedback-status.confirm")
     expect(status).to_have_text(
-        "Спасибо, оценки сохранены — учтём их в следующих подборках. Подходит: 2, не подходит: 1."
+        "Спасибо, оценки сохранены. Подходит: 2, не подходит: 1. Отклонённые вакансии больше "
+        "не покажем — нажмите «Подобрать вакансии» ещё раз."
     )
     assert "0,76" not in status.inner_text() and "0.76" not in status.inner_text()  # tanh(1)
 
     page.click("#lang-switch")
     expect(status).to_have_text(
-        "Thank you, your ratings are saved — we'll take them into account in future picks. "
-        "Good fit: 2, not for me: 1."
+        "Thank you, your ratings are saved. Good fit: 2, not for me: 1. Vacancies you turned "
+        "down won't be shown again — press “Find vacancies” for more."
     )
 
 

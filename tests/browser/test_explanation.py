@@ -106,7 +106,8 @@ def test_content_prior_shows_the_match_and_no_learned_values(
     page.click("#lang-switch")
     if data["action"]["industry"] == INDUSTRIES[0]:
         assert page.locator("#why-note").inner_text() == (
-            "No ratings yet, so the industry is the one whose vacancies best match your words."
+            "There are too few ratings to learn from yet, so the industry is the one whose "
+            "vacancies best match your words."
         )
     assert page.locator("#why-chart thead th").all_inner_texts() == [
         "Industry",

@@ -184,7 +184,7 @@ def test_language_switch_relabels_and_is_remembered(tab: Tab, live_server: LiveS
     assert page.locator("label[for=age]").inner_text() == "Age"
     assert page.locator("#submit").inner_text() == "Find vacancies"
     assert _card(tab, "102").locator(".salary").inner_text() == "salary not specified"
-    assert "No ratings yet" in page.locator("#why-note").inner_text()
+    assert "too few ratings to learn from yet" in page.locator("#why-note").inner_text()
     assert page.locator("#why-chart thead th").all_inner_texts()[1:] == [
         "Match with your words",
         "Learned from ratings",

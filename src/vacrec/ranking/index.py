@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -150,31 +150,58 @@ class Match:
             best = np.sort(scores)[::-1]
             out[i, 0], out[i, 1] = best[0], best @ TOP_WEIGHTS[: len(best)]
 
-    def top_k(self, industry: str, k: int) -> Ranked:
-        """The k postings of ``industry`` closest to the text (see :class:`Ranked`)."""
+    def top_k(
+        self,
+        industry: str,
+        k: int,
+        exclude: Collection[str] = (),
+        demote: Collection[str] = (),
+    ) -> Ranked:
+        """The k postings of ``industry`` closest to the text (see :class:`Ranked`).
+
+        ``exclude``: ids never to return (a seeker rejected them). ``demote``: ids to return
+        only when nothing else of the industry fits (already shown), after all others.
+        """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         index = self._index
         position = index._industry_position.get(industry)
         if position is None:
             return Ranked(items=[], fallback=False)
+        skipped = set(exclude) | set(demote)
         start, stop = self._segment[position], self._segment[position + 1]
-        best, scores = _top_rows(self._rows[start:stop], self._scores[start:stop], k)
+        best, scores = _top_rows(self._rows[start:stop], self._scores[start:stop], k + len(skipped))
         ids = index._ids
-        items = [
+        ranked = [
             (str(ids[index._vacancy[row]]), min(1.0, float(score)))
             for row, score in zip(best, scores, strict=True)
         ]
+        items = [item for item in ranked if item[0] not in skipped][:k]
+        matched = len(items)
+        first = int(index._industry_start[position])
+        last = int(index._industry_start[position + 1])
+
+        def recent() -> Iterator[str]:
+            return (str(ids[index._vacancy[row]]) for row in range(first, last))
+
         if len(items) < k:  # pad with the industry's most recent postings
-            chosen = set(best.tolist())
-            first = int(index._industry_start[position])
-            last = int(index._industry_start[position + 1])
-            for row in range(first, min(last, first + k + len(chosen))):
+            chosen = {vid for vid, _ in ranked}
+            for vid in recent():
                 if len(items) == k:
                     break
-                if row not in chosen:
-                    items.append((str(ids[index._vacancy[row]]), 0.0))
-        return Ranked(items=items, fallback=len(best) == 0)
+                if vid not in chosen and vid not in skipped:
+                    items.append((vid, 0.0))
+        if len(items) < k and demote:  # nothing else fits: what was shown before, best first
+            again = [item for item in ranked if item[0] in demote]
+            again += [(vid, 0.0) for vid in recent() if vid in demote]
+            taken = {vid for vid, _ in items}
+            for vid, score in again:
+                if len(items) == k:
+                    break
+                if vid not in taken and vid not in exclude:
+                    items.append((vid, score))
+                    taken.add(vid)
+        return Ranked(items=items, fallback=matched == 0)
 
 
 class TfidfIndex:

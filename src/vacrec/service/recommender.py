@@ -17,6 +17,7 @@ import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 import numpy as np
@@ -42,6 +43,7 @@ from vacrec.service.metrics import Metrics
 from vacrec.service.model_holder import ModelHolder
 from vacrec.store import events
 from vacrec.store.db import utcnow
+from vacrec.store.events import SessionHistory
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,29 @@ class IndustryScore:
     score: float
 
 
+SESSION_MIN_VOTES = 3
+"""An industry drops below the others for a session once its cards got this many votes there,
+most of them −1: the seeker has said enough to stop being shown it first."""
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """How the seeker's session shaped this answer, for the page to say so."""
+
+    rejected: int  # vacancies rated −1 in this session, never shown again
+    shown_before: int  # cards shown again because nothing else of the industry fits
+    avoided: tuple[str, ...]  # industries mostly rejected in this session, now tried last
+
+
+def _below_the_rest(scores: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+    """``scores`` with ``rows`` moved below every other action, order among them kept."""
+    if not rows:
+        return scores
+    moved = np.array(scores, dtype=np.float64)
+    moved[list(rows)] -= float(moved.max() - moved.min()) + 1.0
+    return moved
+
+
 @dataclass(frozen=True)
 class Recommendation:
     """What was served, as stored in the event."""
@@ -98,6 +123,7 @@ class Recommendation:
     actions: tuple[str, ...]
     contexts: Contexts  # the seeker's feature rows, kept to explain the choice on demand
     policy_scores: np.ndarray  # [n_actions], what the policy ranked by
+    session: SessionSummary | None = None  # None: the request named no session
 
     @cached_property
     def scores(self) -> tuple[IndustryScore, ...]:
@@ -237,13 +263,16 @@ class Recommender:
         contexts = self.encoder_for(snapshot).encode_one(
             age, skill, preference, snapshot.features_of(match)
         )
+        history = self._session_history(session_id, client)
         policy, scores = self.score(contexts)
+        avoided = history.mostly_rejected(SESSION_MIN_VOTES).intersection(snapshot.actions)
+        served_scores = _below_the_rest(scores[0], [snapshot.actions.index(a) for a in avoided])
         # Exploration favours the industries the seeker's words point to, so a request that
         # says what it wants seldom gets an unrelated page (see epsilon_greedy).
         related = related_industries(content_match(contexts.content[0]))
         with self._rng_lock:
             decision = epsilon_greedy(
-                scores[0],
+                served_scores,
                 len(snapshot.actions),
                 self.settings.epsilon,
                 self._rng,
@@ -251,7 +280,7 @@ class Recommender:
                 related,
             )
         industry = snapshot.actions[decision.action]
-        ranked = match.top_k(industry, k)
+        ranked = match.top_k(industry, k, exclude=history.rejected, demote=history.shown)
         items = tuple(
             RecommendedItem(snapshot.cards[vid], float(score)) for vid, score in ranked.items
         )
@@ -285,10 +314,24 @@ class Recommender:
             fallback=bool(ranked.fallback),
             actions=snapshot.actions,
             contexts=contexts,
-            policy_scores=scores[0],
+            policy_scores=served_scores,
             catalog_version=event.catalog_version,
             explore=explore,
+            session=SessionSummary(
+                rejected=len(history.rejected),
+                shown_before=sum(item.id in history.shown for item in items),
+                avoided=tuple(sorted(avoided)),
+            )
+            if session_id is not None
+            else None,
         )
+
+    def _session_history(self, session_id: str | None, client: str | None) -> SessionHistory:
+        """What this tab was shown and rejected lately (nothing without a session id)."""
+        if session_id is None:
+            return SessionHistory()
+        since = utcnow() - timedelta(seconds=self.settings.session_ttl_s)
+        return events.session_history(self.engine, session_id, client, since)
 
     def feedback(
         self,

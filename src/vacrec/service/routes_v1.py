@@ -22,6 +22,7 @@ from vacrec.service.schemas import (
     QValueOut,
     RecommendationRequest,
     RecommendationResponse,
+    SessionOut,
     SkillsResponse,
 )
 
@@ -70,6 +71,13 @@ def _response(rec: Recommendation) -> RecommendationResponse:
             q_values=None
             if rec.q_values is None
             else [QValueOut(industry=name, q=q) for name, q in rec.q_values.items()],
+        ),
+        session=None
+        if rec.session is None
+        else SessionOut(
+            rejected=rec.session.rejected,
+            shown_before=rec.session.shown_before,
+            avoided=list(rec.session.avoided),
         ),
     )
 

@@ -153,6 +153,18 @@ class ExplanationOut(BaseModel):
     )
 
 
+class SessionOut(BaseModel):
+    """How the seeker's session (``session_id``) shaped this answer."""
+
+    rejected: int = Field(description="Vacancies rated −1 in this session: never shown again.")
+    shown_before: int = Field(
+        description="Cards shown again because nothing else of the industry fits."
+    )
+    avoided: list[str] = Field(
+        description="Industries whose cards this session mostly rated −1: now tried last."
+    )
+
+
 class RecommendationResponse(BaseModel):
     event_id: str
     model_version: int | None
@@ -164,6 +176,9 @@ class RecommendationResponse(BaseModel):
         "then most recent first."
     )
     explanation: ExplanationOut
+    session: SessionOut | None = Field(
+        default=None, description="Present when the request named a session_id."
+    )
 
 
 class VoteIn(_Body):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -262,6 +262,55 @@ def _unrated_legacy_event(
     if row is None or len(row.shown) < shown_at_least:
         return None
     return str(row.id)
+
+
+SESSION_EVENTS_MAX = 200
+"""A session's history reads at most its newest this many events: bounded work per request."""
+
+
+@dataclass(frozen=True)
+class SessionHistory:
+    """What one seeker's session has been shown and how they rated it."""
+
+    shown: frozenset[str] = frozenset()
+    rejected: frozenset[str] = frozenset()  # vacancies rated −1
+    votes_by_industry: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """industry → (votes −1, votes in all) this session gave its cards."""
+
+    def mostly_rejected(self, min_votes: int) -> frozenset[str]:
+        """Industries whose cards got at least ``min_votes`` votes, most of them −1."""
+        return frozenset(
+            name
+            for name, (down, votes) in self.votes_by_industry.items()
+            if votes >= min_votes and 2 * down > votes
+        )
+
+
+def session_history(
+    engine: Engine, session_id: str, client: str | None, since: datetime
+) -> SessionHistory:
+    """The session's events since ``since`` served to ``client`` (a session id names a
+    tab, not a person: another client using the same id shares nothing with it)."""
+    who = events.c.client.is_(None) if client is None else events.c.client == client
+    query = (
+        select(events.c.shown, events.c.industry, feedback.c.votes)
+        .select_from(events.outerjoin(feedback, feedback.c.event_id == events.c.id))
+        .where(events.c.session_id == session_id, events.c.created_at >= since, who)
+        .order_by(events.c.created_at.desc())
+        .limit(SESSION_EVENTS_MAX)
+    )
+    shown: set[str] = set()
+    rejected: set[str] = set()
+    by_industry: dict[str, tuple[int, int]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            shown.update(row.shown)
+            votes = row.votes or []
+            down = sum(1 for v in votes if v.get("vote") == -1)
+            rejected.update(str(v["vacancy_id"]) for v in votes if v.get("vote") == -1)
+            old_down, old_votes = by_industry.get(row.industry, (0, 0))
+            by_industry[row.industry] = (old_down + down, old_votes + len(votes))
+    return SessionHistory(frozenset(shown), frozenset(rejected), by_industry)
 
 
 def clear_logs(engine: Engine) -> None:

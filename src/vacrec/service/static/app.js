@@ -34,6 +34,8 @@
       results_title: (industry) => `Вакансии: ${industry}`,
       results_found: (n, industry) => `Подобрано вакансий: ${n}, отрасль «${industry}».`,
       no_items: "В этой отрасли пока нет вакансий. Попробуйте ещё раз.",
+      no_items_left:
+        "Все вакансии этой отрасли вы уже отклонили. Измените пожелания или навык и попробуйте ещё раз.",
       fallback:
         "Ни одна вакансия этой отрасли не совпала с вашими словами, поэтому показываем самые свежие.",
       fallback_blank: "Вы не написали пожеланий, поэтому показываем самые свежие вакансии отрасли.",
@@ -48,8 +50,16 @@
       vote_hint: (n, total) =>
         n === 0 ? "Отметьте хотя бы одну вакансию: подходит или нет." : `Оценено ${n} из ${total}.`,
       sent: (up, down) =>
-        `Спасибо, оценки сохранены — учтём их в следующих подборках. ` +
-        `Подходит: ${up}, не подходит: ${down}.`,
+        `Спасибо, оценки сохранены. Подходит: ${up}, не подходит: ${down}. ` +
+        (down
+          ? "Отклонённые вакансии больше не покажем — нажмите «Подобрать вакансии» ещё раз."
+          : "Нажмите «Подобрать вакансии» ещё раз, чтобы увидеть следующие."),
+      session_rejected: (n) => `Вакансии, отмеченные «Не подходит» (${n}), больше не показываем.`,
+      session_avoided: (names) =>
+        `Вакансии отрасли ${names.map((n) => `«${n}»`).join(", ")} вы в основном отклоняли — ` +
+        "теперь предлагаем её в последнюю очередь.",
+      session_repeat: (n) =>
+        `Новых вакансий этой отрасли больше нет, поэтому повторяем уже показанные: ${n}.`,
       why_col_industry: "Отрасль",
       why_col_match: "Совпадение с вашими словами",
       why_col_learned: "Поправка по оценкам",
@@ -131,6 +141,9 @@
       results_found: (n, industry) =>
         `${n} ${n === 1 ? "vacancy" : "vacancies"} found in “${industry}”.`,
       no_items: "No vacancies in this industry yet. Please try again.",
+      no_items_left:
+        "You have turned down every vacancy in this industry. Change your preferences or skill " +
+        "and try again.",
       fallback: "No vacancy in this industry matched your words, so these are the newest ones.",
       fallback_blank: "You wrote no preferences, so these are the industry's newest vacancies.",
       card_match: (pct) => `Match with your words: ${pct}`,
@@ -144,20 +157,30 @@
       vote_hint: (n, total) =>
         n === 0 ? "Mark at least one vacancy as a good fit or not." : `${n} of ${total} rated.`,
       sent: (up, down) =>
-        "Thank you, your ratings are saved — we'll take them into account in future picks. " +
-        `Good fit: ${up}, not for me: ${down}.`,
+        `Thank you, your ratings are saved. Good fit: ${up}, not for me: ${down}. ` +
+        (down
+          ? "Vacancies you turned down won't be shown again — press “Find vacancies” for more."
+          : "Press “Find vacancies” again to see the next ones."),
+      session_rejected: (n) => `${n} ${n === 1 ? "vacancy" : "vacancies"} you marked “Not for me” won't be shown again.`,
+      session_avoided: (names) =>
+        `You mostly turned down vacancies in ${names.map((n) => `“${n}”`).join(", ")}, so ` +
+        "that industry now comes last for you.",
+      session_repeat: (n) =>
+        `There are no more new vacancies in this industry, so ${n} already shown ${n === 1 ? "is" : "are"} repeated.`,
       why_col_industry: "Industry",
       why_col_match: "Match with your words",
       why_col_learned: "Learned from ratings",
       why_chosen: "chosen",
       why_no_learned: "no ratings yet",
-      why_prior: "No ratings yet, so the industry is the one whose vacancies best match your words.",
+      why_prior:
+        "There are too few ratings to learn from yet, so the industry is the one whose " +
+        "vacancies best match your words.",
       why_prior_blank:
-        "No ratings yet and you wrote no preferences, so the industry is the one whose " +
-        "vacancies best fit your skill.",
+        "There are too few ratings to learn from yet and you wrote no preferences, so the " +
+        "industry is the one whose vacancies best fit your skill.",
       why_prior_explore: (best) =>
-        "No ratings yet. This time we are trying another industry to learn what may suit you; " +
-        `the vacancies closest to your words are in “${best}”.`,
+        "There are too few ratings to learn from yet. This time we are trying another industry " +
+        `to learn what may suit you; the vacancies closest to your words are in “${best}”.`,
       why_model_both:
         "This industry fits best: its vacancies match your words, and people like you rated " +
         "such picks well.",
@@ -213,6 +236,69 @@
   };
 
   const isLocked = () => state.sent !== null || state.closed;
+
+  // ------------------------------------------------------------------ this tab's session
+
+  // One session per tab: the server never shows again what it rejected here, and gives the
+  // next best cards when asked again. The id names a tab, not a person, and opens nothing.
+  const SESSION_KEY = "vacrec.session";
+  const PAGE_KEY = "vacrec.page"; // the last answer and its unsent votes, kept over a reload
+
+  function tabStorage() {
+    try {
+      return window.sessionStorage;
+    } catch (err) {
+      return null; // storage disabled: the page still works, without memory
+    }
+  }
+
+  function sessionId() {
+    const store = tabStorage();
+    let id = store && store.getItem(SESSION_KEY);
+    if (!id) {
+      const bytes = new Uint8Array(16);
+      window.crypto.getRandomValues(bytes);
+      id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      if (store) store.setItem(SESSION_KEY, id);
+    }
+    return id;
+  }
+
+  function savePage() {
+    const store = tabStorage();
+    if (!store || !state.result) return;
+    const saved = {
+      result: state.result,
+      query: state.query,
+      votes: [...state.votes],
+      sent: state.sent,
+      closed: state.closed,
+    };
+    try {
+      store.setItem(PAGE_KEY, JSON.stringify(saved));
+    } catch (err) {
+      // full storage: a reload will only lose the unsent votes
+    }
+  }
+
+  function restorePage() {
+    const store = tabStorage();
+    const raw = store && store.getItem(PAGE_KEY);
+    if (!raw) return false;
+    try {
+      const saved = JSON.parse(raw);
+      if (!saved || typeof saved.result !== "object" || !Array.isArray(saved.votes)) return false;
+      state.result = saved.result;
+      state.query = typeof saved.query === "string" ? saved.query : "";
+      state.votes = new Map(saved.votes.filter((v) => v[1] === 1 || v[1] === -1));
+      state.sent = saved.sent || null;
+      state.closed = Boolean(saved.closed);
+      return true;
+    } catch (err) {
+      store.removeItem(PAGE_KEY);
+      return false;
+    }
+  }
 
   const t = translator(I18N, () => state.lang);
 
@@ -371,7 +457,8 @@
     if (!/^\d+$/.test(ageText) || age < 14 || age > 100) return { error: t("err_age"), focus: "age" };
     const skill = $("skill").value;
     if (!skill) return { error: t("err_skill"), focus: "skill" };
-    return { body: { age, skill, preference: $("preference").value, k: 5 } };
+    const preference = $("preference").value;
+    return { body: { age, skill, preference, k: 5, session_id: sessionId() } };
   }
 
   async function onSubmit(event) {
@@ -399,6 +486,7 @@
       state.sent = null;
       state.sendError = null;
       state.closed = false;
+      savePage();
       renderResult();
       found = true;
     } catch (err) {
@@ -541,6 +629,7 @@
     if (state.votes.get(key) === value) state.votes.delete(key);
     else state.votes.set(key, value);
     state.sendError = null;
+    savePage();
     renderResult();
     const card = document.querySelector(`.card[data-id="${CSS.escape(key)}"]`);
     const again = card && card.querySelector(value === 1 ? ".vote.up" : ".vote.down");
@@ -556,10 +645,13 @@
     const fallback = $("fallback-note");
     fallback.hidden = !(result.fallback && items.length);
     fallback.textContent = state.query ? t("fallback") : t("fallback_blank");
+    renderSessionNote(result.session);
 
     const cards = $("cards");
     cards.replaceChildren(...items.map(renderCard));
-    if (!items.length) cards.append(el("li", { className: "empty", text: t("no_items") }));
+    const rejected = result.session && result.session.rejected > 0;
+    const empty = rejected ? t("no_items_left") : t("no_items");
+    if (!items.length) cards.append(el("li", { className: "empty", text: empty }));
 
     const send = $("send");
     $("feedback-bar").hidden = !items.length;
@@ -581,6 +673,21 @@
     renderWhy(result);
   }
 
+  /** What this tab's earlier ratings changed in the answer, said in the seeker's words. */
+  function renderSessionNote(session) {
+    const note = $("session-note");
+    const lines = [];
+    if (session && typeof session === "object") {
+      if (session.rejected > 0) lines.push(t("session_rejected", session.rejected));
+      if (Array.isArray(session.avoided) && session.avoided.length) {
+        lines.push(t("session_avoided", session.avoided.map(String)));
+      }
+      if (session.shown_before > 0) lines.push(t("session_repeat", session.shown_before));
+    }
+    note.replaceChildren(...lines.map((text) => el("span", { text: `${text} ` })));
+    note.hidden = lines.length === 0;
+  }
+
   async function onSend() {
     const result = state.result;
     if (!result || isLocked() || state.votes.size === 0) return;
@@ -597,6 +704,7 @@
       // Unknown, already rated or expired: this set can no longer take votes.
       state.closed = [404, 409, 410].includes(err.status);
     }
+    savePage();
     renderResult();
     // The button disabled itself under the focus; the outcome is the next thing to read.
     $("feedback-status").focus();
@@ -737,6 +845,7 @@
     count();
     applyLanguage();
     loadSkills();
+    if (restorePage()) renderResult(); // a reload keeps the answer and its unsent votes
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
