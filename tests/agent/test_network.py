@@ -220,3 +220,17 @@ def test_layer_sizes_follow_the_arguments():
     assert net.industry_layer.in_features == 3 and net.industry_layer.out_features == 10
     assert net.content_layer.in_features == N_CONTENT and net.content_layer.out_features == 10
     assert net.content_weights.shape == (N_CONTENT,)
+
+
+def test_weights_saved_before_visits_were_counted_still_load():
+    trained = ContextualQNetwork(2, 3)
+    with torch.no_grad():
+        trained.visits.fill_(5.0)
+    old = {k: v for k, v in trained.state_dict().items() if k != "visits"}
+
+    loaded = ContextualQNetwork(2, 3)
+    loaded.load_state_dict(old)  # strict: only visits may be missing
+    assert float(loaded.visits.sum()) == 0.0
+    fresh = ContextualQNetwork(2, 3)
+    fresh.load_state_dict(trained.state_dict())
+    assert float(fresh.visits.sum()) == 5.0 * 3 * 4

@@ -32,6 +32,8 @@ from vacrec.agent.policy import (
     policy_matrix,
     related_industries,
 )
+from vacrec.agent.trainer import TrainConfig, train
+from vacrec.agent.transitions import LoggedRequest, build_transitions
 
 SKILLS = ("акварель", "геймдев")
 INDUSTRIES = (IT, ART)
@@ -257,3 +259,55 @@ def test_related_industries_are_those_near_the_best_match():
     assert related_industries(match).tolist() == [True, True, False, False, False]
     assert not related_industries(np.zeros(3)).any()  # nothing matches: nothing is favoured
     np.testing.assert_allclose(exploration_probabilities(3, related_industries(np.zeros(3))), 1 / 3)
+
+
+def test_exploration_spends_its_wider_share_where_the_policy_is_unsure():
+    """Unrelated industries nobody rated are tried; once rated, their share shrinks."""
+    related = np.array([True, False, False, False])
+    unsure_of_all = exploration_probabilities(4, related, np.ones(4))
+    one_known = exploration_probabilities(4, related, np.array([1.0, 1.0, 1.0, 0.1]))
+    all_known = exploration_probabilities(4, related, np.array([1.0, 0.1, 0.1, 0.1]))
+
+    for spread in (unsure_of_all, one_known, all_known):
+        assert spread.sum() == pytest.approx(1.0) and (spread > 0).all()
+    np.testing.assert_allclose(unsure_of_all, exploration_probabilities(4, related))
+    assert unsure_of_all[1:].sum() == pytest.approx(ANY_INDUSTRY_SHARE * 3 / 4)
+    assert one_known[3] < one_known[1] and one_known[1] == pytest.approx(one_known[2])
+    assert all_known[1:].sum() < one_known[1:].sum() < unsure_of_all[1:].sum()
+
+
+def test_propensities_under_uncertainty_are_exact():
+    q = np.array([0.0, 0.9, 0.2, 0.1])
+    related = np.array([False, True, True, False])
+    unsure = np.array([0.2, 1.0, 0.5, 1.0])
+    eps, n = 0.5, 40_000
+    rng = np.random.default_rng(5)
+    decisions = [epsilon_greedy(q, 4, eps, rng, related=related, unsure=unsure) for _ in range(n)]
+    expected = eps * exploration_probabilities(4, related, unsure) + (1 - eps) * (np.arange(4) == 1)
+    freq = np.bincount([d.action for d in decisions], minlength=4) / n
+    np.testing.assert_allclose(freq, expected, atol=0.01)
+    for d in decisions[:200]:
+        assert d.propensity == pytest.approx(expected[d.action])
+
+
+def test_a_trained_model_is_sure_of_what_its_log_rated_and_the_prior_of_nothing():
+    enc = encoder()
+    rows = [
+        LoggedRequest(
+            age=30,
+            skill="акварель",
+            preference="",
+            industry=enc.actions[0],
+            propensity=0.5,
+            reward=1.0,
+        )
+        for _ in range(48)
+    ]
+    model = train(build_transitions(rows, enc), TrainConfig(batch_size=8, updates=5)).model
+    seekers = enc.encode([30, 30], ["акварель", "геймдев"], ["", ""])
+
+    unsure = model.uncertainty(seekers)
+    assert unsure[0, 0] == pytest.approx(1 / 7)  # 48 ratings: 1 / sqrt(49)
+    assert unsure[0, 1:].tolist() == [1.0] * (len(enc.actions) - 1)
+    assert unsure[1].tolist() == [1.0] * len(enc.actions)  # a skill it never saw
+    assert (CONTENT_PRIOR.uncertainty(seekers) == 1.0).all()

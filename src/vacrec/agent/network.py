@@ -65,6 +65,11 @@ def prior_weights(scale: float = PRIOR_SCALE) -> np.ndarray:
     return w * scale
 
 
+def _visits_default(module: nn.Module, state: dict, prefix: str, *_: object) -> None:
+    """Weights saved before visits were counted load as 'never visited'."""
+    state.setdefault(prefix + "visits", torch.zeros_like(module.visits))
+
+
 class ContextualQNetwork(nn.Module):
     """Scores feature rows; see the module docstring for the form.
 
@@ -95,6 +100,10 @@ class ContextualQNetwork(nn.Module):
         self.content_weights = nn.Parameter(torch.from_numpy(prior_weights(prior_scale)))
         self.gate_slope = nn.Parameter(torch.tensor(GATE_SLOPE))
         self.register_buffer("gate_bias", torch.tensor(GATE_BIAS))
+        # Rated events per (skill, industry) the network was trained on (row/column 0:
+        # unknown): how sure it can be of each pair, which exploration spends on.
+        self.register_buffer("visits", torch.zeros(self.n_skills + 1, self.n_industries + 1))
+        self.register_load_state_dict_pre_hook(_visits_default)
 
         first = self.hidden[0]
         self.seeker_layer = nn.Linear(1 + self.embedding_dim, first)  # age, skill (+ bias)

@@ -30,6 +30,11 @@ class Policy(Protocol):
         """Scores [n, n_actions]; higher is better."""
         ...
 
+    def uncertainty(self, contexts: Contexts) -> np.ndarray:
+        """How unsure the policy is of each score [n, n_actions], in (0, 1]: 1 = never
+        rated, falling as ratings of that (skill, industry) accumulate."""
+        ...
+
 
 class ContentPrior:
     """The policy before any feedback: the industry whose postings best match the seeker."""
@@ -38,6 +43,9 @@ class ContentPrior:
 
     def q_values(self, contexts: Contexts) -> np.ndarray:
         return prior_scores(contexts.content).astype(np.float64)
+
+    def uncertainty(self, contexts: Contexts) -> np.ndarray:
+        return np.ones((len(contexts), len(contexts.actions)))
 
 
 CONTENT_PRIOR = ContentPrior()
@@ -103,6 +111,14 @@ class QModel:
             )
         return q.numpy().astype(np.float64)
 
+    def uncertainty(self, contexts: Contexts) -> np.ndarray:
+        """1 / sqrt(1 + rated events of the seeker's skill in each industry), from the
+        training log (an unknown skill or industry: never rated)."""
+        skills = self.skill_ids(contexts.skills)
+        industries = self._industry_tensor(contexts.actions).numpy()
+        visits = self.network.visits.numpy()[np.ix_(skills, industries)]
+        return 1.0 / np.sqrt(1.0 + visits)
+
 
 def greedy(policy: Policy, contexts: Contexts) -> np.ndarray:
     """The greedy action of every seeker."""
@@ -119,11 +135,15 @@ class Decision:
     q_values: np.ndarray | None
 
 
-ANY_INDUSTRY_SHARE = 0.1
-"""Of the explored requests, this share may go to any industry; the rest only to the
-industries related to the seeker's words (:func:`related_industries`). A seeker who said what
-they want rarely gets an unrelated page (ε × this share of requests), yet every industry keeps
-being tried, so feedback can still teach a taste the words do not show."""
+ANY_INDUSTRY_SHARE = 0.3
+"""Of the explored requests, at most this share may go to any industry; the rest go to the
+industries related to the seeker's words (:func:`related_industries`). The share is spent
+where the policy is unsure: it is this much while nothing is known of the seeker's skill in
+the unrelated industries, and shrinks as they are rated; within it, each industry is drawn in
+proportion to how unsure the policy is of it. So an industry the words do not point to is
+tried while nobody knows whether it suits, and stops being tried once it is known. At the
+default ε = 0.1 a seeker who said what they want gets an unrelated page on at most
+ε × this share = 3 % of requests."""
 RELATED_SHARE = 0.5
 """An industry is related to the seeker's words when its content match is at least this
 share of the best industry's. Sharing a word is too weak a test: in a real catalog nearly every
@@ -148,16 +168,17 @@ def epsilon_greedy(
     rng: np.random.Generator,
     explore: bool = True,
     related: np.ndarray | None = None,
+    unsure: np.ndarray | None = None,
 ) -> Decision:
-    """Greedy with probability 1 − ε, else explore: among the ``related`` actions (a bool
-    mask; None or none related: all) except for ``ANY_INDUSTRY_SHARE`` of explorations, which
-    pick any action. ``explore=False`` → greedy with propensity 1; no scores → exploration
-    only. The propensity logged is the action's real probability."""
+    """Greedy with probability 1 − ε, else explore (:func:`exploration_probabilities`:
+    mostly among the ``related`` actions, the rest where the policy is ``unsure``).
+    ``explore=False`` → greedy with propensity 1; no scores → exploration only. The
+    propensity logged is the action's exact probability."""
     if n_actions < 1:
         raise ValueError("there are no actions to choose from")
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError("epsilon must be in [0, 1]")
-    explored = exploration_probabilities(n_actions, related)
+    explored = exploration_probabilities(n_actions, related, unsure)
     if q_values is None:
         action = int(rng.choice(n_actions, p=explored))
         return Decision(action, float(explored[action]), None, None)
@@ -172,17 +193,27 @@ def epsilon_greedy(
     return Decision(action, float(propensity), greedy, q)
 
 
-def exploration_probabilities(n_actions: int, related: np.ndarray | None = None) -> np.ndarray:
-    """How an explored request spreads over the actions (see ``ANY_INDUSTRY_SHARE``)."""
-    uniform = np.full(n_actions, 1.0 / n_actions)
+def exploration_probabilities(
+    n_actions: int, related: np.ndarray | None = None, unsure: np.ndarray | None = None
+) -> np.ndarray:
+    """How an explored request spreads over the actions (see ``ANY_INDUSTRY_SHARE``).
+
+    ``related``: bool [A], the industries the seeker's words point to; ``unsure``: [A] in
+    (0, 1], the policy's :meth:`Policy.uncertainty` (None: unsure of everything).
+    """
+    doubt = np.ones(n_actions) if unsure is None else np.asarray(unsure, dtype=np.float64)
+    if doubt.shape != (n_actions,):
+        raise ValueError(f"unsure has shape {doubt.shape}, expected ({n_actions},)")
+    anywhere = doubt / doubt.sum()
     if related is None:
-        return uniform
+        return anywhere
     mask = np.asarray(related, dtype=bool)
     if mask.shape != (n_actions,):
         raise ValueError(f"related has shape {mask.shape}, expected ({n_actions},)")
     if not mask.any() or mask.all():
-        return uniform
-    return (1.0 - ANY_INDUSTRY_SHARE) * mask / mask.sum() + ANY_INDUSTRY_SHARE * uniform
+        return anywhere
+    share = ANY_INDUSTRY_SHARE * float(doubt[~mask].mean())
+    return (1.0 - share) * mask / mask.sum() + share * anywhere
 
 
 def policy_matrix(chosen: np.ndarray, n_actions: int, epsilon: float = 0.0) -> np.ndarray:

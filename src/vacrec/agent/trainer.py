@@ -295,6 +295,9 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
     curve = losses.numpy()
     tail = max(1, n_updates // 20)
     samples = n_updates * config.batch_size
+    with torch.no_grad():  # what the log says of each (skill, industry), for exploration
+        taken = industry_ids[actions]
+        q_network.visits.index_put_((skill_ids[state], taken), torch.ones(len(t)), accumulate=True)
     q_network.eval()
     stopping = config.stopping_rule()
     if stopper is not None and n_updates < config.n_updates(len(t)):

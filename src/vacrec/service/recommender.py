@@ -268,7 +268,8 @@ class Recommender:
         avoided = history.mostly_rejected(SESSION_MIN_VOTES).intersection(snapshot.actions)
         served_scores = _below_the_rest(scores[0], [snapshot.actions.index(a) for a in avoided])
         # Exploration favours the industries the seeker's words point to, so a request that
-        # says what it wants seldom gets an unrelated page (see epsilon_greedy).
+        # says what it wants seldom gets an unrelated page, and spends the rest where the
+        # policy is unsure (see exploration_probabilities).
         related = related_industries(content_match(contexts.content[0]))
         with self._rng_lock:
             decision = epsilon_greedy(
@@ -278,6 +279,7 @@ class Recommender:
                 self._rng,
                 explore,
                 related,
+                policy.uncertainty(contexts)[0],
             )
         industry = snapshot.actions[decision.action]
         ranked = match.top_k(industry, k, exclude=history.rejected, demote=history.shown)
