@@ -323,3 +323,18 @@ def test_promote_prior_at_any_time_and_rollback_returns_to_the_previous_model(
         (a, "rollback"),
         (None, "rollback"),
     ]
+
+
+def test_a_diverged_loss_is_stored_as_null_and_the_model_still_loads(
+    engine: Engine, trained: QModel
+):
+    """PostgreSQL's JSON refuses NaN: a NaN loss once made saving the model fail there."""
+    meta = ModelMeta(final_loss=float("nan"), loss_curve=[0.5, float("nan"), float("inf")])
+    version = _save(engine, trained, meta.model_copy(update={"training": {"rate": float("inf")}}))
+    with engine.connect() as conn:
+        raw = conn.execute(select(models.c.meta).where(models.c.version == version)).scalar_one()
+        (info,) = list_models(conn)
+        load_model(conn, version)
+    assert raw["final_loss"] is None and raw["loss_curve"] == [0.5, None, None]
+    assert raw["training"] == {"rate": None}
+    assert info.meta is not None and info.meta.final_loss is None

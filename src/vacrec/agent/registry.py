@@ -28,6 +28,7 @@ from vacrec.agent.context import ENCODING_VERSION
 from vacrec.agent.model_meta import ModelMeta, NetworkShape
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
+from vacrec.finite import finite_json
 from vacrec.store.models import (
     StoredModel,
     insert_model,
@@ -89,7 +90,8 @@ def save_model(conn: Connection, model: QModel, meta: ModelMeta) -> int:
             "checksum": digest,
         }
     )
-    return insert_model(conn, data, digest, full_meta.model_dump(mode="json"))
+    # finite_json: a JSON column (PostgreSQL's) refuses NaN anywhere, e.g. in the timings
+    return insert_model(conn, data, digest, finite_json(full_meta.model_dump(mode="json")))
 
 
 def live_version(conn: Connection) -> int | None:
