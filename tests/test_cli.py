@@ -57,4 +57,8 @@ def test_a_bad_setting_is_one_line_naming_it_and_exit_status_2(
 def test_good_settings_run_the_command(run) -> None:  # type: ignore[no-untyped-def]
     listed = run("model", "list", "--json")
     assert listed.exit_code == 0
-    assert json.loads(listed.stdout.strip().splitlines()[-1]) == {"models": [], "live": None}
+    assert json.loads(listed.stdout.strip().splitlines()[-1]) == {
+        "models": [],
+        "live": None,
+        "policy": "content prior",
+    }

@@ -10,12 +10,13 @@ from sqlalchemy import Engine, func, select
 
 from tests.service.conftest import ARTS, IT, seed_catalog
 from vacrec.agent.policy import CONTENT_PRIOR
-from vacrec.agent.registry import live_version, load_live_model, newest_version
+from vacrec.agent.registry import list_models, live_version, load_live_model, newest_version
 from vacrec.agent.trainer import TrainConfig
 from vacrec.config import Settings
 from vacrec.learning import (
     LearningError,
     LogSelection,
+    NothingNew,
     ensure_catalog,
     read_training_logs,
     simulate_into_store,
@@ -153,7 +154,8 @@ def test_retrain_once_trains_from_logged_feedback(engine: Engine, tmp_path: Path
     from vacrec.config import Settings
     from vacrec.learning import retrain_once
 
-    settings = Settings(home=tmp_path / "home", epsilon=1.0)
+    # 60 ratings hold out 12: fewer than a promotion needs by default (see below)
+    settings = Settings(home=tmp_path / "home", epsilon=1.0, promotion_min_held_out=10)
     assert retrain_once(engine, settings) is None  # empty store: skipped, not an error
     seed_catalog(engine, tmp_path)
     assert retrain_once(engine, settings) is None  # no feedback yet
@@ -198,3 +200,95 @@ def test_replicas_retraining_on_the_same_tick_train_once(engine: Engine, tmp_pat
     assert sorted(r is None for r in reports) == [False, True]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(models)).scalar_one() == 1
+
+
+def test_promotion_needs_the_stated_minimum_of_held_out_events(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Versions were once promoted after a comparison on two events: below
+    VACREC_PROMOTION_MIN_HELD_OUT the candidate is registered, not promoted, and the reason
+    names both numbers."""
+    settings = _settings(sqlite_engine, tmp_path, epsilon=1.0)
+    assert settings.promotion_min_held_out == 50
+    seed_catalog(sqlite_engine, tmp_path)
+    recommender = Recommender.from_store(sqlite_engine, settings, seed=1)
+    _log_arts_lovers(recommender, 60, "игры unity, театр, сцена")
+
+    few = train_from_store(sqlite_engine, settings)
+    assert few["registered"] is True and few["promoted"] is False
+    assert few["held_out"] < 50
+    assert (
+        f"compared on {few['ope']['logged_rows']} held-out events, fewer than the 50"
+        in (few["promotion_reason"])
+    )
+    with sqlite_engine.connect() as conn:
+        assert live_version(conn) is None
+
+    lower = settings.model_copy(update={"promotion_min_held_out": 10})
+    enough = train_from_store(sqlite_engine, lower)
+    assert enough["promoted"] is True  # the same logs, judged on enough events for this bar
+
+
+def test_a_simulated_trained_model_is_never_auto_promoted_without_the_flag(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    settings = _settings(sqlite_engine, tmp_path, epsilon=1.0)
+    ensure_catalog(sqlite_engine)
+    simulate_into_store(sqlite_engine, settings, 300, seed=3)
+
+    for mode in ("auto", "always"):
+        report = train_from_store(
+            sqlite_engine, settings, TrainConfig(updates=50), mode, selection=SIMULATED
+        )
+        assert report["registered"] is True and report["promoted"] is False
+        assert "trained with simulated events" in report["promotion_reason"]
+        assert "--allow-simulated" in report["promotion_reason"]
+    with sqlite_engine.connect() as conn:
+        assert live_version(conn) is None
+        (info,) = [i for i in list_models(conn) if i.version == report["version"]]
+    assert info.meta is not None and info.meta.promotion.promoted is False
+    assert info.meta.data.simulated_included is True
+
+    allowed = train_from_store(
+        sqlite_engine,
+        settings,
+        TrainConfig(updates=50),
+        "always",
+        selection=SIMULATED,
+        allow_simulated=True,
+    )
+    assert allowed["promoted"] is True
+    with sqlite_engine.connect() as conn:
+        assert live_version(conn) == allowed["version"]
+
+
+def test_a_training_with_no_new_events_registers_nothing(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Also when only simulated events arrived since and the training reads real ones only."""
+    settings = _settings(sqlite_engine, tmp_path, epsilon=1.0)
+    seed_catalog(sqlite_engine, tmp_path)
+    recommender = Recommender.from_store(sqlite_engine, settings, seed=1)
+    _log_arts_lovers(recommender, 40, "игры")
+    config = TrainConfig(updates=30)
+
+    first = train_from_store(sqlite_engine, settings, config, "never", only_if_new=True)
+    with pytest.raises(NothingNew, match=f"no new feedback since model {first['version']}"):
+        train_from_store(sqlite_engine, settings, config, "never", only_if_new=True)
+    simulate_into_store(sqlite_engine, settings, 20, seed=2)
+    with pytest.raises(NothingNew):  # simulated ratings are nothing new for real-only logs
+        train_from_store(sqlite_engine, settings, config, "never", only_if_new=True)
+    # ... but they are for a training that reads them
+    with_sim = train_from_store(
+        sqlite_engine, settings, config, "never", selection=SIMULATED, only_if_new=True
+    )
+    assert with_sim["version"] == first["version"] + 1
+    with pytest.raises(NothingNew):
+        train_from_store(
+            sqlite_engine, settings, config, "never", selection=SIMULATED, only_if_new=True
+        )
+    _log_arts_lovers(recommender, 1, "игры")
+    again = train_from_store(sqlite_engine, settings, config, "never", only_if_new=True)
+    assert again["version"] == with_sim["version"] + 1
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(models)).scalar_one() == 3

@@ -141,6 +141,13 @@ class Settings(BaseSettings):
         "newest model and those before, above which (when significant) a better candidate "
         "is registered but held for an operator to promote.",
     )
+    promotion_min_held_out: int = Field(
+        default=50,
+        ge=0,
+        description="Fewest held-out rated events (with logged propensities) a candidate "
+        "must be compared on before `--promote auto` may make it live; below, it is "
+        "registered only. Fewer give intervals that say nothing.",
+    )
     train_lock_wait_s: float = Field(
         default=900.0,
         ge=0,

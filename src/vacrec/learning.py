@@ -45,6 +45,17 @@ class LearningError(Exception):
     """A step cannot run on this store (empty catalog, no feedback); the message says why."""
 
 
+class NothingNew(LearningError):
+    """No rated event arrived since the newest model was trained on the same logs: a
+    training now would register a copy of it (and a timer or a loop, one per tick)."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"no new feedback since model {version} was trained: nothing trained or registered"
+        )
+        self.version = version
+
+
 def ensure_catalog(engine: Engine) -> None:
     """An empty store gets the bundled demo catalog, so a first run has something to serve."""
     with engine.connect() as conn:
@@ -125,17 +136,21 @@ def retrain_once(engine: Engine, settings: Settings) -> dict[str, object] | None
     return report
 
 
-def _no_new_feedback(engine: Engine) -> int | None:
-    """The newest model's version when no feedback arrived since it was trained, else None."""
+def _no_new_feedback(engine: Engine, selection: LogSelection) -> int | None:
+    """The newest model's version when it was trained on these same logs (the same choice of
+    simulated events, no feedback since that the selection reads), else None."""
     from vacrec.agent.registry import newest_model
     from vacrec.store.feedback import newest_feedback_id
 
     with engine.connect() as conn:
         newest = newest_model(conn)
-        last = newest_feedback_id(conn)
+        last = newest_feedback_id(conn, include_simulated=selection.simulated)
     if newest is None or newest.meta is None:
         return None
-    seen = newest.meta.data.newest_feedback_id
+    data = newest.meta.data
+    if data.simulated_included != selection.simulated:
+        return None
+    seen = data.newest_feedback_id
     return newest.version if seen is not None and seen == last else None
 
 
@@ -167,23 +182,29 @@ def train_from_store(
     progress: Any = None,
     selection: LogSelection | None = None,
     only_if_new: bool = False,
+    allow_simulated: bool = False,
 ) -> dict[str, Any]:
     """Train a candidate from the logs, evaluate it off-policy against the champion (the live
     model, or the content prior), register it, and promote it if the rule says so.
 
     One training at a time per database (``training_lock``): a second one waits, then
     compares its candidate with whatever the first left live. ``only_if_new`` refuses
-    (LearningError) when no feedback arrived since the newest model was trained, checked
-    under the lock, so replicas retraining on the same timer train once, not once each.
+    (:class:`NothingNew`) when no feedback arrived since the newest model was trained on
+    the same logs, checked under the lock, so replicas retraining on the same timer train
+    once, not once each. A candidate trained with simulated events is promoted only with
+    ``allow_simulated`` (the operator's explicit word), whatever ``promote_mode`` says.
     """
     from vacrec.store.locks import LockTimeout, training_lock
 
+    selection = selection or LogSelection.from_settings(settings)
     try:
         with training_lock(engine, settings.train_lock_wait_s):
-            stale = _no_new_feedback(engine) if only_if_new else None
+            stale = _no_new_feedback(engine, selection) if only_if_new else None
             if stale is not None:
-                raise LearningError(f"no new feedback since model {stale}")
-            return _train_and_decide(engine, settings, config, promote_mode, progress, selection)
+                raise NothingNew(stale)
+            return _train_and_decide(
+                engine, settings, config, promote_mode, progress, selection, allow_simulated
+            )
     except LockTimeout as busy:
         raise LearningError(str(busy)) from None
 
@@ -194,7 +215,8 @@ def _train_and_decide(
     config: Any,
     promote_mode: str,
     progress: Any,
-    selection: LogSelection | None,
+    selection: LogSelection,
+    allow_simulated: bool,
 ) -> dict[str, Any]:
     from vacrec.agent.model_meta import ModelMeta, Promotion, TrainingData
     from vacrec.agent.policy import CONTENT_PRIOR
@@ -206,12 +228,12 @@ def _train_and_decide(
 
     note = progress or (lambda _msg: None)
     config = config or TrainConfig()
-    selection = selection or LogSelection.from_settings(settings)
     note("reading logged events")
     from vacrec.store.feedback import newest_feedback_id
 
     with engine.connect() as conn:
-        feedback_seen = newest_feedback_id(conn)  # read first: later rows are new next time
+        # read first: later rows are new next time
+        feedback_seen = newest_feedback_id(conn, include_simulated=selection.simulated)
     _, _, transitions = read_training_logs(engine, settings, selection)
     if len(transitions) == 0:
         raise LearningError(_nothing_to_learn(selection))
@@ -265,6 +287,10 @@ def _train_and_decide(
         diff,
         drift=drift,
         drift_threshold=settings.promotion_drift_threshold,
+        simulated=selection.simulated,
+        allow_simulated=allow_simulated,
+        held_out=len(evaluator) if evaluator is not None else None,
+        min_held_out=settings.promotion_min_held_out,
     )
 
     first, last = older.time_range()
@@ -318,6 +344,7 @@ def _train_and_decide(
         "seconds": round(result.seconds, 3),
         "samples_per_second": round(result.samples_per_second, 1),
         "final_loss": result.final_loss,
+        "registered": True,
         "promoted": decision.promote,
         "held_for_operator": decision.held,
         "promotion_reason": decision.reason,

@@ -31,11 +31,13 @@ from vacrec.agent.registry import (
     load_model,
     newest_version,
     promote,
+    promote_prior,
     rollback,
     save_model,
 )
 from vacrec.agent.trainer import TrainConfig, train
 from vacrec.store.db import utcnow
+from vacrec.store.models import promotion_history
 from vacrec.store.tables import model_promotions, models
 
 SMALL = tuple(r for r in catalog_records() if MKT not in r.industries)
@@ -218,8 +220,6 @@ def test_promote_and_rollback_walk_the_history_as_a_stack(engine: Engine, traine
     with engine.begin() as conn:
         assert rollback(conn) == v1  # further back, not back to v3
         assert live_version(conn) == v1
-        with pytest.raises(RegistryError, match="nothing to roll back"):
-            rollback(conn)
         with pytest.raises(RegistryError, match="no model"):
             promote(conn, 999, "missing")
     with engine.connect() as conn:
@@ -228,6 +228,11 @@ def test_promote_and_rollback_walk_the_history_as_a_stack(engine: Engine, traine
     assert [m.version for m in listed] == [v1, v2, v3]
     assert [m.live for m in listed] == [True, False, False]
     assert live is not None and live.version == v1
+    with engine.begin() as conn:
+        assert rollback(conn) is None  # under the first model: the content prior
+        assert live_version(conn) is None and load_live_model(conn) is None
+        with pytest.raises(RegistryError, match="nothing to roll back"):
+            rollback(conn)
 
 
 def test_a_promotion_after_a_rollback_pushes_onto_the_stack(engine: Engine, trained: QModel):
@@ -256,3 +261,80 @@ def test_the_newest_promotion_wins_even_from_a_host_whose_clock_runs_behind(
     with engine.begin() as conn:
         assert rollback(conn) == v1
         assert live_version(conn) == v1
+
+
+def test_rollback_walks_back_to_the_content_prior_after_two_promotions(
+    engine: Engine, trained: QModel
+):
+    """The issue's sequence: once two models were promoted, rollback refused and nothing
+    returned the service to the content prior."""
+    a, b = (_save(engine, trained) for _ in range(2))
+    with engine.begin() as conn:
+        promote(conn, a, "a")
+        promote(conn, b, "b")
+    with engine.begin() as conn:
+        assert rollback(conn) == a and live_version(conn) == a
+    with engine.begin() as conn:
+        assert rollback(conn) is None and live_version(conn) is None
+        with pytest.raises(RegistryError, match="nothing to roll back to: the content prior"):
+            rollback(conn)
+    with engine.begin() as conn:
+        promote_prior(conn, "operator")  # the prior already serves: no step to undo
+        assert live_version(conn) is None
+        with pytest.raises(RegistryError, match="nothing to roll back"):
+            rollback(conn)
+    with engine.begin() as conn:
+        promote(conn, b, "b again")
+        promote_prior(conn, "b hurts seekers")
+        assert live_version(conn) is None
+    with engine.begin() as conn:
+        assert rollback(conn) == b  # back to the model the prior replaced
+        assert live_version(conn) == b
+    with engine.begin() as conn:
+        assert rollback(conn) is None  # b was pushed onto the prior, not onto a
+
+
+def test_promote_prior_at_any_time_and_rollback_returns_to_the_previous_model(
+    engine: Engine, trained: QModel
+):
+    a, b = (_save(engine, trained) for _ in range(2))
+    with engine.begin() as conn:
+        promote_prior(conn, "before any model")  # harmless: the prior serves already
+        promote(conn, a, "a")
+        promote(conn, b, "b")
+        promote_prior(conn, "back to the words")
+    with engine.connect() as conn:
+        assert live_version(conn) is None and load_live_model(conn) is None
+        assert [m.live for m in list_models(conn)] == [False, False]
+    with engine.begin() as conn:
+        assert rollback(conn, "prior was worse") == b
+    with engine.begin() as conn:
+        assert rollback(conn) == a
+    with engine.begin() as conn:
+        assert rollback(conn) is None
+    with engine.connect() as conn:
+        history = [(row.version, row.kind) for row in promotion_history(conn)]
+    assert history == [
+        (None, "promote"),
+        (a, "promote"),
+        (b, "promote"),
+        (None, "promote"),
+        (b, "rollback"),
+        (a, "rollback"),
+        (None, "rollback"),
+    ]
+
+
+def test_a_diverged_loss_is_stored_as_null_and_the_model_still_loads(
+    engine: Engine, trained: QModel
+):
+    """PostgreSQL's JSON refuses NaN: a NaN loss once made saving the model fail there."""
+    meta = ModelMeta(final_loss=float("nan"), loss_curve=[0.5, float("nan"), float("inf")])
+    version = _save(engine, trained, meta.model_copy(update={"training": {"rate": float("inf")}}))
+    with engine.connect() as conn:
+        raw = conn.execute(select(models.c.meta).where(models.c.version == version)).scalar_one()
+        (info,) = list_models(conn)
+        load_model(conn, version)
+    assert raw["final_loss"] is None and raw["loss_curve"] == [0.5, None, None]
+    assert raw["training"] == {"rate": None}
+    assert info.meta is not None and info.meta.final_loss is None

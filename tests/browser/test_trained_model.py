@@ -45,6 +45,7 @@ def trained(live_server: LiveServer) -> dict[str, Any]:
         TrainConfig(updates=300),
         promote_mode="always",
         selection=LogSelection(simulated=True),
+        allow_simulated=True,  # this server has no real seekers to protect
     )
     assert report["promoted"], report
     skill = client.get("/api/v1/skills").json()["skills"][0]

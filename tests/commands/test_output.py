@@ -49,3 +49,26 @@ def test_a_stdout_that_cannot_show_cyrillic_still_gets_valid_json(
     assert "\\u0445" in line  # escaped, and the same JSON
     assert f"text={QUERY}" in json.loads(line)["url"]
     assert done.returncode == 1
+
+
+def test_print_json_prints_null_for_nan_and_infinity(capsys: pytest.CaptureFixture[str]) -> None:
+    """`vacrec train --json` once printed a bare NaN (SNIPS of a policy that never chose a
+    logged action); strict parsers (jq, browsers) refuse the whole line."""
+    from tests.test_finite import NAN, strict_loads
+    from vacrec.commands._output import print_json
+
+    report = {
+        "version": 3,
+        "final_loss": NAN,
+        "ope": {"candidate": {"snips": {"value": NAN, "low": NAN, "high": float("-inf")}}},
+        "skill": "акварель",
+    }
+    print_json(report)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "NaN" not in line and "Infinity" not in line
+    assert strict_loads(line) == {
+        "version": 3,
+        "final_loss": None,
+        "ope": {"candidate": {"snips": {"value": None, "low": None, "high": None}}},
+        "skill": "акварель",
+    }

@@ -296,7 +296,9 @@ def test_kill9_mid_train_leaves_no_half_model(
         assert integrity_problems(engine) == []
         outcomes.append(f"{outcome}:{'model saved' if after > before else 'nothing'}")
 
-    # The killed training's lock died with it: the next one runs at once and completes.
+    # The killed training's lock died with it: the next one runs at once and completes (on
+    # one rating more: a killed run that got to save its model leaves nothing new to learn).
+    _rated_events(database_url, tmp_path, 1)
     env = vacrec_env(tmp_path / "home", database_url, VACREC_TRAIN_LOCK_WAIT_S="5")
     started = time.monotonic()
     report = _last_json(_vacrec(env, "train", "--promote", "always", "--json"), timeout=300)

@@ -271,6 +271,8 @@ def test_two_replicas_share_events_models_and_catalog(
                 assert client.get("/api/v1/model").json()["version"] == versions[-1], name
                 rec = _recommend(client, skills[0], "акварель")
                 assert rec["model_version"] == versions[-1], name
+            # a new rating: a training with nothing new since the last model registers nothing
+            assert client.post("/api/v1/feedback", json=_votes(rec, 1)).status_code == 200
 
         watch = Watch(replicas, "/api/v1/model", lambda body: body["version"] == versions[0])
         assert _vacrec(env, "model", "rollback")["live"] == versions[0]

@@ -82,3 +82,33 @@ def test_an_operator_still_decides_under_drift():
     assert decide_promotion("always", "x", BETTER, drift=drift, drift_threshold=0.2).promote
     held = decide_promotion("auto", "x", WORSE, drift=drift, drift_threshold=0.2)
     assert held.promote is False and held.held is False  # not better: nothing to hold
+
+
+@pytest.mark.parametrize("mode", ["auto", "always"])
+def test_a_simulated_trained_model_needs_the_operators_flag_in_any_mode(mode: str):
+    refused = decide_promotion(mode, "content prior", BETTER, simulated=True)  # type: ignore[arg-type]
+    assert refused.promote is False and refused.held is False
+    assert "trained with simulated events" in refused.reason
+    assert "--allow-simulated" in refused.reason
+    allowed = decide_promotion(
+        mode,  # type: ignore[arg-type]
+        "content prior",
+        BETTER,
+        simulated=True,
+        allow_simulated=True,
+        held_out=80,
+        min_held_out=50,
+    )
+    assert allowed.promote is True
+
+
+@pytest.mark.parametrize(("held_out", "promoted"), [(2, False), (49, False), (50, True)])
+def test_auto_needs_the_minimum_of_held_out_events(held_out: int, promoted: bool):
+    decision = decide_promotion("auto", "content prior", BETTER, held_out=held_out, min_held_out=50)
+    assert decision.promote is promoted
+    if not promoted:
+        assert f"compared on {held_out} held-out events, fewer than the 50" in decision.reason
+        assert "VACREC_PROMOTION_MIN_HELD_OUT" in decision.reason
+    # an operator's explicit "always" is not an estimate and needs no minimum
+    forced = decide_promotion("always", "x", None, held_out=held_out, min_held_out=50)
+    assert forced.promote is True

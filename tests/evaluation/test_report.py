@@ -29,3 +29,26 @@ def test_report_writes_png_json_and_markdown(tmp_path: Path):
     md = Path(paths["markdown"]).read_text(encoding="utf-8")
     assert "| candidate | snips | 0.500 | [0.400, 0.600] |" in md
     assert (tmp_path / "reports" / "latest.png").is_file()
+
+
+def test_a_report_holding_nan_writes_valid_json(tmp_path: Path):
+    from tests.test_finite import strict_loads
+
+    report = {
+        "version": 4,
+        "transitions": 10,
+        "updates": 20,
+        "stopping": "derived",
+        "final_loss": float("nan"),
+        "seconds": 0.5,
+        "samples_per_second": float("inf"),
+        "promoted": False,
+        "promotion_reason": "x",
+        "ope": {"candidate": {"snips": {"value": float("nan"), "low": 0.1, "high": 0.2}}},
+    }
+    curve = np.array([1.0, np.nan, 0.5])
+    paths = write_training_report(tmp_path / "reports", report, curve, 20)
+    written = strict_loads(Path(paths["json"]).read_text(encoding="utf-8"))
+    assert isinstance(written, dict)
+    assert written["final_loss"] is None and written["samples_per_second"] is None
+    assert written["ope"]["candidate"]["snips"]["value"] is None

@@ -12,7 +12,7 @@ from tests.service.conftest import INDUSTRIES
 from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
-from vacrec.agent.registry import promote, rollback, save_model
+from vacrec.agent.registry import promote, promote_prior, rollback, save_model
 from vacrec.domain import SkillVocabulary
 from vacrec.service.model_holder import ModelHolder
 from vacrec.store.tables import model_promotions
@@ -74,3 +74,33 @@ def test_each_switch_is_one_info_line_with_versions_and_reason(
         "(no model is promoted in the registry)"
     ]
     assert holder.current is None
+
+
+def test_promoting_the_prior_swaps_every_holder_on_its_next_poll(
+    sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two holders stand for two replicas: one poll after `vacrec model promote prior` both
+    serve the content prior, and one poll after a rollback both serve the model again."""
+    caplog.set_level(logging.INFO, logger="vacrec.service.model_holder")
+    replicas = [ModelHolder(sqlite_engine, poll_s=60) for _ in range(2)]
+    version = _save(sqlite_engine)
+    with sqlite_engine.begin() as conn:
+        promote(conn, version, "manual promote")
+    for holder in replicas:
+        holder.refresh_if_changed()
+        assert holder.current is not None and holder.current.version == version
+
+    with sqlite_engine.begin() as conn:
+        promote_prior(conn, "manual promote of the content prior")
+    for holder in replicas:
+        assert _switches(holder, caplog) == [
+            f"serving the content prior instead of model version {version} "
+            "(promote: manual promote of the content prior)"
+        ]
+        assert holder.current is None
+
+    with sqlite_engine.begin() as conn:
+        assert rollback(conn, "manual rollback") == version
+    for holder in replicas:
+        assert holder.refresh_if_changed() is True
+        assert holder.current is not None and holder.current.version == version

@@ -14,7 +14,7 @@ from tests.service.conftest import INDUSTRIES, Server, catalog_rows, seed_catalo
 from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel, exploration_probabilities, related_industries
-from vacrec.agent.registry import promote, save_model
+from vacrec.agent.registry import promote, promote_prior, rollback, save_model
 from vacrec.domain import SkillVocabulary
 from vacrec.store.tables import models
 
@@ -161,3 +161,21 @@ def test_a_new_industry_is_scored_from_its_content_by_the_live_model(
     # ...and scores the new group from its content: its postings match these words best.
     assert scores[new_industry]["match"] > max(scores[name]["match"] for name in INDUSTRIES)
     assert all(np.isfinite(row["score"]) for row in scores.values())
+
+
+def test_promoting_the_prior_returns_a_running_server_to_it_without_failed_requests(
+    server: Server,
+) -> None:
+    actions = sorted(INDUSTRIES)
+    with _Traffic(server) as traffic:
+        version = _register(server.engine, actions, seed=1)
+        _wait_for(server, lambda m: m["version"] == version)
+        with server.engine.begin() as conn:
+            promote_prior(conn, "operator: back to the words")
+        prior = _wait_for(server, lambda m: m["version"] is None)
+        assert prior["policy"] == "content prior"
+        with server.engine.begin() as conn:
+            assert rollback(conn) == version
+        back = _wait_for(server, lambda m: m["version"] == version)
+        assert back["policy"] == "model"
+    assert traffic.statuses and set(traffic.statuses) == {200}

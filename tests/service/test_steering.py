@@ -146,6 +146,7 @@ def test_a_flood_from_many_identities_within_budget_is_held_for_an_operator(
 
     # Without the hold the same logs would have gone live and served the flood's industry.
     ungated = server.settings.model_copy(update={"promotion_drift_threshold": 1.0})
+    _honest_seekers(server, 1)  # a training registers something only after a new rating
     trusting = train_from_store(server.engine, ungated)
     assert trusting["promoted"] is True
     assert MARKETING in INDUSTRIES

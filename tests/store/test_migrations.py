@@ -125,3 +125,46 @@ def test_migration_0002_names_the_industry_of_every_existing_reward(database_url
         assert [tuple(r) for r in rows] == [(None, "Маркетинг"), ("e1", "Искусство")]
     finally:
         engine.dispose()
+
+
+def test_migration_0005_keeps_the_promotion_history_and_its_downgrade_drops_prior_rows(
+    database_url: str,
+) -> None:
+    """Promotions written before 0005 survive it (SQLite rebuilds the table), a row naming no
+    model (the content prior) is accepted after it, and a downgrade removes only those."""
+    from alembic import command
+
+    from vacrec.store.db import alembic_config
+    from vacrec.store.tables import model_promotions, models
+
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0004")
+        with engine.begin() as conn:
+            conn.execute(
+                insert(models).values(
+                    version=1, created_at=utcnow(), weights=b"w", checksum="c", meta={}
+                )
+            )
+            conn.execute(
+                insert(model_promotions).values(
+                    version=1, promoted_at=utcnow(), reason="r", kind="promote"
+                )
+            )
+        migrate(engine)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(model_promotions).values(
+                    version=None, promoted_at=utcnow(), reason="prior", kind="promote"
+                )
+            )
+            rows = conn.execute(
+                select(model_promotions.c.version).order_by(model_promotions.c.id)
+            ).scalars()
+            assert list(rows) == [1, None]
+        command.downgrade(alembic_config(engine), "0004")
+        with engine.connect() as conn:
+            rows = conn.execute(select(model_promotions.c.version)).scalars()
+            assert list(rows) == [1]
+    finally:
+        engine.dispose()

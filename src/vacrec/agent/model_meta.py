@@ -35,7 +35,11 @@ class Estimate(_Meta):
     def _undefined_is_none(cls, number: Any) -> Any:
         # SNIPS is undefined (NaN) when the policy never chose a logged action; JSON
         # columns (PostgreSQL's above all) refuse NaN, and None says "no estimate".
-        return None if isinstance(number, float) and not math.isfinite(number) else number
+        return _finite_or_none(number)
+
+
+def _finite_or_none(number: Any) -> Any:
+    return None if isinstance(number, float) and not math.isfinite(number) else number
 
 
 class TrainingWindow(_Meta):
@@ -85,9 +89,20 @@ class ModelMeta(_Meta):
     dr_difference: Estimate | None = None
     """Paired bootstrap of DR(candidate) − DR(champion)."""
     promotion: Promotion = Field(default_factory=Promotion)
-    loss_curve: list[float] = Field(default_factory=list)
+    loss_curve: list[float | None] = Field(default_factory=list)
+    """Mean loss per chunk of updates; None where it was not finite (a diverged chunk)."""
     updates: int = 0
     training: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("final_loss", mode="before")
+    @classmethod
+    def _diverged_loss_is_none(cls, number: Any) -> Any:
+        return _finite_or_none(number)
+
+    @field_validator("loss_curve", mode="before")
+    @classmethod
+    def _diverged_chunks_are_none(cls, curve: Any) -> Any:
+        return [_finite_or_none(x) for x in curve] if isinstance(curve, list) else curve
 
     @classmethod
     def parse(cls, raw: Any) -> ModelMeta | None:

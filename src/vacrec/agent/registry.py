@@ -5,10 +5,13 @@ and a :class:`~vacrec.agent.model_meta.ModelMeta`: the skills and industries the
 network has embeddings for, encoding version, network sizes, training data
 range, metrics, off-policy estimates and a down-sampled loss curve. Promotions
 are an append-only history; the live model is the newest promotion, and
-rollback pops that history like a stack. A model whose encoding is not this
-build's, or whose bytes are damaged, is refused with :class:`ModelRefused` so
-the caller keeps serving what it served. A catalog that gained or lost groups
-is no reason to refuse one: unknown industries are scored from their content.
+rollback pops that history like a stack. The content prior is a promotion too
+(a row naming no model): it is at the bottom of the stack before anything was
+promoted, and an operator can make it live at any time (:func:`promote_prior`).
+A model whose encoding is not this build's, or whose bytes are damaged, is
+refused with :class:`ModelRefused` so the caller keeps serving what it served.
+A catalog that gained or lost groups is no reason to refuse one: unknown
+industries are scored from their content.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from vacrec.agent.context import ENCODING_VERSION
 from vacrec.agent.model_meta import ModelMeta, NetworkShape
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
+from vacrec.finite import finite_json
 from vacrec.store.models import (
     StoredModel,
     insert_model,
@@ -86,11 +90,12 @@ def save_model(conn: Connection, model: QModel, meta: ModelMeta) -> int:
             "checksum": digest,
         }
     )
-    return insert_model(conn, data, digest, full_meta.model_dump(mode="json"))
+    # finite_json: a JSON column (PostgreSQL's) refuses NaN anywhere, e.g. in the timings
+    return insert_model(conn, data, digest, finite_json(full_meta.model_dump(mode="json")))
 
 
 def live_version(conn: Connection) -> int | None:
-    """The version served now (cheap; polled by every replica)."""
+    """The version served now, None: the content prior (cheap; polled by every replica)."""
     newest = newest_promotion(conn)
     return None if newest is None else newest.version
 
@@ -102,24 +107,40 @@ def promote(conn: Connection, version: int, reason: str, kind: str = PROMOTE) ->
     insert_promotion(conn, version, reason, kind)
 
 
-def rollback(conn: Connection, reason: str = "rollback") -> int:
-    """Go back to the previously promoted version; returns it.
+def promote_prior(conn: Connection, reason: str) -> None:
+    """Make the content prior serve from now on (replicas follow on their next poll).
+
+    A promotion like any other, so a later rollback returns to the model it replaced.
+    """
+    insert_promotion(conn, None, reason, PROMOTE)
+
+
+def rollback(conn: Connection, reason: str = "rollback") -> int | None:
+    """Go back to what served before the live promotion; returns it (None: the content prior).
 
     The promotion history is replayed as a stack (a promotion pushes, a rollback
-    pops), so repeated rollbacks walk further back instead of flip-flopping.
+    pops), so repeated rollbacks walk further back instead of flip-flopping. The
+    content prior is the stack's bottom: rolling back the first promoted model
+    returns to it, and only with the prior serving and nothing under it is there
+    nothing to roll back to.
     """
-    stack: list[int] = []
+    stack: list[int | None] = [None]  # before any promotion the content prior serves
     for version, kind, _ in promotion_history(conn):
         if kind == ROLLBACK:
-            if stack:
+            if len(stack) > 1:
                 stack.pop()
-        elif not stack or stack[-1] != version:  # re-promoting the live version is no step
+        elif stack[-1] != version:  # re-promoting what is live is no step
             stack.append(version)
     if len(stack) < 2:
-        raise RegistryError("nothing to roll back to: fewer than two promoted versions")
+        raise RegistryError("nothing to roll back to: the content prior serves")
     target, current = stack[-2], stack[-1]
-    insert_promotion(conn, target, f"{reason} (from version {current})", ROLLBACK)
+    insert_promotion(conn, target, f"{reason} (from {serving_name(current)})", ROLLBACK)
     return target
+
+
+def serving_name(version: int | None) -> str:
+    """How people read what serves: "version 3" or "the content prior"."""
+    return "the content prior" if version is None else f"version {version}"
 
 
 def load_model(conn: Connection, version: int) -> QModel:

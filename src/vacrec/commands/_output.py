@@ -3,7 +3,6 @@ on stderr, and the store opened and closed the same way."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
@@ -12,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from vacrec.finite import dumps
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -26,12 +27,13 @@ def print_json(payload: dict[str, object]) -> None:
 
     Cyrillic is printed as itself, like everything else the tool prints. A stdout
     that cannot encode it (``PYTHONIOENCODING=ascii``, a Latin-1 locale) gets the
-    ``\\u`` escapes instead: the same JSON, rather than a crash.
+    ``\\u`` escapes instead: the same JSON, rather than a crash. An undefined number
+    (NaN, ±Infinity) is printed as null: JSON has no other way to say it.
     """
     try:
-        print(json.dumps(payload, ensure_ascii=False, default=str))
+        print(dumps(payload, ensure_ascii=False, default=str))
     except UnicodeEncodeError:
-        print(json.dumps(payload, default=str))
+        print(dumps(payload, default=str))
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from vacrec.config import Settings, get_settings
 from vacrec.learning import (
     LearningError,
     LogSelection,
+    NothingNew,
     ensure_catalog,
     evaluate_store,
     simulate_into_store,
@@ -45,6 +46,17 @@ SimulatedOption = Annotated[
 ]
 
 
+AllowSimulatedOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-simulated",
+        help="Let a model trained with simulated events go live on real traffic (without "
+        "it, such a model is registered but never promoted).",
+    ),
+]
+PRIOR = "prior"
+
+
 # --------------------------------------------------------------------------- training
 
 
@@ -62,10 +74,14 @@ def train_command(
     seed: Annotated[int, typer.Option("--seed")] = 1,
     promote: Annotated[PromoteMode, typer.Option("--promote")] = PromoteMode.auto,
     simulated: SimulatedOption = None,
+    allow_simulated: AllowSimulatedOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Train from the logged events, evaluate off-policy against the serving policy, register
-    and promote only if clearly better."""
+    and promote only if clearly better.
+
+    With no rated event since the newest model was trained on the same logs, nothing is
+    trained or registered (exit status 0; under --json, "version" is null)."""
     from vacrec.agent.trainer import TrainConfig
 
     settings = get_settings()
@@ -83,7 +99,12 @@ def train_command(
                 promote.value,
                 lambda msg: progress.update(task, description=msg),
                 _selection(settings, simulated),
+                only_if_new=True,
+                allow_simulated=allow_simulated,
             )
+    except NothingNew as unchanged:
+        _nothing_registered(unchanged, as_json)
+        return
     except LearningError as error:
         fail(str(error), as_json)
     if as_json:
@@ -98,6 +119,28 @@ def train_command(
     if cand:
         print("candidate greedy: " + ", ".join(f"{k} {v['value']:.3f}" for k, v in cand.items()))
     print(f"promoted: {report['promoted']} ({report['promotion_reason']})")
+
+
+def _nothing_registered(unchanged: NothingNew, as_json: bool) -> None:
+    """Report a training that found nothing new: not a failure (a cron job or a loop runs it
+    on a timer), but no version either, said in the same keys a training reports."""
+    if not as_json:
+        print(str(unchanged))
+        return
+    print_json(
+        {
+            "version": None,
+            "registered": False,
+            "newest_version": unchanged.version,
+            "reason": str(unchanged),
+            "transitions": None,
+            "seconds": None,
+            "samples_per_second": None,
+            "final_loss": None,
+            "promoted": False,
+            "ope": {},
+        }
+    )
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -155,13 +198,18 @@ def model_list_command(as_json: Annotated[bool, typer.Option("--json")] = False)
             "dr": (info.meta.candidate_dr.value if info.meta and info.meta.candidate_dr else None),
             "checksum": info.checksum,
             "held": bool(info.meta and info.meta.promotion.held),
+            "simulated": bool(info.meta and info.meta.data.simulated_included),
             "reason": info.meta.promotion.reason if info.meta else None,
         }
         for info in infos
     ]
+    live = next((r["version"] for r in rows if r["live"]), None)
+    policy = "content prior" if live is None else "model"
     if as_json:
-        print_json({"models": rows, "live": next((r["version"] for r in rows if r["live"]), None)})
+        print_json({"models": rows, "live": live, "policy": policy})
         return
+    if live is None:
+        print("live: the content prior")
     if not rows:
         print("no models registered yet: run `vacrec train`")
         return
@@ -174,47 +222,91 @@ def model_list_command(as_json: Annotated[bool, typer.Option("--json")] = False)
             print(f"{'':13s}{r['reason']}")
 
 
-def _checked(conn: Any, version: int) -> None:
-    """Refuse to make live a model that this build cannot load."""
-    from vacrec.agent.registry import load_model
+def _checked(conn: Any, version: int, allow_simulated: bool = True) -> None:
+    """Refuse to make live a model that this build cannot load, or (unless allowed) one
+    trained with simulated events."""
+    from vacrec.agent.registry import RegistryError, list_models, load_model
 
     load_model(conn, version)
+    if allow_simulated:
+        return
+    info = next((i for i in list_models(conn) if i.version == version), None)
+    if info is not None and info.meta is not None and info.meta.data.simulated_included:
+        raise RegistryError(
+            f"model {version} was trained with simulated events: it learned how the "
+            "simulator's seekers rate, not real ones; add --allow-simulated to serve it to "
+            "real traffic anyway"
+        )
+
+
+def _promoted_version(text: str, as_json: bool) -> int | None:
+    """VERSION as given: a model version, or None for "prior"; else exit status 2."""
+    if text.strip().lower() == PRIOR:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        fail(f"VERSION: expected a model version or {PRIOR!r}, got {text!r}", as_json, code=2)
 
 
 def model_promote_command(
-    version: Annotated[int, typer.Argument(help="Model version to make live.")],
+    version: Annotated[
+        str,
+        typer.Argument(
+            metavar="VERSION|prior",
+            help="Model version to make live, or `prior` for the content prior.",
+        ),
+    ],
+    allow_simulated: AllowSimulatedOption = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Make VERSION the live model (replicas switch on their next poll)."""
-    from vacrec.agent.registry import ModelRefused, RegistryError, promote
+    """Make VERSION the live model, or `prior` the content prior, at any time (replicas
+    switch on their next poll; `vacrec model rollback` undoes it)."""
+    from vacrec.agent.registry import ModelRefused, RegistryError, promote, promote_prior
 
+    target = _promoted_version(version, as_json)
     try:
         with open_store(get_settings()) as engine, engine.begin() as conn:
-            _checked(conn, version)
-            promote(conn, version, "manual promote")
+            if target is None:
+                promote_prior(conn, "manual promote of the content prior")
+            else:
+                _checked(conn, target, allow_simulated)
+                reason = "manual promote" + (" (simulated allowed)" if allow_simulated else "")
+                promote(conn, target, reason)
     except (ModelRefused, RegistryError) as error:
         fail(str(error), as_json)
     if as_json:
-        print_json({"live": version})
+        print_json({"live": target, "policy": "content prior" if target is None else "model"})
+    elif target is None:
+        print("the content prior is live")
     else:
-        print(f"model {version} is live")
+        print(f"model {target} is live")
 
 
 def model_rollback_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Go back to the previously promoted model."""
-    from vacrec.agent.registry import ModelRefused, RegistryError, live_version, rollback
+    """Go back to what served before the live promotion (past the first model: the content
+    prior)."""
+    from vacrec.agent.registry import (
+        ModelRefused,
+        RegistryError,
+        live_version,
+        rollback,
+        serving_name,
+    )
 
     try:
         with open_store(get_settings()) as engine, engine.begin() as conn:
             before = live_version(conn)
             version = rollback(conn, "manual rollback")
-            _checked(conn, version)  # raising rolls the transaction back
+            if version is not None:
+                _checked(conn, version)  # raising rolls the transaction back
     except (ModelRefused, RegistryError) as error:
         fail(str(error), as_json)
     if as_json:
-        print_json({"live": version, "previous": before})
+        policy = "content prior" if version is None else "model"
+        print_json({"live": version, "previous": before, "policy": policy})
     else:
-        print(f"rolled back from model {before} to model {version}")
+        print(f"rolled back from {serving_name(before)} to {serving_name(version)}")
 
 
 # --------------------------------------------------------------------------- simulate

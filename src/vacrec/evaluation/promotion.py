@@ -11,6 +11,13 @@ A candidate that wins while the rewards logged since the last model depart
 sharply from those before (``evaluation.trust.reward_drift``) is registered
 but *held*: a flood of coordinated ratings looks exactly like that, and its
 own rows would vouch for it. An operator promotes it by hand once satisfied.
+
+Two more guards keep learning from hurting real seekers. A model trained with
+simulated events learned the simulator's seekers, not real ones: it goes live
+only when the operator says so explicitly (``--allow-simulated``), whatever the
+mode. And ``auto`` compares the candidate only on a stated minimum of held-out
+events: on a handful, an interval says nothing (versions were once promoted
+after being compared on two).
 """
 
 from __future__ import annotations
@@ -24,10 +31,18 @@ from vacrec.evaluation.trust import RewardDrift
 PromoteMode = Literal["auto", "always", "never"]
 PROMOTE_MODES: tuple[str, ...] = ("auto", "always", "never")
 RULE = (
-    "auto: promote when the paired-bootstrap 95% lower bound of DR(candidate greedy) − "
+    "auto: promote when at least the minimum of held-out events compare them and the "
+    "paired-bootstrap 95% lower bound of DR(candidate greedy) − "
     "DR(champion greedy) is above 0 and the rewards since the last model do not depart "
     "sharply from those before (else held for an operator); the champion is the live model, "
-    "or the content prior when none can serve"
+    "or the content prior when none can serve; a model trained with simulated events is "
+    "promoted (by any mode) only with --allow-simulated"
+)
+ALLOW_SIMULATED_FLAG = "--allow-simulated"
+SIMULATED_REFUSAL = (
+    "not promoted: trained with simulated events, which say how the simulator's seekers "
+    "rate, not how real ones do; promote it onto real traffic only on purpose, with "
+    f"`vacrec model promote VERSION {ALLOW_SIMULATED_FLAG}`"
 )
 
 
@@ -44,15 +59,30 @@ def decide_promotion(
     difference: Estimate | None,
     drift: RewardDrift | None = None,
     drift_threshold: float = 1.0,
+    *,
+    simulated: bool = False,
+    allow_simulated: bool = False,
+    held_out: int | None = None,
+    min_held_out: int = 0,
 ) -> PromotionDecision:
-    """Decide on a candidate given DR(candidate) − DR(champion) (None: could not evaluate)
-    and how far recent rewards moved (None: too few rows to tell)."""
-    if mode == "always":
-        return PromotionDecision(True, "promote=always")
+    """Decide on a candidate given DR(candidate) − DR(champion) (None: could not evaluate),
+    how far recent rewards moved (None: too few rows to tell), whether it was trained with
+    simulated events and how many held-out events compared it (None: not counted)."""
+    if mode not in PROMOTE_MODES:
+        raise ValueError(f"promote mode must be one of {PROMOTE_MODES}, got {mode!r}")
     if mode == "never":
         return PromotionDecision(False, "promote=never")
-    if mode != "auto":
-        raise ValueError(f"promote mode must be one of {PROMOTE_MODES}, got {mode!r}")
+    if simulated and not allow_simulated:
+        return PromotionDecision(False, SIMULATED_REFUSAL)
+    if mode == "always":
+        return PromotionDecision(True, "promote=always")
+    if held_out is not None and held_out < min_held_out:
+        return PromotionDecision(
+            False,
+            f"not promoted: compared on {held_out} held-out events, fewer than the "
+            f"{min_held_out} a promotion needs (VACREC_PROMOTION_MIN_HELD_OUT); "
+            "collect more ratings",
+        )
     if difference is None:
         return PromotionDecision(
             False, f"no logged propensities to compare the candidate with the {champion}"

@@ -6,7 +6,6 @@ Files go to ``settings.reports_dir`` as ``model-<version>.{png,json,md}`` plus
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt
 import numpy as np
+
+from vacrec.finite import dumps
 
 
 def plot_loss_curve(loss_curve: np.ndarray, updates: int, path: Path, title: str) -> Path:
@@ -74,7 +75,7 @@ def write_training_report(
         f"training loss, model {report.get('version')}",
     )
     js = reports_dir / f"{stem}.json"
-    js.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    js.write_text(dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     md = reports_dir / f"{stem}.md"
     md.write_text(_markdown(report), encoding="utf-8")
     for src in (png, js, md):

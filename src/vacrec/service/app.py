@@ -34,6 +34,7 @@ from vacrec.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from vacrec.finite import finite_json
 from vacrec.ranking.snapshot import SnapshotHolder
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
 from vacrec.service.dashboard import DashboardCache
@@ -67,6 +68,14 @@ within a few seconds, instead of hanging.
 """
 
 
+class FiniteJSONResponse(JSONResponse):
+    """Every JSON answer of the API: an undefined number (NaN, ±Infinity) is null, never a
+    500 (Starlette refuses to render it) nor invalid JSON."""
+
+    def render(self, content: Any) -> bytes:
+        return super().render(finite_json(content))
+
+
 def _is_legacy(request: Request) -> bool:
     return request.url.path.startswith(LEGACY_PREFIXES)
 
@@ -85,7 +94,7 @@ def error_response(
         body = {"detail": message}
         if errors:
             body["errors"] = errors
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    return FiniteJSONResponse(body, status_code=status_code, headers=headers)
 
 
 def _field_of(loc: Sequence[int | str]) -> str:
@@ -206,6 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         version="1",
         lifespan=lifespan,
+        default_response_class=FiniteJSONResponse,
     )
     app.state.rate_limits = RateLimits(settings)  # per process: memory:// counts per worker
     app.state.dashboard_cache = DashboardCache(settings.dashboard_cache_s)  # per worker too

@@ -34,9 +34,10 @@ class StoredWeights(NamedTuple):
 
 
 class PromotionRow(NamedTuple):
-    """One row of the promotion history: which version, how ("promote"/"rollback") and why."""
+    """One row of the promotion history: which version (None: the content prior), how
+    ("promote"/"rollback") and why."""
 
-    version: int
+    version: int | None
     kind: str
     reason: str
 
@@ -90,7 +91,7 @@ def promotion_history(conn: Connection) -> list[PromotionRow]:
             model_promotions.c.version, model_promotions.c.kind, model_promotions.c.reason
         ).order_by(model_promotions.c.id)
     )
-    return [PromotionRow(int(r.version), str(r.kind), str(r.reason)) for r in rows]
+    return [PromotionRow(_version(r.version), str(r.kind), str(r.reason)) for r in rows]
 
 
 def newest_promotion(conn: Connection) -> PromotionRow | None:
@@ -104,10 +105,17 @@ def newest_promotion(conn: Connection) -> PromotionRow | None:
         .order_by(model_promotions.c.id.desc())
         .limit(1)
     ).first()
-    return None if row is None else PromotionRow(int(row.version), str(row.kind), str(row.reason))
+    if row is None:
+        return None
+    return PromotionRow(_version(row.version), str(row.kind), str(row.reason))
 
 
-def insert_promotion(conn: Connection, version: int, reason: str, kind: str) -> None:
+def _version(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def insert_promotion(conn: Connection, version: int | None, reason: str, kind: str) -> None:
+    """Append one promotion; ``version`` None makes the content prior live."""
     conn.execute(
         insert(model_promotions).values(
             version=version, promoted_at=utcnow(), reason=reason, kind=kind

@@ -128,7 +128,8 @@ model_promotions = Table(
     "model_promotions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("version", Integer, ForeignKey("models.version"), nullable=False),
+    # NULL: the content prior serves from this row on (`vacrec model promote prior`).
+    Column("version", Integer, ForeignKey("models.version"), nullable=True),
     Column("promoted_at", DateTime(timezone=True), nullable=False),
     Column("reason", Text, nullable=False),
     # "promote" or "rollback": lets rollback replay the history as a stack.
