@@ -41,4 +41,4 @@ def test_the_noise_free_log_holds_exact_rewards_of_actions_explored_as_served(mo
         log.propensities[some & chose_related],
         (1 - ANY_INDUSTRY_SHARE) / k[some & chose_related] + lone,
     )
-    assert chose_related.mean() > 0.8
+    assert chose_related.mean() > 1 - ANY_INDUSTRY_SHARE  # most explorations follow the words

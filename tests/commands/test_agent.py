@@ -44,7 +44,7 @@ def test_train_promote_rollback_evaluate_and_simulate(cli, settings: Settings):
     assert first["promoted"] is False and "--allow-simulated" in first["promotion_reason"]
     assert first["champion"] == "content prior" and first["simulated_included"] is True
     assert first["transitions"] == 400 and first["updates"] >= 500
-    assert "derived from data size" in first["stopping"]
+    assert "at most ceil(200 epochs" in first["stopping"]
     assert set(first["ope"]["candidate"]) == {"ips", "snips", "dr"}
     assert Path(first["report"]["png"]).is_file()
     assert (settings.home / "reports" / "model-1.json").is_file()
