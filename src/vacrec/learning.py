@@ -76,7 +76,7 @@ def read_training_logs(
     from vacrec.agent.context import ContextEncoder
     from vacrec.agent.skills import skill_texts
     from vacrec.agent.transitions import load_transitions
-    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.app.snapshots import load_snapshot
 
     snapshot = load_snapshot(engine)
     if not snapshot.actions:
@@ -388,7 +388,7 @@ def simulate_over_http(
     """
     import httpx
 
-    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.app.snapshots import load_snapshot
     from vacrec.simulate.env import JobSeekerEnv
     from vacrec.simulate.http import HttpRecommender
     from vacrec.simulate.runner import run_simulation

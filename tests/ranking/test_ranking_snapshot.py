@@ -9,14 +9,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.ranking.ranking_fixtures import ART, IT, record, write_catalog
-from vacrec.ranking.snapshot import (
-    SNIPPET_CHARS,
-    CatalogRecord,
-    CatalogSnapshot,
-    SnapshotHolder,
-    load_snapshot,
-    snippet,
-)
+from vacrec.app.snapshots import SnapshotHolder, load_snapshot
+from vacrec.ranking.snapshot import SNIPPET_CHARS, CatalogRecord, CatalogSnapshot, snippet
 from vacrec.store.catalog import catalog_industries
 
 WAIT_S = 20.0

@@ -276,7 +276,7 @@ def _serve(folder: str, n: int, calls: int) -> dict[str, Any]:
 
 def _build_store(database: str, folder: str) -> dict[str, Any]:
     """Build (and save) the snapshot of the store's current catalog as a server would."""
-    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.app.snapshots import load_snapshot
     from vacrec.store.db import make_engine
 
     engine = make_engine(f"sqlite:///{database}")

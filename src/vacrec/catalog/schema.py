@@ -1,7 +1,9 @@
-"""The normalised vacancy, validated once at the boundary of every reader."""
+"""The normalised vacancy, validated once at the boundary of every reader, and the record a
+serving snapshot is built from."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -103,3 +105,18 @@ CATALOG_FIELDS: tuple[str, ...] = (
     "published_at",
 )
 """Fields of the normalised JSONL/CSV format, in their documented order."""
+
+
+@dataclass(frozen=True)
+class CatalogRecord:
+    """One vacancy row as the snapshot is built from it (from the store or in memory)."""
+
+    id: str
+    name: str
+    description: str
+    industries: tuple[str, ...]
+    company: str | None = None
+    salary: int | None = None
+    url: str | None = None
+    logo: str | None = None
+    published_at: datetime | None = None

@@ -103,7 +103,7 @@ def _save_snapshot(engine: Engine) -> float | None:
     only memory-map it: a server that builds a million-vacancy snapshot itself holds the
     build's memory on top of what it serves. Returns the seconds it took, or None when the
     build failed — the ingest is committed either way, and a server then builds it."""
-    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.app.snapshots import load_snapshot
 
     started = time.perf_counter()
     try:

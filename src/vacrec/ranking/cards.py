@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.catalog.text import cut_at_word
-
-if TYPE_CHECKING:
-    from vacrec.store.catalog import CatalogRecord
 
 SNIPPET_CHARS = 200
 SPILL_PREFIX = ".vacrec-column-"

@@ -25,6 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vacrec.app.snapshots import SnapshotHolder
 from vacrec.config import Settings, get_settings
 from vacrec.errors import (
     DatabaseUnavailable,
@@ -32,7 +33,6 @@ from vacrec.errors import (
     ServiceUnavailable,
     TooManyRequests,
 )
-from vacrec.ranking.snapshot import SnapshotHolder
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
 from vacrec.service.headers import SecurityHeaders
 from vacrec.service.limits import BodySizeLimit

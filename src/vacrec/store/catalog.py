@@ -7,30 +7,14 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.store.db import read_transaction, utcnow
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
-
-
-@dataclass(frozen=True)
-class CatalogRecord:
-    """One vacancy row as the snapshot is built from it (from the store or in memory)."""
-
-    id: str
-    name: str
-    description: str
-    industries: tuple[str, ...]
-    company: str | None = None
-    salary: int | None = None
-    url: str | None = None
-    logo: str | None = None
-    published_at: datetime | None = None
 
 
 def current_catalog_version(conn: Connection) -> int | None:
