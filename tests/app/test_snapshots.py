@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 
 from tests.ranking.ranking_fixtures import ART, IT, record, write_catalog
 from vacrec.app.snapshots import SnapshotHolder, load_snapshot
-from vacrec.ranking.snapshot import SNIPPET_CHARS, CatalogRecord, CatalogSnapshot, snippet
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.store.catalog import catalog_industries
 
 WAIT_S = 20.0
@@ -58,17 +58,6 @@ def test_snapshot_reads_the_current_catalog(engine: Engine, catalog: list[Catalo
     assert [i for i, _ in snapshot.top_k(IT, "Blender", 1).items] == ["a2"]
     # Publication times survive the database round trip (SQLite returns them naive).
     assert [i for i, _ in snapshot.top_k(IT, "", 4).items] == ["a2", "i2", "i1", "i3"]
-
-
-def test_snippet_is_cut_at_a_word_boundary():
-    long = "Художник " + "иллюстрирует книги " * 30
-    short = snippet(long)
-
-    assert len(short) <= SNIPPET_CHARS + 1
-    assert short.endswith("…")
-    assert long.startswith(short[:-1])
-    assert long[len(short) - 1] == " "  # the cut fell between words
-    assert snippet("  Коротко\n и ясно ") == "Коротко и ясно"
 
 
 def test_refresh_swaps_only_when_the_version_changes(engine: Engine, catalog):
@@ -141,11 +130,3 @@ def test_failed_rebuild_keeps_the_old_snapshot(
     finally:
         holder.stop()
     assert "a9" in holder.current.cards
-
-
-def test_snapshot_from_records_defaults_actions_to_sorted_groups(catalog):
-    snapshot = CatalogSnapshot.from_records(None, catalog)
-
-    assert snapshot.actions == (IT, ART)
-    assert snapshot.index.size(ART) == 4
-    assert snapshot.index.size(IT) == 4
