@@ -10,8 +10,8 @@ from sqlalchemy import Engine, func, select
 
 from tests.service.conftest import ARTS, IT, seed_catalog
 from vacrec.agent.policy import CONTENT_PRIOR
-from vacrec.agent.registry import live_version, load_live_model, newest_version
 from vacrec.agent.trainer import TrainConfig
+from vacrec.app.registry import live_version, load_live_model, newest_version
 from vacrec.config import Settings
 from vacrec.learning import (
     LearningError,
@@ -149,7 +149,7 @@ def test_empty_store_gets_the_demo_catalog_once(engine: Engine) -> None:
 
 
 def test_retrain_once_trains_from_logged_feedback(engine: Engine, tmp_path: Path) -> None:
-    from vacrec.agent.registry import live_version
+    from vacrec.app.registry import live_version
     from vacrec.config import Settings
     from vacrec.learning import retrain_once
 

@@ -123,7 +123,7 @@ def retrain_once(engine: Engine, settings: Settings) -> dict[str, object] | None
 
 def _no_new_feedback(engine: Engine) -> int | None:
     """The newest model's version when no feedback arrived since it was trained, else None."""
-    from vacrec.agent.registry import newest_model
+    from vacrec.app.registry import newest_model
     from vacrec.store.feedback import newest_feedback_id
 
     with engine.connect() as conn:
@@ -174,8 +174,8 @@ def _train_and_decide(
 ) -> dict[str, Any]:
     from vacrec.agent.model_meta import ModelMeta, Promotion, TrainingData
     from vacrec.agent.policy import CONTENT_PRIOR
-    from vacrec.agent.registry import ModelRefused, live_version, load_model, promote, save_model
     from vacrec.agent.trainer import TrainConfig, train
+    from vacrec.app.registry import ModelRefused, live_version, load_model, promote, save_model
     from vacrec.evaluation.offline import OfflineEvaluator, as_dicts
     from vacrec.evaluation.promotion import RULE, decide_promotion
     from vacrec.evaluation.report import write_training_report
@@ -301,7 +301,7 @@ def evaluate_store(
     """OPE of the live model, the newest candidate, the content prior, uniform random and
     most-popular on the selected logs."""
     from vacrec.agent.policy import CONTENT_PRIOR
-    from vacrec.agent.registry import ModelRefused, live_version, load_model, newest_version
+    from vacrec.app.registry import ModelRefused, live_version, load_model, newest_version
     from vacrec.evaluation.offline import OfflineEvaluator, as_dicts
 
     selection = selection or LogSelection.from_settings(settings)

@@ -141,7 +141,7 @@ def evaluate_command(
 
 def model_list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List registered models (the live one is marked)."""
-    from vacrec.agent.registry import list_models
+    from vacrec.app.registry import list_models
 
     with open_store(get_settings()) as engine, engine.connect() as conn:
         infos = list_models(conn)
@@ -172,7 +172,7 @@ def model_list_command(as_json: Annotated[bool, typer.Option("--json")] = False)
 
 def _checked(conn: Any, version: int) -> None:
     """Refuse to make live a model that this build cannot load."""
-    from vacrec.agent.registry import load_model
+    from vacrec.app.registry import load_model
 
     load_model(conn, version)
 
@@ -182,7 +182,7 @@ def model_promote_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Make VERSION the live model (replicas switch on their next poll)."""
-    from vacrec.agent.registry import ModelRefused, RegistryError, promote
+    from vacrec.app.registry import ModelRefused, RegistryError, promote
 
     try:
         with open_store(get_settings()) as engine, engine.begin() as conn:
@@ -198,7 +198,7 @@ def model_promote_command(
 
 def model_rollback_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Go back to the previously promoted model."""
-    from vacrec.agent.registry import ModelRefused, RegistryError, live_version, rollback
+    from vacrec.app.registry import ModelRefused, RegistryError, live_version, rollback
 
     try:
         with open_store(get_settings()) as engine, engine.begin() as conn:

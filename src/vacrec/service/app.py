@@ -25,6 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vacrec.app.models import ModelHolder
 from vacrec.app.snapshots import SnapshotHolder
 from vacrec.config import Settings, get_settings
 from vacrec.errors import (
@@ -37,7 +38,6 @@ from vacrec.service import routes_health, routes_legacy, routes_v1, ui
 from vacrec.service.headers import SecurityHeaders
 from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
-from vacrec.service.model_holder import ModelHolder
 from vacrec.service.rate_limits import RateLimits
 from vacrec.service.readiness import DatabaseProbe
 from vacrec.service.recommender import Recommender

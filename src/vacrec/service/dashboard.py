@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from vacrec.agent.model_meta import Estimate, ModelMeta
-from vacrec.agent.registry import live_version
+from vacrec.app.registry import live_version
 from vacrec.store.dashboard import as_utc, finite_or_none, iso_utc, traffic
 from vacrec.store.db import read_transaction
 from vacrec.store.events import SIMULATED_SOURCES

@@ -26,6 +26,7 @@ from vacrec.agent.context import ContextEncoder, Contexts, content_match
 from vacrec.agent.network import PRIOR_SCALE
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_industries
 from vacrec.agent.skills import skill_texts
+from vacrec.app.models import ModelHolder
 from vacrec.app.snapshots import SnapshotHolder
 from vacrec.config import Settings
 from vacrec.domain import (
@@ -40,7 +41,6 @@ from vacrec.domain import (
 from vacrec.errors import InvalidRequest, ServiceUnavailable
 from vacrec.ranking.snapshot import Card, CatalogSnapshot
 from vacrec.service.metrics import Metrics
-from vacrec.service.model_holder import ModelHolder
 from vacrec.store import events
 from vacrec.store.db import utcnow
 
