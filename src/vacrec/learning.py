@@ -75,8 +75,8 @@ def read_training_logs(
     """The current catalog's snapshot, its context encoder and the selected transitions."""
     from vacrec.agent.context import ContextEncoder
     from vacrec.agent.skills import skill_texts
-    from vacrec.agent.transitions import load_transitions
     from vacrec.app.snapshots import load_snapshot
+    from vacrec.app.training_logs import load_transitions
 
     snapshot = load_snapshot(engine)
     if not snapshot.actions:
