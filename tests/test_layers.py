@@ -11,12 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17: the core still reads the store; moving out")
 def test_the_core_imports_no_store_settings_service_or_thread():
     lint_imports = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     assert lint_imports is not None, "import-linter is a dev dependency: pip install -e '.[dev]'"
