@@ -46,7 +46,7 @@ def ensure_catalog(engine: Engine) -> None:
     with engine.connect() as conn:
         if current_catalog_version(conn) is not None:
             return
-    from vacrec.store.ingest import DEMO_SOURCE, ingest_paths
+    from vacrec.app.ingest import DEMO_SOURCE, ingest_paths
 
     demo = resources.files(DEMO_PACKAGE).joinpath(DEMO_PATH)
     with resources.as_file(demo) as path:

@@ -61,8 +61,8 @@ def run(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Build, load and query a snapshot at every size; one JSON-ready dictionary."""
+    from vacrec.app.ingest import ingest_paths
     from vacrec.store.db import make_engine, migrate
-    from vacrec.store.ingest import ingest_paths
 
     note = progress or (lambda _message: None)
     result: dict[str, Any] = {

@@ -25,7 +25,7 @@ from vacrec.config import get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from vacrec.store.ingest import IngestProgress
+    from vacrec.app.ingest import IngestProgress
 
 
 def register(app: typer.Typer) -> None:
@@ -41,8 +41,8 @@ def ingest_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Load vacancies (upsert by id; idempotent; one transaction)."""
+    from vacrec.app.ingest import ingest_paths
     from vacrec.catalog.readers import CatalogFileError
-    from vacrec.store.ingest import ingest_paths
 
     try:
         with open_store(get_settings()) as engine:

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from tests.catalog.factories import normalised, original_row, write_jsonl, write_xlsx
+from vacrec.app.ingest import ingest_paths
 from vacrec.catalog.readers import CatalogFileError
 from vacrec.store.catalog import catalog_industries, current_catalog_version
 from vacrec.store.db import make_engine, migrate
-from vacrec.store.ingest import ingest_paths
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
 
 ART = "Искусство, развлечения, масс-медиа"
@@ -157,8 +157,8 @@ def test_a_first_real_ingest_replaces_the_demo_catalog_and_a_second_adds(
 def test_re_ingesting_the_demo_itself_replaces_nothing(engine: Engine) -> None:
     from importlib import resources
 
+    from vacrec.app.ingest import DEMO_SOURCE
     from vacrec.learning import ensure_catalog
-    from vacrec.store.ingest import DEMO_SOURCE
 
     ensure_catalog(engine)
     demo = _count(engine)
