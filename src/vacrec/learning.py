@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from vacrec.config import Settings
-from vacrec.store.catalog import current_catalog_version
 
 if TYPE_CHECKING:
     from vacrec.agent.context import ContextEncoder
@@ -31,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEMO_PACKAGE, DEMO_PATH = "vacrec.catalog", "demo/vacancies.jsonl"
 HOLDOUT_SHARE = 0.2
 """The newest fifth of the rated events is kept out of training and used to compare the
 candidate with the serving policy: judged on events it never saw, as it will be served."""
@@ -39,22 +36,6 @@ candidate with the serving policy: judged on events it never saw, as it will be 
 
 class LearningError(Exception):
     """A step cannot run on this store (empty catalog, no feedback); the message says why."""
-
-
-def ensure_catalog(engine: Engine) -> None:
-    """An empty store gets the bundled demo catalog, so a first run has something to serve."""
-    with engine.connect() as conn:
-        if current_catalog_version(conn) is not None:
-            return
-    from vacrec.app.ingest import DEMO_SOURCE, ingest_paths
-
-    demo = resources.files(DEMO_PACKAGE).joinpath(DEMO_PATH)
-    with resources.as_file(demo) as path:
-        report = ingest_paths(engine, [path], source=DEMO_SOURCE)
-    if report.catalog_version is None:  # a replica starting beside us loaded it first
-        log.info("empty catalog: another process loaded the demo catalog meanwhile")
-        return
-    log.info("empty catalog: loaded the demo catalog (%s vacancies)", report.inserted)
 
 
 @dataclass(frozen=True)

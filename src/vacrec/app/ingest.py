@@ -1,4 +1,5 @@
-"""Ingest: read catalog files in batches, infer missing industries, upsert into the store.
+"""Ingest: read catalog files in batches, infer missing industries, upsert into the store,
+then build the serving snapshot of the new catalog version.
 
 Files are streamed: a batch of rows is read, deduplicated, compared with the
 store and written before the next is read, so memory does not grow with the
@@ -8,25 +9,33 @@ transaction that also creates the new catalog version: a failure or a kill at
 any batch leaves the store as it was, and a call that changes nothing creates
 no version, which makes re-ingesting idempotent. Industries are inferred after
 the last batch, from the labelled rows then in the store (this ingest's
-included, within the same transaction).
+included, within the same transaction). An empty store gets the bundled demo
+catalog (:func:`ensure_catalog`), which the first real ingest replaces.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from vacrec.app.snapshots import load_snapshot
 from vacrec.catalog.industry import fit_with_accuracy
 from vacrec.catalog.readers import CatalogStream, Rejection, open_catalog
 from vacrec.catalog.schema import Vacancy
 from vacrec.store import vacancies as sql
+from vacrec.store.catalog import current_catalog_version
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 2_000
 """Vacancies read and written at a time (~25 KB each while in flight)."""
@@ -36,6 +45,7 @@ MAX_REPORTED_REJECTIONS = 1_000
 """Rejections listed in the report; ``rejected`` counts them all."""
 DEMO_SOURCE = "demo catalog"
 """The source recorded for the bundled demo catalog, which a first real ingest replaces."""
+DEMO_PACKAGE, DEMO_PATH = "vacrec.catalog", "demo/vacancies.jsonl"
 _SEED = 0
 
 T = TypeVar("T")
@@ -113,6 +123,31 @@ def ingest_paths(
             writer.infer_industries()
         writer.finish()
     return report
+
+
+def ensure_catalog(engine: Engine) -> None:
+    """An empty store gets the bundled demo catalog, so a first run has something to serve."""
+    with engine.connect() as conn:
+        if current_catalog_version(conn) is not None:
+            return
+    demo = resources.files(DEMO_PACKAGE).joinpath(DEMO_PATH)
+    with resources.as_file(demo) as path:
+        report = ingest_paths(engine, [path], source=DEMO_SOURCE)
+    if report.catalog_version is None:  # a replica starting beside us loaded it first
+        log.info("empty catalog: another process loaded the demo catalog meanwhile")
+        return
+    log.info("empty catalog: loaded the demo catalog (%s vacancies)", report.inserted)
+
+
+def save_serving_snapshot(engine: Engine) -> float:
+    """Build and save the new catalog version's serving snapshot here, so servers usually
+    only memory-map it: a server that builds a million-vacancy snapshot itself holds the
+    build's memory on top of what it serves. Returns the seconds it took; raises OSError,
+    MemoryError or RuntimeError when the build failed (the ingest is committed either way,
+    and a server then builds it)."""
+    started = time.perf_counter()
+    load_snapshot(engine)
+    return round(time.perf_counter() - started, 2)
 
 
 class _Seen:

@@ -16,7 +16,6 @@ from vacrec.config import Settings, get_settings
 from vacrec.learning import (
     LearningError,
     LogSelection,
-    ensure_catalog,
     evaluate_store,
     simulate_into_store,
     simulate_over_http,
@@ -244,6 +243,8 @@ def simulate_command(
             if url is not None:
                 summary = simulate_over_http(url, settings, engine, events, seed, note)
             else:
+                from vacrec.app.ingest import ensure_catalog  # lazy: loads scikit-learn
+
                 ensure_catalog(engine)  # first run: the bundled demo catalog
                 summary = simulate_into_store(engine, settings, events, seed, note)
     except LearningError as error:
