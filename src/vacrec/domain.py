@@ -9,6 +9,7 @@ and the layers behind it trust the data, as scikit-learn does.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 
 AGE_MIN, AGE_MAX = 14, 100
 """A seeker's age in whole years, inclusive (the original service's form)."""
@@ -44,6 +45,12 @@ SKILL_KEYWORDS: dict[str, tuple[str, ...]] = {
 }
 PACKAGED_SKILLS: tuple[str, ...] = tuple(SKILL_KEYWORDS)
 """The packaged skills' names, in the order their indices keep."""
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` made timezone-aware: a naive one is UTC. Every time vacrec stores is UTC, and
+    SQLite hands them back naive (PostgreSQL aware)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def skill_key(text: str) -> str:
