@@ -33,6 +33,7 @@ from vacrec.errors import (
     ServiceError,
     ServiceUnavailable,
     TooManyRequests,
+    retry_after,
 )
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
 from vacrec.service.headers import SecurityHeaders
@@ -135,7 +136,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
         headers = None
         if isinstance(exc, ServiceUnavailable | TooManyRequests):
-            headers = {"Retry-After": str(exc.retry_after_s)}
+            headers = retry_after(exc.retry_after_s)
         errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
         return error_response(request, exc.status_code, exc.message, headers, errors)
 

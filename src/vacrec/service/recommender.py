@@ -46,9 +46,6 @@ from vacrec.store.db import utcnow
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_S = 5
-"""What a 503 tells clients to wait: about one catalog poll."""
-
 
 @dataclass(frozen=True)
 class RecommendedItem:
@@ -168,7 +165,7 @@ class Recommender:
         """The catalog being served, or 503 when none is loaded yet."""
         snapshot = self.snapshots.current
         if snapshot is None or snapshot.version is None or not snapshot.actions:
-            raise ServiceUnavailable("no catalog is loaded yet", retry_after_s=RETRY_AFTER_S)
+            raise ServiceUnavailable("no catalog is loaded yet")
         return snapshot
 
     def encoder_for(self, snapshot: CatalogSnapshot) -> ContextEncoder:
