@@ -16,7 +16,6 @@ catalog (:func:`ensure_catalog`), which the first real ingest replaces.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import random
 import time
@@ -31,7 +30,7 @@ from sqlalchemy import Connection, Engine
 from vacrec.app.snapshots import load_snapshot
 from vacrec.catalog.industry import fit_with_accuracy
 from vacrec.catalog.readers import CatalogStream, Rejection, open_catalog
-from vacrec.catalog.schema import Vacancy
+from vacrec.catalog.schema import Vacancy, content_hash
 from vacrec.store import vacancies as sql
 from vacrec.store.catalog import current_catalog_version
 
@@ -297,18 +296,6 @@ def drop_duplicates(items: Sequence[Vacancy]) -> tuple[list[Vacancy], int]:
         seen_descriptions.add(vacancy.description)
         kept.append(vacancy)
     return kept, len(items) - len(kept)
-
-
-def content_hash(vacancy: Vacancy) -> str:
-    """A digest of the source fields: equal digests mean nothing to update.
-
-    Inferred industries are left out, so re-ingesting an unchanged row keeps
-    its earlier inference instead of counting as an update.
-    """
-    fields = vacancy.model_dump(mode="json", exclude={"industry_inferred", "industry_confidence"})
-    if vacancy.industry_inferred:
-        fields["industries"] = []
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
 def _rejection_dict(rejection: Rejection) -> dict[str, object]:

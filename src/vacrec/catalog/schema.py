@@ -3,7 +3,9 @@ serving snapshot is built from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -120,3 +122,21 @@ class CatalogRecord:
     url: str | None = None
     logo: str | None = None
     published_at: datetime | None = None
+
+
+def content_hash(vacancy: Vacancy | CatalogRecord) -> str:
+    """A digest of the source fields: equal digests mean nothing to update.
+
+    Inferred industries are left out, so re-ingesting an unchanged row keeps
+    its earlier inference instead of counting as an update. A :class:`CatalogRecord`
+    (the benchmarks' bulk writer) is hashed as the vacancy it describes, trusted as it
+    comes from the store or from a catalog already validated.
+    """
+    if isinstance(vacancy, CatalogRecord):
+        vacancy = Vacancy.model_construct(
+            **{f.name: getattr(vacancy, f.name) for f in fields(vacancy)}
+        )
+    dumped = vacancy.model_dump(mode="json", exclude={"industry_inferred", "industry_confidence"})
+    if vacancy.industry_inferred:
+        dumped["industries"] = []
+    return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
