@@ -73,6 +73,8 @@ class ContextualQNetwork(nn.Module):
     row, without materialising a [batch, actions, width] input.
     """
 
+    gate_bias: torch.Tensor  # a buffer (saved with the weights, not trained)
+
     def __init__(
         self,
         n_skills: int,
@@ -126,4 +128,5 @@ class ContextualQNetwork(nn.Module):
         learned = self.head(hidden).squeeze(2)
         strength = content[:, :, PREFERENCE_TOP].amax(dim=1, keepdim=True)  # [B, 1]
         gate = torch.sigmoid(self.gate_bias - self.gate_slope * strength)
-        return content @ self.content_weights + gate * learned
+        q: torch.Tensor = content @ self.content_weights + gate * learned
+        return q

@@ -101,12 +101,14 @@ class QModel:
                 self._industry_tensor(contexts.actions),
                 torch.from_numpy(contexts.content),
             )
-        return q.numpy().astype(np.float64)
+        q_values: np.ndarray = q.numpy().astype(np.float64)
+        return q_values
 
 
 def greedy(policy: Policy, contexts: Contexts) -> np.ndarray:
     """The greedy action of every seeker."""
-    return policy.q_values(contexts).argmax(axis=1)
+    actions: np.ndarray = policy.q_values(contexts).argmax(axis=1)
+    return actions
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,10 @@ def exploration_probabilities(n_actions: int, related: np.ndarray | None = None)
         raise ValueError(f"related has shape {mask.shape}, expected ({n_actions},)")
     if not mask.any() or mask.all():
         return uniform
-    return (1.0 - ANY_INDUSTRY_SHARE) * mask / mask.sum() + ANY_INDUSTRY_SHARE * uniform
+    mixed: np.ndarray = (
+        1.0 - ANY_INDUSTRY_SHARE
+    ) * mask / mask.sum() + ANY_INDUSTRY_SHARE * uniform
+    return mixed
 
 
 def policy_matrix(chosen: np.ndarray, n_actions: int, epsilon: float = 0.0) -> np.ndarray:

@@ -16,6 +16,7 @@ import copy
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -99,7 +100,7 @@ class TrainResult:
     seconds: float
     samples_per_second: float
     stopping: str
-    config: dict = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 def td_targets(
@@ -176,19 +177,22 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
     all_terminal = bool(dones.all())  # a pure bandit log needs no next-state passes
     n_actions = len(contexts.actions)
 
-    def q_of(network: ContextualQNetwork, rows: torch.Tensor, hide: torch.Tensor | None = None):
+    def q_of(
+        network: ContextualQNetwork, rows: torch.Tensor, hide: torch.Tensor | None = None
+    ) -> torch.Tensor:
         skill, industry = skill_ids[rows], industry_ids.expand(len(rows), n_actions)
         if hide is not None:  # identity dropout: train the "unknown" rows too
             skill = skill.masked_fill(hide[:, 0], 0)
             industry = industry.masked_fill(hide[:, 1:], 0)
-        return network(ages[rows], skill, industry, content[rows])
+        q: torch.Tensor = network(ages[rows], skill, industry, content[rows])
+        return q
 
     n_updates = config.n_updates(len(t))
     generator = torch.Generator().manual_seed(config.seed)
     batches = torch.randint(len(t), (n_updates, config.batch_size), generator=generator)
     losses = torch.empty(n_updates)
-    params = list(q_network.parameters())
-    target_params = list(target_network.parameters())
+    params: list[torch.Tensor] = list(q_network.parameters())
+    target_params: list[torch.Tensor] = list(target_network.parameters())
 
     start = time.perf_counter()
     for step in range(n_updates):
@@ -211,7 +215,7 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
         loss = F.smooth_l1_loss(q_taken, y)  # Huber
 
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        torch.autograd.backward(loss)  # loss.backward(), which torch leaves untyped
         torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm, foreach=True)
         optimizer.step()
         losses[step] = loss.detach()

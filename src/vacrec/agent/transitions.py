@@ -60,7 +60,8 @@ class Transitions:
     @property
     def known_propensity(self) -> np.ndarray:
         """Rows usable for off-policy evaluation (logged with a propensity)."""
-        return ~np.isnan(self.propensities)
+        known: np.ndarray = ~np.isnan(self.propensities)
+        return known
 
     @property
     def created_at(self) -> list[datetime | None]:
@@ -70,7 +71,7 @@ class Transitions:
     def _as_datetime(self, moment: np.datetime64) -> datetime | None:
         if np.isnat(moment):
             return None
-        naive = moment.astype("datetime64[us]").astype(datetime)
+        naive: datetime = moment.astype("datetime64[us]").astype(datetime)
         return naive.replace(tzinfo=UTC) if self.aware else naive
 
     def states(self) -> Contexts:

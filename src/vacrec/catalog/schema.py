@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -69,7 +71,7 @@ class Vacancy(BaseModel):
         if isinstance(value, str):
             raise ValueError("industries must be a list of whole group names, not a string")
         groups: list[str] = []
-        for group in value:  # type: ignore[union-attr]
+        for group in cast("Iterable[object]", value):  # not iterable: a TypeError, as before
             if not isinstance(group, str):
                 raise ValueError("every industry must be a string")
             name = group.strip()

@@ -638,4 +638,6 @@ def _posting_matrix(
 def _entries(first: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The positions ``first[i] .. first[i] + lengths[i]`` of every i, concatenated."""
     starts = np.cumsum(lengths) - lengths
-    return np.repeat(first, lengths) + (np.arange(int(lengths.sum())) - np.repeat(starts, lengths))
+    within = np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
+    entries: np.ndarray = np.repeat(first, lengths) + within
+    return entries
