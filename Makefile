@@ -23,6 +23,7 @@ test: $(STAMP)
 	scripts/ensure-test-services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy  # strict on the pure core: the files are in pyproject.toml
 	$(VENV)/bin/pytest
 
 format: $(STAMP)
@@ -35,4 +36,4 @@ bench: $(STAMP)
 	$(VENV)/bin/vacrec bench serve --json
 
 clean:
-	rm -rf $(VENV) .vacrec .pytest_cache .ruff_cache
+	rm -rf $(VENV) .vacrec .pytest_cache .ruff_cache .mypy_cache

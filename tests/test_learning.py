@@ -10,14 +10,14 @@ from sqlalchemy import Engine, func, select
 
 from tests.service.conftest import ARTS, IT, seed_catalog
 from vacrec.agent.policy import CONTENT_PRIOR
-from vacrec.agent.registry import list_models, live_version, load_live_model, newest_version
 from vacrec.agent.trainer import TrainConfig
+from vacrec.app.ingest import ensure_catalog
+from vacrec.app.registry import list_models, live_version, load_live_model, newest_version
 from vacrec.config import Settings
 from vacrec.learning import (
     LearningError,
     LogSelection,
     NothingNew,
-    ensure_catalog,
     read_training_logs,
     simulate_into_store,
     train_from_store,
@@ -135,22 +135,8 @@ def test_two_trainings_at_once_take_turns(engine: Engine, tmp_path: Path) -> Non
     assert second["champion"] == f"live model {first['version']}"
 
 
-def test_empty_store_gets_the_demo_catalog_once(engine: Engine) -> None:
-    from vacrec.learning import ensure_catalog
-    from vacrec.store.catalog import catalog_industries, current_catalog_version
-
-    ensure_catalog(engine)
-    with engine.connect() as conn:
-        version = current_catalog_version(conn)
-        industries = catalog_industries(conn)
-    assert version is not None and len(industries) >= 2
-    ensure_catalog(engine)  # not empty any more: nothing is loaded again
-    with engine.connect() as conn:
-        assert current_catalog_version(conn) == version
-
-
 def test_retrain_once_trains_from_logged_feedback(engine: Engine, tmp_path: Path) -> None:
-    from vacrec.agent.registry import live_version
+    from vacrec.app.registry import live_version
     from vacrec.config import Settings
     from vacrec.learning import retrain_once
 

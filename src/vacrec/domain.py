@@ -9,6 +9,7 @@ and the layers behind it trust the data, as scikit-learn does.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 
 AGE_MIN, AGE_MAX = 14, 100
 """A seeker's age in whole years, inclusive (the original service's form)."""
@@ -20,27 +21,36 @@ LEGACY_K = 5
 """The original service showed five vacancies; legacy writes without an event are bounded by it."""
 SESSION_ID_MAX_CHARS = 128
 
-# The original service's two skills first, then common skills of artists' vacancies.
-PACKAGED_SKILLS: tuple[str, ...] = (
-    "акварель",
-    "геймдев",
-    "иллюстрация",
-    "3D-моделирование",
-    "анимация",
-    "графический дизайн",
-    "UI/UX-дизайн",
-    "концепт-арт",
-    "живопись",
-    "скульптура",
-    "преподавание рисования",
-    "татуировка",
-    "каллиграфия",
-    "моушн-дизайн",
-    "фотография",
-    "дизайн интерьера",
-    "реставрация",
-    "дизайн одежды",
-)
+# The packaged skills, each with words typical of it as a seeker with that skill would write
+# them: the original service's two skills first, then common skills of artists' vacancies.
+SKILL_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "акварель": ("акварель", "рисунок", "кисти", "пейзаж", "иллюстрации", "бумага"),
+    "геймдев": ("игры", "игровой", "персонажи", "unity", "локации", "текстуры"),
+    "иллюстрация": ("иллюстрации", "книги", "рисунок", "персонажи", "детские", "обложки"),
+    "3D-моделирование": ("3d", "моделирование", "blender", "текстуры", "модели", "рендер"),
+    "анимация": ("анимация", "мультфильмы", "аниматор", "персонажи", "spine", "движение"),
+    "графический дизайн": ("дизайн", "логотипы", "брендинг", "баннеры", "полиграфия", "макеты"),
+    "UI/UX-дизайн": ("интерфейсы", "figma", "прототипы", "сайты", "приложения", "ux"),
+    "концепт-арт": ("концепт", "арт", "персонажи", "окружение", "скетчи", "игры"),
+    "живопись": ("живопись", "масло", "холст", "картины", "портрет", "художник"),
+    "скульптура": ("скульптура", "лепка", "глина", "гипс", "скульптор", "формы"),
+    "преподавание рисования": ("преподаватель", "дети", "уроки", "рисование", "студия", "курсы"),
+    "татуировка": ("тату", "эскизы", "татуировка", "салон", "мастер", "графика"),
+    "каллиграфия": ("каллиграфия", "леттеринг", "шрифты", "надписи", "открытки", "буквы"),
+    "моушн-дизайн": ("моушн", "after", "effects", "видео", "анимация", "ролики"),
+    "фотография": ("фотограф", "фотосъёмка", "ретушь", "фотостудия", "lightroom", "съёмка"),
+    "дизайн интерьера": ("интерьер", "дизайн", "планировка", "визуализация", "мебель", "ремонт"),
+    "реставрация": ("реставрация", "реставратор", "музей", "консервация", "иконы", "антиквариат"),
+    "дизайн одежды": ("одежда", "модельер", "коллекция", "ткани", "лекала", "конструктор"),
+}
+PACKAGED_SKILLS: tuple[str, ...] = tuple(SKILL_KEYWORDS)
+"""The packaged skills' names, in the order their indices keep."""
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` made timezone-aware: a naive one is UTC. Every time vacrec stores is UTC, and
+    SQLite hands them back naive (PostgreSQL aware)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def skill_key(text: str) -> str:

@@ -54,6 +54,16 @@ class FeedbackExpired(ServiceError):
     status_code = 410
 
 
+RETRY_AFTER_S = 5
+"""Seconds a 503 asks the client to wait when nothing better is known (no catalog yet: about
+one catalog poll); a 503 from the database uses ``Settings.retry_after_s``."""
+
+
+def retry_after(seconds: int) -> dict[str, str]:
+    """The ``Retry-After`` header of an answer that asks the client to come back later."""
+    return {"Retry-After": str(seconds)}
+
+
 class TooManyRequests(ServiceError):
     """The client spent its rate-limit budget (429); ``retry_after_s`` says when to come back."""
 
@@ -69,7 +79,7 @@ class ServiceUnavailable(ServiceError):
 
     status_code = 503
 
-    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
+    def __init__(self, message: str, *, retry_after_s: int = RETRY_AFTER_S) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
 
@@ -88,6 +98,6 @@ class DatabaseUnavailable(ServiceUnavailable):
     """The database cannot serve now (503); ``cause`` says why, in the words of
     :func:`vacrec.store.db.database_problem`, and the message names it."""
 
-    def __init__(self, cause: str, *, retry_after_s: int = 5) -> None:
+    def __init__(self, cause: str, *, retry_after_s: int = RETRY_AFTER_S) -> None:
         super().__init__(_DATABASE_MESSAGES.get(cause, cause), retry_after_s=retry_after_s)
         self.cause = cause

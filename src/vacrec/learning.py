@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from importlib import resources
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import Engine
 
 from vacrec.config import Settings
+from vacrec.domain import as_utc
 from vacrec.evaluation.trust import RewardDrift, cap_client_share, holdout_mask, reward_drift
-from vacrec.store.catalog import current_catalog_version
-from vacrec.store.db import aware_utc
 
 if TYPE_CHECKING:
     from vacrec.agent.context import ContextEncoder
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEMO_PACKAGE, DEMO_PATH = "vacrec.catalog", "demo/vacancies.jsonl"
 HOLDOUT_SHARE = 0.2
 """A seeded fifth of each action's rated events, across time and clients, is kept out of
 training and used to compare the candidate with the serving policy: judged on events it
@@ -56,22 +54,6 @@ class NothingNew(LearningError):
         self.version = version
 
 
-def ensure_catalog(engine: Engine) -> None:
-    """An empty store gets the bundled demo catalog, so a first run has something to serve."""
-    with engine.connect() as conn:
-        if current_catalog_version(conn) is not None:
-            return
-    from vacrec.store.ingest import DEMO_SOURCE, ingest_paths
-
-    demo = resources.files(DEMO_PACKAGE).joinpath(DEMO_PATH)
-    with resources.as_file(demo) as path:
-        report = ingest_paths(engine, [path], source=DEMO_SOURCE)
-    if report.catalog_version is None:  # a replica starting beside us loaded it first
-        log.info("empty catalog: another process loaded the demo catalog meanwhile")
-        return
-    log.info("empty catalog: loaded the demo catalog (%s vacancies)", report.inserted)
-
-
 @dataclass(frozen=True)
 class LogSelection:
     """Which logged events a training or an evaluation reads."""
@@ -90,8 +72,8 @@ def read_training_logs(
     """The current catalog's snapshot, its context encoder and the selected transitions."""
     from vacrec.agent.context import ContextEncoder
     from vacrec.agent.skills import skill_texts
-    from vacrec.agent.transitions import load_transitions
-    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.app.snapshots import load_snapshot
+    from vacrec.app.training_logs import load_transitions
 
     snapshot = load_snapshot(engine)
     if not snapshot.actions:
@@ -139,7 +121,7 @@ def retrain_once(engine: Engine, settings: Settings) -> dict[str, object] | None
 def _no_new_feedback(engine: Engine, selection: LogSelection) -> int | None:
     """The newest model's version when it was trained on these same logs (the same choice of
     simulated events, no feedback since that the selection reads), else None."""
-    from vacrec.agent.registry import newest_model
+    from vacrec.app.registry import newest_model
     from vacrec.store.feedback import newest_feedback_id
 
     with engine.connect() as conn:
@@ -157,7 +139,7 @@ def _no_new_feedback(engine: Engine, selection: LogSelection) -> int | None:
 def _recent_reward_drift(engine: Engine, transitions: Transitions) -> RewardDrift | None:
     """Rewards logged since the newest model was registered against those before it (with
     no model yet: the newest fifth against the rest)."""
-    from vacrec.agent.registry import newest_model
+    from vacrec.app.registry import newest_model
 
     with engine.connect() as conn:
         newest = newest_model(conn)
@@ -165,7 +147,7 @@ def _recent_reward_drift(engine: Engine, transitions: Transitions) -> RewardDrif
     if not times.size:
         return None
     if newest is not None:
-        since = np.datetime64(aware_utc(newest.created_at).replace(tzinfo=None), "us")
+        since = np.datetime64(as_utc(newest.created_at).astimezone(UTC).replace(tzinfo=None), "us")
         recent = times > since
     else:
         recent = np.zeros(len(transitions), dtype=bool)
@@ -220,8 +202,8 @@ def _train_and_decide(
 ) -> dict[str, Any]:
     from vacrec.agent.model_meta import ModelMeta, Promotion, TrainingData
     from vacrec.agent.policy import CONTENT_PRIOR
-    from vacrec.agent.registry import ModelRefused, live_version, load_model, promote, save_model
     from vacrec.agent.trainer import TrainConfig, train
+    from vacrec.app.registry import ModelRefused, live_version, load_model, promote, save_model
     from vacrec.evaluation.offline import OfflineEvaluator, as_dicts
     from vacrec.evaluation.promotion import RULE, decide_promotion
     from vacrec.evaluation.report import write_training_report
@@ -382,7 +364,7 @@ def evaluate_store(
     """OPE of the live model, the newest candidate, the content prior, uniform random and
     most-popular on the selected logs."""
     from vacrec.agent.policy import CONTENT_PRIOR
-    from vacrec.agent.registry import ModelRefused, live_version, load_model, newest_version
+    from vacrec.app.registry import ModelRefused, live_version, load_model, newest_version
     from vacrec.evaluation.offline import OfflineEvaluator, as_dicts
 
     selection = selection or LogSelection.from_settings(settings)
@@ -469,7 +451,7 @@ def simulate_over_http(
     """
     import httpx
 
-    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.app.snapshots import load_snapshot
     from vacrec.simulate.env import JobSeekerEnv
     from vacrec.simulate.http import HttpRecommender
     from vacrec.simulate.runner import run_simulation

@@ -15,9 +15,9 @@ from tests.ranking.ranking_fixtures import ART, IT, record, small_catalog
 from vacrec.agent.context import ContextEncoder
 from vacrec.agent.skills import skill_text
 from vacrec.agent.transitions import LoggedRequest, Transitions, build_transitions
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.domain import PACKAGED_SKILLS
 from vacrec.ranking.snapshot import CatalogSnapshot
-from vacrec.store.catalog import CatalogRecord
 
 MKT = "Маркетинг, реклама, PR"
 LAW = "Юристы"

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.live_server import serve_in_thread
+from vacrec.app.ingest import ingest_paths
 from vacrec.config import Settings
 from vacrec.store.db import make_engine, migrate
-from vacrec.store.ingest import ingest_paths
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -6,9 +6,9 @@ from importlib.resources import as_file, files
 
 from sqlalchemy import Engine
 
+from vacrec.app.ingest import ingest_paths
 from vacrec.catalog.readers import read_catalog
 from vacrec.store.catalog import catalog_industries
-from vacrec.store.ingest import ingest_paths
 
 DEMO = files("vacrec.catalog") / "demo" / "vacancies.jsonl"
 

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from vacrec.app.ingest import ingest_paths
 from vacrec.cli import app
 from vacrec.config import Settings, get_settings
 from vacrec.learning import simulate_into_store
-from vacrec.store.ingest import ingest_paths
 
 
 @pytest.fixture

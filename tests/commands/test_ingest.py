@@ -75,7 +75,7 @@ def test_bench_ingest_synthetic_reports_time_and_peak_memory(tmp_path: Path) -> 
 def test_ingest_saves_the_serving_snapshot_so_servers_only_load_it(tmp_path: Path) -> None:
     """The snapshot of the new version is on disk when ingest returns; loading it builds
     nothing (the manifest is not rewritten)."""
-    from vacrec.ranking.snapshot import default_cache_folder, load_snapshot
+    from vacrec.app.snapshots import default_cache_folder, load_snapshot
     from vacrec.store.catalog import current_catalog_version
     from vacrec.store.db import make_engine
 

@@ -23,8 +23,8 @@ import httpx
 import numpy as np
 import pytest
 
+from vacrec.app.snapshots import load_snapshot
 from vacrec.domain import SkillVocabulary
-from vacrec.ranking.snapshot import load_snapshot
 from vacrec.simulate.env import JobSeekerEnv
 from vacrec.simulate.http import HttpRecommender
 from vacrec.simulate.population import Seekers

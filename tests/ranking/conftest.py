@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ranking.ranking_fixtures import small_catalog
-from vacrec.store.catalog import CatalogRecord
+from vacrec.catalog.schema import CatalogRecord
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert
 
-from vacrec.store.catalog import CatalogRecord
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
 
 ART = "Искусство, развлечения, массмедиа"

@@ -7,8 +7,8 @@ from pathlib import Path
 from tests.ranking.ranking_fixtures import ART, IT
 from vacrec.benchmarks.original import OriginalPath, Posting, save_network
 from vacrec.benchmarks.workload import replicate
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.snapshot import CatalogSnapshot
-from vacrec.store.catalog import CatalogRecord
 
 
 def test_replicated_catalog_has_new_ids_and_ranks_copies_alike(catalog: list[CatalogRecord]):

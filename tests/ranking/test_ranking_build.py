@@ -11,10 +11,12 @@ import numpy as np
 from sqlalchemy import Engine
 
 from tests.ranking.ranking_fixtures import ART, IT, record, small_catalog, write_catalog
+from vacrec.app.snapshots import load_snapshot
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.cards import CardTable, ColumnBuilder
 from vacrec.ranking.saved import SavedSnapshots
-from vacrec.ranking.snapshot import CatalogSnapshot, load_snapshot
-from vacrec.store.catalog import CatalogRecord, read_catalog_records
+from vacrec.ranking.snapshot import CatalogSnapshot
+from vacrec.store.catalog import read_catalog_records
 
 
 def with_repeats() -> list[CatalogRecord]:

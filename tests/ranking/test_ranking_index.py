@@ -11,11 +11,11 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tests.ranking.ranking_fixtures import ART, IT, record
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.catalog.text import normalise
 from vacrec.ranking import index as index_module
 from vacrec.ranking.index import TITLE_WEIGHT, TOP_WEIGHTS, IndexDocument, TfidfIndex
 from vacrec.ranking.snapshot import CatalogSnapshot
-from vacrec.store.catalog import CatalogRecord
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.ranking.ranking_fixtures import ART, IT, record, write_catalog
-from vacrec.ranking.snapshot import CatalogSnapshot, default_cache_folder, load_snapshot
-from vacrec.store.catalog import CatalogRecord
+from vacrec.app.snapshots import default_cache_folder, load_snapshot
+from vacrec.catalog.schema import CatalogRecord
+from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.store.db import make_engine, migrate
 
 QUERIES = ("рисую акварелью", "Blender игры", "Python FastAPI", "мобильные приложения", "")
@@ -116,7 +117,7 @@ _LOADER = textwrap.dedent(
     """
     import json, logging, sys, time
     from pathlib import Path
-    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.app.snapshots import load_snapshot
     from vacrec.store.db import make_engine
 
     url, go = sys.argv[1], Path(sys.argv[2])

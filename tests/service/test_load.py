@@ -20,8 +20,8 @@ from tests.proof import RecordProperty, percentile, report_figures
 from tests.seekers import CLIENTS, run_load
 from tests.serve_process import ServeProcess, vacrec_env
 from tests.store_checks import stored_events, stored_feedback
+from vacrec.app.ingest import ingest_paths
 from vacrec.store.db import make_engine, migrate
-from vacrec.store.ingest import ingest_paths
 
 CI_SECONDS, FULL_SECONDS = 10.0, 60.0
 WARMUP_S = 1.0

@@ -14,7 +14,7 @@ from tests.service.conftest import INDUSTRIES, Server, catalog_rows, seed_catalo
 from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel, exploration_probabilities, related_industries
-from vacrec.agent.registry import promote, promote_prior, rollback, save_model
+from vacrec.app.registry import promote, promote_prior, rollback, save_model
 from vacrec.domain import SkillVocabulary
 from vacrec.store.tables import models
 

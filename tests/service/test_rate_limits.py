@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.service.conftest import INDUSTRIES, IT, MARKETING, Server, ServerFactory
-from vacrec.agent.registry import load_model, newest_version
+from vacrec.app.registry import load_model, newest_version
 from vacrec.config import Settings
 from vacrec.errors import TooManyRequests
 from vacrec.learning import LogSelection, read_training_logs, train_from_store

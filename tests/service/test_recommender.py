@@ -14,11 +14,11 @@ from tests.service.conftest import ARTS, INDUSTRIES, IT, seed_catalog
 from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel, exploration_probabilities, related_industries
-from vacrec.agent.registry import promote, save_model
+from vacrec.app.ingest import ensure_catalog
+from vacrec.app.registry import promote, save_model
 from vacrec.config import Settings
 from vacrec.domain import SkillVocabulary
 from vacrec.errors import InvalidRequest, ServiceUnavailable, UnknownEvent
-from vacrec.learning import ensure_catalog
 from vacrec.service.recommender import Recommender
 from vacrec.store.tables import events
 

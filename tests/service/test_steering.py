@@ -17,7 +17,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.service.conftest import INDUSTRIES, IT, MARKETING, Server, ServerFactory
-from vacrec.agent.registry import list_models, live_version
+from vacrec.app.registry import list_models, live_version
 from vacrec.cli import app
 from vacrec.config import get_settings
 from vacrec.learning import train_from_store

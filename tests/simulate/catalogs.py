@@ -7,8 +7,8 @@ from functools import lru_cache
 from importlib import resources
 
 from vacrec.catalog.readers import read_catalog
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.snapshot import CatalogSnapshot
-from vacrec.store.catalog import CatalogRecord
 
 
 @lru_cache(maxsize=1)

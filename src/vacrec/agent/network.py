@@ -26,7 +26,8 @@ Embedding row 0 is "unknown": an industry or skill the model never saw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,11 +66,6 @@ def prior_weights(scale: float = PRIOR_SCALE) -> np.ndarray:
     return w * scale
 
 
-def _visits_default(module: nn.Module, state: dict, prefix: str, *_: object) -> None:
-    """Weights saved before visits were counted load as 'never visited'."""
-    state.setdefault(prefix + "visits", torch.zeros_like(module.visits))
-
-
 class ContextualQNetwork(nn.Module):
     """Scores feature rows; see the module docstring for the form.
 
@@ -77,6 +73,8 @@ class ContextualQNetwork(nn.Module):
     the content's) and summed: the same maths as one layer over the concatenated
     row, without materialising a [batch, actions, width] input.
     """
+
+    gate_bias: torch.Tensor  # a buffer (saved with the weights, not trained)
 
     def __init__(
         self,
@@ -102,8 +100,8 @@ class ContextualQNetwork(nn.Module):
         self.register_buffer("gate_bias", torch.tensor(GATE_BIAS))
         # Rated events per (skill, industry) the network was trained on (row/column 0:
         # unknown): how sure it can be of each pair, which exploration spends on.
+        self.visits: torch.Tensor
         self.register_buffer("visits", torch.zeros(self.n_skills + 1, self.n_industries + 1))
-        self.register_load_state_dict_pre_hook(_visits_default)
 
         first = self.hidden[0]
         self.seeker_layer = nn.Linear(1 + self.embedding_dim, first)  # age, skill (+ bias)
@@ -118,6 +116,13 @@ class ContextualQNetwork(nn.Module):
             width = h
         layers.append(nn.Linear(width, 1))
         self.head = nn.Sequential(*layers)
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> Any:
+        """As nn.Module's; weights saved before visits were counted load as never visited."""
+        state = {"visits": torch.zeros_like(self.visits), **state_dict}
+        return super().load_state_dict(state, strict=strict, assign=assign)
 
     def forward(
         self,
@@ -135,4 +140,5 @@ class ContextualQNetwork(nn.Module):
         learned = self.head(hidden).squeeze(2)
         strength = content[:, :, PREFERENCE_TOP].amax(dim=1, keepdim=True)  # [B, 1]
         gate = torch.sigmoid(self.gate_bias - self.gate_slope * strength)
-        return content @ self.content_weights + gate * learned
+        q: torch.Tensor = content @ self.content_weights + gate * learned
+        return q

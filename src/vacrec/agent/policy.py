@@ -109,7 +109,8 @@ class QModel:
                 self._industry_tensor(contexts.actions),
                 torch.from_numpy(contexts.content),
             )
-        return q.numpy().astype(np.float64)
+        q_values: np.ndarray = q.numpy().astype(np.float64)
+        return q_values
 
     def uncertainty(self, contexts: Contexts) -> np.ndarray:
         """1 / sqrt(1 + rated events of the seeker's skill in each industry), from the
@@ -117,12 +118,14 @@ class QModel:
         skills = self.skill_ids(contexts.skills)
         industries = self._industry_tensor(contexts.actions).numpy()
         visits = self.network.visits.numpy()[np.ix_(skills, industries)]
-        return 1.0 / np.sqrt(1.0 + visits)
+        unsure: np.ndarray = 1.0 / np.sqrt(1.0 + visits)
+        return unsure
 
 
 def greedy(policy: Policy, contexts: Contexts) -> np.ndarray:
     """The greedy action of every seeker."""
-    return policy.q_values(contexts).argmax(axis=1)
+    actions: np.ndarray = policy.q_values(contexts).argmax(axis=1)
+    return actions
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ def exploration_probabilities(
     doubt = np.ones(n_actions) if unsure is None else np.asarray(unsure, dtype=np.float64)
     if doubt.shape != (n_actions,):
         raise ValueError(f"unsure has shape {doubt.shape}, expected ({n_actions},)")
-    anywhere = doubt / doubt.sum()
+    anywhere: np.ndarray = doubt / doubt.sum()
     if related is None:
         return anywhere
     mask = np.asarray(related, dtype=bool)
@@ -213,7 +216,8 @@ def exploration_probabilities(
     if not mask.any() or mask.all():
         return anywhere
     share = ANY_INDUSTRY_SHARE * float(doubt[~mask].mean())
-    return (1.0 - share) * mask / mask.sum() + share * anywhere
+    mixed: np.ndarray = (1.0 - share) * mask / mask.sum() + share * anywhere
+    return mixed
 
 
 def policy_matrix(chosen: np.ndarray, n_actions: int, epsilon: float = 0.0) -> np.ndarray:

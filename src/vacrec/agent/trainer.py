@@ -19,6 +19,7 @@ import copy
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -117,7 +118,7 @@ class TrainResult:
     seconds: float
     samples_per_second: float
     stopping: str
-    config: dict = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 def td_targets(
@@ -227,12 +228,15 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
     all_terminal = bool(dones.all())  # a pure bandit log needs no next-state passes
     n_actions = len(contexts.actions)
 
-    def q_of(network: ContextualQNetwork, rows: torch.Tensor, hide: torch.Tensor | None = None):
+    def q_of(
+        network: ContextualQNetwork, rows: torch.Tensor, hide: torch.Tensor | None = None
+    ) -> torch.Tensor:
         skill, industry = skill_ids[rows], industry_ids.expand(len(rows), n_actions)
         if hide is not None:  # identity dropout: train the "unknown" rows too
             skill = skill.masked_fill(hide[:, 0], 0)
             industry = industry.masked_fill(hide[:, 1:], 0)
-        return network(ages[rows], skill, industry, content[rows])
+        q: torch.Tensor = network(ages[rows], skill, industry, content[rows])
+        return q
 
     train_rows, validation_rows = _split_validation(len(t), config)
     n_updates = config.n_updates(len(t))
@@ -240,8 +244,8 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
     picks = torch.randint(len(train_rows), (n_updates, config.batch_size), generator=generator)
     batches = train_rows[picks]
     losses = torch.empty(n_updates)
-    params = list(q_network.parameters())
-    target_params = list(target_network.parameters())
+    params: list[torch.Tensor] = list(q_network.parameters())
+    target_params: list[torch.Tensor] = list(target_network.parameters())
     bandit = all_terminal or config.gamma == 0.0  # no next-state passes needed
 
     def targets(rows: torch.Tensor) -> torch.Tensor:
@@ -274,7 +278,7 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
         loss = F.smooth_l1_loss(q_taken, y)  # Huber
 
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        torch.autograd.backward(loss)  # loss.backward(), which torch leaves untyped
         torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm, foreach=True)
         optimizer.step()
         losses[step] = loss.detach()
@@ -297,7 +301,8 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
     samples = n_updates * config.batch_size
     with torch.no_grad():  # what the log says of each (skill, industry), for exploration
         taken = industry_ids[actions]
-        q_network.visits.index_put_((skill_ids[state], taken), torch.ones(len(t)), accumulate=True)
+        visits = q_network.visits
+        visits.index_put_((skill_ids[state], taken), torch.ones(len(t)), accumulate=True)
     q_network.eval()
     stopping = config.stopping_rule()
     if stopper is not None and n_updates < config.n_updates(len(t)):

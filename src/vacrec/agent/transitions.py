@@ -1,4 +1,4 @@
-"""Logged transitions for offline training and evaluation, built from the store's rows.
+"""Logged transitions for offline training and evaluation, built from logged requests.
 
 Every rated event is one transition (state, action, reward, propensity, next
 state, done). Within a ``session_id`` the next state is the same user's next
@@ -15,10 +15,11 @@ training but not for off-policy evaluation; they are matched to the catalog by
 the industry name stored with them, never by their action index.
 
 Logs can be far larger than memory allows as Python objects, so the store
-hands rows over in chunks (``vacrec.store.transitions``) and each chunk is
-turned into numpy arrays at once. Only the requests a transition needs are
-encoded and kept — the rated ones and each one's next request — so unrated
-traffic costs nothing beyond the read.
+hands rows over in chunks (``vacrec.store.transitions``, read by
+``vacrec.app.training_logs``) and each chunk is turned into numpy arrays at
+once. Only the requests a transition needs are encoded and kept — the rated
+ones and each one's next request — so unrated traffic costs nothing beyond
+the read.
 """
 
 from __future__ import annotations
@@ -29,15 +30,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection
 
 from vacrec.agent.context import N_CONTENT, ContextEncoder, Contexts
-from vacrec.store.transitions import (
-    CHUNK_ROWS,
-    TrainWindow,
-    legacy_feedback,
-    requests_with_feedback,
-)
 
 NO_TIMES = np.empty(0, dtype="datetime64[us]")
 NO_CLIENTS = np.empty(0, dtype=np.int64)
@@ -70,7 +64,8 @@ class Transitions:
     @property
     def known_propensity(self) -> np.ndarray:
         """Rows usable for off-policy evaluation (logged with a propensity)."""
-        return ~np.isnan(self.propensities)
+        known: np.ndarray = ~np.isnan(self.propensities)
+        return known
 
     @property
     def created_at(self) -> list[datetime | None]:
@@ -80,7 +75,7 @@ class Transitions:
     def _as_datetime(self, moment: np.datetime64) -> datetime | None:
         if np.isnat(moment):
             return None
-        naive = moment.astype("datetime64[us]").astype(datetime)
+        naive: datetime = moment.astype("datetime64[us]").astype(datetime)
         return naive.replace(tzinfo=UTC) if self.aware else naive
 
     def states(self) -> Contexts:
@@ -300,50 +295,9 @@ def build_transitions(
     return builder.build()
 
 
-def _legacy_requests(rows: Iterable[Any]) -> list[LoggedRequest]:
-    """Legacy feedback rows as requests: no preference was logged, the propensity is unknown."""
-    return [
-        LoggedRequest(
-            age=row.age,
-            skill=row.skill,
-            preference="",
-            industry=row.industry or "",  # by name, as written (migration 0002)
-            propensity=float("nan"),
-            reward=row.reward,
-            created_at=row.created_at,
-            client=row.client,
-        )
-        for row in rows
-    ]
-
-
-def load_transitions(
-    conn: Connection,
-    encoder: ContextEncoder,
-    include_simulated: bool = False,
-    include_legacy: bool = False,
-    window: TrainWindow | None = None,
-    chunk_rows: int = CHUNK_ROWS,
-) -> Transitions:
-    """Events with their feedback (and, if asked, legacy feedback after them) as transitions,
-    read ``chunk_rows`` at a time; ``window`` keeps the newest rated events only."""
-    builder = TransitionBuilder(encoder)
-    for chunk in requests_with_feedback(
-        conn, include_simulated=include_simulated, window=window, chunk_rows=chunk_rows
-    ):
-        builder.add(chunk)
-    if include_legacy:
-        for chunk in legacy_feedback(
-            conn, include_simulated=include_simulated, window=window, chunk_rows=chunk_rows
-        ):
-            builder.add(_legacy_requests(chunk), terminal=True)
-    return builder.build()
-
-
 __all__ = [
     "LoggedRequest",
     "TransitionBuilder",
     "Transitions",
     "build_transitions",
-    "load_transitions",
 ]

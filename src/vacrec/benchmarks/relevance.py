@@ -193,7 +193,7 @@ def run(
     catalog: Path, seekers: int = SEEKERS, seed: int = 0, progress: Progress | None = None
 ) -> dict[str, Any]:
     """All figures of ``vacrec bench relevance`` as one JSON-ready dict."""
-    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.app.snapshots import load_snapshot
 
     note = progress or (lambda _msg: None)
     started = time.perf_counter()

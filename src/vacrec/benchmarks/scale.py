@@ -61,8 +61,8 @@ def run(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Build, load and query a snapshot at every size; one JSON-ready dictionary."""
+    from vacrec.app.ingest import ingest_paths
     from vacrec.store.db import make_engine, migrate
-    from vacrec.store.ingest import ingest_paths
 
     note = progress or (lambda _message: None)
     result: dict[str, Any] = {
@@ -276,7 +276,7 @@ def _serve(folder: str, n: int, calls: int) -> dict[str, Any]:
 
 def _build_store(database: str, folder: str) -> dict[str, Any]:
     """Build (and save) the snapshot of the store's current catalog as a server would."""
-    from vacrec.ranking.snapshot import load_snapshot
+    from vacrec.app.snapshots import load_snapshot
     from vacrec.store.db import make_engine
 
     engine = make_engine(f"sqlite:///{database}")

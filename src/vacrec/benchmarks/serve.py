@@ -33,13 +33,14 @@ from typing import Any
 
 import httpx
 
+from vacrec.app.ingest import drop_duplicates, ingest_paths
 from vacrec.benchmarks.original import OriginalPath, Posting, save_network
 from vacrec.benchmarks.workload import PREFERENCES, replicate
 from vacrec.catalog.readers import read_catalog
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.snapshot import CatalogSnapshot
-from vacrec.store.catalog import CatalogRecord, read_catalog_records
+from vacrec.store.catalog import read_catalog_records
 from vacrec.store.db import make_engine, migrate
-from vacrec.store.ingest import drop_duplicates, ingest_paths
 
 # --- what one run does (named in one place) ------------------------------------------
 LARGE_INDUSTRY_MIN = 400  # "large" industries: 400 postings or more

@@ -17,7 +17,7 @@ def catalog_store(
     catalog: Path, purpose: str, note: Callable[[str], None]
 ) -> Iterator[tuple[Engine, Path]]:
     """(engine, home) of a temporary store holding ``catalog``; removed afterwards."""
-    from vacrec.store.ingest import ingest_paths
+    from vacrec.app.ingest import ingest_paths
 
     with tempfile.TemporaryDirectory(prefix=f"vacrec-{purpose.replace(' ', '-')}-") as tmp:
         home = Path(tmp)

@@ -51,8 +51,8 @@ from vacrec.agent.transitions import Transitions
 from vacrec.benchmarks.store import catalog_store
 from vacrec.config import Settings
 from vacrec.domain import SkillVocabulary
-from vacrec.evaluation.simulator_eval import evaluate_on_simulator, greedy_chooser
 from vacrec.simulate.env import JobSeekerEnv
+from vacrec.simulate.evaluate import evaluate_on_simulator, greedy_chooser
 from vacrec.store.events import clear_logs
 
 EVENTS = 4_000  # simulated requests logged with ε = 1

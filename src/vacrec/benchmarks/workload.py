@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Sequence
 
-from vacrec.store.catalog import CatalogRecord
+from vacrec.catalog.schema import CatalogRecord
 
 PREFERENCES: tuple[str, ...] = (
     "рисую акварелью и гуашью, иллюстрации для детских книг",

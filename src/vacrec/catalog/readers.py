@@ -376,7 +376,8 @@ def _xlsx_vacancy(cells: dict[str, Any], id_column: str) -> dict[str, Any]:
 def _published(value: Any) -> datetime | str | None:
     if isinstance(value, dict):
         if "$" in value:
-            return value["$"]
+            text: str = value["$"]
+            return text
         if "@timestamp" in value:
             return datetime.fromtimestamp(int(value["@timestamp"]), tz=UTC)
     return value if isinstance(value, str) else None

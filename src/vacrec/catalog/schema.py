@@ -1,8 +1,14 @@
-"""The normalised vacancy, validated once at the boundary of every reader."""
+"""The normalised vacancy, validated once at the boundary of every reader, and the record a
+serving snapshot is built from."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -65,7 +71,7 @@ class Vacancy(BaseModel):
         if isinstance(value, str):
             raise ValueError("industries must be a list of whole group names, not a string")
         groups: list[str] = []
-        for group in value:  # type: ignore[union-attr]
+        for group in cast("Iterable[object]", value):  # not iterable: a TypeError, as before
             if not isinstance(group, str):
                 raise ValueError("every industry must be a string")
             name = group.strip()
@@ -103,3 +109,36 @@ CATALOG_FIELDS: tuple[str, ...] = (
     "published_at",
 )
 """Fields of the normalised JSONL/CSV format, in their documented order."""
+
+
+@dataclass(frozen=True)
+class CatalogRecord:
+    """One vacancy row as the snapshot is built from it (from the store or in memory)."""
+
+    id: str
+    name: str
+    description: str
+    industries: tuple[str, ...]
+    company: str | None = None
+    salary: int | None = None
+    url: str | None = None
+    logo: str | None = None
+    published_at: datetime | None = None
+
+
+def content_hash(vacancy: Vacancy | CatalogRecord) -> str:
+    """A digest of the source fields: equal digests mean nothing to update.
+
+    Inferred industries are left out, so re-ingesting an unchanged row keeps
+    its earlier inference instead of counting as an update. A :class:`CatalogRecord`
+    (the benchmarks' bulk writer) is hashed as the vacancy it describes, trusted as it
+    comes from the store or from a catalog already validated.
+    """
+    if isinstance(vacancy, CatalogRecord):
+        vacancy = Vacancy.model_construct(
+            **{f.name: getattr(vacancy, f.name) for f in fields(vacancy)}
+        )
+    dumped = vacancy.model_dump(mode="json", exclude={"industry_inferred", "industry_confidence"})
+    if vacancy.industry_inferred:
+        dumped["industries"] = []
+    return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()

@@ -17,7 +17,6 @@ from vacrec.learning import (
     LearningError,
     LogSelection,
     NothingNew,
-    ensure_catalog,
     evaluate_store,
     simulate_into_store,
     simulate_over_http,
@@ -184,7 +183,7 @@ def evaluate_command(
 
 def model_list_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List registered models (the live one is marked)."""
-    from vacrec.agent.registry import list_models
+    from vacrec.app.registry import list_models
 
     with open_store(get_settings()) as engine, engine.connect() as conn:
         infos = list_models(conn)
@@ -225,7 +224,7 @@ def model_list_command(as_json: Annotated[bool, typer.Option("--json")] = False)
 def _checked(conn: Any, version: int, allow_simulated: bool = True) -> None:
     """Refuse to make live a model that this build cannot load, or (unless allowed) one
     trained with simulated events."""
-    from vacrec.agent.registry import RegistryError, list_models, load_model
+    from vacrec.app.registry import RegistryError, list_models, load_model
 
     load_model(conn, version)
     if allow_simulated:
@@ -262,7 +261,7 @@ def model_promote_command(
 ) -> None:
     """Make VERSION the live model, or `prior` the content prior, at any time (replicas
     switch on their next poll; `vacrec model rollback` undoes it)."""
-    from vacrec.agent.registry import ModelRefused, RegistryError, promote, promote_prior
+    from vacrec.app.registry import ModelRefused, RegistryError, promote, promote_prior
 
     target = _promoted_version(version, as_json)
     try:
@@ -286,7 +285,7 @@ def model_promote_command(
 def model_rollback_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Go back to what served before the live promotion (past the first model: the content
     prior)."""
-    from vacrec.agent.registry import (
+    from vacrec.app.registry import (
         ModelRefused,
         RegistryError,
         live_version,
@@ -340,6 +339,8 @@ def simulate_command(
             if url is not None:
                 summary = simulate_over_http(url, settings, engine, events, seed, note)
             else:
+                from vacrec.app.ingest import ensure_catalog  # lazy: loads scikit-learn
+
                 ensure_catalog(engine)  # first run: the bundled demo catalog
                 summary = simulate_into_store(engine, settings, events, seed, note)
     except LearningError as error:

@@ -149,7 +149,7 @@ async def _run(client: HHClient, params: CollectParams, path: Path) -> CollectSu
 
 def _ingest(settings: Settings, path: Path) -> dict[str, object]:
     """Feed the collected file through the same reader as ``vacrec ingest``."""
-    from vacrec.store.ingest import ingest_paths
+    from vacrec.app.ingest import ingest_paths
 
     with open_store(settings) as engine:
         return ingest_paths(engine, [path]).as_dict()

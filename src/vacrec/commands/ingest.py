@@ -25,7 +25,7 @@ from vacrec.config import get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from vacrec.store.ingest import IngestProgress
+    from vacrec.app.ingest import IngestProgress
 
 
 def register(app: typer.Typer) -> None:
@@ -41,8 +41,8 @@ def ingest_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Load vacancies (upsert by id; idempotent; one transaction)."""
+    from vacrec.app.ingest import ingest_paths
     from vacrec.catalog.readers import CatalogFileError
-    from vacrec.store.ingest import ingest_paths
 
     try:
         with open_store(get_settings()) as engine:
@@ -99,18 +99,14 @@ def _progress_bar() -> Iterator[Callable[[IngestProgress], None]]:
 
 
 def _save_snapshot(engine: Engine) -> float | None:
-    """Build and save the new catalog version's serving snapshot here, so servers usually
-    only memory-map it: a server that builds a million-vacancy snapshot itself holds the
-    build's memory on top of what it serves. Returns the seconds it took, or None when the
-    build failed — the ingest is committed either way, and a server then builds it."""
-    from vacrec.ranking.snapshot import load_snapshot
+    """:func:`~vacrec.app.ingest.save_serving_snapshot` behind a spinner; None (and a line on
+    stderr) when the build failed."""
+    from vacrec.app.ingest import save_serving_snapshot
 
-    started = time.perf_counter()
     try:
         with spinner("serving snapshot") as progress:
             progress.add_task("building the serving snapshot", total=None)
-            load_snapshot(engine)
+            return save_serving_snapshot(engine)
     except (OSError, MemoryError, RuntimeError) as exc:
         stderr.print(f"the catalog is ingested, but its serving snapshot was not saved: {exc}")
         return None
-    return round(time.perf_counter() - started, 2)

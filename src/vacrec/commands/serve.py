@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from vacrec.commands._output import open_store
 from vacrec.config import Settings, get_settings
-from vacrec.learning import ensure_catalog, retrain_once
+from vacrec.learning import retrain_once
 from vacrec.service.metrics import shared_metrics_dir
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,8 @@ def serve_command(
         raise typer.BadParameter(
             f"at least {MIN_RETRAIN_EVERY_S:g} s (1m)", param_hint="--retrain-every"
         )
+
+    from vacrec.app.ingest import ensure_catalog  # lazy: ingest loads scikit-learn
 
     with open_store(settings) as engine:  # migrated once, before any worker starts
         ensure_catalog(engine)

@@ -52,7 +52,8 @@ class LoggedData:
 def _weights(data: LoggedData, pi: np.ndarray) -> np.ndarray:
     if pi.shape[0] != len(data):
         raise ValueError(f"policy has {pi.shape[0]} rows for {len(data)} logged rows")
-    return pi[np.arange(len(data)), data.actions] / data.propensities
+    weights: np.ndarray = pi[np.arange(len(data)), data.actions] / data.propensities
+    return weights
 
 
 def _terms(

@@ -44,7 +44,7 @@ def client_cap(counts: np.ndarray, unknown: int, share: float, floor: int) -> in
         return None
 
     def allowed(cap: int) -> float:
-        return share * (unknown + np.minimum(counts, cap).sum())
+        return share * (unknown + int(np.minimum(counts, cap).sum()))
 
     top = int(counts.max())
     if top <= allowed(top):

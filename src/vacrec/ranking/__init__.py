@@ -1,20 +1,13 @@
-"""Ranking: a TF-IDF index per industry, built once per catalog version, swapped atomically."""
+"""Ranking: one TF-IDF space over a catalog version (rows grouped by industry), its cards as
+columns, and the snapshot that holds both; built once per version, never mutated."""
 
 from vacrec.ranking.index import Ranked, TfidfIndex
-from vacrec.ranking.snapshot import (
-    Card,
-    CatalogRecord,
-    CatalogSnapshot,
-    SnapshotHolder,
-    load_snapshot,
-)
+from vacrec.ranking.snapshot import Card, CatalogRecord, CatalogSnapshot
 
 __all__ = [
     "Card",
     "CatalogRecord",
     "CatalogSnapshot",
     "Ranked",
-    "SnapshotHolder",
     "TfidfIndex",
-    "load_snapshot",
 ]

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 
+from vacrec.catalog.schema import CatalogRecord
 from vacrec.catalog.text import cut_at_word
-
-if TYPE_CHECKING:
-    from vacrec.store.catalog import CatalogRecord
+from vacrec.domain import as_utc
 
 SNIPPET_CHARS = 200
 SPILL_PREFIX = ".vacrec-column-"
@@ -220,9 +219,7 @@ class StringColumn:
 def _micros(moment: datetime | None) -> int:
     if moment is None:
         return 0
-    # SQLite hands back naive datetimes; we only ever store UTC.
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return (aware - _EPOCH) // timedelta(microseconds=1)
+    return (as_utc(moment) - _EPOCH) // timedelta(microseconds=1)
 
 
 class CardTable(Mapping[str, Card]):

@@ -27,6 +27,7 @@ import numpy as np
 from scipy import sparse
 
 from vacrec.catalog.text import normalise
+from vacrec.domain import as_utc
 from vacrec.ranking.cards import StringColumn
 
 TITLE_WEIGHT = 3
@@ -74,8 +75,7 @@ class IndexDocument:
 def _as_utc(moment: datetime | None) -> datetime:
     if moment is None:
         return _MIN_TIME
-    # SQLite hands back naive datetimes; we only ever store UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment)
 
 
 def _top_rows(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -665,4 +665,6 @@ def _posting_matrix(
 def _entries(first: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The positions ``first[i] .. first[i] + lengths[i]`` of every i, concatenated."""
     starts = np.cumsum(lengths) - lengths
-    return np.repeat(first, lengths) + (np.arange(int(lengths.sum())) - np.repeat(starts, lengths))
+    within = np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
+    entries: np.ndarray = np.repeat(first, lengths) + within
+    return entries

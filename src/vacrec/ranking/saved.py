@@ -166,11 +166,13 @@ def _save_array(path: Path, array: np.ndarray) -> None:
     """``np.save``, except that a column mapped whole from a file (the cards' big text
     columns while building) is copied file to file: ``np.save`` would read it through the
     mapping and make gigabytes of it resident in this process."""
-    source = array.filename if isinstance(array, np.memmap) else None
+    mapped = array if isinstance(array, np.memmap) else None
+    source = mapped.filename if mapped is not None else None
     whole = (
-        source is not None
+        mapped is not None
+        and source is not None
         and array.ndim == 1
-        and array.offset == 0
+        and mapped.offset == 0
         and array.flags.c_contiguous
         and array.nbytes == os.path.getsize(source)
     )

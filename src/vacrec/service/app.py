@@ -26,6 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from vacrec.app.models import ModelHolder
+from vacrec.app.snapshots import SnapshotHolder
 from vacrec.config import Settings, get_settings
 from vacrec.errors import (
     DatabaseUnavailable,
@@ -33,15 +35,14 @@ from vacrec.errors import (
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
+    retry_after,
 )
 from vacrec.finite import finite_json
-from vacrec.ranking.snapshot import SnapshotHolder
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
 from vacrec.service.dashboard import DashboardCache
 from vacrec.service.headers import SecurityHeaders
 from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
-from vacrec.service.model_holder import ModelHolder
 from vacrec.service.openapi import use_skill_vocabulary
 from vacrec.service.rate_limits import RateLimits
 from vacrec.service.readiness import DatabaseProbe
@@ -148,7 +149,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
         headers = None
         if isinstance(exc, ServiceUnavailable | TooManyRequests):
-            headers = {"Retry-After": str(exc.retry_after_s)}
+            headers = retry_after(exc.retry_after_s)
         elif isinstance(exc, Unauthorized):
             headers = {"WWW-Authenticate": 'Bearer realm="vacrec operator"'}
         errors = [{"field": exc.field, "message": exc.message}] if exc.field else None

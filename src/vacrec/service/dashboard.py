@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 from vacrec.agent.model_meta import Estimate, ModelMeta
-from vacrec.agent.registry import live_version
+from vacrec.app.registry import live_version
 from vacrec.store.dashboard import as_utc, finite_or_none, iso_utc, traffic
 from vacrec.store.db import read_transaction
 from vacrec.store.events import SIMULATED_SOURCES

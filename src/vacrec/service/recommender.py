@@ -27,6 +27,8 @@ from vacrec.agent.context import ContextEncoder, Contexts, content_match
 from vacrec.agent.network import PRIOR_SCALE
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_industries
 from vacrec.agent.skills import skill_texts
+from vacrec.app.models import ModelHolder
+from vacrec.app.snapshots import SnapshotHolder
 from vacrec.config import Settings
 from vacrec.domain import (
     AGE_MAX,
@@ -38,17 +40,13 @@ from vacrec.domain import (
     SESSION_ID_MAX_CHARS,
 )
 from vacrec.errors import InvalidRequest, ServiceUnavailable
-from vacrec.ranking.snapshot import Card, CatalogSnapshot, SnapshotHolder
+from vacrec.ranking.snapshot import Card, CatalogSnapshot
 from vacrec.service.metrics import Metrics
-from vacrec.service.model_holder import ModelHolder
 from vacrec.store import events
 from vacrec.store.db import utcnow
 from vacrec.store.events import SessionHistory
 
 log = logging.getLogger(__name__)
-
-RETRY_AFTER_S = 5
-"""What a 503 tells clients to wait: about one catalog poll."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +191,7 @@ class Recommender:
         """The catalog being served, or 503 when none is loaded yet."""
         snapshot = self.snapshots.current
         if snapshot is None or snapshot.version is None or not snapshot.actions:
-            raise ServiceUnavailable("no catalog is loaded yet", retry_after_s=RETRY_AFTER_S)
+            raise ServiceUnavailable("no catalog is loaded yet")
         return snapshot
 
     def encoder_for(self, snapshot: CatalogSnapshot) -> ContextEncoder:

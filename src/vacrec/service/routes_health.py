@@ -7,7 +7,7 @@ import logging
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from vacrec.errors import DatabaseUnavailable
+from vacrec.errors import DatabaseUnavailable, retry_after
 from vacrec.service.deps import MetricsDep, RecommenderDep
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,7 @@ async def readyz(request: Request, recommender: RecommenderDep) -> JSONResponse:
         body["detail"] = DatabaseUnavailable(problem).message
     elif catalog_version is None:
         body["detail"] = "no catalog is loaded yet"
-    retry_after = str(request.app.state.settings.retry_after_s)
-    headers = None if ready else {"Retry-After": retry_after}
+    headers = None if ready else retry_after(request.app.state.settings.retry_after_s)
     return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
 
 

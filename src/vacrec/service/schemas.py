@@ -136,7 +136,7 @@ class IndustryScoreOut(BaseModel):
     industry: str
     match: float = Field(
         description="How well the industry's best postings match the seeker's words (and, "
-        "at half weight, the skill's), 0–1: the content prior."
+        "at a tenth of their weight, the skill's), 0–1: the content prior."
     )
     learned: float | None = Field(
         description="How far feedback moved the industry relative to the others, in reward "

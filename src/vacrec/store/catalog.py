@@ -4,33 +4,15 @@ from; and a bulk writer that fills a store at benchmark scale."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from vacrec.catalog.schema import CatalogRecord, content_hash
 from vacrec.store.db import read_transaction, utcnow
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
-
-
-@dataclass(frozen=True)
-class CatalogRecord:
-    """One vacancy row as the snapshot is built from it (from the store or in memory)."""
-
-    id: str
-    name: str
-    description: str
-    industries: tuple[str, ...]
-    company: str | None = None
-    salary: int | None = None
-    url: str | None = None
-    logo: str | None = None
-    published_at: datetime | None = None
 
 
 def current_catalog_version(conn: Connection) -> int | None:
@@ -184,8 +166,8 @@ def write_catalog_version(
     The tables an ingest fills, a batch at a time in one transaction, without the ingest's
     parsing, validation, deduplication and comparison: benchmarks fill a store of a million
     replicated vacancies with it in minutes, and ``records`` may be a generator (memory
-    does not grow with them). For benchmarks and tests only: its content hash is not the
-    ingest's, so a later ``vacrec ingest`` of the same rows would count them as updated.
+    does not grow with them). For benchmarks and tests only. Its content hash is the
+    ingest's (:func:`~vacrec.catalog.schema.content_hash`), over the fields a record has.
     """
     with engine.begin() as conn:
         version = conn.execute(
@@ -211,15 +193,14 @@ def write_catalog_version(
 
 
 def _vacancy_row(record: CatalogRecord, version: int) -> dict[str, Any]:
-    """The ``vacancies`` row of a labelled source record (its content hash over every field)."""
+    """The ``vacancies`` row of a labelled source record."""
     fields = dataclasses.asdict(record)
-    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
     return {
         **fields,
         "industries": list(record.industries),
         "area": None,
         "industry_inferred": False,
         "industry_confidence": None,
-        "content_hash": digest.hexdigest(),
+        "content_hash": content_hash(record),
         "catalog_version": version,
     }

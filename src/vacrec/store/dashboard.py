@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Integer, cast, extract, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from vacrec.domain import as_utc as aware
 from vacrec.store.tables import events, feedback
 
 BUCKET_SIZES_S = (60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400)
@@ -159,9 +160,7 @@ def as_utc(value: Any) -> datetime:
     """A UTC datetime from what the driver returns (datetime, or SQLite text)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return aware(value).astimezone(UTC)
 
 
 def epoch_iso(seconds: Any) -> str:

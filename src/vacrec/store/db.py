@@ -27,12 +27,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def aware_utc(moment: datetime) -> datetime:
-    """A stored time as UTC-aware: SQLite hands back naive datetimes, and every time we
-    store is UTC."""
-    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True)
 class DbTimeouts:
     """How long any database wait may last. The defaults suit batch commands (ingest,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from vacrec.domain import as_utc
 from vacrec.errors import AlreadyRated, FeedbackExpired, InvalidFeedback, UnknownEvent
 from vacrec.store.db import utcnow
 from vacrec.store.tables import events, feedback, model_promotions, models
@@ -92,11 +93,6 @@ def reward_of(cum_reward: int) -> float:
     return math.tanh(cum_reward)
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives back naive datetimes; every time we store is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _sum_votes(votes: Sequence[tuple[str, int]], shown: Sequence[str]) -> int:
     seen: set[str] = set()
     for vacancy_id, vote in votes:
@@ -156,7 +152,7 @@ def record_feedback(
             ).first()
             if rated is not None:
                 raise AlreadyRated(f"event_id: {event_id!r} already has feedback", field="event_id")
-            if utcnow() - _aware(row.created_at) > timedelta(seconds=ttl_s):
+            if utcnow() - as_utc(row.created_at) > timedelta(seconds=ttl_s):
                 raise FeedbackExpired(
                     f"event_id: {event_id!r} is older than {ttl_s:g} s and takes no feedback",
                     field="event_id",

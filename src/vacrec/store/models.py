@@ -1,7 +1,7 @@
 """The model registry's rows: stored weights with their metadata, and the promotion history.
 
 Serialising a network, checking its checksum and deciding what a rollback
-goes back to are :mod:`vacrec.agent.registry`'s; this module only reads and
+goes back to are :mod:`vacrec.app.registry`'s; this module only reads and
 writes rows, so every replica sees the same models.
 """
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from tests.catalog.factories import normalised, original_row, write_jsonl, write_xlsx
+from vacrec.app.ingest import ingest_paths
 from vacrec.catalog.readers import CatalogFileError
 from vacrec.store.catalog import catalog_industries, current_catalog_version
 from vacrec.store.db import make_engine, migrate
-from vacrec.store.ingest import ingest_paths
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
 
 ART = "Искусство, развлечения, масс-медиа"
@@ -136,7 +136,7 @@ def test_a_first_real_ingest_replaces_the_demo_catalog_and_a_second_adds(
     engine: Engine, tmp_path: Path
 ) -> None:
     """The demo is for an empty store only: its example.org postings must not mix with real."""
-    from vacrec.learning import ensure_catalog
+    from vacrec.app.ingest import ensure_catalog
 
     ensure_catalog(engine)
     demo = _count(engine)
@@ -157,8 +157,7 @@ def test_a_first_real_ingest_replaces_the_demo_catalog_and_a_second_adds(
 def test_re_ingesting_the_demo_itself_replaces_nothing(engine: Engine) -> None:
     from importlib import resources
 
-    from vacrec.learning import ensure_catalog
-    from vacrec.store.ingest import DEMO_SOURCE
+    from vacrec.app.ingest import DEMO_SOURCE, ensure_catalog
 
     ensure_catalog(engine)
     demo = _count(engine)
@@ -270,3 +269,17 @@ def test_replace_with_small_batches_deletes_only_what_no_batch_had(
         ids = sorted(conn.execute(select(vacancies.c.id)).scalars())
     assert ids == ["t-0", "t-1", "t-4", "t-6", "t-9"]
     assert _count(engine, vacancy_industries) == 5
+
+
+def test_empty_store_gets_the_demo_catalog_once(engine: Engine) -> None:
+    from vacrec.app.ingest import ensure_catalog
+    from vacrec.store.catalog import catalog_industries, current_catalog_version
+
+    ensure_catalog(engine)
+    with engine.connect() as conn:
+        version = current_catalog_version(conn)
+        industries = catalog_industries(conn)
+    assert version is not None and len(industries) >= 2
+    ensure_catalog(engine)  # not empty any more: nothing is loaded again
+    with engine.connect() as conn:
+        assert current_catalog_version(conn) == version

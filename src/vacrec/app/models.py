@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from vacrec.agent.policy import QModel
-from vacrec.agent.registry import ModelRefused, live_version, load_live_model
+from vacrec.app.registry import ModelRefused, live_version, load_live_model
 from vacrec.polling import Poller
 from vacrec.store.db import read_transaction, utcnow
 from vacrec.store.models import newest_promotion

@@ -1,7 +1,8 @@
 """Model registry in the store, so every replica sees the same models.
 
-A model row holds the weights (``torch.save`` of the state dict), their sha256
-and a :class:`~vacrec.agent.model_meta.ModelMeta`: the skills and industries the
+A model row holds the weights (``torch.save`` of the state dict, see
+:mod:`vacrec.agent.weights`), their sha256 and a
+:class:`~vacrec.agent.model_meta.ModelMeta`: the skills and industries the
 network has embeddings for, encoding version, network sizes, training data
 range, metrics, off-policy estimates and a down-sampled loss curve. Promotions
 are an append-only history; the live model is the newest promotion, and
@@ -16,18 +17,14 @@ industries are scored from their content.
 
 from __future__ import annotations
 
-import hashlib
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
-import torch
 from sqlalchemy import Connection
 
-from vacrec.agent.context import ENCODING_VERSION
-from vacrec.agent.model_meta import ModelMeta, NetworkShape
-from vacrec.agent.network import ContextualQNetwork
+from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.policy import QModel
+from vacrec.agent.weights import ModelRefused, checksum, describe, model_from_weights, weights_bytes
 from vacrec.finite import finite_json
 from vacrec.store.models import (
     StoredModel,
@@ -41,11 +38,22 @@ from vacrec.store.models import (
     stored_weights,
 )
 
+__all__ = [
+    "ModelInfo",
+    "ModelRefused",
+    "RegistryError",
+    "list_models",
+    "live_version",
+    "load_live_model",
+    "load_model",
+    "newest_model",
+    "newest_version",
+    "promote",
+    "rollback",
+    "save_model",
+]
+
 PROMOTE, ROLLBACK = "promote", "rollback"
-
-
-class ModelRefused(Exception):
-    """A stored model that must not be served; the message says why."""
 
 
 class RegistryError(Exception):
@@ -63,33 +71,11 @@ class ModelInfo:
     meta: ModelMeta | None  # None: metadata this build cannot read
 
 
-def weights_bytes(network: ContextualQNetwork) -> bytes:
-    """The network's state dict serialised with ``torch.save``."""
-    buffer = io.BytesIO()
-    torch.save(network.state_dict(), buffer)
-    return buffer.getvalue()
-
-
-def checksum(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def save_model(conn: Connection, model: QModel, meta: ModelMeta) -> int:
     """Store a trained model with its metadata; returns the new version (not promoted)."""
-    network = model.network
-    data = weights_bytes(network)
+    data = weights_bytes(model.network)
     digest = checksum(data)
-    full_meta = meta.model_copy(
-        update={
-            "skills": list(model.skills),
-            "industries": list(model.industries),
-            "encoding_version": ENCODING_VERSION,
-            "network": NetworkShape(
-                hidden=list(network.hidden), embedding_dim=network.embedding_dim
-            ),
-            "checksum": digest,
-        }
-    )
+    full_meta = describe(model, meta, digest)
     # finite_json: a JSON column (PostgreSQL's) refuses NaN anywhere, e.g. in the timings
     return insert_model(conn, data, digest, finite_json(full_meta.model_dump(mode="json")))
 
@@ -148,30 +134,7 @@ def load_model(conn: Connection, version: int) -> QModel:
     row = stored_weights(conn, version)
     if row is None:
         raise ModelRefused(f"model {version}: not in the registry")
-    data = row.weights
-    if checksum(data) != row.checksum:
-        raise ModelRefused(f"model {version}: weights checksum mismatch (damaged weights)")
-    raw = dict(row.meta or {})
-    if raw.get("encoding_version") != ENCODING_VERSION:
-        raise ModelRefused(
-            f"model {version}: state encoding version {raw.get('encoding_version')!r} "
-            f"does not match this build's {ENCODING_VERSION}"
-        )
-    meta = ModelMeta.parse(raw)
-    if meta is None or meta.network is None:
-        raise ModelRefused(f"model {version}: metadata this build cannot read")
-    try:
-        network = ContextualQNetwork(
-            len(meta.skills),
-            len(meta.industries),
-            tuple(meta.network.hidden),
-            meta.network.embedding_dim,
-        )
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        network.load_state_dict(state)
-    except Exception as error:  # any unreadable or mis-shaped weights
-        raise ModelRefused(f"model {version}: weights do not load ({error})") from error
-    return QModel(network, meta.skills, meta.industries, version=version)
+    return model_from_weights(version, row.weights, row.checksum, row.meta)
 
 
 def load_live_model(conn: Connection) -> QModel | None:

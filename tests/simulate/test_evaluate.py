@@ -8,8 +8,8 @@ import pytest
 from tests.simulate.catalogs import demo_snapshot
 from vacrec.agent.skills import skill_text
 from vacrec.domain import SkillVocabulary
-from vacrec.evaluation.simulator_eval import evaluate_on_simulator
 from vacrec.simulate.env import JobSeekerEnv
+from vacrec.simulate.evaluate import evaluate_on_simulator
 from vacrec.simulate.population import Seekers
 
 SKILLS = SkillVocabulary().skills

@@ -22,7 +22,8 @@ from tests.agent.agent_fixtures import (
 from vacrec.agent.context import ENCODING_VERSION, ContextEncoder, Contexts
 from vacrec.agent.model_meta import Estimate, ModelMeta, Promotion, TrainingData
 from vacrec.agent.policy import QModel
-from vacrec.agent.registry import (
+from vacrec.agent.trainer import TrainConfig, train
+from vacrec.app.registry import (
     ModelRefused,
     RegistryError,
     list_models,
@@ -35,7 +36,6 @@ from vacrec.agent.registry import (
     rollback,
     save_model,
 )
-from vacrec.agent.trainer import TrainConfig, train
 from vacrec.store.db import utcnow
 from vacrec.store.models import promotion_history
 from vacrec.store.tables import model_promotions, models

@@ -12,9 +12,9 @@ from tests.service.conftest import INDUSTRIES
 from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
-from vacrec.agent.registry import promote, promote_prior, rollback, save_model
+from vacrec.app.models import ModelHolder
+from vacrec.app.registry import promote, promote_prior, rollback, save_model
 from vacrec.domain import SkillVocabulary
-from vacrec.service.model_holder import ModelHolder
 from vacrec.store.tables import model_promotions
 
 
@@ -34,14 +34,14 @@ def _switches(holder: ModelHolder, caplog: pytest.LogCaptureFixture) -> list[str
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "vacrec.service.model_holder" and r.levelno == logging.INFO
+        if r.name == "vacrec.app.models" and r.levelno == logging.INFO
     ]
 
 
 def test_each_switch_is_one_info_line_with_versions_and_reason(
     sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="vacrec.service.model_holder")
+    caplog.set_level(logging.INFO, logger="vacrec.app.models")
     holder = ModelHolder(sqlite_engine, poll_s=60)
     assert _switches(holder, caplog) == []  # nothing promoted: the prior serves, as it did
 
@@ -81,7 +81,7 @@ def test_promoting_the_prior_swaps_every_holder_on_its_next_poll(
 ) -> None:
     """Two holders stand for two replicas: one poll after `vacrec model promote prior` both
     serve the content prior, and one poll after a rollback both serve the model again."""
-    caplog.set_level(logging.INFO, logger="vacrec.service.model_holder")
+    caplog.set_level(logging.INFO, logger="vacrec.app.models")
     replicas = [ModelHolder(sqlite_engine, poll_s=60) for _ in range(2)]
     version = _save(sqlite_engine)
     with sqlite_engine.begin() as conn:

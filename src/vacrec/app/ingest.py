@@ -1,4 +1,5 @@
-"""Ingest: read catalog files in batches, infer missing industries, upsert into the store.
+"""Ingest: read catalog files in batches, infer missing industries, upsert into the store,
+then build the serving snapshot of the new catalog version.
 
 Files are streamed: a batch of rows is read, deduplicated, compared with the
 store and written before the next is read, so memory does not grow with the
@@ -8,40 +9,33 @@ transaction that also creates the new catalog version: a failure or a kill at
 any batch leaves the store as it was, and a call that changes nothing creates
 no version, which makes re-ingesting idempotent. Industries are inferred after
 the last batch, from the labelled rows then in the store (this ingest's
-included, within the same transaction).
+included, within the same transaction). An empty store gets the bundled demo
+catalog (:func:`ensure_catalog`), which the first real ingest replaces.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 import random
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Select,
-    bindparam,
-    delete,
-    exists,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Connection, Engine
 
+from vacrec.app.snapshots import load_snapshot
 from vacrec.catalog.industry import fit_with_accuracy
 from vacrec.catalog.readers import CatalogStream, Rejection, open_catalog
-from vacrec.catalog.schema import Vacancy
-from vacrec.store.db import utcnow
-from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
+from vacrec.catalog.schema import Vacancy, content_hash
+from vacrec.store import vacancies as sql
+from vacrec.store.catalog import current_catalog_version
 
-_CHUNK = 500
+log = logging.getLogger(__name__)
+
 BATCH_SIZE = 2_000
 """Vacancies read and written at a time (~25 KB each while in flight)."""
 TRAINING_SAMPLE = 20_000
@@ -50,7 +44,7 @@ MAX_REPORTED_REJECTIONS = 1_000
 """Rejections listed in the report; ``rejected`` counts them all."""
 DEMO_SOURCE = "demo catalog"
 """The source recorded for the bundled demo catalog, which a first real ingest replaces."""
-_PG_INGEST_LOCK = 7_305_001  # advisory lock id: one ingest at a time across replicas
+DEMO_PACKAGE, DEMO_PATH = "vacrec.catalog", "demo/vacancies.jsonl"
 _SEED = 0
 
 T = TypeVar("T")
@@ -110,8 +104,8 @@ def ingest_paths(
     streams = [open_catalog(Path(p)) for p in paths]  # refuse a non-catalog before writing
     report = IngestReport()
     with engine.begin() as conn:
-        _lock_ingest(conn)
-        report.replaced_demo = source != DEMO_SOURCE and _holds_only_the_demo(conn)
+        sql.lock_ingest(conn)
+        report.replaced_demo = source != DEMO_SOURCE and sql.holds_only(conn, DEMO_SOURCE)
         writer = _Writer(conn, source or ", ".join(p.name for p in paths), report)
         seen = _Seen()
         reading = _Reading(streams, report, progress)
@@ -128,6 +122,31 @@ def ingest_paths(
             writer.infer_industries()
         writer.finish()
     return report
+
+
+def ensure_catalog(engine: Engine) -> None:
+    """An empty store gets the bundled demo catalog, so a first run has something to serve."""
+    with engine.connect() as conn:
+        if current_catalog_version(conn) is not None:
+            return
+    demo = resources.files(DEMO_PACKAGE).joinpath(DEMO_PATH)
+    with resources.as_file(demo) as path:
+        report = ingest_paths(engine, [path], source=DEMO_SOURCE)
+    if report.catalog_version is None:  # a replica starting beside us loaded it first
+        log.info("empty catalog: another process loaded the demo catalog meanwhile")
+        return
+    log.info("empty catalog: loaded the demo catalog (%s vacancies)", report.inserted)
+
+
+def save_serving_snapshot(engine: Engine) -> float:
+    """Build and save the new catalog version's serving snapshot here, so servers usually
+    only memory-map it: a server that builds a million-vacancy snapshot itself holds the
+    build's memory on top of what it serves. Returns the seconds it took; raises OSError,
+    MemoryError or RuntimeError when the build failed (the ingest is committed either way,
+    and a server then builds it)."""
+    started = time.perf_counter()
+    load_snapshot(engine)
+    return round(time.perf_counter() - started, 2)
 
 
 class _Seen:
@@ -199,30 +218,26 @@ class _Writer:
     def write(self, batch: list[Vacancy]) -> None:
         """Insert the new vacancies of ``batch``, replace the changed ones, count the rest."""
         hashes = {v.id: content_hash(v) for v in batch}
-        existing = _existing_hashes(self.conn, list(hashes))
+        existing = sql.existing_hashes(self.conn, list(hashes))
         new = [v for v in batch if v.id not in existing]
         changed = [v for v in batch if v.id in existing and existing[v.id] != hashes[v.id]]
         self.report.unchanged += len(batch) - len(new) - len(changed)
         if not (new or changed):
             return
         version = self._version()
-        _delete(self.conn, [v.id for v in changed])
-        rows = [_row(v, hashes[v.id], version) for v in new + changed]
-        self.conn.execute(insert(vacancies), rows)
-        links = [{"vacancy_id": v.id, "industry": g} for v in new + changed for g in v.industries]
-        if links:
-            self.conn.execute(insert(vacancy_industries), links)
+        sql.delete_vacancies(self.conn, [v.id for v in changed])
+        sql.insert_vacancies(self.conn, new + changed, hashes, version)
         self.report.inserted += len(new)
         self.report.updated += len(changed)
         self.unlabelled += sum(not v.industries for v in new + changed)
 
     def delete_stale(self, keep: set[str]) -> None:
         """Delete the stored vacancies whose ids are not in ``keep``, a page at a time."""
-        for page in _id_pages(self.conn, select(vacancies.c.id)):
+        for page in sql.stored_id_pages(self.conn):
             stale = [i for i in page if i not in keep]
             if stale:
                 self._version()
-                _delete(self.conn, stale)
+                sql.delete_vacancies(self.conn, stale)
                 self.report.deleted += len(stale)
 
     def infer_industries(self) -> None:
@@ -237,38 +252,12 @@ class _Writer:
         classifier, accuracy = fit_with_accuracy(texts, labels)
         self.report.inference_accuracy = None if accuracy is None else round(accuracy, 4)
         del texts, labels
-        unlabelled = select(vacancies.c.id).where(
-            vacancies.c.catalog_version == self.version,
-            ~exists().where(vacancy_industries.c.vacancy_id == vacancies.c.id),
-        )
-        for page in _id_pages(self.conn, unlabelled):
-            documents = self.conn.execute(
-                select(vacancies.c.id, vacancies.c.name, vacancies.c.description)
-                .where(vacancies.c.id.in_(page))
-                .order_by(vacancies.c.id)
-            ).all()
+        for documents in sql.unlabelled_pages(self.conn, self.version):
             guesses = classifier.predict([f"{r.name}. {r.description}" for r in documents])
-            self.conn.execute(
-                update(vacancies)
-                .where(vacancies.c.id == bindparam("vacancy_id"))
-                .values(
-                    industries=bindparam("groups"),
-                    industry_inferred=True,
-                    industry_confidence=bindparam("confidence"),
-                ),
+            sql.label_vacancies(
+                self.conn,
                 [
-                    {
-                        "vacancy_id": r.id,
-                        "groups": [g.industry],
-                        "confidence": round(g.confidence, 4),
-                    }
-                    for r, g in zip(documents, guesses, strict=True)
-                ],
-            )
-            self.conn.execute(
-                insert(vacancy_industries),
-                [
-                    {"vacancy_id": r.id, "industry": g.industry}
+                    (r.id, g.industry, round(g.confidence, 4))
                     for r, g in zip(documents, guesses, strict=True)
                 ],
             )
@@ -277,29 +266,21 @@ class _Writer:
     def finish(self) -> None:
         """Record the counts on the new version (if any) and in the report."""
         conn, report = self.conn, self.report
-        report.vacancies = conn.execute(select(func.count()).select_from(vacancies)).scalar_one()
-        report.industries = conn.execute(
-            select(func.count(vacancy_industries.c.industry.distinct()))
-        ).scalar_one()
+        report.vacancies, report.industries = sql.catalog_counts(conn)
         if self.version is None:
             return
-        conn.execute(
-            update(catalog_versions)
-            .where(catalog_versions.c.version == self.version)
-            .values(inserted=report.inserted, updated=report.updated, vacancies=report.vacancies)
+        sql.record_version_counts(
+            conn,
+            self.version,
+            inserted=report.inserted,
+            updated=report.updated,
+            vacancies_now=report.vacancies,
         )
         report.catalog_version = self.version
 
     def _version(self) -> int:
         if self.version is None:
-            self.version = self.conn.execute(
-                insert(catalog_versions)
-                .values(
-                    created_at=utcnow(), source=self.source[:1000], inserted=0, updated=0,
-                    vacancies=0,
-                )
-                .returning(catalog_versions.c.version)
-            ).scalar_one()  # fmt: skip
+            self.version = sql.new_catalog_version(self.conn, self.source)
         return self.version
 
 
@@ -317,73 +298,8 @@ def drop_duplicates(items: Sequence[Vacancy]) -> tuple[list[Vacancy], int]:
     return kept, len(items) - len(kept)
 
 
-def content_hash(vacancy: Vacancy) -> str:
-    """A digest of the source fields: equal digests mean nothing to update.
-
-    Inferred industries are left out, so re-ingesting an unchanged row keeps
-    its earlier inference instead of counting as an update.
-    """
-    fields = vacancy.model_dump(mode="json", exclude={"industry_inferred", "industry_confidence"})
-    if vacancy.industry_inferred:
-        fields["industries"] = []
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-
-
 def _rejection_dict(rejection: Rejection) -> dict[str, object]:
     return {"source": rejection.source, "row": rejection.row, "reason": rejection.reason}
-
-
-def _holds_only_the_demo(conn: Connection) -> bool:
-    """True when every catalog version so far came from the bundled demo catalog."""
-    sources = set(conn.execute(select(catalog_versions.c.source).distinct()).scalars())
-    return sources == {DEMO_SOURCE}
-
-
-def _lock_ingest(conn: Connection) -> None:
-    """Serialise ingests on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_INGEST_LOCK})
-
-
-def _existing_hashes(conn: Connection, ids: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for chunk in _chunks(ids):
-        rows = conn.execute(
-            select(vacancies.c.id, vacancies.c.content_hash).where(vacancies.c.id.in_(chunk))
-        )
-        found.update({row.id: row.content_hash for row in rows})
-    return found
-
-
-def _row(vacancy: Vacancy, digest: str, version: int) -> dict[str, object]:
-    return {
-        **vacancy.model_dump(exclude={"industries"}),
-        "industries": list(vacancy.industries),
-        "content_hash": digest,
-        "catalog_version": version,
-    }
-
-
-def _delete(conn: Connection, ids: Sequence[str]) -> None:
-    for chunk in _chunks(ids):
-        conn.execute(delete(vacancy_industries).where(vacancy_industries.c.vacancy_id.in_(chunk)))
-        conn.execute(delete(vacancies).where(vacancies.c.id.in_(chunk)))
-
-
-def _id_pages(conn: Connection, query: Select[tuple[str]]) -> Iterator[list[str]]:
-    """The ids ``query`` selects, a page at a time in id order (keyset paging).
-
-    Each page is fetched whole before the caller writes, so writing between
-    pages is safe on both databases.
-    """
-    last: str | None = None
-    while True:
-        paged = query if last is None else query.where(vacancies.c.id > last)
-        page = list(conn.execute(paged.order_by(vacancies.c.id).limit(BATCH_SIZE)).scalars())
-        if not page:
-            return
-        yield page
-        last = page[-1]
 
 
 def _training_sample(conn: Connection) -> tuple[list[str], list[tuple[str, ...]]]:
@@ -392,24 +308,12 @@ def _training_sample(conn: Connection) -> tuple[list[str], list[tuple[str, ...]]
     rng = random.Random(_SEED)
     texts: list[str] = []
     labels: list[tuple[str, ...]] = []
-    seen = 0
-    labelled = select(vacancies.c.id).where(vacancies.c.industry_inferred.is_(False))
-    for page in _id_pages(conn, labelled):
-        rows = conn.execute(
-            select(vacancies.c.name, vacancies.c.description, vacancies.c.industries)
-            .where(vacancies.c.id.in_(page))
-            .order_by(vacancies.c.id)
-        )
-        for row in rows:
-            if not row.industries:
-                continue
-            example = (f"{row.name}. {row.description}", tuple(row.industries))
-            if seen < TRAINING_SAMPLE:
-                texts.append(example[0])
-                labels.append(example[1])
-            elif (slot := rng.randrange(seen + 1)) < TRAINING_SAMPLE:
-                texts[slot], labels[slot] = example
-            seen += 1
+    for seen, example in enumerate(sql.labelled_examples(conn)):
+        if seen < TRAINING_SAMPLE:
+            texts.append(example[0])
+            labels.append(example[1])
+        elif (slot := rng.randrange(seen + 1)) < TRAINING_SAMPLE:
+            texts[slot], labels[slot] = example
     return texts, labels
 
 
@@ -422,8 +326,3 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
-
-
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]

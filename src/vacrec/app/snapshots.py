@@ -1,0 +1,146 @@
+"""Where a process's catalog snapshot comes from, and the holder that swaps it.
+
+Serving reads ``SnapshotHolder.current`` for every request. A background
+thread notices a new catalog version, builds the next snapshot off the
+request path and replaces the reference in one assignment, so a reader sees
+either the old snapshot or the new one, never a half-built index. A failed
+build is logged and the old snapshot keeps serving.
+
+:func:`load_snapshot` memory-maps the one saved for the current catalog version
+(``vacrec.ranking.saved``); only the first process to need a version builds it,
+under a lock, and saves it for the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from vacrec.config import Settings
+from vacrec.polling import Poller
+from vacrec.ranking.saved import SavedSnapshots, code_fingerprint
+from vacrec.ranking.snapshot import CatalogSnapshot, build_options
+from vacrec.store.catalog import (
+    catalog_identity,
+    catalog_industries,
+    current_catalog_version,
+    stream_catalog_records,
+)
+from vacrec.store.db import read_transaction
+
+__all__ = ["SnapshotHolder", "default_cache_folder", "load_snapshot"]
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_folder(engine: Engine) -> Path | None:
+    """Where saved snapshots live: beside the SQLite file, else under ``VACREC_HOME``; None for
+    an in-memory database (one process, nothing to share)."""
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if not database or database == ":memory:":
+            return None
+        return Path(database).resolve().parent / "snapshots"
+    return Path(Settings().home).resolve() / "snapshots"
+
+
+def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSnapshot:
+    """The current catalog's snapshot: memory-mapped from its saved files when they are sound,
+    else built (by one process at a time per folder, under a file lock) and saved first.
+
+    ``cache_folder`` defaults to :func:`default_cache_folder`.
+    """
+    folder = cache_folder if cache_folder is not None else default_cache_folder(engine)
+    with read_transaction(engine) as conn:
+        version = current_catalog_version(conn)
+        identity = catalog_identity(conn, version) if version is not None else None
+    if folder is None or identity is None:
+        return _build(engine)[0]
+    saved = SavedSnapshots(folder)
+    options = build_options(int(identity["vacancies"]))
+    key = saved.key(identity, options)
+    expected = {"identity": identity, "options": options, "code": code_fingerprint()}
+    loaded = saved.load(key, expected)
+    if loaded is None:
+        with saved.lock(key):
+            loaded = saved.load(key, expected)  # built while we waited?
+            if loaded is None:
+                built, built_identity = _build(engine, options, spill_folder=saved.folder)
+                if built_identity != identity:  # the catalog moved on meanwhile: serve it
+                    return built
+                manifest = {**expected, "actions": list(built.actions)}
+                saved.save(key, manifest, built.index, built.cards)
+                log.info("built and saved the snapshot of catalog version %s", version)
+                del built
+                loaded = saved.load(key, expected)
+                if loaded is None:
+                    raise RuntimeError(f"the snapshot just saved in {folder / key} is unreadable")
+    manifest, index, cards = loaded
+    return CatalogSnapshot(version, tuple(manifest["actions"]), cards, index)
+
+
+def _build(
+    engine: Engine,
+    options: dict[str, int | None] | None = None,
+    spill_folder: Path | None = None,
+) -> tuple[CatalogSnapshot, dict[str, Any] | None]:
+    """Build the current catalog's snapshot while streaming its rows, all in one read
+    transaction (one consistent version; no vacancy is held longer than it takes to add)."""
+    with read_transaction(engine) as conn:
+        version = current_catalog_version(conn)
+        actions = tuple(catalog_industries(conn))
+        snapshot = CatalogSnapshot.from_records(
+            version,
+            stream_catalog_records(conn),
+            actions=actions,
+            spill_folder=spill_folder,
+            **(options or {}),
+        )
+        identity = catalog_identity(conn, version) if version is not None else None
+    return snapshot, identity
+
+
+class SnapshotHolder:
+    """Holds the serving snapshot and replaces it when the catalog version changes."""
+
+    def __init__(
+        self, engine: Engine, poll_s: float, initial: CatalogSnapshot | None = None
+    ) -> None:
+        self._engine = engine
+        self._current = initial if initial is not None else load_snapshot(engine)
+        self._refresh_lock = threading.Lock()
+        self._poller = Poller(
+            "catalog snapshot",
+            poll_s,
+            self.refresh_if_changed,
+            keeping=lambda: f"catalog version {self._current.version}",
+        )
+
+    @property
+    def current(self) -> CatalogSnapshot:
+        """The latest fully built snapshot (one reference read: always consistent)."""
+        return self._current
+
+    def refresh_if_changed(self) -> bool:
+        """Rebuild and swap when the store's catalog version differs; True if swapped."""
+        with self._refresh_lock:
+            with read_transaction(self._engine) as conn:
+                version = current_catalog_version(conn)
+            if version == self._current.version:
+                return False
+            fresh = load_snapshot(self._engine)
+            self._current = fresh
+            log.info("catalog snapshot swapped to version %s", fresh.version)
+            return True
+
+    def start(self) -> None:
+        """Poll in the background every ``poll_s`` seconds."""
+        self._poller.start()
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Stop polling and wait for the thread."""
+        self._poller.stop(timeout)
