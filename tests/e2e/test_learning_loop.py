@@ -43,8 +43,10 @@ def _free_port() -> int:
 def home_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VACREC_")}
     env.update(VACREC_HOME=str(tmp_path / "home"), VACREC_EPSILON="1.0", VACREC_MODEL_POLL_S="0.5")
-    # Thousands of simulated seekers share one address: lift the per-address budgets.
+    # Thousands of simulated seekers share one address: lift the per-address budgets and
+    # the one-identity share of the training rows (tests/service/test_steering.py covers it).
     env.update(VACREC_RATE_LIMIT_RECOMMENDATIONS="off", VACREC_RATE_LIMIT_REWARDS="off")
+    env.update(VACREC_TRAIN_MAX_CLIENT_SHARE="1")
     return env
 
 
