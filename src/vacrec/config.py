@@ -20,7 +20,7 @@ from vacrec.domain import SkillVocabulary
 
 ENV_PREFIX = "VACREC_"
 RATE_LIMIT_OFF = "off"
-SECRET_FIELDS = frozenset({"admin_token"})
+SECRET_FIELDS = frozenset({"admin_token", "hh_token"})
 
 
 def parse_rate_limit(text: str) -> list[RateLimitItem]:
@@ -168,6 +168,18 @@ class Settings(BaseSettings):
     hh_max_attempts: int = Field(
         default=5, ge=1, description="Tries per API request on 429, 5xx, timeouts."
     )
+    hh_token: SecretStr | None = Field(
+        default=None,
+        description="hh.ru application token, sent as `Authorization: Bearer` by `vacrec "
+        "collect` and `vacrec refresh` (hh.ru refuses anonymous vacancy search with 403).",
+    )
+    retire_after_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="`vacrec refresh` retires a posting no collection or ingest has read for "
+        "this many days (and at once one hh.ru reports archived); retired postings are kept "
+        "for the logs but not served.",
+    )
 
     # Bounded waits: whatever the database or a client does, a request ends within seconds.
     db_timeout_s: float = Field(
@@ -294,6 +306,13 @@ class Settings(BaseSettings):
         if len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token:
             raise ValueError("at least 16 printable ASCII characters without spaces")
         return value
+
+    @field_validator("hh_token")
+    @classmethod
+    def _token_or_none(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # VACREC_HH_TOKEN= (empty) means no token, as unset does
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("home")
     @classmethod
