@@ -29,6 +29,7 @@ from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_i
 from vacrec.agent.skills import skill_texts
 from vacrec.app.models import ModelHolder
 from vacrec.app.snapshots import SnapshotHolder
+from vacrec.app.vacancy_votes import VoteHolder, rank_cards
 from vacrec.config import Settings
 from vacrec.domain import (
     AGE_MAX,
@@ -41,6 +42,7 @@ from vacrec.domain import (
 )
 from vacrec.errors import InvalidRequest, ServiceUnavailable
 from vacrec.ranking.snapshot import Card, CatalogSnapshot
+from vacrec.ranking.vote_prior import VotePrior
 from vacrec.service.metrics import Metrics
 from vacrec.store import events
 from vacrec.store.db import utcnow
@@ -148,8 +150,14 @@ class Recommender:
         models: ModelHolder,
         metrics: Metrics | None = None,
         seed: int | None = None,
+        votes: VoteHolder | None = None,
     ) -> None:
         self.engine = engine
+        # Per-vacancy votes (app/vacancy_votes.py); a holder nobody started reads on refresh().
+        self.votes = votes if votes is not None else VoteHolder(engine, settings.model_poll_s)
+        self.vote_prior = VotePrior(
+            settings.card_vote_weight, settings.card_vote_prior, settings.card_vote_prior
+        )
         self.settings = settings
         self.snapshots = snapshots
         self.models = models
@@ -177,13 +185,16 @@ class Recommender:
         snapshots = SnapshotHolder(engine, settings.catalog_poll_s)
         models = ModelHolder(engine, settings.model_poll_s)
         models.refresh_if_changed()
-        return cls(engine, settings, snapshots, models, metrics, seed)
+        service = cls(engine, settings, snapshots, models, metrics, seed)
+        service.votes.refresh_if_changed()
+        return service
 
     def refresh(self) -> bool:
         """Swap to a changed catalog and/or live model now; True if anything changed."""
         catalog = self.snapshots.refresh_if_changed()
         model = self.models.refresh_if_changed()
-        return catalog or model
+        votes = self.votes.refresh_if_changed()
+        return catalog or model or votes
 
     # --- reading --------------------------------------------------------------------------
 
@@ -280,7 +291,10 @@ class Recommender:
                 policy.uncertainty(contexts)[0],
             )
         industry = snapshot.actions[decision.action]
-        ranked = match.top_k(industry, k, exclude=history.rejected, demote=history.shown)
+        ranked = rank_cards(
+            match, industry, k, self.votes.current, self.vote_prior, skill, age,
+            exclude=history.rejected, demote=history.shown,
+        )  # fmt: skip
         items = tuple(
             RecommendedItem(snapshot.cards[vid], float(score)) for vid, score in ranked.items
         )

@@ -143,3 +143,16 @@ heartbeats = Table(
     Column("worker", String(128), primary_key=True),
     Column("beat_at", DateTime(timezone=True), nullable=False),
 )
+
+vacancy_votes = Table(
+    "vacancy_votes",
+    metadata,
+    # Per-card votes summed per (vacancy, seeker group), rebuilt off the request path by
+    # app/vacancy_votes.py; every replica reads the same rows. ``group_key``: skill and age
+    # band (ranking/vote_prior.py). ``computed_at``: when the job wrote them (the poll key).
+    Column("vacancy_id", String(64), primary_key=True),
+    Column("group_key", String(160), primary_key=True),
+    Column("up", Integer, nullable=False),
+    Column("down", Integer, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+)
