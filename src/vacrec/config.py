@@ -165,6 +165,13 @@ class Settings(BaseSettings):
         description="Pseudo-votes at the average card a vacancy's (and a seeker group's) "
         "votes must outweigh before they move it.",
     )
+    card_swap: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of requests (explore=true) whose cards trade one adjacent pair, each "
+        "card's exact position propensity logged (0: the ranker's order always).",
+    )
     card_votes_every_s: float | None = Field(
         default=300.0,
         ge=1,

@@ -45,3 +45,26 @@ def test_a_vacancy_rejected_from_many_events_ranks_lower_for_a_new_session(
         assert time.monotonic() < deadline, "the server never picked up the vote sums"
         time.sleep(0.2)
     assert now[0] == liked and rejected not in now[:1]
+
+
+def test_randomised_cards_carry_their_exact_position_propensity(make_server) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from vacrec.store.tables import events
+
+    server = make_server(card_swap=1.0, epsilon=0.0)
+    greedy = _ask(server)
+    assert all("propensity" not in item for item in greedy["items"])
+    orders = set()
+    for _ in range(12):
+        answer = _ask(server, explore=True)
+        # k = 2 of 3 candidates, a swap every time: pair (0, 1) or (1, 2), half each, so
+        # each shown card is at its place with probability 1/2.
+        assert [item["propensity"] for item in answer["items"]] == [0.5, 0.5]
+        with server.engine.connect() as conn:
+            row = conn.execute(select(events).where(events.c.id == answer["event_id"])).one()
+        assert row.card_propensities == [0.5, 0.5] and row.shown == _ids(answer)
+        orders.add(tuple(_ids(answer)))
+    ranker = tuple(_ids(greedy))
+    assert ranker not in orders and len(orders) == 2
+    assert {order[0] for order in orders} == set(ranker)  # each pair's swap was served

@@ -17,12 +17,14 @@ import logging
 import threading
 import time
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from vacrec.polling import Poller
+from vacrec.ranking.card_swap import draw_cards
 from vacrec.ranking.index import Match, Ranked
 from vacrec.ranking.vote_prior import VotePrior, VoteTable, age_band, group_key, rerank
 from vacrec.store.db import read_transaction, utcnow
@@ -149,3 +151,37 @@ def rank_cards(
     ids = [vid for vid, _ in wide.items]
     terms = table.terms(ids, group_key(skill, age_band(age)), prior)
     return Ranked(items=rerank(wide.items, terms, set(demote), k), fallback=wide.fallback)
+
+
+@dataclass(frozen=True)
+class ServedCards:
+    """The cards served and, when they were randomised, each one's exact propensity of the
+    position it is shown at (``ranking/card_swap.py``); None: the ranker's order as is."""
+
+    ranked: Ranked
+    propensities: tuple[float, ...] | None
+
+
+def serve_cards(
+    match: Match,
+    industry: str,
+    k: int,
+    table: VoteTable,
+    prior: VotePrior,
+    skill: str,
+    age: int,
+    exclude: Collection[str] = (),
+    demote: Collection[str] = (),
+    swap: float = 0.0,
+    u: float = 0.0,
+) -> ServedCards:
+    """:func:`rank_cards`; with ``swap`` > 0, one adjacent pair of its k + 1 best trades places
+    with probability ``swap`` (``u``: a uniform number in [0, 1) that decides it)."""
+    if swap <= 0:
+        return ServedCards(
+            rank_cards(match, industry, k, table, prior, skill, age, exclude, demote), None
+        )
+    wide = rank_cards(match, industry, k + 1, table, prior, skill, age, exclude, demote)
+    order, propensities = draw_cards(len(wide.items), k, swap, u)
+    items = [wide.items[int(i)] for i in order]
+    return ServedCards(Ranked(items, wide.fallback), tuple(float(p) for p in propensities))

@@ -41,9 +41,13 @@ def position_propensities(m: int, k: int, q: float) -> np.ndarray:
     return out
 
 
-def draw_cards(m: int, k: int, q: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Draw the served order: (candidate ranks shown [min(k, m)], each one's propensity of
-    the position it is shown at)."""
+def draw_cards(
+    m: int, k: int, q: float, rng: np.random.Generator | float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the served order with ``rng`` (or a uniform number in [0, 1) drawn elsewhere):
+    (candidate ranks shown [min(k, m)], each one's propensity of the position it is shown at)."""
     orders, probabilities = swap_outcomes(m, k, q)
-    order = orders[rng.choice(len(orders), p=probabilities)]
+    u = rng if isinstance(rng, float) else float(rng.random())
+    outcome = min(int(np.searchsorted(np.cumsum(probabilities), u, side="right")), len(orders) - 1)
+    order = orders[outcome]
     return order, position_propensities(m, k, q)[order, np.arange(len(order))]

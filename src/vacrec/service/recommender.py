@@ -29,7 +29,7 @@ from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_i
 from vacrec.agent.skills import skill_texts
 from vacrec.app.models import ModelHolder
 from vacrec.app.snapshots import SnapshotHolder
-from vacrec.app.vacancy_votes import VoteHolder, rank_cards
+from vacrec.app.vacancy_votes import VoteHolder, serve_cards
 from vacrec.config import Settings
 from vacrec.domain import (
     AGE_MAX,
@@ -57,6 +57,7 @@ class RecommendedItem:
 
     card: Card
     score: float
+    propensity: float | None = None  # of its position, when the cards were randomised
 
     @property
     def id(self) -> str:
@@ -290,13 +291,17 @@ class Recommender:
                 related,
                 policy.uncertainty(contexts)[0],
             )
+            swap = self.settings.card_swap if explore else 0.0
+            u = float(self._rng.random()) if swap > 0 else 0.0  # no draw: streams unchanged
         industry = snapshot.actions[decision.action]
-        ranked = rank_cards(
+        cards = serve_cards(
             match, industry, k, self.votes.current, self.vote_prior, skill, age,
-            exclude=history.rejected, demote=history.shown,
+            exclude=history.rejected, demote=history.shown, swap=swap, u=u,
         )  # fmt: skip
+        ranked, propensities = cards.ranked, cards.propensities or (None,) * len(cards.ranked.items)
         items = tuple(
-            RecommendedItem(snapshot.cards[vid], float(score)) for vid, score in ranked.items
+            RecommendedItem(snapshot.cards[vid], float(score), p)
+            for (vid, score), p in zip(ranked.items, propensities, strict=True)
         )
         event = events.NewEvent(
             id=secrets.token_urlsafe(16),
@@ -312,6 +317,7 @@ class Recommender:
             model_version=policy.version,
             catalog_version=int(snapshot.version),  # type: ignore[arg-type]
             shown=tuple(item.id for item in items),
+            card_propensities=cards.propensities,
             source=source,
             client=client,
         )

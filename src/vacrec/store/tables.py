@@ -90,6 +90,8 @@ events = Table(
     Column("source", String(32), nullable=False),
     # A keyed hash of the client's address (service/clients.py); NULL: served in-process.
     Column("client", String(32)),
+    # Each shown card's probability of the position it was shown at (NULL: not randomised).
+    Column("card_propensities", JSON),
     Index("ix_events_created_at", "created_at"),
     Index("ix_events_session_id_created_at", "session_id", "created_at"),
 )
