@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,19 @@ def test_without_votes_cards_are_the_texts_top_k(engine: Engine, tmp_path: Path)
     ranked = rank_cards(match, ARTS, 3, service.votes.current, VotePrior(), "акварель", 30)
     assert ranked == match.top_k(ARTS, 3)
     assert len(service.votes.current) == 0
+
+
+def test_the_holder_runs_the_job_when_due_and_swaps_in_the_new_sums(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from vacrec.app.vacancy_votes import VoteHolder
+
+    service = _service(engine, tmp_path)
+    _rate(service, YOUNG, {0: -1, 1: 1}, "api")
+    _rate(service, YOUNG, {0: -1}, "simulator")
+    holder = VoteHolder(engine, poll_s=60, job_every_s=0.01, include_simulated=False)
+    assert not holder.refresh_if_changed()  # nothing stored yet: the empty table stays
+    time.sleep(0.05)  # let the job come due
+    holder.poll()
+    assert len(holder.current) == 2 and int(holder.current.down.sum()) == 1
+    assert not holder.refresh_if_changed()  # same stamp: no reload

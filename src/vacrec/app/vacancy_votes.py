@@ -88,7 +88,7 @@ class VoteHolder:
     ) -> None:
         self._engine = engine
         self._table = VoteTable.empty()
-        self._stamp: tuple[datetime | None, int] | None = None
+        self._stamp: tuple[datetime | None, int] = (None, 0)  # what an empty store stamps
         self._job_every_s = job_every_s
         self._include_simulated = include_simulated
         self._job_due = time.monotonic() + (job_every_s or 0.0)
