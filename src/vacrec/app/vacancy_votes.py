@@ -37,25 +37,40 @@ from vacrec.store.vacancy_votes import (
 
 log = logging.getLogger(__name__)
 
+PER_CLIENT = 20
+"""Votes one client identity may cast on one vacancy that count (see refresh_vacancy_votes)."""
 CANDIDATES_PER_CARD = 4
 """Votes may lift a card from this far down: the text's top ``k · this`` are reranked."""
 
 
-def refresh_vacancy_votes(engine: Engine, include_simulated: bool) -> dict[str, Any]:
-    """Rebuild the vote sums from the logged feedback (the job; see the module docstring)."""
+def refresh_vacancy_votes(
+    engine: Engine, include_simulated: bool, per_client: int = PER_CLIENT
+) -> dict[str, Any]:
+    """Rebuild the vote sums from the logged feedback (the job; see the module docstring).
+
+    One client identity (a hashed address) counts at most ``per_client`` votes on one
+    vacancy, so a single address cannot bury a competitor's posting however many requests
+    it rates; rows served in-process (no identity) are not capped."""
     started = time.perf_counter()
     sums: dict[tuple[str, str], list[int]] = {}
-    events = votes = 0
+    by_client: dict[tuple[str, str], int] = {}
+    events = votes = capped = 0
     with read_transaction(engine) as conn:
-        for skill, age, card_votes in rated_votes(conn, include_simulated):
+        for skill, age, card_votes, client in rated_votes(conn, include_simulated):
             if not card_votes:  # a reward given as a sum (JSON null): no card to credit
                 continue
             events += 1
             group = group_key(skill, age_band(age))
-            for vote in card_votes or []:
+            for vote in card_votes:
                 if not isinstance(vote, dict) or vote.get("vote") not in (1, -1):
                     continue  # the store validated votes on the way in; skip anything else
-                cell = sums.setdefault((str(vote["vacancy_id"]), group), [0, 0])
+                vid = str(vote["vacancy_id"])
+                if client is not None:
+                    seen = by_client[client, vid] = by_client.get((client, vid), 0) + 1
+                    if seen > per_client:
+                        capped += 1
+                        continue
+                cell = sums.setdefault((vid, group), [0, 0])
                 cell[0 if vote["vote"] == 1 else 1] += 1
                 votes += 1
     with engine.begin() as conn:
@@ -63,6 +78,7 @@ def refresh_vacancy_votes(engine: Engine, include_simulated: bool) -> dict[str, 
     return {
         "events": events,
         "votes": votes,
+        "over_client_cap": capped,
         "rows": len(sums),
         "vacancies": len({vid for vid, _ in sums}),
         "seconds": round(time.perf_counter() - started, 3),

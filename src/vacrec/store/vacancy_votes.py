@@ -15,19 +15,21 @@ VOTES_LOCK_KEY = 7_305_004  # PostgreSQL transaction advisory lock id (training 
 _BATCH = 5_000
 
 
-def rated_votes(conn: Connection, include_simulated: bool) -> Iterator[tuple[str, int, Any]]:
-    """``(skill, age, votes)`` of every rated event (``votes`` is None or empty when the reward
-    came as a sum: JSON null is not SQL NULL); simulated events only with
+def rated_votes(
+    conn: Connection, include_simulated: bool
+) -> Iterator[tuple[str, int, Any, str | None]]:
+    """``(skill, age, votes, client)`` of every rated event (``votes`` is None or empty when
+    the reward came as a sum: JSON null is not SQL NULL); simulated events only with
     ``include_simulated`` (as training reads them). Streamed."""
     query = (
-        select(events.c.skill, events.c.age, feedback.c.votes)
+        select(events.c.skill, events.c.age, feedback.c.votes, feedback.c.client)
         .select_from(feedback.join(events, feedback.c.event_id == events.c.id))
         .where(feedback.c.votes.is_not(None))
     )
     if not include_simulated:
         query = query.where(events.c.source.not_in(SIMULATED_SOURCES))
     for row in conn.execution_options(yield_per=_BATCH).execute(query):
-        yield str(row.skill), int(row.age), row.votes
+        yield str(row.skill), int(row.age), row.votes, row.client
 
 
 def replace_vacancy_votes(
