@@ -153,6 +153,31 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a training waits for another one on the same database to finish.",
     )
+    card_vote_weight: float = Field(
+        default=0.3,
+        ge=0,
+        description="How far per-card votes move a vacancy within its industry, in cosine "
+        "units (0: cards ranked by text only).",
+    )
+    card_vote_prior: float = Field(
+        default=5.0,
+        gt=0,
+        description="Pseudo-votes at the average card a vacancy's (and a seeker group's) "
+        "votes must outweigh before they move it.",
+    )
+    card_swap: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of requests (explore=true) whose cards trade one adjacent pair, each "
+        "card's exact position propensity logged (0: the ranker's order always).",
+    )
+    card_votes_every_s: float | None = Field(
+        default=300.0,
+        ge=1,
+        description="`vacrec serve` rebuilds the per-vacancy vote sums this often, in seconds "
+        "(off when unset).",
+    )
     simulator_seed: int = Field(
         default=0, description="Seed of the simulated users' latent liking (fixed population)."
     )

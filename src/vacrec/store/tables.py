@@ -97,6 +97,8 @@ events = Table(
     Column("source", String(32), nullable=False),
     # A keyed hash of the client's address (service/clients.py); NULL: served in-process.
     Column("client", String(32)),
+    # Each shown card's probability of the position it was shown at (NULL: not randomised).
+    Column("card_propensities", JSON),
     Index("ix_events_created_at", "created_at"),
     Index("ix_events_session_id_created_at", "session_id", "created_at"),
 )
@@ -166,4 +168,18 @@ catalog_refreshes = Table(
     Column("retired", Integer, nullable=False),
     Column("catalog_version", Integer),
     Column("error", Text),  # why collecting failed (then nothing was retired as unseen)
+)
+
+
+vacancy_votes = Table(
+    "vacancy_votes",
+    metadata,
+    # Per-card votes summed per (vacancy, seeker group), rebuilt off the request path by
+    # app/vacancy_votes.py; every replica reads the same rows. ``group_key``: skill and age
+    # band (ranking/vote_prior.py). ``computed_at``: when the job wrote them (the poll key).
+    Column("vacancy_id", String(64), primary_key=True),
+    Column("group_key", String(160), primary_key=True),
+    Column("up", Integer, nullable=False),
+    Column("down", Integer, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
 )
