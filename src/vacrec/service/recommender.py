@@ -40,6 +40,7 @@ from vacrec.domain import (
     SESSION_ID_MAX_CHARS,
 )
 from vacrec.errors import InvalidRequest, ServiceUnavailable
+from vacrec.ranking.index import MATCH_THRESHOLD
 from vacrec.ranking.snapshot import Card, CatalogSnapshot
 from vacrec.service.metrics import Metrics
 from vacrec.store import events
@@ -51,10 +52,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RecommendedItem:
-    """One vacancy shown, with its ranking score (cosine similarity; 0 in fallback order)."""
+    """One vacancy shown, with its ranking score (cosine similarity; 0 in fallback order) and
+    the seeker's words it shares."""
 
     card: Card
     score: float
+    words: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -62,8 +65,9 @@ class RecommendedItem:
 
     @property
     def matched(self) -> bool:
-        """True when the card shares a word with the seeker's preference."""
-        return self.score > 0.0
+        """True when the card matches the seeker's words well enough to say so: a card sharing
+        a word weakly is not called a match (``MATCH_THRESHOLD``)."""
+        return self.score >= MATCH_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -282,7 +286,12 @@ class Recommender:
         industry = snapshot.actions[decision.action]
         ranked = match.top_k(industry, k, exclude=history.rejected, demote=history.shown)
         items = tuple(
-            RecommendedItem(snapshot.cards[vid], float(score)) for vid, score in ranked.items
+            RecommendedItem(
+                snapshot.cards[vid],
+                float(score),
+                snapshot.shared_words(preference, vid) if score > 0.0 else (),
+            )
+            for vid, score in ranked.items
         )
         event = events.NewEvent(
             id=secrets.token_urlsafe(16),

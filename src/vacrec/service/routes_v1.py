@@ -56,6 +56,7 @@ def _response(rec: Recommendation) -> RecommendationResponse:
                 snippet=item.card.snippet,
                 score=item.score,
                 matched=item.matched,
+                matched_words=list(item.words),
             )
             for item in rec.items
         ],
