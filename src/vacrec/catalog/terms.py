@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from vacrec.catalog.text import normalise, tokenize
 
@@ -30,7 +31,7 @@ _CYRILLIC = re.compile(r"[а-яё]")
 # A street/metro/mall marker and the name after it («пр. Художников», «ул. Песчаная, 2»,
 # «м. Озерки», «ТЦ Муссон»), or a parenthesised part holding a house number.
 _MARKED = re.compile(
-    r"(?<![\w-])(?:(?:пр|ул|пл|пер|наб|ш|м|ст\.\s?м|Пр|Ул)\.|[Пп]р-т\.?|[Пп]роспект|[Уу]лица)"
+    r"\b(?:(?:пр|ул|пл|пер|наб|ш|м|ст\.\s?м|Пр|Ул)\.|[Пп]р-т\.?|[Пп]роспект|[Уу]лица)"
     r"\s*[А-ЯЁA-Z0-9][\w-]*"
     r"(?:[\s,]+\d+\w*(?:\s*к\.\s*\d+)?)?"
     r"|\b(?:ТЦ|ТРЦ|ТРК|ЖК)\s+(?:«[^»]*»|\"[^\"]*\"|[А-ЯЁA-Z][\w-]*(?:\s+[А-ЯЁA-Z][\w-]*)*)"
@@ -123,14 +124,16 @@ def strip_addresses(text: str) -> str:
     return _MARKED.sub(" ", text)
 
 
+@lru_cache(maxsize=1 << 16)
+def _terms_of(stem: str) -> tuple[str, ...]:
+    if len(stem) > ROOT_CHARS and _CYRILLIC.match(stem):
+        return (stem, stem[:ROOT_CHARS] + ROOT_MARK)
+    return (stem,)
+
+
 def with_roots(stems: list[str]) -> list[str]:
     """``stems`` and, after each long Russian one, its root term."""
-    out: list[str] = []
-    for stem in stems:
-        out.append(stem)
-        if len(stem) > ROOT_CHARS and _CYRILLIC.match(stem):
-            out.append(stem[:ROOT_CHARS] + ROOT_MARK)
-    return out
+    return [term for stem in stems for term in _terms_of(stem)]
 
 
 def document_terms(text: str) -> list[str]:
