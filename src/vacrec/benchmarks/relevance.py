@@ -16,6 +16,10 @@ the same network with the text features zeroed) trained on logged feedback;
 the contextual agent trained on the same log; and the contextual agent trained
 on a log where nobody typed anything. Logs are simulated seekers (ε = 1)
 through the real service layer, ``EVENTS`` of them.
+
+Beside these, ``labelled``: the packaged requests in seekers' own words (``seeker_requests``)
+served by the cold start and the search box (``labelled``), per half and language;
+``trained=False`` (``--no-trained``) skips the trained agents.
 """
 
 from __future__ import annotations
