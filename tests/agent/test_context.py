@@ -166,11 +166,12 @@ def test_prior_prefers_the_industry_whose_postings_match_the_words():
 
 
 def _mirror_snapshot() -> CatalogSnapshot:
-    """One art and one IT posting built alike, so «акварель» and «python» match equally well."""
+    """One art and one IT posting built alike, so «гуашь» and «python» match equally well (both
+    short enough to have no root term)."""
     return CatalogSnapshot.from_records(
         1,
         [
-            record("s1", "Акварель и кисти.", [ART], 1, name="Художник"),
+            record("s1", "Гуашь и кисти.", [ART], 1, name="Художник"),
             record("s2", "Python и Django.", [IT], 1, name="Программист"),
         ],
     )
@@ -179,13 +180,13 @@ def _mirror_snapshot() -> CatalogSnapshot:
 def test_the_skill_words_count_half_as_much_as_the_preference():
     snap = _mirror_snapshot()
     art, it = snap.actions.index(ART), snap.actions.index(IT)
-    enc = ContextEncoder(snap, {"код": "python", "кисть": "акварель"})
-    contexts = enc.encode([30, 30], ["код", "кисть"], ["акварель", "python"])
+    enc = ContextEncoder(snap, {"код": "python", "кисть": "гуашь"})
+    contexts = enc.encode([30, 30], ["код", "кисть"], ["гуашь", "python"])
     assert contexts.content[0, art, 1] == contexts.content[1, it, 1] > 0.0  # a fair mirror
 
     match = content_match(contexts.content)
 
-    # Writing «акварель» beats having a skill that stands for «python», and vice versa.
+    # Writing «гуашь» beats having a skill that stands for «python», and vice versa.
     assert match[0, art] > match[0, it] and match[1, it] > match[1, art]
     assert match[0, it] == pytest.approx(SKILL_TEXT_WEIGHT * match[0, art], rel=1e-6)
     assert match[0, art] == pytest.approx(contexts.content[0, art, 1] / (1 + SKILL_TEXT_WEIGHT))

@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tests.ranking.ranking_fixtures import ART, IT, record
 from vacrec.catalog.schema import CatalogRecord
-from vacrec.catalog.text import normalise
+from vacrec.catalog.terms import document_terms, query_terms
 from vacrec.ranking import index as index_module
 from vacrec.ranking.index import TITLE_WEIGHT, TOP_WEIGHTS, IndexDocument, TfidfIndex
 from vacrec.ranking.snapshot import CatalogSnapshot
@@ -48,9 +48,11 @@ def test_stop_words_in_the_preference_do_not_change_the_ranking(snapshot: Catalo
 def reference_tfidf(records: list[CatalogRecord]) -> tuple[TfidfVectorizer, object]:
     """scikit-learn's TF-IDF with the index's settings: one space over the whole catalog,
     sublinear tf, the title counted ``TITLE_WEIGHT`` times."""
-    vectorizer = TfidfVectorizer(analyzer=normalise, sublinear_tf=True)
+    vectorizer = TfidfVectorizer(analyzer=document_terms, sublinear_tf=True)
     texts = [" ".join([r.name] * TITLE_WEIGHT + [r.description]) for r in records]
-    return vectorizer, vectorizer.fit_transform(texts)
+    matrix = vectorizer.fit_transform(texts)
+    vectorizer.analyzer = query_terms  # a seeker's words are read as the index reads them
+    return vectorizer, matrix
 
 
 def test_scores_are_the_cosine_of_one_tfidf_over_the_catalog(catalog: list[CatalogRecord]):
@@ -240,8 +242,9 @@ def test_matches_brute_force_cosine_on_a_random_catalog():
         for _ in range(300)
     ]
     index = TfidfIndex.build(IndexDocument(str(i), d, ("G",)) for i, d in enumerate(docs))
-    vectorizer = TfidfVectorizer(analyzer=normalise, sublinear_tf=True)
+    vectorizer = TfidfVectorizer(analyzer=document_terms, sublinear_tf=True)
     matrix = vectorizer.fit_transform(docs)
+    vectorizer.analyzer = query_terms
 
     for preference in [words[0], f"{common} {words[5]}", " ".join(rng.sample(words, 8)), common]:
         expected = (matrix @ vectorizer.transform([preference]).T).toarray().ravel()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tests.service.conftest import INDUSTRIES, Server, catalog_rows
 from vacrec.agent.policy import ANY_INDUSTRY_SHARE
 from vacrec.domain import SkillVocabulary
+from vacrec.ranking.index import MATCH_THRESHOLD
 from vacrec.store.tables import events, feedback
 
 ROWS = {row["id"]: row for row in catalog_rows()}
@@ -49,9 +50,12 @@ def test_recommendation_is_stored_as_an_event(server: Server) -> None:
     for item in result["items"]:
         assert ROWS[item["id"]]["industries"] == [result["action"]["industry"]]
         assert set(item) == {
-            *("id", "name", "company", "salary", "url", "logo", "snippet", "score", "matched")
+            *("id", "name", "company", "salary", "url", "logo", "snippet", "score", "matched"),
+            "matched_words",
         }
-        assert item["matched"] == (item["score"] > 0)
+        assert item["matched"] == (item["score"] >= MATCH_THRESHOLD)
+        # a card sharing «театр» names it; a filler card names nothing
+        assert item["matched_words"] == (["театр"] if item["score"] > 0 else [])
     assert len(result["event_id"]) >= 22  # token_urlsafe(16): 128 random bits
 
     with server.engine.connect() as conn:

@@ -16,6 +16,10 @@ the same network with the text features zeroed) trained on logged feedback;
 the contextual agent trained on the same log; and the contextual agent trained
 on a log where nobody typed anything. Logs are simulated seekers (ε = 1)
 through the real service layer, ``EVENTS`` of them.
+
+Beside these, ``labelled``: the packaged requests in seekers' own words (``seeker_requests``)
+served by the cold start and the search box (``labelled``), per half and language;
+``trained=False`` (``--no-trained``) skips the trained agents.
 """
 
 from __future__ import annotations
@@ -189,8 +193,24 @@ def _served_path_agrees(
     return True
 
 
+def _labelled(engine: Engine, snapshot: CatalogSnapshot) -> dict[str, Any]:
+    """The packaged seekers' own requests: vacrec's cold start vs the search box."""
+    from vacrec.benchmarks import labelled, seeker_requests
+
+    _, _, rows = read_catalog_records(engine)
+    servers = {
+        "content_prior": labelled.vacrec_server(snapshot),
+        "search": labelled.search_server(rows),
+    }
+    return labelled.evaluate(seeker_requests.load(), rows, servers)
+
+
 def run(
-    catalog: Path, seekers: int = SEEKERS, seed: int = 0, progress: Progress | None = None
+    catalog: Path,
+    seekers: int = SEEKERS,
+    seed: int = 0,
+    progress: Progress | None = None,
+    trained: bool = True,
 ) -> dict[str, Any]:
     """All figures of ``vacrec bench relevance`` as one JSON-ready dict."""
     from vacrec.app.snapshots import load_snapshot
@@ -211,6 +231,19 @@ def run(
             "search": _figures(queries, _search(engine, queries, industries_of), industries_of),
         }
         agrees = _served_path_agrees(engine, home, queries, prior)
+        note("labelled seekers' requests")
+        labelled = _labelled(engine, snapshot)
+        if not trained:
+            return {
+                "catalog": str(catalog),
+                "seekers": len(queries),
+                "seed": seed,
+                "policies": policies,
+                "labelled": labelled,
+                "served_path_agrees": agrees,
+                "cores": os.cpu_count(),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
 
         typed_model, typed_log, typed_training = _log_and_train(engine, home, 0.0, seed, note)
         policies["trained"] = _figures(
@@ -241,6 +274,7 @@ def run(
         "seed": seed,
         "events_per_training": EVENTS,
         "policies": policies,
+        "labelled": labelled,
         "cold_start_at_least_search": {k: cold[k] >= search[k] for k in keys},
         "blank_training_loss": {k: round(cold[k] - blank[k], 4) for k in keys},
         "served_path_agrees": agrees,

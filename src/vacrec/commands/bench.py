@@ -125,12 +125,15 @@ def bench_relevance_command(
     ] = SHARED_CATALOG,
     seekers: Annotated[int, typer.Option("--seekers", min=10, help="Seekers to serve.")] = 300,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    trained: Annotated[
+        bool, typer.Option("--trained/--no-trained", help="Also train and measure agents.")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """First-request relevance: content prior vs plain search vs trained agents."""
     from vacrec.benchmarks.relevance import run
 
-    figures = _measure("bench relevance", catalog, run, seekers=seekers, seed=seed)
+    figures = _measure("bench relevance", catalog, run, seekers=seekers, seed=seed, trained=trained)
     if as_json:
         print_json(figures)
         return

@@ -26,12 +26,18 @@ from datetime import UTC, datetime
 import numpy as np
 from scipy import sparse
 
-from vacrec.catalog.text import normalise
+from vacrec.catalog.terms import document_terms, query_terms
+from vacrec.catalog.text import tokenize
 from vacrec.domain import as_utc
 from vacrec.ranking.cards import StringColumn
 
-TITLE_WEIGHT = 3
-"""How many times a title's words count against the description's."""
+TITLE_WEIGHT = 8
+"""How many times a title's words count against the description's (chosen on the tuning half
+of the labelled requests: 3 → 8 lifted its precision@5 from 0.65 to 0.72)."""
+MATCH_THRESHOLD = 0.12
+"""A card scoring below this cosine is not called a match (it shares a word or two, weakly):
+chosen on the tuning half of the labelled requests, where it best told the cards a seeker
+would open from the rest (accuracy 0.78 vs 0.71 for "any shared word")."""
 TOP_WEIGHTS = np.array([5.0, 4.0, 3.0, 2.0, 1.0]) / 15.0
 """The industry feature ``top`` weighs the cosines of its five best postings (the cards a
 seeker sees, best first) by these: the first card counts most."""
@@ -228,7 +234,8 @@ class TfidfIndex:
         industry_start: np.ndarray,
         vacancy: np.ndarray,
         order: np.ndarray | None = None,
-        analyzer: Callable[[str], list[str]] = normalise,
+        analyzer: Callable[[str], list[str]] = document_terms,
+        query_analyzer: Callable[[str], list[str]] = query_terms,
     ) -> None:
         self._vocabulary = vocabulary  # sorted stems ('U'); position = column
         self._ids = ids  # posting number -> vacancy id ('U' array); most recent first
@@ -237,7 +244,8 @@ class TfidfIndex:
         self._public_ids: np.ndarray | None = None
         self._matrix = matrix  # rows = postings, columns = stems
         self._idf = idf
-        self._analyzer = analyzer
+        self._analyzer = analyzer  # a posting's title and description
+        self._query_analyzer = query_analyzer  # a seeker's words
         self.industries = industries  # sorted group names; position = industry number
         self._industry_position = {name: i for i, name in enumerate(industries)}
         self._industry_start = industry_start  # [n_industries + 1] first row of each segment
@@ -255,7 +263,7 @@ class TfidfIndex:
     def build(
         cls,
         documents: Iterable[IndexDocument],
-        analyzer: Callable[[str], list[str]] = normalise,
+        analyzer: Callable[[str], list[str]] = document_terms,
         *,
         min_df: int = 1,
         max_terms: int | None = None,
@@ -339,7 +347,9 @@ class TfidfIndex:
 
     @classmethod
     def from_arrays(
-        cls, arrays: Mapping[str, np.ndarray], analyzer: Callable[[str], list[str]] = normalise
+        cls,
+        arrays: Mapping[str, np.ndarray],
+        analyzer: Callable[[str], list[str]] = document_terms,
     ) -> TfidfIndex:
         """The index :meth:`arrays` describes; the arrays may be memory-mapped."""
         n, n_terms = len(arrays["ids"]), len(arrays["vocabulary"])
@@ -409,7 +419,7 @@ class TfidfIndex:
     # --- matching a text ---------------------------------------------------------------------
     def match(self, text: str) -> Match:
         """Score every posting sharing a term with ``text`` (cosine), once."""
-        stems = self._analyzer(text or "")
+        stems = self._query_analyzer(text or "")
         vocabulary = self._vocabulary
         if not stems or not len(vocabulary):
             return Match(self, np.empty(0, np.int64), np.empty(0, _DTYPE))
@@ -434,6 +444,25 @@ class TfidfIndex:
         scores = np.bincount(inverse, weights=values)
         keep = scores > 0
         return Match(self, *self._rows_of(hit[keep], scores[keep]))
+
+    def shared_words(self, text: str, vacancy_number: int) -> tuple[str, ...]:
+        """The words of ``text`` (as typed, each once) that meet a term of one posting (by its
+        position in :attr:`ids`): what a card's explanation names as matched."""
+        posting = int(self._order[vacancy_number])
+        vocabulary, indptr = self._vocabulary, self._matrix.indptr
+        indices = self._matrix.indices
+        out: list[str] = []
+        for word in dict.fromkeys(tokenize(text or "")):
+            for term in self._query_analyzer(word):
+                column = int(np.searchsorted(vocabulary, term))
+                if column >= len(vocabulary) or vocabulary[column] != term:
+                    continue
+                postings = indices[indptr[column] : indptr[column + 1]]  # ascending
+                at = int(np.searchsorted(postings, posting))
+                if at < len(postings) and postings[at] == posting:
+                    out.append(word)
+                    break
+        return tuple(out)
 
     def _rows_of(self, postings: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The (industry, posting) rows of ``postings``, ascending, each with its score."""

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock
 
+from vacrec.catalog import terms as terms_module
 from vacrec.catalog import text as text_module
 from vacrec.ranking import cards as cards_module
 from vacrec.ranking import index as index_module
@@ -59,7 +60,7 @@ def code_fingerprint() -> str:
     """Hash of the modules that decide what the saved arrays mean (tokens, stems, weights,
     columns): a saved snapshot of other code is rebuilt, not misread."""
     digest = hashlib.sha256()
-    for module in (text_module, index_module, cards_module):
+    for module in (text_module, terms_module, index_module, cards_module):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -79,6 +79,11 @@ class CatalogSnapshot:
         """The k vacancies of ``industry`` that best match ``preference`` (see :class:`Ranked`)."""
         return self.index.top_k(industry, preference, k)
 
+    def shared_words(self, text: str, vacancy_id: str) -> tuple[str, ...]:
+        """The words of ``text`` that one vacancy's title or description shares."""
+        number = self.cards.number_of(vacancy_id)
+        return () if number < 0 else self.index.shared_words(text, number)
+
     def match(self, text: str) -> Match:
         """Match ``text`` once; gives every industry's features and any industry's top k."""
         return self.index.match(text)

@@ -41,6 +41,7 @@ from vacrec.domain import (
     SESSION_ID_MAX_CHARS,
 )
 from vacrec.errors import InvalidRequest, ServiceUnavailable
+from vacrec.ranking.index import MATCH_THRESHOLD
 from vacrec.ranking.snapshot import Card, CatalogSnapshot
 from vacrec.ranking.vote_prior import VotePrior
 from vacrec.service.metrics import Metrics
@@ -53,11 +54,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RecommendedItem:
-    """One vacancy shown, with its ranking score (cosine similarity; 0 in fallback order)."""
+    """One vacancy shown, with its ranking score (cosine similarity; 0 in fallback order) and
+    the seeker's words it shares."""
 
     card: Card
     score: float
     propensity: float | None = None  # of its position, when the cards were randomised
+    words: tuple[str, ...] = ()  # the preference's words the card shares
 
     @property
     def id(self) -> str:
@@ -65,8 +68,9 @@ class RecommendedItem:
 
     @property
     def matched(self) -> bool:
-        """True when the card shares a word with the seeker's preference."""
-        return self.score > 0.0
+        """True when the card matches the seeker's words well enough to say so: a card sharing
+        a word weakly is not called a match (``MATCH_THRESHOLD``)."""
+        return self.score >= MATCH_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -300,7 +304,12 @@ class Recommender:
         )  # fmt: skip
         ranked, propensities = cards.ranked, cards.propensities or (None,) * len(cards.ranked.items)
         items = tuple(
-            RecommendedItem(snapshot.cards[vid], float(score), p)
+            RecommendedItem(
+                snapshot.cards[vid],
+                float(score),
+                p,
+                snapshot.shared_words(preference, vid) if score > 0.0 else (),
+            )
             for (vid, score), p in zip(ranked.items, propensities, strict=True)
         )
         event = events.NewEvent(

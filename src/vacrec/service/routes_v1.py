@@ -57,6 +57,7 @@ def _response(rec: Recommendation) -> RecommendationResponse:
                 score=item.score,
                 matched=item.matched,
                 propensity=item.propensity,
+                matched_words=list(item.words),
             )
             for item in rec.items
         ],

@@ -130,8 +130,13 @@ class ItemOut(BaseModel):
     snippet: str
     score: float = Field(description="Cosine similarity to the preference, 0–1.")
     matched: bool = Field(
-        description="True when the vacancy shares a word with the preference; false for the "
-        "vacancies added, most recent first, to fill the list."
+        description="True when the vacancy matches the preference well (score at least "
+        "vacrec.ranking.index.MATCH_THRESHOLD); false for weak matches and for the vacancies "
+        "added, most recent first, to fill the list."
+    )
+    matched_words: list[str] = Field(
+        default_factory=list,
+        description="The preference's words the vacancy's title or description shares.",
     )
     propensity: float | None = Field(
         default=None,

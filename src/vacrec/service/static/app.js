@@ -41,6 +41,8 @@
       fallback_blank: "Вы не написали пожеланий, поэтому показываем самые свежие вакансии отрасли.",
       card_match: (pct) => `Совпадение с вашими словами: ${pct}`,
       card_unmatched: "Не по вашему запросу — вакансия этой отрасли",
+      card_weak: (words) => `Слабое совпадение: общие только слова ${words}`,
+      card_words: (words) => `Совпали слова: ${words}`,
       card_recent: "Вакансия этой отрасли",
       salary_none: "з/п не указана",
       open_posting: "Открыть вакансию (в новой вкладке)",
@@ -148,6 +150,8 @@
       fallback_blank: "You wrote no preferences, so these are the industry's newest vacancies.",
       card_match: (pct) => `Match with your words: ${pct}`,
       card_unmatched: "Not matching your words — a vacancy in this industry",
+      card_weak: (words) => `Weak match: shares only ${words}`,
+      card_words: (words) => `Matched words: ${words}`,
       card_recent: "A vacancy in this industry",
       salary_none: "salary not specified",
       open_posting: "Open the posting (new tab)",
@@ -574,13 +578,18 @@
     }
 
     const salary = formatSalary(item.salary);
-    // Whether the card answers the seeker's words: a filler card must not pass for a match.
+    // Whether the card answers the seeker's words: a filler card must not pass for a match,
+    // nor one sharing a word weakly; the words it shares are named.
+    const shared = Array.isArray(item.matched_words) ? item.matched_words.map(String) : [];
+    const words = shared.length ? shared.map((w) => `«${w}»`).join(", ") : "";
     let relevance = null;
     if (item.matched === true && finite(item.score)) {
       relevance = el("p", {
         className: "relevance matched",
         text: t("card_match", formatPercent(Math.min(Math.max(item.score, 0), 1))),
       });
+    } else if (item.matched === false && words) {
+      relevance = el("p", { className: "relevance weak", text: t("card_weak", words) });
     } else if (item.matched === false) {
       relevance = el("p", {
         className: "relevance unmatched",
@@ -617,6 +626,9 @@
         ]),
       ]),
       relevance,
+      item.matched === true && words
+        ? el("p", { className: "matched-words", text: t("card_words", words) })
+        : null,
       el("p", { className: salary ? "salary" : "salary none", text: salary ?? t("salary_none") }),
       item.snippet ? catalogText("p", item.snippet, "snippet") : null,
       el("div", { className: "votes", role: "group", "aria-label": t("vote_group", name) }, [up, down]),

@@ -1,0 +1,177 @@
+"""What the ranking index counts of a text: content words, minus addresses, plus word roots.
+
+- **Addresses count nothing.** A street named «пр. Художников» in a title or a description
+  made a cashier's posting match «художник»; parts that read as an address (a street, metro
+  or mall marker followed by a name, a parenthesised part with a house number) are dropped
+  before the words are counted (:func:`strip_addresses`).
+- **Word forms meet.** Besides each word's Snowball stem, a Russian word longer than
+  ``ROOT_CHARS`` letters also yields its first ``ROOT_CHARS`` letters as a root term
+  («иллюстрации», «иллюстратор», «иллюстратора» all give ``иллюс~``): derived forms the
+  stemmer keeps apart (the craft and its maker) then share a term, while an exact form still
+  shares two and ranks first.
+- **English requests reach Russian postings.** The catalog is Russian; an English request's
+  words are also looked up in a small glossary of the craft's words (:data:`GLOSSARY`) and
+  their Russian counterparts are added to the query (queries only).
+- **Experience is a wish, not a topic.** «без опыта», "no experience" and the like are taken
+  out of the query (:func:`experience_wish` says what they ask for): the word «опыт» is in
+  nearly every senior posting's requirements and otherwise pulls those up.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from vacrec.catalog.text import normalise, tokenize
+
+ROOT_CHARS = 5
+ROOT_MARK = "~"
+_CYRILLIC = re.compile(r"[а-яё]")
+
+# A street/metro/mall marker and the name after it («пр. Художников», «ул. Песчаная, 2»,
+# «м. Озерки», «ТЦ Муссон»), or a parenthesised part holding a house number.
+_MARKED = re.compile(
+    r"\b(?:(?:пр|ул|пл|пер|наб|ш|м|ст\.\s?м|Пр|Ул)\.|[Пп]р-т\.?|[Пп]роспект|[Уу]лица)"
+    r"\s*[А-ЯЁA-Z0-9][\w-]*"
+    r"(?:[\s,]+\d+\w*(?:\s*к\.\s*\d+)?)?"
+    r"|\b(?:ТЦ|ТРЦ|ТРК|ЖК)\s+(?:«[^»]*»|\"[^\"]*\"|[А-ЯЁA-Z][\w-]*(?:\s+[А-ЯЁA-Z][\w-]*)*)"
+)
+_NUMBERED_PART = re.compile(r"\([^()]*\d[^()]*\)")
+_ADDRESS_LINE = re.compile(r"(?im)^.*\b(?:адрес|address)\b\s*:?.*$")
+
+GLOSSARY: dict[str, str] = {
+    "artist": "художник",
+    "painter": "художник живописец живопись",
+    "painting": "живопись роспись",
+    "paint": "живопись роспись",
+    "watercolour": "акварель",
+    "watercolor": "акварель",
+    "illustrator": "иллюстратор",
+    "illustration": "иллюстрация",
+    "book": "книга",
+    "children": "детский",
+    "kid": "дети детский",
+    "sculptor": "скульптор скульптура",
+    "sculpture": "скульптура",
+    "clay": "глина лепка",
+    "plaster": "гипс",
+    "monument": "памятник",
+    "ceramic": "керамика керамист",
+    "porcelain": "фарфор",
+    "teacher": "преподаватель педагог",
+    "teach": "преподаватель",
+    "lesson": "урок",
+    "draw": "рисование рисунок",
+    "drawing": "рисование рисунок",
+    "tattoo": "тату татуировка",
+    "permanent": "перманентный",
+    "makeup": "макияж",
+    "calligraphi": "каллиграфия",
+    "letter": "леттеринг",
+    "photograph": "фотограф",
+    "photo": "фото фотограф",
+    "retouch": "ретушь ретушер",
+    "interior": "интерьер",
+    "visual": "визуализация визуализатор",
+    "restor": "реставратор реставрация",
+    "museum": "музей",
+    "conserv": "реставрация",
+    "fashion": "одежда модельер",
+    "cloth": "одежда",
+    "garment": "одежда",
+    "collect": "коллекция",
+    "theatr": "театр",
+    "prop": "бутафор реквизит",
+    "set": "декорация",
+    "motion": "моушн",
+    "video": "видео",
+    "anim": "анимация аниматор",
+    "cartoon": "мультфильм",
+    "graphic": "графический",
+    "logo": "логотип",
+    "brand": "брендинг",
+    "design": "дизайнер",
+    "designer": "дизайнер",
+    "concept": "концепт",
+    "charact": "персонаж",
+    "environ": "окружение",
+    "game": "игра",
+    "texture": "текстура",
+    "model": "моделирование",
+    "modeler": "моделлер",
+}
+"""English words of the craft (looked up by their Snowball stems) → Russian words added to an
+English query."""
+
+_EXPERIENCE = re.compile(
+    r"(?:можно\s+)?без\s+опыта(?:\s+работы)?|no\s+(?:prior\s+)?experience(?:\s+(?:needed|required))?"
+    r"|(?:with\s+)?\d+\+?\s+years?(?:\s+of)?\s+experience|опыт\w*(?:\s+от\s+\d+\s+\w+)?"
+    r"|experience[d]?",
+    re.IGNORECASE,
+)
+_NO_EXPERIENCE = re.compile(
+    r"без\s+опыта|no\s+(?:prior\s+)?experience|студент|student|начинающ|beginner|стаж[её]р"
+    r"|intern\b|junior|джун",
+    re.IGNORECASE,
+)
+_SENIOR = re.compile(r"senior|ведущ|lead\b|старш|опыт\w*\s+от\s+[3-9]|[3-9]\+?\s+years", re.I)
+
+
+def strip_addresses(text: str) -> str:
+    """``text`` without the parts that read as an address (see the module docstring)."""
+    text = _ADDRESS_LINE.sub(" ", text or "")
+    text = _NUMBERED_PART.sub(" ", text)
+    return _MARKED.sub(" ", text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _terms_of(stem: str) -> tuple[str, ...]:
+    if len(stem) > ROOT_CHARS and _CYRILLIC.match(stem):
+        return (stem, stem[:ROOT_CHARS] + ROOT_MARK)
+    return (stem,)
+
+
+def with_roots(stems: list[str]) -> list[str]:
+    """``stems`` and, after each long Russian one, its root term."""
+    return [term for stem in stems for term in _terms_of(stem)]
+
+
+def document_terms(text: str) -> list[str]:
+    """The terms the index counts of a posting's title or description."""
+    return with_roots(normalise(strip_addresses(text)))
+
+
+def experience_wish(text: str) -> str | None:
+    """hh.ru's experience level a request asks for: ``noExperience`` («без опыта», "no
+    experience", «студент», junior), ``moreThan6`` (senior, «ведущий»), else None."""
+    if _NO_EXPERIENCE.search(text or ""):
+        return "noExperience"
+    if _SENIOR.search(text or ""):
+        return "moreThan6"
+    return None
+
+
+def _glossary() -> dict[str, list[str]]:
+    """:data:`GLOSSARY` keyed by the Snowball stem of each English word."""
+    out: dict[str, list[str]] = {}
+    for word, russian in GLOSSARY.items():
+        for stem in normalise(word):
+            out.setdefault(stem, []).extend(normalise(russian))
+    return out
+
+
+_STEMMED_GLOSSARY = _glossary()
+
+
+def query_terms(text: str) -> list[str]:
+    """The terms of a seeker's request: experience phrases out, glossary words in."""
+    plain = _EXPERIENCE.sub(" ", text or "")
+    stems = normalise(plain)
+    extra: list[str] = []
+    for stem in stems:
+        if not _CYRILLIC.search(stem):
+            extra.extend(_STEMMED_GLOSSARY.get(stem, ()))
+    return with_roots(stems + extra)
+
+
+__all__ = ["document_terms", "experience_wish", "query_terms", "strip_addresses", "tokenize"]

@@ -1,0 +1,62 @@
+"""Field weights of the index: a title word outranks an address word or a description word."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tests.ranking.ranking_fixtures import record
+from vacrec.catalog.schema import CatalogRecord
+from vacrec.ranking.index import MATCH_THRESHOLD, IndexDocument, TfidfIndex
+from vacrec.ranking.snapshot import CatalogSnapshot
+from vacrec.service.recommender import RecommendedItem
+
+GROUP = "Искусство"
+WHEN = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _doc(vid: str, name: str, description: str) -> IndexDocument:
+    return IndexDocument(vid, description, (GROUP,), WHEN, name)
+
+
+def test_an_address_word_never_outranks_a_title_word() -> None:
+    index = TfidfIndex.build(
+        [
+            _doc("cashier", "Продавец-кассир (пр. Художников, 15)", "Касса, выкладка товара."),
+            _doc("shop", "Администратор магазина", "Адрес: пр. Художников, 32. Смены 2/2."),
+            _doc("artist", "Художник-оформитель", "Оформление витрин и стендов."),
+        ]
+    )
+    ranked = index.top_k(GROUP, "любая работа художником", 3)
+    assert ranked.items[0][0] == "artist"
+    scores = dict(ranked.items)
+    assert scores["cashier"] == 0.0 and scores["shop"] == 0.0
+
+
+def test_a_title_word_outranks_the_same_word_in_a_description() -> None:
+    index = TfidfIndex.build(
+        [
+            _doc("editor", "Редактор", "Работаем с иллюстраторами и авторами."),
+            _doc("illustrator", "Иллюстратор", "Рисунки для издательства."),
+        ]
+    )
+    ranked = index.top_k(GROUP, "иллюстрации", 2)
+    assert [vid for vid, _ in ranked.items] == ["illustrator", "editor"]
+
+
+def test_a_card_names_the_words_it_shares_and_a_weak_one_is_no_match() -> None:
+    records = [
+        _record("illustrator", "Иллюстратор детских книг", "Рисуем книги для издательства."),
+        _record("sales", "Менеджер по продажам", "Продажи. " * 30 + "Иногда работа с книгами."),
+    ]
+    snapshot = CatalogSnapshot.from_records(1, records)
+    text = "хочу рисовать иллюстрации для детских книг"
+    ranked = dict(snapshot.top_k(GROUP, text, 2).items)
+    assert snapshot.shared_words(text, "illustrator") == ("иллюстрации", "детских", "книг")
+    assert snapshot.shared_words(text, "sales") == ("книг",)
+    assert ranked["illustrator"] >= MATCH_THRESHOLD > ranked["sales"] > 0.0
+    weak = RecommendedItem(snapshot.cards["sales"], ranked["sales"], words=("книг",))
+    assert not weak.matched
+
+
+def _record(vid: str, name: str, description: str) -> CatalogRecord:
+    return record(vid, description, [GROUP], 1, name=name)
