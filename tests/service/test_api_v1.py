@@ -49,8 +49,10 @@ def test_recommendation_is_stored_as_an_event(server: Server) -> None:
     for item in result["items"]:
         assert ROWS[item["id"]]["industries"] == [result["action"]["industry"]]
         assert set(item) == {
-            *("id", "name", "company", "salary", "url", "logo", "snippet", "score", "matched")
+            *("id", "name", "company", "salary", "url", "logo", "snippet", "score", "matched"),
+            *("area", "schedule", "experience", "published_at"),
         }
+        assert item["area"] == "Москва" and item["published_at"].startswith("2024-0")
         assert item["matched"] == (item["score"] > 0)
     assert len(result["event_id"]) >= 22  # token_urlsafe(16): 128 random bits
 

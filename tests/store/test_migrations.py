@@ -168,3 +168,54 @@ def test_migration_0005_keeps_the_promotion_history_and_its_downgrade_drops_prio
             assert list(rows) == [1]
     finally:
         engine.dispose()
+
+
+def test_migration_0006_adds_schedule_and_experience_and_decodes_stored_entities(
+    database_url: str,
+) -> None:
+    """A store from before 0006 gains the two columns (empty) and its raw entities decoded;
+    text that only looks like markup ("<3 лет", "R&D") stays as it was."""
+    from alembic import command
+
+    from vacrec.store.db import alembic_config
+    from vacrec.store.tables import vacancies
+
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                insert(catalog_versions).values(
+                    version=1, created_at=utcnow(), source="t", inserted=2, updated=0, vacancies=2
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO vacancies (id, name, description, company, industries, "
+                    "industry_inferred, content_hash, catalog_version) "
+                    "VALUES (:id, :n, :d, :c, '[]', :f, 'h', 1)"
+                ),
+                [
+                    {"id": "a", "n": "We&#39;re hiring", "f": False,
+                     "d": "Студия &quot;Бобоша&quot; ищет <b>художника</b>", "c": "A &amp; B"},
+                    {"id": "b", "n": "R&D", "d": "опыт <3 лет, R&D", "c": None, "f": False},
+                ],
+            )  # fmt: skip
+        migrate(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    vacancies.c.id,
+                    vacancies.c.name,
+                    vacancies.c.description,
+                    vacancies.c.company,
+                    vacancies.c.schedule,
+                    vacancies.c.experience,
+                ).order_by(vacancies.c.id)
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("a", "We're hiring", 'Студия "Бобоша" ищет  художника ', "A & B", None, None),
+            ("b", "R&D", "опыт <3 лет, R&D", None, None, None),
+        ]
+    finally:
+        engine.dispose()

@@ -73,3 +73,30 @@ def cut_at_word(text: str, limit: int, min_keep: int = 0) -> str:
     cut = flat[: limit + 1]
     space = cut.rfind(" ")
     return cut[:space] if space > min_keep else flat[:limit]
+
+
+# An entity with its semicolon only: html.unescape alone would also decode "&not" in "&nothing".
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# A tag starts with a letter (or "/" and a letter): "<3 лет" or "a < b" are text, not markup.
+_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_LINE_TAG = re.compile(r"<br\s*/?>|</(?:p|li|div|h[1-6])\s*>", re.IGNORECASE)
+
+
+def clean_text(text: str) -> str:
+    """``text`` with HTML entities decoded (twice encoded ones too) and tags removed.
+
+    Sources disagree on whether text is HTML: the 2023 spreadsheet keeps ``&quot;`` and
+    ``&#39;`` in plain text, and a page would show them raw. Plain text is kept as it is.
+    """
+    for _ in range(2):  # "&amp;quot;" is a quote that was escaped twice
+        if "&" not in text:
+            break
+        text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    if "<" in text:
+        text = _MARKUP.sub(" ", _LINE_TAG.sub("\n", text))
+    return text
+
+
+def has_markup(text: str) -> bool:
+    """True when ``text`` still holds an HTML entity or tag (what a card must never show)."""
+    return bool(_ENTITY.search(text) or _MARKUP.search(text))

@@ -56,6 +56,10 @@ def _response(rec: Recommendation) -> RecommendationResponse:
                 snippet=item.card.snippet,
                 score=item.score,
                 matched=item.matched,
+                area=item.card.area,
+                schedule=item.card.schedule,
+                experience=item.card.experience,
+                published_at=item.card.published_at,
             )
             for item in rec.items
         ],

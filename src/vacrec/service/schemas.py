@@ -8,6 +8,7 @@ not ages.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -124,6 +125,20 @@ class ItemOut(BaseModel):
     matched: bool = Field(
         description="True when the vacancy shares a word with the preference; false for the "
         "vacancies added, most recent first, to fill the list."
+    )
+    area: str | None = Field(default=None, description="The posting's city; null: unknown.")
+    schedule: str | None = Field(
+        default=None,
+        description="hh.ru's schedule id: remote, fullDay, shift, flexible, flyInFlyOut; "
+        "null: unknown.",
+    )
+    experience: str | None = Field(
+        default=None,
+        description="hh.ru's experience id: noExperience, between1And3, between3And6, "
+        "moreThan6; null: unknown.",
+    )
+    published_at: datetime | None = Field(
+        default=None, description="When the posting was published; null: unknown."
     )
 
 

@@ -65,6 +65,9 @@ def stream_catalog_records(
             vacancies.c.url,
             vacancies.c.logo,
             vacancies.c.published_at,
+            vacancies.c.area,
+            vacancies.c.schedule,
+            vacancies.c.experience,
         ).order_by(vacancies.c.id)
     )
     links = streamed.execute(
@@ -85,6 +88,9 @@ def stream_catalog_records(
                 url=row.url,
                 logo=row.logo,
                 published_at=row.published_at,
+                area=row.area,
+                schedule=row.schedule,
+                experience=row.experience,
             )
         groups.check_exhausted()
 
@@ -198,7 +204,6 @@ def _vacancy_row(record: CatalogRecord, version: int) -> dict[str, Any]:
     return {
         **fields,
         "industries": list(record.industries),
-        "area": None,
         "industry_inferred": False,
         "industry_confidence": None,
         "content_hash": content_hash(record),
