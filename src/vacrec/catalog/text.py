@@ -58,6 +58,13 @@ def normalise(text: str) -> list[str]:
     return tokens
 
 
+def stem_words(text: str) -> list[str]:
+    """Every word of ``text`` stemmed in its language, stop words kept (in «в Москве» the
+    «в» matters to whoever reads places)."""
+    russian, english = _stemmers()
+    return [(russian if _CYRILLIC.search(w) else english).stemWord(w) for w in tokenize(text)]
+
+
 def normalise_to_text(text: str) -> str:
     """:func:`normalise` joined by spaces: the form a vectoriser consumes."""
     return " ".join(normalise(text))

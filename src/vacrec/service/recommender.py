@@ -40,6 +40,7 @@ from vacrec.domain import (
     SESSION_ID_MAX_CHARS,
 )
 from vacrec.errors import InvalidRequest, ServiceUnavailable
+from vacrec.ranking.place import WORK_FORMATS, Understood, UnknownArea, WorkFormat, choose
 from vacrec.ranking.snapshot import Card, CatalogSnapshot
 from vacrec.service.metrics import Metrics
 from vacrec.store import events
@@ -55,6 +56,8 @@ class RecommendedItem:
 
     card: Card
     score: float
+    place_match: bool | None = None  # in the city asked for, or remote; None: none asked
+    also_in: tuple[str, ...] = ()  # the other areas the same job is posted in
 
     @property
     def id(self) -> str:
@@ -81,6 +84,8 @@ class IndustryScore:
     learned: float | None
     score: float
 
+
+NO_PLACE = Understood()
 
 SESSION_MIN_VOTES = 3
 """An industry drops below the others for a session once its cards got this many votes there,
@@ -122,6 +127,7 @@ class Recommendation:
     contexts: Contexts  # the seeker's feature rows, kept to explain the choice on demand
     policy_scores: np.ndarray  # [n_actions], what the policy ranked by
     session: SessionSummary | None = None  # None: the request named no session
+    place: Understood = NO_PLACE  # the place and work format the answer was chosen for
 
     @cached_property
     def scores(self) -> tuple[IndustryScore, ...]:
@@ -239,10 +245,14 @@ class Recommender:
         explore: bool = True,
         source: str = "api",
         client: str | None = None,
+        area: str | None = None,
+        work_format: str | None = None,
     ) -> Recommendation:
         """Pick an industry for the state, rank its vacancies, store the event, return it.
 
         ``client`` is the requester's identity (``service/clients.py``), kept with the event.
+        ``area`` (one of the catalog's) and ``work_format`` win over a place or format said in
+        ``preference``; None: read them from the words.
         """
         skill = self._check_state(age, skill)
         if len(preference) > PREFERENCE_MAX_CHARS:
@@ -256,7 +266,15 @@ class Recommender:
                 f"session_id: at most {SESSION_ID_MAX_CHARS} characters", field="session_id"
             )
 
+        if work_format is not None and work_format not in WORK_FORMATS:
+            raise InvalidRequest(
+                f"work_format: must be one of {', '.join(WORK_FORMATS)}", field="work_format"
+            )
         snapshot = self.snapshot()
+        try:
+            wanted = snapshot.places.understand(preference, area, _as_format(work_format))
+        except UnknownArea as error:
+            raise InvalidRequest(str(error), field="area") from None
         match = snapshot.match(preference)
         contexts = self.encoder_for(snapshot).encode_one(
             age, skill, preference, snapshot.features_of(match)
@@ -280,9 +298,21 @@ class Recommender:
                 policy.uncertainty(contexts)[0],
             )
         industry = snapshot.actions[decision.action]
-        ranked = match.top_k(industry, k, exclude=history.rejected, demote=history.shown)
+        # The agent's context does not yet say how many of each industry's postings fit the
+        # place asked for: an industry with none there may still be chosen (then marked).
+        ranked = choose(
+            match,
+            snapshot.cards,
+            industry,
+            k,
+            wanted,
+            snapshot.index.size(industry),
+            exclude=history.rejected,
+            demote=history.shown,
+        )
         items = tuple(
-            RecommendedItem(snapshot.cards[vid], float(score)) for vid, score in ranked.items
+            RecommendedItem(snapshot.cards.card(c.number), float(c.score), c.place_match, c.also_in)
+            for c in ranked.items
         )
         event = events.NewEvent(
             id=secrets.token_urlsafe(16),
@@ -324,6 +354,7 @@ class Recommender:
             )
             if session_id is not None
             else None,
+            place=wanted,
         )
 
     def _session_history(self, session_id: str | None, client: str | None) -> SessionHistory:
@@ -408,6 +439,14 @@ class Recommender:
         if self.metrics is not None:
             self.metrics.observe_feedback(kind, stored.reward)
         return stored.reward
+
+
+def _as_format(work_format: str | None) -> WorkFormat | None:
+    if work_format == "remote":
+        return "remote"
+    if work_format == "office":
+        return "office"
+    return None if work_format is None else "any"
 
 
 def industry_scores(

@@ -10,6 +10,7 @@ from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.recommender import Recommendation
 from vacrec.service.schemas import (
     ActionOut,
+    AreasResponse,
     ErrorResponse,
     ExplanationOut,
     FeedbackRequest,
@@ -19,6 +20,7 @@ from vacrec.service.schemas import (
     IndustryScoreOut,
     ItemOut,
     ModelResponse,
+    PlaceOut,
     QValueOut,
     RecommendationRequest,
     RecommendationResponse,
@@ -60,6 +62,8 @@ def _response(rec: Recommendation) -> RecommendationResponse:
                 schedule=item.card.schedule,
                 experience=item.card.experience,
                 published_at=item.card.published_at,
+                place_match=item.place_match,
+                also_in=list(item.also_in),
             )
             for item in rec.items
         ],
@@ -83,6 +87,12 @@ def _response(rec: Recommendation) -> RecommendationResponse:
             shown_before=rec.session.shown_before,
             avoided=list(rec.session.avoided),
         ),
+        place=PlaceOut(
+            area=rec.place.area,
+            work_format=rec.place.work_format,
+            area_from_words=rec.place.area_from_words,
+            format_from_words=rec.place.format_from_words,
+        ),
     )
 
 
@@ -105,6 +115,9 @@ def recommend(
         explore=body.explore,
         source="api",
         client=client,
+        area=body.area,
+        # Absent means "read it from the words"; an explicit "any" overrides them.
+        work_format=body.work_format if "work_format" in body.model_fields_set else None,
     )
     # Built and validated once here, serialised by pydantic-core directly: FastAPI would
     # otherwise validate the same object a second time on the hot path.
@@ -142,6 +155,16 @@ def industries(recommender: RecommenderDep) -> IndustriesResponse:
         catalog_version=snapshot.version,
         industries=[IndustryOut(index=i, industry=name) for i, name in enumerate(snapshot.actions)],
     )
+
+
+@router.get("/areas", response_model=AreasResponse)
+def areas(recommender: RecommenderDep) -> AreasResponse:
+    """The catalog's cities: what ``area`` of a recommendation request may name."""
+    try:
+        snapshot = recommender.snapshot()
+    except ServiceUnavailable:
+        return AreasResponse(catalog_version=None, areas=[])
+    return AreasResponse(catalog_version=snapshot.version, areas=list(snapshot.places.names))
 
 
 @router.get("/model", response_model=ModelResponse)

@@ -9,7 +9,7 @@ not ages.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -24,6 +24,7 @@ from vacrec.domain import (
 )
 
 ID_MAX_CHARS = 64
+AREA_MAX_CHARS = 100
 SKILL_MAX_CHARS = 128  # longer than any skill: the vocabulary check names the allowed ones
 SKILLS_MARKER = "x-vacrec-skills"
 """Marks every skill field's schema; the app replaces it with an ``enum`` of its own
@@ -106,6 +107,39 @@ class RecommendationRequest(_Body):
     explore: bool = Field(
         default=True, strict=True, description="false serves the greedy action (evaluation)."
     )
+    area: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=AREA_MAX_CHARS),
+            AfterValidator(_no_surrogates),
+            AfterValidator(_no_nul),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="A city from `GET /api/v1/areas` (any letter case, ё or е): its jobs and "
+        "remote ones come first. Absent: read from the preference («в Москве»); an unknown "
+        "city is a 422 naming close ones.",
+    )
+    work_format: Literal["remote", "any", "office"] = Field(
+        default="any",
+        description='"remote": remote jobs only; "office": none of them; "any" (default). '
+        'Absent: read from the preference («удалённо», "remote").',
+    )
+
+
+class PlaceOut(BaseModel):
+    """The place and work format the answer was chosen for, and whether the words said them."""
+
+    area: str | None
+    work_format: str
+    area_from_words: bool
+    format_from_words: bool
+
+
+class AreasResponse(BaseModel):
+    catalog_version: int | None
+    areas: list[str] = Field(description="Every area of the catalog, sorted.")
 
 
 class ActionOut(BaseModel):
@@ -139,6 +173,16 @@ class ItemOut(BaseModel):
     )
     published_at: datetime | None = Field(
         default=None, description="When the posting was published; null: unknown."
+    )
+    place_match: bool | None = Field(
+        default=None,
+        description="In the city asked for, or remote; null when the request named no place "
+        "or work format. Cards outside it come after those in it.",
+    )
+    also_in: list[str] = Field(
+        default_factory=list,
+        description="Other cities the same job (title and company) is posted in: one job is "
+        "shown once per answer.",
     )
 
 
@@ -193,6 +237,9 @@ class RecommendationResponse(BaseModel):
     explanation: ExplanationOut
     session: SessionOut | None = Field(
         default=None, description="Present when the request named a session_id."
+    )
+    place: PlaceOut | None = Field(
+        default=None, description="The place and work format understood (fields or words)."
     )
 
 

@@ -1,0 +1,269 @@
+"""Where and how a seeker wants to work: read from the request's fields or from their words,
+and applied to the cards of one industry (remote only is a filter, a city a strong
+preference), with one card per job.
+
+Pure: the catalog's area names and card columns come in as arguments. Russian city names
+are matched by Snowball stems, so «в Москве», «Москва» and «москвы» are one city, and
+«в Нижнем Новгороде» is «Нижний Новгород»; a few English and colloquial names are aliases.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from vacrec.catalog.text import stem_words, tokenize
+from vacrec.ranking.cards import CardTable
+from vacrec.ranking.index import Match
+
+WorkFormat = Literal["any", "remote", "office"]
+WORK_FORMATS: tuple[str, ...] = ("any", "remote", "office")
+POOL_MAX = 4096
+"""Most candidates looked through for a request naming a place (or for distinct jobs): beyond
+them, a big industry's postings elsewhere fill the answer rather than its farthest matches."""
+
+# Colloquial and English names of the cities seekers name most (the catalog's names are
+# Russian). Only used when the catalog holds the city.
+ALIASES: dict[str, str] = {
+    "мск": "Москва",
+    "moscow": "Москва",
+    "спб": "Санкт-Петербург",
+    "питер": "Санкт-Петербург",
+    "петербург": "Санкт-Петербург",
+    "st petersburg": "Санкт-Петербург",
+    "saint petersburg": "Санкт-Петербург",
+    "petersburg": "Санкт-Петербург",
+    "минск": "Минск",
+    "minsk": "Минск",
+    "almaty": "Алматы",
+    "kazan": "Казань",
+    "novosibirsk": "Новосибирск",
+    "yekaterinburg": "Екатеринбург",
+    "ekaterinburg": "Екатеринбург",
+    "екб": "Екатеринбург",
+    "nizhny novgorod": "Нижний Новгород",
+    "astana": "Астана",
+    "tbilisi": "Тбилиси",
+    "yerevan": "Ереван",
+    "belgrade": "Белград",
+}
+# Stems that say "remote" (удалённо, удалёнка, удалённая работа, дистанционно, remote, из дома).
+_REMOTE_STEMS = ("удален", "дистанц", "remot", "wfh")
+_REMOTE_PHRASES = (("из", "дом"), ("work", "from", "home"), ("home", "offic"))
+_OFFICE_PHRASES = (("в", "офис"), ("in", "offic"), ("in", "the", "offic"), ("on", "site"))
+_OFFICE_STEMS = ("onsit", "офлайн", "offlin")
+
+
+def _stems(text: str) -> list[str]:
+    """Every word stemmed, stop words kept ("в", "из" matter here)."""
+    return stem_words(text)
+
+
+def area_key(name: str) -> str:
+    """How an area is looked up: letter case and ё aside."""
+    return " ".join(tokenize(name))
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What place and format a request asks for, and where each came from."""
+
+    area: str | None = None
+    work_format: WorkFormat = "any"
+    area_from_words: bool = False
+    format_from_words: bool = False
+
+
+class UnknownArea(ValueError):
+    """An ``area`` the catalog does not hold; ``suggestions`` are close names it does."""
+
+    def __init__(self, area: str, suggestions: list[str]) -> None:
+        self.suggestions = suggestions
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"area: the catalog has no vacancies in {area!r}{hint}")
+
+
+class Places:
+    """The catalog's area names, looked up by exact name, stems or alias."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = tuple(sorted(set(names)))
+        self._by_key = {area_key(n): n for n in self.names}
+        self._by_stems: dict[tuple[str, ...], str] = {}
+        for name in self.names:
+            stems = tuple(_stems(name))
+            if stems:
+                self._by_stems.setdefault(stems, name)
+        for alias, name in ALIASES.items():
+            if name in self.names:
+                self._by_stems.setdefault(tuple(_stems(alias)), name)
+        self._longest = max((len(s) for s in self._by_stems), default=0)
+
+    def resolve(self, area: str) -> str:
+        """The catalog's name of ``area`` (any letter case, ё or е, a case form or an alias);
+        raises :class:`UnknownArea` with suggestions."""
+        exact = self._by_key.get(area_key(area))
+        if exact is not None:
+            return exact
+        found = self._by_stems.get(tuple(_stems(area)))
+        if found is not None:
+            return found
+        close = difflib.get_close_matches(area_key(area), list(self._by_key), n=3, cutoff=0.6)
+        raise UnknownArea(area.strip(), [self._by_key[c] for c in close])
+
+    def find(self, stems: list[str]) -> str | None:
+        """The first (longest at each position) area named in a stemmed text."""
+        for start in range(len(stems)):
+            for length in range(min(self._longest, len(stems) - start), 0, -1):
+                name = self._by_stems.get(tuple(stems[start : start + length]))
+                if name is not None:
+                    return name
+        return None
+
+    def understand(
+        self, preference: str, area: str | None = None, work_format: WorkFormat | None = None
+    ) -> Understood:
+        """The place and format asked for: explicit fields win over the words; an unknown
+        explicit area raises :class:`UnknownArea`."""
+        stems = _stems(preference) if preference else []
+        chosen_area, area_words = None, False
+        if area is not None and area.strip():
+            chosen_area = self.resolve(area)
+        elif stems:
+            chosen_area = self.find(stems)
+            area_words = chosen_area is not None
+        chosen_format: WorkFormat = "any"
+        format_words = False
+        if work_format is not None:
+            chosen_format = work_format
+        elif stems:
+            said = _format_in(stems)
+            # «в Москве или удалённо»: a city ranks remote jobs first anyway, so remote said
+            # beside a city is not a filter that would drop the city's office jobs.
+            if said == "remote" and chosen_area is not None:
+                said = None
+            if said is not None:
+                chosen_format, format_words = said, True
+        return Understood(chosen_area, chosen_format, area_words, format_words)
+
+
+def _format_in(stems: list[str]) -> WorkFormat | None:
+    def has(phrases: tuple[tuple[str, ...], ...]) -> bool:
+        return any(tuple(stems[i : i + len(p)]) == p for p in phrases for i in range(len(stems)))
+
+    if any(s.startswith(_REMOTE_STEMS) for s in stems) or has(_REMOTE_PHRASES):
+        return "remote"
+    if any(s.startswith(_OFFICE_STEMS) for s in stems) or has(_OFFICE_PHRASES):
+        return "office"
+    return None
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """One card picked for an answer."""
+
+    id: str
+    number: int  # card number
+    score: float
+    place_match: bool | None  # None: the request named no place or format
+    also_in: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The cards of one answer and whether the words matched none of the industry's."""
+
+    items: list[Chosen]
+    fallback: bool
+    in_place: int = 0  # how many of the industry's candidates are in the place (or remote)
+    left_out: int = field(default=0)  # duplicates of a job already shown
+
+
+def choose(
+    match: Match,
+    cards: CardTable,
+    industry: str,
+    k: int,
+    wanted: Understood,
+    industry_size: int,
+    exclude: Collection[str] = (),
+    demote: Collection[str] = (),
+) -> Choice:
+    """Up to ``k`` cards of ``industry``: one per job (title and company), those outside the
+    work format dropped, those in the named city (or remote) first, each group in the
+    match's order (best match, then most recent, then shown before).
+
+    The match's ranking is asked for a pool of candidates that grows (doubling, up to
+    :data:`POOL_MAX`) until ``k`` preferred distinct jobs are found or the industry is
+    exhausted.
+    """
+    area_code = -1
+    if wanted.area is not None and wanted.area in cards.area_names:
+        area_code = cards.area_names.index(wanted.area)
+    placed = wanted.area is not None or wanted.work_format != "any"
+    skipped = len(exclude) + len(demote)
+    total = industry_size + len(demote)
+    pool = min(max(4 * k, 20) + skipped, POOL_MAX)
+    while True:
+        ranked = match.top_k(industry, pool, exclude=exclude, demote=demote)
+        ids = [vid for vid, _ in ranked.items]
+        numbers = cards.numbers_of(ids)
+        remote = cards.remote[numbers] if len(numbers) else np.zeros(0, bool)
+        keep = np.ones(len(ids), dtype=bool)
+        if wanted.work_format == "remote":
+            keep = remote
+        elif wanted.work_format == "office":
+            keep = ~remote
+        if wanted.area is not None:
+            here = cards.area_code[numbers] == area_code
+            preferred = here if wanted.work_format == "office" else here | remote
+        else:
+            preferred = keep
+        picked, duplicates = _pick(ranked.items, numbers, keep, preferred, cards, k, placed)
+        enough = sum(1 for c in picked if c.place_match is not False) >= k
+        exhausted = len(ids) < pool or pool >= min(total, POOL_MAX)
+        if enough or exhausted:
+            break
+        pool = min(pool * 2, POOL_MAX)
+    return Choice(picked, bool(ranked.fallback), int((keep & preferred).sum()), duplicates)
+
+
+def _pick(
+    items: list[tuple[str, float]],
+    numbers: np.ndarray,
+    keep: np.ndarray,
+    preferred: np.ndarray,
+    cards: CardTable,
+    k: int,
+    placed: bool,
+) -> tuple[list[Chosen], int]:
+    """Preferred candidates first, then the rest, skipping a job already taken."""
+    picked: list[Chosen] = []
+    jobs: set[int] = set()
+    duplicates = 0
+    order = [i for i in range(len(items)) if keep[i] and preferred[i]]
+    order += [i for i in range(len(items)) if keep[i] and not preferred[i]]
+    for i in order:
+        number = int(numbers[i])
+        job = cards.job(number)
+        if job in jobs:
+            duplicates += 1
+            continue
+        if len(picked) == k:
+            break
+        jobs.add(job)
+        vid, score = items[i]
+        picked.append(
+            Chosen(
+                vid,
+                number,
+                score,
+                bool(preferred[i]) if placed else None,
+                tuple(cards.also_in(number)),
+            )
+        )
+    return picked, duplicates
