@@ -97,10 +97,17 @@ def test_others_follow_marked_when_the_city_has_too_few(place_server: Server) ->
 
 
 def test_remote_only_is_a_filter(place_server: Server) -> None:
-    for body in ({"work_format": "remote"}, {"preference": "акварель удалённо"}):
-        result = _ask(place_server, k=10, **body)
-        assert result["place"]["work_format"] == "remote"
-        assert [i["schedule"] for i in result["items"]] == ["remote"] * 3
+    result = _ask(place_server, k=10, work_format="remote")
+    assert result["place"]["work_format"] == "remote"
+    assert [i["schedule"] for i in result["items"]] == ["remote"] * 3
+    # Said in the words it is a strong preference: remote first, the rest after, marked.
+    said = _ask(place_server, k=10, preference="акварель удалённо")
+    assert said["place"] == {
+        "area": None, "work_format": "remote", "area_from_words": False, "format_from_words": True
+    }  # fmt: skip
+    items = said["items"]
+    assert [i["schedule"] for i in items[:3]] == ["remote"] * 3 and len(items) == 10
+    assert [i["place_match"] for i in items] == [True] * 3 + [False] * 7
     office = _ask(place_server, k=20, work_format="office")["items"]
     assert office and all(i["schedule"] != "remote" for i in office)
     # An explicit "any" wins over the words.
@@ -143,3 +150,14 @@ def test_unknown_city_names_close_ones(place_server: Server) -> None:
     )
     assert response.status_code == 422
     assert "Москва" in response.json()["detail"]
+
+
+def test_snippets_mark_the_matched_words(place_server: Server) -> None:
+    items = _ask(place_server, preference="роспись", k=3)["items"]
+    top = items[0]
+    assert top["name"] == "Художник-декоратор"
+    assert [p["text"] for p in top["snippet_parts"] if p["mark"]] == ["роспись"]
+    assert top["snippet"] == "".join(p["text"] for p in top["snippet_parts"])
+    unmatched = [i for i in items if not i["matched"]]
+    for item in unmatched:
+        assert not any(p["mark"] for p in item["snippet_parts"])

@@ -51,6 +51,7 @@ def test_recommendation_is_stored_as_an_event(server: Server) -> None:
         assert set(item) == {
             *("id", "name", "company", "salary", "url", "logo", "snippet", "score", "matched"),
             *("area", "schedule", "experience", "published_at", "place_match", "also_in"),
+            "snippet_parts",
         }
         assert item["area"] == "Москва" and item["published_at"].startswith("2024-0")
         assert item["matched"] == (item["score"] > 0)

@@ -60,7 +60,7 @@ class Vacancy(BaseModel):
     @field_validator("id", "name", mode="after")
     @classmethod
     def _strip(cls, value: str) -> str:
-        value = clean_text(value).strip()
+        value = clean_text(value, tags=False).strip()
         if not value:
             raise ValueError("must not be blank")
         return value
@@ -110,7 +110,7 @@ class Vacancy(BaseModel):
     @field_validator("company", "area", mode="after")
     @classmethod
     def _clean(cls, value: str | None) -> str | None:
-        return None if value is None else clean_text(value).strip() or None
+        return None if value is None else clean_text(value, tags=False).strip() or None
 
     @field_validator("schedule", "experience", mode="before")
     @classmethod

@@ -89,17 +89,20 @@ _MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _LINE_TAG = re.compile(r"<br\s*/?>|</(?:p|li|div|h[1-6])\s*>", re.IGNORECASE)
 
 
-def clean_text(text: str) -> str:
-    """``text`` with HTML entities decoded (twice encoded ones too) and tags removed.
+def clean_text(text: str, tags: bool = True) -> str:
+    """``text`` with HTML entities decoded (twice encoded ones too) and, with ``tags``, tags
+    removed.
 
     Sources disagree on whether text is HTML: the 2023 spreadsheet keeps ``&quot;`` and
     ``&#39;`` in plain text, and a page would show them raw. Plain text is kept as it is.
+    Titles and company names keep anything tag-like (``tags=False``): no source sends them
+    as HTML, so "<b>" there is what the employer typed, shown as text.
     """
     for _ in range(2):  # "&amp;quot;" is a quote that was escaped twice
         if "&" not in text:
             break
         text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
-    if "<" in text:
+    if tags and "<" in text:
         text = _MARKUP.sub(" ", _LINE_TAG.sub("\n", text))
     return text
 

@@ -161,8 +161,8 @@ class ColumnBuilder:
         so a store filled before ingest decoded entities still shows clean cards."""
         self.add(
             id=record.id,
-            name=clean_text(record.name),
-            company=None if record.company is None else clean_text(record.company),
+            name=clean_text(record.name, tags=False),
+            company=None if record.company is None else clean_text(record.company, tags=False),
             salary=record.salary,
             url=record.url,
             logo=record.logo,

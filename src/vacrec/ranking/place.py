@@ -1,6 +1,9 @@
 """Where and how a seeker wants to work: read from the request's fields or from their words,
-and applied to the cards of one industry (remote only is a filter, a city a strong
-preference), with one card per job.
+and applied to the cards of one industry, with one card per job.
+
+A work format given as a field is a filter (remote only drops every other card); said in the
+words («удалённо») it is a strong preference, as words are loose («удалённо или в офисе»). A
+city is always a strong preference: its jobs and remote ones first, the others after, marked.
 
 Pure: the catalog's area names and card columns come in as arguments. Russian city names
 are matched by Snowball stems, so «в Москве», «Москва» and «москвы» are one city, and
@@ -213,16 +216,18 @@ def choose(
         ids = [vid for vid, _ in ranked.items]
         numbers = cards.numbers_of(ids)
         remote = cards.remote[numbers] if len(numbers) else np.zeros(0, bool)
-        keep = np.ones(len(ids), dtype=bool)
+        fits = np.ones(len(ids), dtype=bool)  # the work format asked for
         if wanted.work_format == "remote":
-            keep = remote
+            fits = remote
         elif wanted.work_format == "office":
-            keep = ~remote
+            fits = ~remote
+        strict = not wanted.format_from_words
+        keep = fits if strict else np.ones(len(ids), dtype=bool)
         if wanted.area is not None:
             here = cards.area_code[numbers] == area_code
-            preferred = here if wanted.work_format == "office" else here | remote
+            preferred = (here if wanted.work_format == "office" else here | remote) & fits
         else:
-            preferred = keep
+            preferred = fits
         picked, duplicates = _pick(ranked.items, numbers, keep, preferred, cards, k, placed)
         enough = sum(1 for c in picked if c.place_match is not False) >= k
         exhausted = len(ids) < pool or pool >= min(total, POOL_MAX)

@@ -127,6 +127,7 @@ class Recommendation:
     contexts: Contexts  # the seeker's feature rows, kept to explain the choice on demand
     policy_scores: np.ndarray  # [n_actions], what the policy ranked by
     session: SessionSummary | None = None  # None: the request named no session
+    preference: str = ""  # the seeker's words, to mark them in the snippets
     place: Understood = NO_PLACE  # the place and work format the answer was chosen for
 
     @cached_property
@@ -354,6 +355,7 @@ class Recommender:
             )
             if session_id is not None
             else None,
+            preference=preference,
             place=wanted,
         )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from vacrec.errors import ServiceUnavailable
+from vacrec.ranking.snippets import marked_snippet, query_stems
 from vacrec.service.deps import ClientDep, RecommenderDep
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
-from vacrec.service.recommender import Recommendation
+from vacrec.service.recommender import Recommendation, RecommendedItem
 from vacrec.service.schemas import (
     ActionOut,
     AreasResponse,
@@ -26,6 +27,7 @@ from vacrec.service.schemas import (
     RecommendationResponse,
     SessionOut,
     SkillsResponse,
+    SnippetPart,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
@@ -41,32 +43,38 @@ _ERRORS = {
 }
 
 
+def _item(item: RecommendedItem, stems: frozenset[str]) -> ItemOut:
+    card = item.card
+    parts = marked_snippet(card.description, stems, card.snippet) if item.matched else []
+    return ItemOut(
+        id=card.id,
+        name=card.name,
+        company=card.company,
+        salary=card.salary,
+        url=card.url,
+        logo=card.logo,
+        snippet="".join(p.text for p in parts) if parts else card.snippet,
+        snippet_parts=[SnippetPart(text=p.text, mark=p.mark) for p in parts]
+        or ([SnippetPart(text=card.snippet, mark=False)] if card.snippet else []),
+        score=item.score,
+        matched=item.matched,
+        area=card.area,
+        schedule=card.schedule,
+        experience=card.experience,
+        published_at=card.published_at,
+        place_match=item.place_match,
+        also_in=list(item.also_in),
+    )
+
+
 def _response(rec: Recommendation) -> RecommendationResponse:
+    stems = query_stems(rec.preference)
     return RecommendationResponse(
         event_id=rec.event_id,
         model_version=rec.model_version,
         action=ActionOut(index=rec.action, industry=rec.industry),
         propensity=rec.propensity,
-        items=[
-            ItemOut(
-                id=item.card.id,
-                name=item.card.name,
-                company=item.card.company,
-                salary=item.card.salary,
-                url=item.card.url,
-                logo=item.card.logo,
-                snippet=item.card.snippet,
-                score=item.score,
-                matched=item.matched,
-                area=item.card.area,
-                schedule=item.card.schedule,
-                experience=item.card.experience,
-                published_at=item.card.published_at,
-                place_match=item.place_match,
-                also_in=list(item.also_in),
-            )
-            for item in rec.items
-        ],
+        items=[_item(item, stems) for item in rec.items],
         fallback=rec.fallback,
         explanation=ExplanationOut(
             policy="content prior" if rec.model_version is None else "model",

@@ -142,6 +142,11 @@ class AreasResponse(BaseModel):
     areas: list[str] = Field(description="Every area of the catalog, sorted.")
 
 
+class SnippetPart(BaseModel):
+    text: str
+    mark: bool = Field(description="True: words that matched the preference.")
+
+
 class ActionOut(BaseModel):
     index: int
     industry: str
@@ -154,7 +159,15 @@ class ItemOut(BaseModel):
     salary: int | None
     url: str | None
     logo: str | None
-    snippet: str
+    snippet: str = Field(
+        description="Plain text: the part of the description around the words that matched "
+        "(its first words when none did)."
+    )
+    snippet_parts: list[SnippetPart] = Field(
+        default_factory=list,
+        description="The snippet as runs of plain text, the matched words marked: render "
+        "them as text, never as markup.",
+    )
     score: float = Field(description="Cosine similarity to the preference, 0–1.")
     matched: bool = Field(
         description="True when the vacancy shares a word with the preference; false for the "

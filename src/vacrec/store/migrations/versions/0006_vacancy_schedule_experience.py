@@ -11,7 +11,8 @@ differs, so ingest rewrites them).
 
 The 2023 spreadsheet kept ``&quot;`` and ``&#39;`` in its plain text, and ingest stored
 them as they came: cards showed "We&#39;re". Ingest now decodes entities and removes tags
-(``vacrec.catalog.text.clean_text``); this revision does the same to the names,
+from descriptions (``vacrec.catalog.text.clean_text``; a title or company keeps what looks
+like a tag, as text); this revision does the same to the names,
 descriptions and companies already stored, a page at a time. The saved serving snapshots
 are rebuilt because the card code they were built with changed (their code fingerprint),
 and a snapshot build cleans card text the same way.
@@ -97,4 +98,4 @@ def _decode_stored_text(conn: sa.Connection) -> None:
 def _clean(value: str | None) -> str | None:
     if value is None:
         return None
-    return clean_text(value).strip() or None
+    return clean_text(value, tags=False).strip() or None
