@@ -16,7 +16,7 @@ def _job(i: str, area: str, schedule: str, text: str, **extra: Any) -> dict[str,
     return {
         "id": i,
         "name": extra.get("name", f"Художник {i}"),
-        "description": f"Ищем художника: {text}.",
+        "description": f"Ищем художника: {text}. Вакансия {i}.",
         "company": extra.get("company", f"Студия {i}"),
         "salary": 60000,
         "url": f"https://hh.ru/vacancy/{i}",
