@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
     bench.command("relevance")(bench_relevance_command)
     bench.command("ingest")(bench_ingest_command)
     bench.command("scale")(bench_scale_command)
+    bench.command("cards")(bench_cards_command)
     app.add_typer(bench, name="bench")
 
 
@@ -226,3 +227,30 @@ def bench_scale_command(
                 f"{'':>20}over HTTP: ready in {http['ready_s']} s, median {http['median_ms']} ms, "
                 f"p99 {http['p99_ms']} ms, server RSS {http['server_rss_mb']} MB"
             )
+
+
+def bench_cards_command(
+    catalog: Annotated[
+        Path, typer.Option("--catalog", help="Catalog to serve (the shared xlsx by default).")
+    ] = SHARED_CATALOG,
+    seekers: Annotated[int, typer.Option("--seekers", min=10, help="Seekers to serve.")] = 200,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """What seekers see on the cards: place, distinct jobs, clean text, new cards after 👎."""
+    from vacrec.benchmarks.cards import run
+
+    figures = _measure("bench cards", catalog, run, seekers=seekers, seed=seed)
+    if as_json:
+        print_json(figures)
+        return
+    s = figures["seeker"]
+    print(
+        f"cards in the named place or remote: {s['place_share']} (without the place: "
+        f"{s['place_share_without_place']}; {s['place_requests_counted']} requests)"
+    )
+    print(
+        f"duplicate jobs per answer {s['duplicate_jobs_per_answer']}, cards with raw markup "
+        f"{s['cards_with_raw_markup']} of {s['cards_checked']}, five new cards after all 👎 "
+        f"{s['five_new_after_all_rejected']}; median {s['median_ms']} ms"
+    )
