@@ -13,6 +13,7 @@ are matched by Snowball stems, so «в Москве», «Москва» and «м
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -59,6 +60,10 @@ _REMOTE_STEMS = ("удален", "дистанц", "remot", "wfh")
 _REMOTE_PHRASES = (("из", "дом"), ("work", "from", "home"), ("home", "offic"))
 _OFFICE_PHRASES = (("в", "офис"), ("in", "offic"), ("in", "the", "offic"), ("on", "site"))
 _OFFICE_STEMS = ("onsit", "офлайн", "offlin")
+# A town named like an adjective («Московский», «Солнечный») is not read from words: «в
+# московском офисе» names no town.
+_ADJECTIVE_ENDINGS = ("ский", "цкий", "ской", "ный", "ная", "ская")
+_REGION = re.compile(r"\s*\([^)]*\)\s*$")
 
 
 def _stems(text: str) -> list[str]:
@@ -91,20 +96,41 @@ class UnknownArea(ValueError):
 
 
 class Places:
-    """The catalog's area names, looked up by exact name, stems or alias."""
+    """The catalog's area names, looked up by exact name, a case form or an alias.
+
+    A word of the text names an area's word when the area word (lower case, ё as е) or its
+    stem is the text word, its stem, or the text word less up to three final letters (a case
+    ending the stemmer keeps: «Кирове» is «Киров», whose stem is «кир»).
+    """
 
     def __init__(self, names: Iterable[str]) -> None:
         self.names = tuple(sorted(set(names)))
         self._by_key = {area_key(n): n for n in self.names}
-        self._by_stems: dict[tuple[str, ...], str] = {}
+        self._adjectives: set[str] = set()
+        # first word's key -> [(keys of every word, name)]
+        self._index: dict[str, list[tuple[tuple[frozenset[str], ...], str]]] = {}
         for name in self.names:
-            stems = tuple(_stems(name))
-            if stems:
-                self._by_stems.setdefault(stems, name)
+            self._add(name, name)
+            short = _REGION.sub("", name)  # «Киров (Кировская область)» is «Киров»
+            if short != name and short:
+                self._by_key.setdefault(area_key(short), name)
+                self._add(short, name)
+            if short.lower().endswith(_ADJECTIVE_ENDINGS):
+                self._adjectives.add(name)
         for alias, name in ALIASES.items():
             if name in self.names:
-                self._by_stems.setdefault(tuple(_stems(alias)), name)
-        self._longest = max((len(s) for s in self._by_stems), default=0)
+                self._add(alias, name)
+
+    def _add(self, text: str, name: str) -> None:
+        words = tokenize(text)
+        if not words:
+            return
+        keys = tuple(
+            frozenset({w, s if len(s) >= _SHORT else _SHORT_MARK + s})
+            for w, s in zip(words, stem_words(text), strict=True)
+        )
+        for key in keys[0]:
+            self._index.setdefault(key, []).append((keys, name))
 
     def resolve(self, area: str) -> str:
         """The catalog's name of ``area`` (any letter case, ё or е, a case form or an alias);
@@ -112,20 +138,36 @@ class Places:
         exact = self._by_key.get(area_key(area))
         if exact is not None:
             return exact
-        found = self._by_stems.get(tuple(_stems(area)))
-        if found is not None:
-            return found
+        words = tokenize(area)
+        found = self._match_at(words, stem_words(area), 0)
+        if found is not None and found[1] == len(words):
+            return found[0]
         close = difflib.get_close_matches(area_key(area), list(self._by_key), n=3, cutoff=0.6)
         raise UnknownArea(area.strip(), [self._by_key[c] for c in close])
 
-    def find(self, stems: list[str]) -> str | None:
-        """The first (longest at each position) area named in a stemmed text."""
-        for start in range(len(stems)):
-            for length in range(min(self._longest, len(stems) - start), 0, -1):
-                name = self._by_stems.get(tuple(stems[start : start + length]))
-                if name is not None:
-                    return name
+    def find(self, words: list[str], stems: list[str]) -> str | None:
+        """The first area named in a text (its lower-cased words and their stems); a town named
+        like an adjective («Московский») is never read from words, only from the field."""
+        for start in range(len(words)):
+            found = self._match_at(words, stems, start)
+            if found is not None and found[0] not in self._adjectives:
+                return found[0]
         return None
+
+    def _match_at(self, words: list[str], stems: list[str], start: int) -> tuple[str, int] | None:
+        """(name, words covered) of the longest area starting at word ``start``."""
+        best: tuple[str, int] | None = None
+        for key in _candidates(words[start], stems[start]):
+            for keys, name in self._index.get(key, ()):
+                stop = start + len(keys)
+                if stop > len(words) or (best is not None and len(keys) <= best[1]):
+                    continue
+                if all(
+                    keys[j] & _candidates(words[start + j], stems[start + j])
+                    for j in range(1, len(keys))
+                ):
+                    best = (name, len(keys))
+        return best
 
     def understand(
         self, preference: str, area: str | None = None, work_format: WorkFormat | None = None
@@ -137,7 +179,7 @@ class Places:
         if area is not None and area.strip():
             chosen_area = self.resolve(area)
         elif stems:
-            chosen_area = self.find(stems)
+            chosen_area = self.find(tokenize(preference), stems)
             area_words = chosen_area is not None
         chosen_format: WorkFormat = "any"
         format_words = False
@@ -152,6 +194,20 @@ class Places:
             if said is not None:
                 chosen_format, format_words = said, True
         return Understood(chosen_area, chosen_format, area_words, format_words)
+
+
+_SHORT = 3
+_SHORT_MARK = "~"
+
+
+def _candidates(word: str, stem: str) -> frozenset[str]:
+    """What a text word may be as an area word: itself, its stem, or itself less a case ending
+    of up to three letters (never shorter than three). A stem shorter than three letters
+    («уф» of «Уфа») only matches a longer word that ends in a case ending («Уфе»), never the
+    bare stem (UV printing is «уф»)."""
+    cut = {word[:-n] for n in (1, 2, 3) if len(word) - n >= _SHORT}
+    short = {_SHORT_MARK + word[:-n] for n in (1, 2) if 0 < len(word) - n < _SHORT}
+    return frozenset({word, stem, *cut, *short})
 
 
 def _format_in(stems: list[str]) -> WorkFormat | None:
