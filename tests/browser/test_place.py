@@ -101,4 +101,4 @@ def test_an_unknown_city_is_explained_on_the_form(tab: Tab, live_server: LiveSer
     assert answer.value.status == 422
     error = page.locator("#form-error")
     error.wait_for()
-    assert "Москва" in error.inner_text()
+    assert error.inner_text() == "Город: в каталоге нет вакансий в этом городе. Может быть, Москва?"

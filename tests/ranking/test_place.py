@@ -53,6 +53,9 @@ def test_an_unknown_area_names_close_ones() -> None:
     assert places.resolve("МОСКВЕ") == "Москва" and places.resolve("Киров") == AREAS[4]
     with pytest.raises(UnknownArea, match="Москва"):
         places.resolve("Масква")
+    for nonsense in ("!!!", "   ", "в", "\u2028"):
+        with pytest.raises(UnknownArea):
+            places.resolve(nonsense)
 
 
 def _record(i: int, area: str, schedule: str, text: str, name: str = "") -> CatalogRecord:

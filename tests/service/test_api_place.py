@@ -130,6 +130,8 @@ def test_one_job_once_per_answer_with_its_other_cities(place_server: Server) -> 
     [
         ({"area": "Атлантида"}, "area"),
         ({"area": ""}, "area"),
+        ({"area": "!!!"}, "area"),
+        ({"area": " "}, "area"),
         ({"area": 5}, "area"),
         ({"work_format": "hybrid"}, "work_format"),
         ({"work_format": None}, "work_format"),

@@ -139,7 +139,7 @@ class Places:
         if exact is not None:
             return exact
         words = tokenize(area)
-        found = self._match_at(words, stem_words(area), 0)
+        found = self._match_at(words, stem_words(area), 0) if words else None
         if found is not None and found[1] == len(words):
             return found[0]
         close = difflib.get_close_matches(area_key(area), list(self._by_key), n=3, cutoff=0.6)
@@ -176,7 +176,7 @@ class Places:
         explicit area raises :class:`UnknownArea`."""
         stems = _stems(preference) if preference else []
         chosen_area, area_words = None, False
-        if area is not None and area.strip():
+        if area is not None:  # a blank one is unknown too: the field was given
             chosen_area = self.resolve(area)
         elif stems:
             chosen_area = self.find(tokenize(preference), stems)

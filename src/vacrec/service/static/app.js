@@ -133,6 +133,9 @@
         "достаточно подборок.",
       why_foot_order: "Отрасли упорядочены по обоим значениям вместе.",
       err_age: "Возраст: введите целое число от 14 до 100.",
+      err_area: (close) =>
+        "Город: в каталоге нет вакансий в этом городе." +
+        (close ? ` Может быть, ${close}?` : " Выберите город из подсказок или оставьте поле пустым."),
       err_skill: "Навык: выберите навык из списка.",
       err_network: "Сервер недоступен. Проверьте соединение и попробуйте ещё раз.",
       err_skills_load: "Не удалось загрузить список навыков.",
@@ -264,6 +267,9 @@
         "rated enough picks.",
       why_foot_order: "Industries are ordered by both values together.",
       err_age: "Age: enter a whole number from 14 to 100.",
+      err_area: (close) =>
+        "City: the catalog has no vacancies there." +
+        (close ? ` Did you mean ${close}?` : " Pick a city from the suggestions or leave it empty."),
       err_skill: "Skill: choose a skill from the list.",
       err_network: "The server cannot be reached. Check your connection and try again.",
       err_skills_load: "Could not load the list of skills.",
@@ -437,6 +443,10 @@
     // The server's words for these name an event id; the seeker needs what to do next.
     if (status === 404 || status === 409 || status === 410) return t(`err_${status}`);
     const detail = body && (body.detail ?? body.details ?? body.message ?? body.error);
+    if (status === 422 && typeof detail === "string" && detail.startsWith("area:")) {
+      const close = /did you mean (.+)\?$/.exec(detail); // catalog names, shown as text
+      return t("err_area", close ? close[1] : "");
+    }
     if (Array.isArray(detail) && detail.length) {
       return detail
         .map((item) => {
