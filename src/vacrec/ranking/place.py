@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -238,8 +238,7 @@ class Choice:
 
     items: list[Chosen]
     fallback: bool
-    in_place: int = 0  # how many of the industry's candidates are in the place (or remote)
-    left_out: int = field(default=0)  # duplicates of a job already shown
+    duplicates: int = 0  # candidates left out as a job already in the answer
 
 
 def choose(
@@ -290,7 +289,7 @@ def choose(
         if enough or exhausted:
             break
         pool = min(pool * 2, POOL_MAX)
-    return Choice(picked, bool(ranked.fallback), int((keep & preferred).sum()), duplicates)
+    return Choice(picked, bool(ranked.fallback), duplicates)
 
 
 def _pick(
