@@ -52,6 +52,7 @@ def test_full_object_maps_every_field(details):
     assert row["published_at"] == "2025-03-10T10:20:00+03:00"
     assert row["salary"] == 100000  # RUR net, midpoint of 80 000 and 120 000
     assert row["industries"] == []  # no extension key: ingest infers
+    assert (row["schedule"], row["experience"]) == ("fullDay", "between1And3")
     vacancy = Vacancy.model_validate(row)
     assert vacancy.published_at is not None and vacancy.published_at.utcoffset() is not None
 
@@ -141,3 +142,13 @@ def test_html_to_text_keeps_paragraphs_and_list_items():
 def test_every_mapped_category_targets_a_catalog_group():
     assert len(CATALOG_GROUPS) == 23
     assert set(CATEGORY_TO_GROUP.values()) <= set(CATALOG_GROUPS)
+
+
+def test_remote_work_format_marks_the_schedule_remote(details):
+    """hh.ru retires ``schedule``; its newer ``work_format`` list says remote instead."""
+    obj = copy.deepcopy(details["91000001"])
+    obj["work_format"] = [{"id": "REMOTE", "name": "Удалённо"}]
+    assert vacancy_from_hh(obj)["schedule"] == "remote"
+    del obj["schedule"], obj["work_format"], obj["experience"]
+    row = vacancy_from_hh(obj)
+    assert (row["schedule"], row["experience"]) == (None, None)

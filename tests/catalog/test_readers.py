@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.catalog.factories import (
+    XLSX_HEADER,
     normalised,
     original_row,
     write_csv,
@@ -187,3 +188,56 @@ def test_csv_and_spreadsheet_rows_are_yielded_one_at_a_time(tmp_path: Path) -> N
         assert isinstance(rows, Iterator) and not isinstance(rows, list)
         assert isinstance(next(rows), Vacancy)
         assert len(list(rows)) == 1
+
+
+def test_spreadsheet_schedule_and_experience_cells_are_hh_ids(tmp_path: Path) -> None:
+    """The 2023 file's ``@workSchedule`` and ``workExperience`` cells are bare ids."""
+    header = [*XLSX_HEADER, "@workSchedule", "workExperience"]
+    rows = [
+        [*original_row(1, [ART]), "remote", "noExperience"],
+        [*original_row(2, [ART]), "fullDay", "between3And6"],
+        [*original_row(3, [ART]), None, "somethingNew"],  # unknown ids are unknown, not errors
+    ]
+    result = read_catalog(write_xlsx(tmp_path / "c.xlsx", rows, header=header))
+    assert result.rejections == []
+    assert [(v.schedule, v.experience) for v in result.vacancies] == [
+        ("remote", "noExperience"),
+        ("fullDay", "between3And6"),
+        (None, None),
+    ]
+
+
+def test_jsonl_and_csv_carry_schedule_and_experience(tmp_path: Path) -> None:
+    rows = [
+        normalised(1, schedule="remote", experience="moreThan6"),
+        normalised(2, schedule={"id": "shift", "name": "Сменный график"}),
+    ]
+    jsonl = read_catalog(write_jsonl(tmp_path / "c.jsonl", rows)).vacancies
+    assert [(v.schedule, v.experience) for v in jsonl] == [("remote", "moreThan6"), ("shift", None)]
+    csv_rows = [normalised(1, schedule="flexible", experience="between1And3")]
+    (vacancy,) = read_catalog(write_csv(tmp_path / "c.csv", csv_rows)).vacancies
+    assert (vacancy.schedule, vacancy.experience) == ("flexible", "between1And3")
+
+
+def test_entities_and_tags_are_decoded_at_ingest(tmp_path: Path) -> None:
+    row = normalised(
+        1,
+        name="We&#39;re hiring &amp;quot;artists&amp;quot;",
+        description="Студия &quot;Бобоша&quot;<br>ищет <b>художника</b>; опыт <3 лет, R&D.",
+        company="A &amp; B",
+    )
+    (vacancy,) = read_catalog(write_jsonl(tmp_path / "c.jsonl", [row])).vacancies
+    assert vacancy.name == 'We\'re hiring "artists"'
+    assert vacancy.description == 'Студия "Бобоша"\nищет  художника ; опыт <3 лет, R&D.'
+    assert vacancy.company == "A & B"
+
+
+def test_shared_spreadsheet_has_schedules_and_no_raw_entities(shared_xlsx: Path) -> None:
+    from vacrec.catalog.text import has_markup
+
+    vacancies = read_catalog(shared_xlsx).vacancies
+    assert {v.schedule for v in vacancies} == {"fullDay", "remote", "shift", "flexible"}
+    assert {v.experience for v in vacancies} == {
+        "noExperience", "between1And3", "between3And6", "moreThan6"
+    }  # fmt: skip
+    assert not [v.id for v in vacancies if has_markup(f"{v.name} {v.description} {v.company}")]

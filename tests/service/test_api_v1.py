@@ -52,7 +52,10 @@ def test_recommendation_is_stored_as_an_event(server: Server) -> None:
         assert set(item) == {
             *("id", "name", "company", "salary", "url", "logo", "snippet", "score", "matched"),
             "matched_words",
+            *("area", "schedule", "experience", "published_at", "place_match", "also_in"),
+            "snippet_parts",
         }
+        assert item["area"] == "Москва" and item["published_at"].startswith("2024-0")
         assert item["matched"] == (item["score"] >= MATCH_THRESHOLD)
         # a card sharing «театр» names it; a filler card names nothing
         assert item["matched_words"] == (["театр"] if item["score"] > 0 else [])

@@ -217,3 +217,54 @@ def test_migration_0007_counts_existing_postings_as_seen_when_they_were_written(
             assert conn.execute(text("SELECT count(*) FROM vacancies")).scalar() == 2
     finally:
         engine.dispose()
+
+
+def test_migration_0006_adds_schedule_and_experience_and_decodes_stored_entities(
+    database_url: str,
+) -> None:
+    """A store from before 0006 gains the two columns (empty) and its raw entities decoded;
+    text that only looks like markup ("<3 лет", "R&D") stays as it was."""
+    from alembic import command
+
+    from vacrec.store.db import alembic_config
+    from vacrec.store.tables import vacancies
+
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                insert(catalog_versions).values(
+                    version=1, created_at=utcnow(), source="t", inserted=2, updated=0, vacancies=2
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO vacancies (id, name, description, company, industries, "
+                    "industry_inferred, content_hash, catalog_version) "
+                    "VALUES (:id, :n, :d, :c, '[]', :f, 'h', 1)"
+                ),
+                [
+                    {"id": "a", "n": "We&#39;re hiring", "f": False,
+                     "d": "Студия &quot;Бобоша&quot; ищет <b>художника</b>", "c": "A &amp; B"},
+                    {"id": "b", "n": "R&D", "d": "опыт <3 лет, R&D", "c": None, "f": False},
+                ],
+            )  # fmt: skip
+        migrate(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    vacancies.c.id,
+                    vacancies.c.name,
+                    vacancies.c.description,
+                    vacancies.c.company,
+                    vacancies.c.schedule,
+                    vacancies.c.experience,
+                ).order_by(vacancies.c.id)
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("a", "We're hiring", 'Студия "Бобоша" ищет  художника ', "A & B", None, None),
+            ("b", "R&D", "опыт <3 лет, R&D", None, None, None),
+        ]
+    finally:
+        engine.dispose()

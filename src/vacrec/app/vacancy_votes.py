@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -36,6 +36,7 @@ from vacrec.store.vacancy_votes import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PER_CLIENT = 20
 """Votes one client identity may cast on one vacancy that count (see refresh_vacancy_votes)."""
@@ -170,34 +171,32 @@ def rank_cards(
 
 
 @dataclass(frozen=True)
-class ServedCards:
-    """The cards served and, when they were randomised, each one's exact propensity of the
-    position it is shown at (``ranking/card_swap.py``); None: the ranker's order as is."""
+class VotedMatch:
+    """A :class:`Match` whose ``top_k`` ranks by text plus the seeker group's vote terms
+    (:func:`rank_cards`): what the place and one-card-per-job rules choose from."""
 
-    ranked: Ranked
-    propensities: tuple[float, ...] | None
+    match: Match
+    table: VoteTable
+    prior: VotePrior
+    skill: str
+    age: int
 
-
-def serve_cards(
-    match: Match,
-    industry: str,
-    k: int,
-    table: VoteTable,
-    prior: VotePrior,
-    skill: str,
-    age: int,
-    exclude: Collection[str] = (),
-    demote: Collection[str] = (),
-    swap: float = 0.0,
-    u: float = 0.0,
-) -> ServedCards:
-    """:func:`rank_cards`; with ``swap`` > 0, one adjacent pair of its k + 1 best trades places
-    with probability ``swap`` (``u``: a uniform number in [0, 1) that decides it)."""
-    if swap <= 0:
-        return ServedCards(
-            rank_cards(match, industry, k, table, prior, skill, age, exclude, demote), None
+    def top_k(
+        self, industry: str, k: int, exclude: Collection[str] = (), demote: Collection[str] = ()
+    ) -> Ranked:
+        return rank_cards(
+            self.match, industry, k, self.table, self.prior, self.skill, self.age, exclude, demote
         )
-    wide = rank_cards(match, industry, k + 1, table, prior, skill, age, exclude, demote)
-    order, propensities = draw_cards(len(wide.items), k, swap, u)
-    items = [wide.items[int(i)] for i in order]
-    return ServedCards(Ranked(items, wide.fallback), tuple(float(p) for p in propensities))
+
+
+def swap_cards(
+    candidates: Sequence[T], k: int, swap: float, u: float
+) -> tuple[list[T], tuple[float, ...] | None]:
+    """The k cards shown from ``candidates`` (the ranker's k + 1 best when ``swap`` > 0): with
+    probability ``swap`` one adjacent pair trades places (``ranking/card_swap.py``; ``u``: a
+    uniform number in [0, 1) that decides it), with each card's exact propensity of its
+    position; with ``swap`` = 0 the first k as they are and no propensities."""
+    if swap <= 0:
+        return list(candidates[:k]), None
+    order, propensities = draw_cards(len(candidates), k, swap, u)
+    return [candidates[int(i)] for i in order], tuple(float(p) for p in propensities)

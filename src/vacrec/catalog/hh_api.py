@@ -77,6 +77,8 @@ def vacancy_from_hh(obj: dict[str, Any]) -> dict[str, Any]:
         "url": _text(obj.get("alternate_url")),
         "logo": _logo(employer.get("logo_urls")),
         "area": _text(_dict(obj.get("area")).get("name")),
+        "schedule": _schedule(obj),
+        "experience": _text(_dict(obj.get("experience")).get("id")),
         "published_at": _published(obj.get("published_at")),
         "archived": obj.get("archived") is True,
     }
@@ -154,6 +156,18 @@ def _published(value: Any) -> str | None:
         except ValueError:
             continue
     return None
+
+
+def _schedule(obj: dict[str, Any]) -> str | None:
+    """``schedule.id``; hh.ru's newer ``work_format`` list marks remote work where the
+    schedule (being retired by hh.ru) says nothing of it."""
+    schedule = _text(_dict(obj.get("schedule")).get("id"))
+    formats = obj.get("work_format")
+    if isinstance(formats, list) and any(
+        isinstance(f, dict) and f.get("id") == "REMOTE" for f in formats
+    ):
+        return "remote"
+    return schedule
 
 
 def _dict(value: Any) -> dict[str, Any]:

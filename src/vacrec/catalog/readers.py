@@ -369,6 +369,8 @@ def _xlsx_vacancy(cells: dict[str, Any], id_column: str) -> dict[str, Any]:
         "url": links.get("desktop") if isinstance(links, dict) else None,
         "logo": cells.get("logo"),
         "area": area.get("name") if isinstance(area, dict) else None,
+        "schedule": cells.get("@workSchedule"),  # a plain id cell: 'remote', 'fullDay', …
+        "experience": cells.get("workExperience"),  # 'noExperience', 'between1And3', …
         "published_at": _published(published),
     }
 

@@ -12,6 +12,14 @@ from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from vacrec.catalog.text import clean_text
+
+SCHEDULES: tuple[str, ...] = ("fullDay", "shift", "flexible", "remote", "flyInFlyOut")
+"""hh.ru's work schedule ids (``schedule.id``; the 2023 spreadsheet's ``@workSchedule``)."""
+EXPERIENCES: tuple[str, ...] = ("noExperience", "between1And3", "between3And6", "moreThan6")
+"""hh.ru's experience ids (``experience.id``; the spreadsheet's ``workExperience``)."""
+REMOTE = "remote"
+
 
 class Vacancy(BaseModel):
     """One job posting in the normalised form of DESIGN.md.
@@ -32,6 +40,8 @@ class Vacancy(BaseModel):
     url: str | None = None
     logo: str | None = None
     area: str | None = None
+    schedule: str | None = None
+    experience: str | None = None
     published_at: datetime | None = None
     industry_inferred: bool = False
     industry_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -52,7 +62,7 @@ class Vacancy(BaseModel):
     @field_validator("id", "name", mode="after")
     @classmethod
     def _strip(cls, value: str) -> str:
-        value = value.strip()
+        value = clean_text(value, tags=False).strip()
         if not value:
             raise ValueError("must not be blank")
         return value
@@ -60,7 +70,9 @@ class Vacancy(BaseModel):
     @field_validator("description", mode="after")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        # Kept as the source wrote it: duplicates are judged on the exact text.
+        # Kept as the source wrote it but for markup (entities decoded, tags removed): a card
+        # shows it as text. Duplicates are judged on this text.
+        value = clean_text(value)
         if not value.strip():
             raise ValueError("must not be blank")
         return value
@@ -97,6 +109,34 @@ class Vacancy(BaseModel):
             return value.strip() or None
         return value
 
+    @field_validator("company", "area", mode="after")
+    @classmethod
+    def _clean(cls, value: str | None) -> str | None:
+        return None if value is None else clean_text(value, tags=False).strip() or None
+
+    @field_validator("schedule", "experience", mode="before")
+    @classmethod
+    def _hh_id(cls, value: object) -> object:
+        """hh.ru's id, also from its ``{"id": …, "name": …}`` object; an id this code does not
+        know (hh.ru adds some now and then) is unknown (None) rather than a rejected row."""
+        if isinstance(value, dict):
+            value = value.get("id")
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be an hh.ru id string")
+        return value.strip()
+
+    @field_validator("schedule", mode="after")
+    @classmethod
+    def _known_schedule(cls, value: str | None) -> str | None:
+        return value if value in SCHEDULES else None
+
+    @field_validator("experience", mode="after")
+    @classmethod
+    def _known_experience(cls, value: str | None) -> str | None:
+        return value if value in EXPERIENCES else None
+
 
 CATALOG_FIELDS: tuple[str, ...] = (
     "id",
@@ -108,6 +148,8 @@ CATALOG_FIELDS: tuple[str, ...] = (
     "url",
     "logo",
     "area",
+    "schedule",
+    "experience",
     "published_at",
 )
 """Fields of the normalised JSONL/CSV format, in their documented order."""
@@ -126,6 +168,9 @@ class CatalogRecord:
     url: str | None = None
     logo: str | None = None
     published_at: datetime | None = None
+    area: str | None = None
+    schedule: str | None = None
+    experience: str | None = None
 
 
 def content_hash(vacancy: Vacancy | CatalogRecord) -> str:

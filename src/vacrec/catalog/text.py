@@ -58,6 +58,13 @@ def normalise(text: str) -> list[str]:
     return tokens
 
 
+def stem_words(text: str) -> list[str]:
+    """Every word of ``text`` stemmed in its language, stop words kept (in «в Москве» the
+    «в» matters to whoever reads places)."""
+    russian, english = _stemmers()
+    return [(russian if _CYRILLIC.search(w) else english).stemWord(w) for w in tokenize(text)]
+
+
 def normalise_to_text(text: str) -> str:
     """:func:`normalise` joined by spaces: the form a vectoriser consumes."""
     return " ".join(normalise(text))
@@ -73,3 +80,33 @@ def cut_at_word(text: str, limit: int, min_keep: int = 0) -> str:
     cut = flat[: limit + 1]
     space = cut.rfind(" ")
     return cut[:space] if space > min_keep else flat[:limit]
+
+
+# An entity with its semicolon only: html.unescape alone would also decode "&not" in "&nothing".
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# A tag starts with a letter (or "/" and a letter): "<3 лет" or "a < b" are text, not markup.
+_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+_LINE_TAG = re.compile(r"<br\s*/?>|</(?:p|li|div|h[1-6])\s*>", re.IGNORECASE)
+
+
+def clean_text(text: str, tags: bool = True) -> str:
+    """``text`` with HTML entities decoded (twice encoded ones too) and, with ``tags``, tags
+    removed.
+
+    Sources disagree on whether text is HTML: the 2023 spreadsheet keeps ``&quot;`` and
+    ``&#39;`` in plain text, and a page would show them raw. Plain text is kept as it is.
+    Titles and company names keep anything tag-like (``tags=False``): no source sends them
+    as HTML, so "<b>" there is what the employer typed, shown as text.
+    """
+    for _ in range(2):  # "&amp;quot;" is a quote that was escaped twice
+        if "&" not in text:
+            break
+        text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    if tags and "<" in text:
+        text = _MARKUP.sub(" ", _LINE_TAG.sub("\n", text))
+    return text
+
+
+def has_markup(text: str) -> bool:
+    """True when ``text`` still holds an HTML entity or tag (what a card must never show)."""
+    return bool(_ENTITY.search(text) or _MARKUP.search(text))

@@ -234,30 +234,65 @@ def bench_scale_command(
 
 def bench_cards_command(
     catalog: Annotated[
-        Path, typer.Option("--catalog", help="Catalog to simulate on (the shared xlsx by default).")
+        Path, typer.Option("--catalog", help="Catalog to serve (the shared xlsx by default).")
     ] = SHARED_CATALOG,
+    seekers: Annotated[
+        int, typer.Option("--seekers", min=10, help="Seekers served for the seeker section.")
+    ] = 200,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    events: Annotated[int, typer.Option("--events", min=100, help="Rated requests.")] = 4_000,
+    events: Annotated[
+        int, typer.Option("--events", min=100, help="Rated requests the votes learn from.")
+    ] = 4_000,
     eval_seekers: Annotated[
         int, typer.Option("--eval-seekers", min=50, help="Seekers served greedily before/after.")
     ] = 1_000,
+    section: Annotated[
+        str,
+        typer.Option(
+            "--section", help="seeker (place, distinct jobs, clean text), learning, or all."
+        ),
+    ] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Cards: do per-vacancy votes push vacancies everyone dislikes out of the cards?"""
-    from vacrec.benchmarks.card_learning import run_learning
+    """Cards: what seekers see (place, distinct jobs, clean text, new cards after 👎) and
+    whether per-vacancy votes push vacancies everyone dislikes out of the cards."""
+    if section not in ("seeker", "learning", "all"):
+        raise typer.BadParameter("must be seeker, learning or all", param_hint="--section")
+    figures: dict[str, object] = {}
+    if section in ("seeker", "all"):
+        from vacrec.benchmarks.cards import run
 
-    learning = _measure(
-        "bench cards", catalog, run_learning, seed=seed, events=events, eval_seekers=eval_seekers
-    )
-    figures = {"learning": learning}
+        figures.update(_measure("bench cards", catalog, run, seekers=seekers, seed=seed))
+    if section in ("learning", "all"):
+        from vacrec.benchmarks.card_learning import run_learning
+
+        figures["learning"] = _measure(
+            "bench cards", catalog, run_learning, seed=seed, events=events,
+            eval_seekers=eval_seekers,
+        )  # fmt: skip
     if as_json:
         print_json(figures)
         return
-    before, after = learning["before"], learning["after"]
-    print(
-        f"disliked vacancies among greedy cards: {before['disliked_share']:.3f} → "
-        f"{after['disliked_share']:.3f} (fell by {learning['disliked_share_fell_by']:.0%}); "
-        f"wanted posting among the five: {before['wanted_in_cards']:.3f} → "
-        f"{after['wanted_in_cards']:.3f} after {learning['events']} rated requests "
-        f"(seed {learning['seed']})"
-    )
+    if "seeker" in figures:
+        s = figures["seeker"]
+        assert isinstance(s, dict)
+        print(
+            f"cards in the named place or remote: {s['place_share']} (without the place: "
+            f"{s['place_share_without_place']}; {s['place_requests_counted']} requests)"
+        )
+        print(
+            f"duplicate jobs per answer {s['duplicate_jobs_per_answer']}, cards with raw markup "
+            f"{s['cards_with_raw_markup']} of {s['cards_checked']}, five new cards after all 👎 "
+            f"{s['five_new_after_all_rejected']}; median {s['median_ms']} ms"
+        )
+    if "learning" in figures:
+        learning = figures["learning"]
+        assert isinstance(learning, dict)
+        before, after = learning["before"], learning["after"]
+        print(
+            f"disliked vacancies among greedy cards: {before['disliked_share']:.3f} → "
+            f"{after['disliked_share']:.3f} (fell by {learning['disliked_share_fell_by']:.0%}); "
+            f"wanted posting among the five: {before['wanted_in_cards']:.3f} → "
+            f"{after['wanted_in_cards']:.3f} after {learning['events']} rated requests "
+            f"(seed {learning['seed']})"
+        )

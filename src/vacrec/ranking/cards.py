@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import tempfile
 import weakref
@@ -24,8 +25,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from vacrec.catalog.schema import CatalogRecord
-from vacrec.catalog.text import cut_at_word
+from vacrec.catalog.schema import EXPERIENCES, REMOTE, SCHEDULES, CatalogRecord
+from vacrec.catalog.text import clean_text, cut_at_word, tokenize
 from vacrec.domain import as_utc
 
 SNIPPET_CHARS = 200
@@ -47,6 +48,9 @@ class Card:
     logo: str | None
     snippet: str
     published_at: datetime | None
+    area: str | None
+    schedule: str | None  # hh.ru's id: remote, fullDay, shift, flexible, flyInFlyOut
+    experience: str | None  # noExperience, between1And3, between3And6, moreThan6
     read_description: Callable[[], str] = dataclasses.field(repr=False, compare=False)
     """Reads the full text. Only the legacy API shows it, so a card does not decode it up
     front (a description is most of a card's bytes). Cards are equal when their columns'
@@ -56,6 +60,20 @@ class Card:
     def description(self) -> str:
         """The full description."""
         return self.read_description()
+
+    @property
+    def remote(self) -> bool:
+        """True when the posting says the work is remote."""
+        return self.schedule == REMOTE
+
+
+def job_key(name: str, company: str | None) -> int:
+    """One number per job: the same title (letter case, punctuation and ё aside) at the same
+    company is one job however many cities it is posted in."""
+    title = " ".join(tokenize(name))
+    employer = " ".join(tokenize(company or ""))
+    digest = hashlib.blake2b(f"{title}\x1f{employer}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -133,18 +151,26 @@ class ColumnBuilder:
         self._missing = {f: array("b") for f in TEXT_FIELDS}
         self._salary, self._salary_missing = array("q"), array("b")
         self._published, self._published_missing = array("q"), array("b")
+        self._area_code = array("i")
+        self._areas: dict[str, int] = {}
+        self._schedule, self._experience = array("b"), array("b")
+        self._job = array("q")
 
     def add_record(self, record: CatalogRecord) -> None:
-        """:meth:`add` with the fields read off a record."""
+        """:meth:`add` with the fields read off a record; text is cleaned of markup here too,
+        so a store filled before ingest decoded entities still shows clean cards."""
         self.add(
             id=record.id,
-            name=record.name,
-            company=record.company,
+            name=clean_text(record.name, tags=False),
+            company=None if record.company is None else clean_text(record.company, tags=False),
             salary=record.salary,
             url=record.url,
             logo=record.logo,
-            description=record.description,
+            description=clean_text(record.description),
             published_at=record.published_at,
+            area=record.area,
+            schedule=record.schedule,
+            experience=record.experience,
         )
 
     def add(
@@ -158,8 +184,17 @@ class ColumnBuilder:
         logo: str | None,
         description: str,
         published_at: datetime | None,
+        area: str | None = None,
+        schedule: str | None = None,
+        experience: str | None = None,
     ) -> None:
         self._ids.append(id)
+        self._area_code.append(
+            -1 if area is None else self._areas.setdefault(area, len(self._areas))
+        )
+        self._schedule.append(SCHEDULES.index(schedule) if schedule in SCHEDULES else -1)
+        self._experience.append(EXPERIENCES.index(experience) if experience in EXPERIENCES else -1)
+        self._job.append(job_key(name, company))
         values = (name, company, url, logo, snippet(description), description)
         for field, value in zip(TEXT_FIELDS, values, strict=True):
             encoded = b"" if value is None else value.encode()
@@ -189,7 +224,17 @@ class ColumnBuilder:
         out["salary_missing"] = np.frombuffer(self._salary_missing, np.int8).astype(bool)
         out["published_us"] = np.frombuffer(self._published, np.int64).copy()
         out["published_missing"] = np.frombuffer(self._published_missing, np.int8).astype(bool)
+        out["area_names"] = np.asarray(list(self._areas), dtype=str) if self._areas else _NO_TEXT
+        out["area_code"] = np.frombuffer(self._area_code, np.int32).copy()
+        out["schedule"] = np.frombuffer(self._schedule, np.int8).copy()
+        out["experience"] = np.frombuffer(self._experience, np.int8).copy()
+        jobs = np.frombuffer(self._job, np.int64).copy()
+        out["job"] = jobs
+        out["by_job"] = np.argsort(jobs, kind="stable").astype(np.int32)
         return out
+
+
+_NO_TEXT = np.empty(0, "U1")
 
 
 class StringColumn:
@@ -216,6 +261,10 @@ class StringColumn:
         return np.concatenate(parts) if parts else np.empty(0, "U1")
 
 
+def _code_name(names: tuple[str, ...], code: int) -> str | None:
+    return names[code] if 0 <= code < len(names) else None
+
+
 def _micros(moment: datetime | None) -> int:
     if moment is None:
         return 0
@@ -240,6 +289,12 @@ class CardTable(Mapping[str, Card]):
             )
             for field in TEXT_FIELDS
         }
+        self.area_names: tuple[str, ...] = tuple(str(a) for a in columns["area_names"])
+        self.area_code: np.ndarray = columns["area_code"]
+        """Per card number: the position of its area in :attr:`area_names`, -1 unknown."""
+        self.remote: np.ndarray = columns["schedule"] == SCHEDULES.index(REMOTE)
+        """Per card number: True when the work is remote."""
+        self._jobs, self._by_job = columns["job"], columns["by_job"]
 
     @classmethod
     def empty(cls) -> CardTable:
@@ -263,6 +318,18 @@ class CardTable(Mapping[str, Card]):
             return int(order[found])
         return -1
 
+    def numbers_of(self, vacancy_ids: list[str]) -> np.ndarray:
+        """The card numbers of ``vacancy_ids`` (all of this table), in one vectorised search."""
+        if not vacancy_ids:
+            return np.zeros(0, dtype=np.intp)
+        wanted = np.asarray(vacancy_ids, dtype=str)
+        found = np.searchsorted(self._ids, wanted, sorter=self._by_id)
+        found = np.minimum(found, len(self._ids) - 1)
+        numbers = np.asarray(self._by_id[found], dtype=np.intp)
+        if not (self._ids[numbers] == wanted).all():
+            raise KeyError("a vacancy id is not in this card table")
+        return numbers
+
     def card(self, number: int) -> Card:
         """The card with the card number ``number``."""
         c = self._columns
@@ -277,8 +344,33 @@ class CardTable(Mapping[str, Card]):
             published_at=None
             if c["published_missing"][number]
             else _EPOCH + timedelta(microseconds=int(c["published_us"][number])),
+            area=self._area(number),
+            schedule=_code_name(SCHEDULES, int(c["schedule"][number])),
+            experience=_code_name(EXPERIENCES, int(c["experience"][number])),
             read_description=partial(self._description, number),
         )
+
+    def job(self, number: int) -> int:
+        """The job key (:func:`job_key`) of the card ``number``."""
+        return int(self._jobs[number])
+
+    def also_in(self, number: int) -> list[str]:
+        """The other areas the same job (title and company) is posted in, in catalog order."""
+        jobs, order = self._jobs, self._by_job
+        key = jobs[number]
+        first = int(np.searchsorted(jobs, key, side="left", sorter=order))
+        last = int(np.searchsorted(jobs, key, side="right", sorter=order))
+        own = self.area_code[number]
+        codes = self.area_code[np.sort(order[first:last])]
+        seen: list[str] = []
+        for code in codes.tolist():
+            if code >= 0 and code != own and self.area_names[code] not in seen:
+                seen.append(self.area_names[code])
+        return seen
+
+    def _area(self, number: int) -> str | None:
+        code = int(self.area_code[number])
+        return None if code < 0 else self.area_names[code]
 
     def _description(self, number: int) -> str:
         return self._text("description", number) or ""

@@ -9,6 +9,7 @@ built and how a process swaps it in are the application layer's (``vacrec.app.sn
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.cards import SNIPPET_CHARS, Card, CardTable, ColumnBuilder, snippet
 from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
+from vacrec.ranking.place import Places
 
 __all__ = [  # Card and snippet live in cards.py; callers import them from here
     "SNIPPET_CHARS",
@@ -98,6 +100,11 @@ class CatalogSnapshot:
     def match_features(self, text: str) -> np.ndarray:
         """``MATCH_FEATURES`` of ``text`` for every action (the agent's content features)."""
         return self.features_of(self.match(text))
+
+    @cached_property
+    def places(self) -> Places:
+        """The catalog's areas, to read a seeker's city (built on first use)."""
+        return Places(self.cards.area_names)
 
     def industry_sizes(self) -> np.ndarray:
         """Vacancies per action."""

@@ -29,7 +29,7 @@ from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_i
 from vacrec.agent.skills import skill_texts
 from vacrec.app.models import ModelHolder
 from vacrec.app.snapshots import SnapshotHolder
-from vacrec.app.vacancy_votes import VoteHolder, serve_cards
+from vacrec.app.vacancy_votes import VotedMatch, VoteHolder, swap_cards
 from vacrec.config import Settings
 from vacrec.domain import (
     AGE_MAX,
@@ -42,6 +42,7 @@ from vacrec.domain import (
 )
 from vacrec.errors import InvalidRequest, ServiceUnavailable
 from vacrec.ranking.index import MATCH_THRESHOLD
+from vacrec.ranking.place import WORK_FORMATS, Understood, UnknownArea, WorkFormat, choose
 from vacrec.ranking.snapshot import Card, CatalogSnapshot
 from vacrec.ranking.vote_prior import VotePrior
 from vacrec.service.metrics import Metrics
@@ -59,6 +60,8 @@ class RecommendedItem:
 
     card: Card
     score: float
+    place_match: bool | None = None  # in the city asked for, or remote; None: none asked
+    also_in: tuple[str, ...] = ()  # the other areas the same job is posted in
     propensity: float | None = None  # of its position, when the cards were randomised
     words: tuple[str, ...] = ()  # the preference's words the card shares
 
@@ -88,6 +91,8 @@ class IndustryScore:
     learned: float | None
     score: float
 
+
+NO_PLACE = Understood()
 
 SESSION_MIN_VOTES = 3
 """An industry drops below the others for a session once its cards got this many votes there,
@@ -129,6 +134,8 @@ class Recommendation:
     contexts: Contexts  # the seeker's feature rows, kept to explain the choice on demand
     policy_scores: np.ndarray  # [n_actions], what the policy ranked by
     session: SessionSummary | None = None  # None: the request named no session
+    preference: str = ""  # the seeker's words, to mark them in the snippets
+    place: Understood = NO_PLACE  # the place and work format the answer was chosen for
 
     @cached_property
     def scores(self) -> tuple[IndustryScore, ...]:
@@ -255,10 +262,14 @@ class Recommender:
         explore: bool = True,
         source: str = "api",
         client: str | None = None,
+        area: str | None = None,
+        work_format: str | None = None,
     ) -> Recommendation:
         """Pick an industry for the state, rank its vacancies, store the event, return it.
 
         ``client`` is the requester's identity (``service/clients.py``), kept with the event.
+        ``area`` (one of the catalog's) and ``work_format`` win over a place or format said in
+        ``preference``; None: read them from the words.
         """
         skill = self._check_state(age, skill)
         if len(preference) > PREFERENCE_MAX_CHARS:
@@ -272,7 +283,15 @@ class Recommender:
                 f"session_id: at most {SESSION_ID_MAX_CHARS} characters", field="session_id"
             )
 
+        if work_format is not None and work_format not in WORK_FORMATS:
+            raise InvalidRequest(
+                f"work_format: must be one of {', '.join(WORK_FORMATS)}", field="work_format"
+            )
         snapshot = self.snapshot()
+        try:
+            wanted = snapshot.places.understand(preference, area, _as_format(work_format))
+        except UnknownArea as error:
+            raise InvalidRequest(str(error), field="area") from None
         match = snapshot.match(preference)
         contexts = self.encoder_for(snapshot).encode_one(
             age, skill, preference, snapshot.features_of(match)
@@ -298,19 +317,29 @@ class Recommender:
             swap = self.settings.card_swap if explore else 0.0
             u = float(self._rng.random()) if swap > 0 else 0.0  # no draw: streams unchanged
         industry = snapshot.actions[decision.action]
-        cards = serve_cards(
-            match, industry, k, self.votes.current, self.vote_prior, skill, age,
-            exclude=history.rejected, demote=history.shown, swap=swap, u=u,
-        )  # fmt: skip
-        ranked, propensities = cards.ranked, cards.propensities or (None,) * len(cards.ranked.items)
+        # The agent's context does not yet say how many of each industry's postings fit the
+        # place asked for: an industry with none there may still be chosen (then marked).
+        ranked = choose(
+            VotedMatch(match, self.votes.current, self.vote_prior, skill, age),
+            snapshot.cards,
+            industry,
+            k + 1 if swap > 0 else k,  # randomising needs the next candidate too
+            wanted,
+            snapshot.index.size(industry),
+            exclude=history.rejected,
+            demote=history.shown,
+        )
+        shown, propensities = swap_cards(ranked.items, k, swap, u)
         items = tuple(
             RecommendedItem(
-                snapshot.cards[vid],
-                float(score),
+                snapshot.cards.card(c.number),
+                float(c.score),
+                c.place_match,
+                c.also_in,
                 p,
-                snapshot.shared_words(preference, vid) if score > 0.0 else (),
+                snapshot.shared_words(preference, c.id) if c.score > 0.0 else (),
             )
-            for (vid, score), p in zip(ranked.items, propensities, strict=True)
+            for c, p in zip(shown, propensities or (None,) * len(shown), strict=True)
         )
         event = events.NewEvent(
             id=secrets.token_urlsafe(16),
@@ -326,7 +355,7 @@ class Recommender:
             model_version=policy.version,
             catalog_version=int(snapshot.version),  # type: ignore[arg-type]
             shown=tuple(item.id for item in items),
-            card_propensities=cards.propensities,
+            card_propensities=propensities,
             source=source,
             client=client,
         )
@@ -353,6 +382,8 @@ class Recommender:
             )
             if session_id is not None
             else None,
+            preference=preference,
+            place=wanted,
         )
 
     def _session_history(self, session_id: str | None, client: str | None) -> SessionHistory:
@@ -437,6 +468,14 @@ class Recommender:
         if self.metrics is not None:
             self.metrics.observe_feedback(kind, stored.reward)
         return stored.reward
+
+
+def _as_format(work_format: str | None) -> WorkFormat | None:
+    if work_format == "remote":
+        return "remote"
+    if work_format == "office":
+        return "office"
+    return None if work_format is None else "any"
 
 
 def industry_scores(

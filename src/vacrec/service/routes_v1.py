@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from vacrec.errors import ServiceUnavailable
+from vacrec.ranking.snippets import marked_snippet, query_stems
 from vacrec.service.deps import ClientDep, RecommenderDep
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
-from vacrec.service.recommender import Recommendation
+from vacrec.service.recommender import Recommendation, RecommendedItem
 from vacrec.service.schemas import (
     ActionOut,
+    AreasResponse,
     ErrorResponse,
     ExplanationOut,
     FeedbackRequest,
@@ -19,11 +21,13 @@ from vacrec.service.schemas import (
     IndustryScoreOut,
     ItemOut,
     ModelResponse,
+    PlaceOut,
     QValueOut,
     RecommendationRequest,
     RecommendationResponse,
     SessionOut,
     SkillsResponse,
+    SnippetPart,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
@@ -39,28 +43,40 @@ _ERRORS = {
 }
 
 
+def _item(item: RecommendedItem, stems: frozenset[str]) -> ItemOut:
+    card = item.card
+    parts = marked_snippet(card.description, stems, card.snippet) if item.matched else []
+    return ItemOut(
+        id=card.id,
+        name=card.name,
+        company=card.company,
+        salary=card.salary,
+        url=card.url,
+        logo=card.logo,
+        snippet="".join(p.text for p in parts) if parts else card.snippet,
+        snippet_parts=[SnippetPart(text=p.text, mark=p.mark) for p in parts]
+        or ([SnippetPart(text=card.snippet, mark=False)] if card.snippet else []),
+        score=item.score,
+        matched=item.matched,
+        area=card.area,
+        schedule=card.schedule,
+        experience=card.experience,
+        published_at=card.published_at,
+        place_match=item.place_match,
+        also_in=list(item.also_in),
+        propensity=item.propensity,
+        matched_words=list(item.words),
+    )
+
+
 def _response(rec: Recommendation) -> RecommendationResponse:
+    stems = query_stems(rec.preference)
     return RecommendationResponse(
         event_id=rec.event_id,
         model_version=rec.model_version,
         action=ActionOut(index=rec.action, industry=rec.industry),
         propensity=rec.propensity,
-        items=[
-            ItemOut(
-                id=item.card.id,
-                name=item.card.name,
-                company=item.card.company,
-                salary=item.card.salary,
-                url=item.card.url,
-                logo=item.card.logo,
-                snippet=item.card.snippet,
-                score=item.score,
-                matched=item.matched,
-                propensity=item.propensity,
-                matched_words=list(item.words),
-            )
-            for item in rec.items
-        ],
+        items=[_item(item, stems) for item in rec.items],
         fallback=rec.fallback,
         explanation=ExplanationOut(
             policy="content prior" if rec.model_version is None else "model",
@@ -80,6 +96,12 @@ def _response(rec: Recommendation) -> RecommendationResponse:
             rejected=rec.session.rejected,
             shown_before=rec.session.shown_before,
             avoided=list(rec.session.avoided),
+        ),
+        place=PlaceOut(
+            area=rec.place.area,
+            work_format=rec.place.work_format,
+            area_from_words=rec.place.area_from_words,
+            format_from_words=rec.place.format_from_words,
         ),
     )
 
@@ -103,6 +125,9 @@ def recommend(
         explore=body.explore,
         source="api",
         client=client,
+        area=body.area,
+        # Absent means "read it from the words"; an explicit "any" overrides them.
+        work_format=body.work_format if "work_format" in body.model_fields_set else None,
     )
     # Built and validated once here, serialised by pydantic-core directly: FastAPI would
     # otherwise validate the same object a second time on the hot path.
@@ -140,6 +165,16 @@ def industries(recommender: RecommenderDep) -> IndustriesResponse:
         catalog_version=snapshot.version,
         industries=[IndustryOut(index=i, industry=name) for i, name in enumerate(snapshot.actions)],
     )
+
+
+@router.get("/areas", response_model=AreasResponse)
+def areas(recommender: RecommenderDep) -> AreasResponse:
+    """The catalog's cities: what ``area`` of a recommendation request may name."""
+    try:
+        snapshot = recommender.snapshot()
+    except ServiceUnavailable:
+        return AreasResponse(catalog_version=None, areas=[])
+    return AreasResponse(catalog_version=snapshot.version, areas=list(snapshot.places.names))
 
 
 @router.get("/model", response_model=ModelResponse)

@@ -8,7 +8,8 @@ not ages.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -31,6 +32,7 @@ from vacrec.domain import (
 )
 
 ID_MAX_CHARS = 64
+AREA_MAX_CHARS = 100
 SKILL_MAX_CHARS = 128  # longer than any skill: the vocabulary check names the allowed ones
 SKILLS_MARKER = "x-vacrec-skills"
 """Marks every skill field's schema; the app replaces it with an ``enum`` of its own
@@ -113,6 +115,44 @@ class RecommendationRequest(_Body):
     explore: bool = Field(
         default=True, strict=True, description="false serves the greedy action (evaluation)."
     )
+    area: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=AREA_MAX_CHARS),
+            AfterValidator(_no_surrogates),
+            AfterValidator(_no_nul),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="A city from `GET /api/v1/areas` (any letter case, ё or е): its jobs and "
+        "remote ones come first. Absent: read from the preference («в Москве»); an unknown "
+        "city is a 422 naming close ones.",
+    )
+    work_format: Literal["remote", "any", "office"] = Field(
+        default="any",
+        description='"remote": remote jobs only; "office": none of them; "any" (default). '
+        'Absent: read from the preference («удалённо», "remote").',
+    )
+
+
+class PlaceOut(BaseModel):
+    """The place and work format the answer was chosen for, and whether the words said them."""
+
+    area: str | None
+    work_format: str
+    area_from_words: bool
+    format_from_words: bool
+
+
+class AreasResponse(BaseModel):
+    catalog_version: int | None
+    areas: list[str] = Field(description="Every area of the catalog, sorted.")
+
+
+class SnippetPart(BaseModel):
+    text: str
+    mark: bool = Field(description="True: words that matched the preference.")
 
 
 class ActionOut(BaseModel):
@@ -127,12 +167,44 @@ class ItemOut(BaseModel):
     salary: int | None
     url: str | None
     logo: str | None
-    snippet: str
+    snippet: str = Field(
+        description="Plain text: the part of the description around the words that matched "
+        "(its first words when none did)."
+    )
+    snippet_parts: list[SnippetPart] = Field(
+        default_factory=list,
+        description="The snippet as runs of plain text, the matched words marked: render "
+        "them as text, never as markup.",
+    )
     score: float = Field(description="Cosine similarity to the preference, 0–1.")
     matched: bool = Field(
         description="True when the vacancy matches the preference well (score at least "
         "vacrec.ranking.index.MATCH_THRESHOLD); false for weak matches and for the vacancies "
         "added, most recent first, to fill the list."
+    )
+    area: str | None = Field(default=None, description="The posting's city; null: unknown.")
+    schedule: str | None = Field(
+        default=None,
+        description="hh.ru's schedule id: remote, fullDay, shift, flexible, flyInFlyOut; "
+        "null: unknown.",
+    )
+    experience: str | None = Field(
+        default=None,
+        description="hh.ru's experience id: noExperience, between1And3, between3And6, "
+        "moreThan6; null: unknown.",
+    )
+    published_at: datetime | None = Field(
+        default=None, description="When the posting was published; null: unknown."
+    )
+    place_match: bool | None = Field(
+        default=None,
+        description="In the city asked for, or remote; null when the request named no place "
+        "or work format. Cards outside it come after those in it.",
+    )
+    also_in: list[str] = Field(
+        default_factory=list,
+        description="Other cities the same job (title and company) is posted in: one job is "
+        "shown once per answer.",
     )
     matched_words: list[str] = Field(
         default_factory=list,
@@ -203,6 +275,9 @@ class RecommendationResponse(BaseModel):
     explanation: ExplanationOut
     session: SessionOut | None = Field(
         default=None, description="Present when the request named a session_id."
+    )
+    place: PlaceOut | None = Field(
+        default=None, description="The place and work format understood (fields or words)."
     )
 
 

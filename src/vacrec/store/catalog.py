@@ -70,6 +70,9 @@ def stream_catalog_records(
             vacancies.c.url,
             vacancies.c.logo,
             vacancies.c.published_at,
+            vacancies.c.area,
+            vacancies.c.schedule,
+            vacancies.c.experience,
         )
         .where(vacancies.c.retired_at.is_(None))
         .order_by(vacancies.c.id)
@@ -93,6 +96,9 @@ def stream_catalog_records(
                 url=row.url,
                 logo=row.logo,
                 published_at=row.published_at,
+                area=row.area,
+                schedule=row.schedule,
+                experience=row.experience,
             )
         groups.check_exhausted()
 
@@ -206,7 +212,6 @@ def _vacancy_row(record: CatalogRecord, version: int) -> dict[str, Any]:
     return {
         **fields,
         "industries": list(record.industries),
-        "area": None,
         "industry_inferred": False,
         "industry_confidence": None,
         "content_hash": content_hash(record),

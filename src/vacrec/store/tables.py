@@ -53,6 +53,8 @@ vacancies = Table(
     Column("url", Text),
     Column("logo", Text),
     Column("area", Text),
+    Column("schedule", String(32)),  # hh.ru's id: remote, fullDay, shift, flexible, flyInFlyOut
+    Column("experience", String(32)),  # noExperience, between1And3, between3And6, moreThan6
     Column("published_at", DateTime(timezone=True)),
     Column("industries", JSON, nullable=False),
     Column("industry_inferred", Boolean, nullable=False),

@@ -45,6 +45,33 @@
       card_words: (words) => `Совпали слова: ${words}`,
       card_recent: "Вакансия этой отрасли",
       salary_none: "з/п не указана",
+      area_label: "Город",
+      area_hint: "необязательно: вакансии в этом городе и удалённые — первыми",
+      format_label: "Формат работы",
+      format_any: "Удалённо или в офисе",
+      format_remote: "Только удалённо",
+      format_office: "Только в офисе",
+      schedule_remote: "Удалённо",
+      schedule_fullDay: "Офис, полный день",
+      schedule_shift: "Офис, сменный график",
+      schedule_flexible: "Офис, гибкий график",
+      schedule_flyInFlyOut: "Вахта",
+      experience_noExperience: "Без опыта",
+      experience_between1And3: "Опыт 1–3 года",
+      experience_between3And6: "Опыт 3–6 лет",
+      experience_moreThan6: "Опыт более 6 лет",
+      published: (date) => `Опубликована ${date}`,
+      area_unknown: "Город не указан",
+      also_in: (n) => {
+        const tail = n % 10 === 1 && n % 100 !== 11 ? "городе" : "городах";
+        return `ещё в ${n} ${tail}`;
+      },
+      also_in_title: (names) => `Эта же вакансия: ${names.join(", ")}`,
+      card_elsewhere: "Не в выбранном городе",
+      place_note: (parts, words) => `${parts.join(", ")}${words ? " — поняли из ваших пожеланий." : "."}`,
+      place_city: (city) => `Сначала вакансии в городе ${city} и удалённые`,
+      place_remote: "только удалённая работа",
+      place_office: "только работа в офисе",
       open_posting: "Открыть вакансию (в новой вкладке)",
       vote_group: (name) => `Оценка вакансии «${name}»`,
       vote_up: "Подходит",
@@ -108,6 +135,9 @@
         "достаточно подборок.",
       why_foot_order: "Отрасли упорядочены по обоим значениям вместе.",
       err_age: "Возраст: введите целое число от 14 до 100.",
+      err_area: (close) =>
+        "Город: в каталоге нет вакансий в этом городе." +
+        (close ? ` Может быть, ${close}?` : " Выберите город из подсказок или оставьте поле пустым."),
       err_skill: "Навык: выберите навык из списка.",
       err_network: "Сервер недоступен. Проверьте соединение и попробуйте ещё раз.",
       err_skills_load: "Не удалось загрузить список навыков.",
@@ -154,6 +184,30 @@
       card_words: (words) => `Matched words: ${words}`,
       card_recent: "A vacancy in this industry",
       salary_none: "salary not specified",
+      area_label: "City",
+      area_hint: "optional: jobs in this city and remote ones come first",
+      format_label: "Work format",
+      format_any: "Remote or office",
+      format_remote: "Remote only",
+      format_office: "Office only",
+      schedule_remote: "Remote",
+      schedule_fullDay: "Office, full day",
+      schedule_shift: "Office, shifts",
+      schedule_flexible: "Office, flexible hours",
+      schedule_flyInFlyOut: "Fly-in fly-out",
+      experience_noExperience: "No experience needed",
+      experience_between1And3: "1–3 years' experience",
+      experience_between3And6: "3–6 years' experience",
+      experience_moreThan6: "Over 6 years' experience",
+      published: (date) => `Published ${date}`,
+      area_unknown: "City not stated",
+      also_in: (n) => `also in ${n} ${n === 1 ? "city" : "cities"}`,
+      also_in_title: (names) => `The same job: ${names.join(", ")}`,
+      card_elsewhere: "Not in the city you chose",
+      place_note: (parts, words) => `${parts.join(", ")}${words ? " — understood from your preferences." : "."}`,
+      place_city: (city) => `Jobs in ${city} and remote ones first`,
+      place_remote: "remote work only",
+      place_office: "office work only",
       open_posting: "Open the posting (new tab)",
       vote_group: (name) => `Rate the vacancy “${name}”`,
       vote_up: "Good fit",
@@ -217,6 +271,9 @@
         "rated enough picks.",
       why_foot_order: "Industries are ordered by both values together.",
       err_age: "Age: enter a whole number from 14 to 100.",
+      err_area: (close) =>
+        "City: the catalog has no vacancies there." +
+        (close ? ` Did you mean ${close}?` : " Pick a city from the suggestions or leave it empty."),
       err_skill: "Skill: choose a skill from the list.",
       err_network: "The server cannot be reached. Check your connection and try again.",
       err_skills_load: "Could not load the list of skills.",
@@ -390,6 +447,10 @@
     // The server's words for these name an event id; the seeker needs what to do next.
     if (status === 404 || status === 409 || status === 410) return t(`err_${status}`);
     const detail = body && (body.detail ?? body.details ?? body.message ?? body.error);
+    if (status === 422 && typeof detail === "string" && detail.startsWith("area:")) {
+      const close = /did you mean (.+)\?$/.exec(detail); // catalog names, shown as text
+      return t("err_area", close ? close[1] : "");
+    }
     if (Array.isArray(detail) && detail.length) {
       return detail
         .map((item) => {
@@ -449,6 +510,18 @@
     }
   }
 
+  async function loadAreas() {
+    try {
+      const data = await api("GET", "/api/v1/areas");
+      const names = Array.isArray(data && data.areas) ? data.areas : [];
+      $("area-list").replaceChildren(
+        ...names.filter((n) => typeof n === "string").map((n) => el("option", { value: n })),
+      );
+    } catch (err) {
+      // no suggestions: the city can still be typed
+    }
+  }
+
   function showFormError(message) {
     const box = $("form-error");
     box.textContent = message || "";
@@ -462,7 +535,13 @@
     const skill = $("skill").value;
     if (!skill) return { error: t("err_skill"), focus: "skill" };
     const preference = $("preference").value;
-    return { body: { age, skill, preference, k: 5, session_id: sessionId() } };
+    const body = { age, skill, preference, k: 5, session_id: sessionId() };
+    const area = $("area").value.trim();
+    if (area) body.area = area;
+    // "any" is left out, so a format said in the preference («удалённо») still counts.
+    const format = $("work-format").value;
+    if (format === "remote" || format === "office") body.work_format = format;
+    return { body };
   }
 
   async function onSubmit(event) {
@@ -596,6 +675,7 @@
         text: state.query ? t("card_unmatched") : t("card_recent"),
       });
     }
+    const facts = cardFacts(item);
     const vote = state.votes.get(String(item.id));
     const locked = isLocked();
     const voteButton = (value, cls, label) =>
@@ -629,10 +709,53 @@
       item.matched === true && words
         ? el("p", { className: "matched-words", text: t("card_words", words) })
         : null,
+      item.place_match === false ? el("p", { className: "elsewhere", text: t("card_elsewhere") }) : null,
       el("p", { className: salary ? "salary" : "salary none", text: salary ?? t("salary_none") }),
-      item.snippet ? catalogText("p", item.snippet, "snippet") : null,
+      facts,
+      renderSnippet(item),
       el("div", { className: "votes", role: "group", "aria-label": t("vote_group", name) }, [up, down]),
     ]);
+  }
+
+  /** The snippet with the seeker's matched words in <mark>: every part is set as text. */
+  function renderSnippet(item) {
+    const parts = Array.isArray(item.snippet_parts)
+      ? item.snippet_parts.filter((p) => p && typeof p.text === "string" && p.text)
+      : [];
+    if (!parts.length) return item.snippet ? catalogText("p", item.snippet, "snippet") : null;
+    const nodes = parts.map((p) =>
+      p.mark === true ? el("mark", { text: p.text }) : document.createTextNode(p.text),
+    );
+    return el("p", { className: "snippet", lang: CATALOG_LANG }, nodes);
+  }
+
+  /** City (and the other cities of the same job), work format, experience, publication date. */
+  function cardFacts(item) {
+    const known = (prefix, id) => {
+      const key = `${prefix}_${id}`;
+      return typeof id === "string" && (I18N.ru[key] !== undefined) ? t(key) : null;
+    };
+    const parts = [];
+    parts.push(
+      typeof item.area === "string" && item.area
+        ? catalogText("span", item.area, "area")
+        : el("span", { className: "area none", text: t("area_unknown") }),
+    );
+    const others = Array.isArray(item.also_in) ? item.also_in.filter((a) => typeof a === "string") : [];
+    if (others.length) {
+      parts.push(el("span", { className: "also-in", title: t("also_in_title", others), text: t("also_in", others.length) }));
+    }
+    const schedule = known("schedule", item.schedule);
+    if (schedule) parts.push(el("span", { className: "schedule", text: schedule }));
+    const experience = known("experience", item.experience);
+    if (experience) parts.push(el("span", { className: "experience", text: experience }));
+    const published = item.published_at ? new Date(item.published_at) : null;
+    if (published && !Number.isNaN(published.getTime())) {
+      const locale = state.lang === "ru" ? "ru-RU" : "en-US";
+      const date = new Intl.DateTimeFormat(locale, { dateStyle: "medium" }).format(published);
+      parts.push(el("span", { className: "published", text: t("published", date) }));
+    }
+    return el("p", { className: "facts" }, parts);
   }
 
   function toggleVote(id, value) {
@@ -658,6 +781,7 @@
     fallback.hidden = !(result.fallback && items.length);
     fallback.textContent = state.query ? t("fallback") : t("fallback_blank");
     renderSessionNote(result.session);
+    renderPlaceNote(result.place);
 
     const cards = $("cards");
     cards.replaceChildren(...items.map(renderCard));
@@ -683,6 +807,25 @@
       status.textContent = "";
     }
     renderWhy(result);
+  }
+
+  /** The place and work format the answer was chosen for, as the server understood them. */
+  function renderPlaceNote(place) {
+    const note = $("place-note");
+    const parts = [];
+    let words = false;
+    if (place && typeof place === "object") {
+      if (typeof place.area === "string" && place.area) {
+        parts.push(t("place_city", place.area));
+        words = words || place.area_from_words === true;
+      }
+      if (place.work_format === "remote" || place.work_format === "office") {
+        parts.push(t(`place_${place.work_format}`));
+        words = words || place.format_from_words === true;
+      }
+    }
+    note.textContent = parts.length ? t("place_note", parts, words) : "";
+    note.hidden = parts.length === 0;
   }
 
   /** What this tab's earlier ratings changed in the answer, said in the seeker's words. */
@@ -857,6 +1000,7 @@
     count();
     applyLanguage();
     loadSkills();
+    loadAreas();
     if (restorePage()) renderResult(); // a reload keeps the answer and its unsent votes
   }
 

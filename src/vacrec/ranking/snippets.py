@@ -1,0 +1,95 @@
+"""A card's snippet cut around the words that matched the seeker's, with those words marked.
+
+The stored snippet is a posting's first words, usually the employer's boilerplate. For the
+handful of cards a request shows, the description is searched for the seeker's stems
+(the index's own analysis, so what is marked is what matched) and the window of
+``SNIPPET_CHARS`` holding the most of them is shown. The result is a list of plain-text
+parts, each marked or not: a client renders marked parts as such without ever parsing
+markup, so a hostile description stays text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vacrec.catalog.text import normalise
+from vacrec.ranking.cards import SNIPPET_CHARS
+
+_WORD = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+")
+LEAD_CHARS = 40
+"""Context kept before the first matched word of the window."""
+SCAN_CHARS = 20_000
+"""Only this much of a description is searched (a card shows 200 characters)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """A run of snippet text; ``mark``: these are words the seeker's matched."""
+
+    text: str
+    mark: bool
+
+
+def query_stems(preference: str) -> frozenset[str]:
+    """The stems a description's words are compared with."""
+    return frozenset(normalise(preference))
+
+
+def marked_snippet(
+    description: str, stems: frozenset[str], fallback: str, limit: int = SNIPPET_CHARS
+) -> list[Part]:
+    """The window of ``description`` with the most words whose stem is in ``stems``, those
+    words marked; ``fallback`` (the stored snippet) when none matches."""
+    if not stems:
+        return [Part(fallback, False)] if fallback else []
+    text = description[:SCAN_CHARS]
+    hits = [
+        (m.start(), m.end())
+        for m in _WORD.finditer(text)
+        if (stem := normalise(m.group(0))) and stem[0] in stems
+    ]
+    if not hits:
+        return [Part(fallback, False)] if fallback else []
+    start, stop = _best_window(text, hits, limit)
+    parts: list[Part] = []
+    if start > 0:
+        parts.append(Part("…", False))
+    at = start
+    for first, last in hits:
+        if first < start or last > stop:
+            continue
+        if first > at:
+            parts.append(Part(_flat(text[at:first]), False))
+        parts.append(Part(text[first:last], True))
+        at = last
+    if stop > at:
+        parts.append(Part(_flat(text[at:stop]), False))
+    if stop < len(description):
+        parts.append(Part("…", False))
+    return [p for p in parts if p.text]
+
+
+def _best_window(text: str, hits: list[tuple[int, int]], limit: int) -> tuple[int, int]:
+    """(start, stop) of at most ``limit`` characters, cut at spaces, covering the most hits."""
+    best, best_count = 0, -1
+    for first, _ in hits:
+        start = max(0, first - LEAD_CHARS)
+        count = sum(1 for a, b in hits if a >= start and b <= start + limit)
+        if count > best_count:
+            best, best_count = start, count
+    start = best
+    if start > 0:
+        space = text.rfind(" ", 0, start + 1)
+        start = space + 1 if space >= 0 and start - space < LEAD_CHARS else start
+    stop = min(len(text), start + limit)
+    if stop < len(text):
+        space = text.rfind(" ", start, stop)
+        if space > start + limit // 2:
+            stop = space
+    return start, stop
+
+
+def _flat(text: str) -> str:
+    """Whitespace runs (line breaks too) as one space."""
+    return re.sub(r"\s+", " ", text)

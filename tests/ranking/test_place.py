@@ -1,0 +1,92 @@
+"""Reading a place and a work format from a request, and choosing cards by them."""
+
+from __future__ import annotations
+
+import pytest
+
+from vacrec.catalog.schema import CatalogRecord
+from vacrec.ranking.place import Places, Understood, UnknownArea, choose
+from vacrec.ranking.snapshot import CatalogSnapshot
+
+AREAS = [
+    "Москва", "Санкт-Петербург", "Нижний Новгород", "Уфа", "Киров (Кировская область)",
+    "Московский", "Алматы",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "area", "work_format"),
+    [
+        ("художник в Москве", "Москва", "any"),
+        ("Москва, иллюстрация", "Москва", "any"),
+        ("in Moscow", "Москва", "any"),
+        ("в Питере", "Санкт-Петербург", "any"),
+        ("работа в Нижнем Новгороде", "Нижний Новгород", "any"),
+        ("в Кирове", "Киров (Кировская область)", "any"),
+        ("в Уфе", "Уфа", "any"),
+        ("печать на уф принтере", None, "any"),  # UV, not Ufa
+        ("в московском офисе", None, "any"),  # an adjective, not the town Московский
+        ("только в офисе", None, "office"),
+        ("удалённо", None, "remote"),
+        ("удаленная работа, акварель", None, "remote"),
+        ("remote 3D artist", None, "remote"),
+        ("в Москве или удалённо", "Москва", "any"),  # a city already puts remote jobs first
+        ("акварель", None, "any"),
+    ],
+)
+def test_place_and_format_are_read_from_the_words(
+    text: str, area: str | None, work_format: str
+) -> None:
+    understood = Places(AREAS).understand(text)
+    assert (understood.area, understood.work_format) == (area, work_format)
+    assert understood.area_from_words == (area is not None)
+
+
+def test_explicit_fields_win_over_the_words() -> None:
+    places = Places(AREAS)
+    understood = places.understand("в Москве удалённо", area="алматы", work_format="office")
+    assert understood == Understood("Алматы", "office", False, False)
+
+
+def test_an_unknown_area_names_close_ones() -> None:
+    places = Places(AREAS)
+    assert places.resolve("МОСКВЕ") == "Москва" and places.resolve("Киров") == AREAS[4]
+    with pytest.raises(UnknownArea, match="Москва"):
+        places.resolve("Масква")
+    for nonsense in ("!!!", "   ", "в", "\u2028"):
+        with pytest.raises(UnknownArea):
+            places.resolve(nonsense)
+
+
+def _record(i: int, area: str, schedule: str, text: str, name: str = "") -> CatalogRecord:
+    return CatalogRecord(
+        id=f"v{i:02d}", name=name or f"Художник {i}", description=f"{text} вакансия {i}",
+        industries=("A",), company=None if name else f"Студия {i}", area=area, schedule=schedule,
+    )  # fmt: skip
+
+
+def test_choose_filters_prefers_and_keeps_one_card_per_job() -> None:
+    records = [_record(i, "Казань", "fullDay", "акварель акварель живопись") for i in range(6)]
+    records += [_record(10 + i, "Москва", "fullDay", "акварель") for i in range(2)]
+    records += [_record(20 + i, "Казань", "remote", "акварель") for i in range(2)]
+    records += [_record(30 + i, c, "fullDay", "акварель", "Декоратор") for i, c in enumerate(
+        ["Москва", "Томск"])]  # fmt: skip
+    snapshot = CatalogSnapshot.from_records(1, records)
+    match, cards = snapshot.match("акварель живопись"), snapshot.cards
+
+    def ids(wanted: Understood, k: int = 5) -> list[tuple[str, bool | None]]:
+        chosen = choose(match, cards, "A", k, wanted, snapshot.index.size("A"))
+        return [(c.id, c.place_match) for c in chosen.items]
+
+    plain = ids(Understood())
+    assert [vid for vid, _ in plain][:5] == [f"v{i:02d}" for i in range(5)]  # best matches
+    moscow = ids(Understood("Москва"), k=8)
+    assert {vid for vid, flag in moscow if flag} == {"v10", "v11", "v20", "v21", "v30"}
+    assert [flag for _, flag in moscow] == [True] * 5 + [False] * 3
+    remote = ids(Understood(work_format="remote"), k=8)
+    assert remote == [("v20", True), ("v21", True)]
+    everything = ids(Understood(), k=20)
+    assert sum(vid in ("v30", "v31") for vid, _ in everything) == 1  # one job, once
+    decorator = next(c for c in choose(match, cards, "A", 20, Understood(), 12).items
+                     if c.id in ("v30", "v31"))  # fmt: skip
+    assert decorator.also_in == (("Томск",) if decorator.id == "v30" else ("Москва",))
