@@ -42,7 +42,8 @@ def test_recognises_api_objects_and_not_the_normalised_form(details, items):
 
 def test_full_object_maps_every_field(details):
     row = vacancy_from_hh(details["91000001"])
-    assert list(row) == list(CATALOG_FIELDS)
+    # the normalised fields, plus whether hh.ru reports the posting archived (ingest retires it)
+    assert list(row) == [*CATALOG_FIELDS, "archived"] and row["archived"] is False
     assert row["id"] == "91000001"
     assert row["name"] == "Художник-иллюстратор детских книг"
     assert row["company"] == "ООО «Пиксельный Лес»"
