@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import logging
 import re
-import threading
 from contextlib import nullcontext
 from typing import Annotated, Any
 
@@ -21,7 +20,7 @@ from sqlalchemy import Engine
 
 from vacrec.commands._output import open_store
 from vacrec.config import Settings, get_settings
-from vacrec.learning import retrain_once
+from vacrec.polling import Poller
 from vacrec.service.metrics import shared_metrics_dir
 
 log = logging.getLogger(__name__)
@@ -51,12 +50,17 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def _retrain_forever(engine: Engine, settings: Settings, every_s: float, stop: threading.Event):  # type: ignore[no-untyped-def]
-    while not stop.wait(every_s):
-        try:
-            retrain_once(engine, settings)
-        except Exception:  # a failed training must never take the service down
-            log.exception("background retraining failed; serving on with the current model")
+def retraining_poller(engine: Engine, settings: Settings, every_s: float) -> Poller:
+    """Retrain every ``every_s`` seconds in the background; a failed training is logged and
+    the service serves on with the current model (the poller survives a failing poll)."""
+    from vacrec.app.training import retrain_once  # lazy: torch, only when retraining is on
+
+    return Poller(
+        "retrain",
+        every_s,
+        lambda: retrain_once(engine, settings),
+        keeping=lambda: "the current model",
+    )
 
 
 def worker_log_config() -> dict[str, Any]:
@@ -128,14 +132,9 @@ def _serve(
 
     from vacrec.service.protocol import PROTOCOL
 
-    stop = threading.Event()
-    if every_s:
-        threading.Thread(
-            target=_retrain_forever,
-            args=(engine, settings, every_s, stop),
-            name="retrain",
-            daemon=True,
-        ).start()
+    retraining = retraining_poller(engine, settings, every_s) if every_s else None
+    if retraining is not None:
+        retraining.start()
         log.info("retraining every %g s", every_s)
     # Several workers: one metrics directory for all, so any worker's /metrics sums them.
     metrics_dir = shared_metrics_dir(settings.home) if workers > 1 else nullcontext()
@@ -159,4 +158,5 @@ def _serve(
                 proxy_headers=False,
             )
     finally:
-        stop.set()
+        if retraining is not None:
+            retraining.stop(timeout=0)  # a training in progress dies with the process
