@@ -20,6 +20,7 @@ from vacrec.service.recommender import Recommender
 from vacrec.simulate.env import JobSeekerEnv
 from vacrec.simulate.http import HttpRecommender
 from vacrec.simulate.runner import run_simulation
+from vacrec.simulate.taste import TasteMode
 
 __all__ = ["simulate_into_store", "simulate_over_http"]
 
@@ -34,7 +35,7 @@ def simulate_into_store(
     seed: int,
     progress: Progress | None = None,
     source: str = "simulator",
-    taste: str = "independent",
+    taste: TasteMode = "independent",
     blank_share: float = 0.0,
 ) -> dict[str, Any]:
     """Simulated job seekers use the real service layer; their events land in the store marked

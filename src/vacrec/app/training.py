@@ -21,13 +21,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 from sqlalchemy import Engine
 
 from vacrec.agent.context import ContextEncoder
-from vacrec.agent.model_meta import ModelMeta, Promotion, TrainingData
+from vacrec.agent.model_meta import ModelMeta, PromotionRecord, TrainingData, TrainingWindow
 from vacrec.agent.policy import CONTENT_PRIOR, Policy
 from vacrec.agent.skills import skill_texts
 from vacrec.agent.trainer import TrainConfig, TrainResult, train
@@ -47,19 +47,20 @@ from vacrec.config import Settings
 from vacrec.domain import as_utc
 from vacrec.evaluation.offline import OfflineEvaluator, as_dicts
 from vacrec.evaluation.ope import Estimate
-from vacrec.evaluation.promotion import RULE, PromotionDecision, decide_promotion
+from vacrec.evaluation.promotion import RULE, PromoteMode, PromotionDecision, decide_promotion
 from vacrec.evaluation.report import write_training_report
 from vacrec.evaluation.trust import RewardDrift, cap_client_share, holdout_mask, reward_drift
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.store.feedback import newest_feedback_id
 from vacrec.store.locks import LockTimeout, training_lock
-from vacrec.store.transitions import TrainWindow
 
 __all__ = [
     "HOLDOUT_SHARE",
     "LearningError",
     "LogSelection",
     "NothingNew",
+    "OpeComparison",
+    "TrainingReport",
     "evaluate_store",
     "read_training_logs",
     "retrain_once",
@@ -76,6 +77,46 @@ never saw. Not the newest fifth: after a flood, those would be the flood's own."
 
 Progress = Callable[[str], object]
 """Told what a long step is doing now (a spinner's description)."""
+
+
+EstimateDicts = dict[str, dict[str, float | int]]
+"""Estimator ("ips", "snips", "dr") → its estimate as JSON (``evaluation.offline.as_dicts``)."""
+
+
+class OpeComparison(TypedDict, total=False):
+    """The candidate and the champion on the held-out events; empty when no held-out event
+    has a logged propensity to compare them on."""
+
+    candidate: EstimateDicts
+    champion: EstimateDicts
+    dr_difference: dict[str, float | int]  # paired bootstrap of DR(candidate) − DR(champion)
+    logged_rows: int
+
+
+class TrainingReport(TypedDict):
+    """What one training did, as `vacrec train --json` prints it and the report file keeps."""
+
+    version: int
+    transitions: int  # rated events read, before the client-share cap
+    trained_on: int
+    held_out: int
+    seconds: float
+    samples_per_second: float
+    final_loss: float
+    registered: bool
+    promoted: bool
+    held_for_operator: bool
+    promotion_reason: str
+    over_client_share: int
+    drift: dict[str, float | int] | None
+    champion: str
+    ope: OpeComparison
+    updates: int
+    stopping: str
+    live_before: int | None
+    simulated_included: bool
+    window: dict[str, int | float | None]
+    report: NotRequired[dict[str, str]]  # the files written: png, json, markdown
 
 
 class LearningError(Exception):
@@ -108,9 +149,9 @@ class LogSelection:
 # --------------------------------------------------------------------------- reading the logs
 
 
-def training_window(settings: Settings) -> TrainWindow:
+def training_window(settings: Settings) -> TrainingWindow:
     """The window of rated events training and evaluation read (off unless set)."""
-    return TrainWindow(events=settings.train_window_events, days=settings.train_window_days)
+    return TrainingWindow(events=settings.train_window_events, days=settings.train_window_days)
 
 
 def read_training_logs(
@@ -135,14 +176,14 @@ def read_training_logs(
 # --------------------------------------------------------------------------- training
 
 
-def retrain_once(engine: Engine, settings: Settings) -> dict[str, Any] | None:
+def retrain_once(engine: Engine, settings: Settings) -> TrainingReport | None:
     """One retraining step, exactly as `vacrec train` does it (promotes only if clearly better).
 
     Workers pick a promoted model up through the registry poll; nothing restarts.
     Returns the training report, or None when there is nothing to train on yet.
     """
     try:
-        report = train_from_store(engine, settings, promote_mode="auto", only_if_new=True)
+        report = train_from_store(engine, settings, promote_mode=PromoteMode.auto, only_if_new=True)
     except LearningError as reason:
         log.info("background retraining skipped: %s", reason)
         return None
@@ -150,7 +191,7 @@ def retrain_once(engine: Engine, settings: Settings) -> dict[str, Any] | None:
         "background retraining: version %s, promoted=%s (%s)",
         report["version"],
         report["promoted"],
-        report.get("promotion_reason"),
+        report["promotion_reason"],
     )
     return report
 
@@ -159,12 +200,12 @@ def train_from_store(
     engine: Engine,
     settings: Settings,
     config: TrainConfig | None = None,
-    promote_mode: str = "auto",
+    promote_mode: PromoteMode = PromoteMode.auto,
     progress: Progress | None = None,
     selection: LogSelection | None = None,
     only_if_new: bool = False,
     allow_simulated: bool = False,
-) -> dict[str, Any]:
+) -> TrainingReport:
     """Train a candidate from the logs, evaluate it off-policy against the champion (the live
     model, or the content prior), register it, and promote it if the rule says so.
 
@@ -198,11 +239,11 @@ def _train_and_decide(
     engine: Engine,
     settings: Settings,
     config: TrainConfig,
-    promote_mode: str,
+    promote_mode: PromoteMode,
     note: Progress,
     selection: LogSelection,
     allow_simulated: bool,
-) -> dict[str, Any]:
+) -> TrainingReport:
     """The training itself, under the lock: read, split, train, compare, decide, register."""
     note("reading logged events")
     with engine.connect() as conn:
@@ -235,7 +276,7 @@ def _train_and_decide(
     note("off-policy evaluation on the held-out events")
     ope, diff, compared_on = _compare(newest, result.model, champion, config.seed)
     decision = decide_promotion(
-        promote_mode,  # type: ignore[arg-type]
+        promote_mode,
         champion_name,
         diff,
         drift=drift,
@@ -257,7 +298,7 @@ def _train_and_decide(
         legacy=int((~older.known_propensity).sum()),
         simulated_included=selection.simulated,
         dropped=transitions.dropped,
-        window=training_window(settings).to_dict(),
+        window=training_window(settings),
     )
     meta = _model_meta(data, result, ope, decision, champion_name, drift)
     with engine.begin() as conn:
@@ -265,7 +306,7 @@ def _train_and_decide(
         if decision.promote:
             promote(conn, version, decision.reason)
 
-    report = {
+    report: TrainingReport = {
         "version": version,
         "transitions": logged,
         "trained_on": len(older),
@@ -309,7 +350,7 @@ def _champion(engine: Engine) -> tuple[int | None, Policy, str]:
 
 def _compare(
     held_out: Transitions, candidate: Policy, champion: Policy, seed: int
-) -> tuple[dict[str, Any], Estimate | None, int | None]:
+) -> tuple[OpeComparison, Estimate | None, int | None]:
     """OPE of both greedy policies on the held-out events, the paired DR difference, and how
     many events compared them (None, None with no logged propensity to compare on)."""
     try:
@@ -318,7 +359,7 @@ def _compare(
         return {}, None, None
     pi_candidate = evaluator.greedy(candidate)
     pi_champion = evaluator.greedy(champion)
-    ope: dict[str, Any] = {
+    ope: OpeComparison = {
         "candidate": as_dicts(evaluator.estimate(pi_candidate)),
         "champion": as_dicts(evaluator.estimate(pi_champion)),
     }
@@ -331,7 +372,7 @@ def _compare(
 def _model_meta(
     data: TrainingData,
     result: TrainResult,
-    ope: dict[str, Any],
+    ope: OpeComparison,
     decision: PromotionDecision,
     champion_name: str,
     drift: RewardDrift | None,
@@ -343,7 +384,7 @@ def _model_meta(
             "final_loss": result.final_loss,
             "ope": {k: v for k, v in ope.items() if k in ("candidate", "champion")},
             "dr_difference": ope.get("dr_difference"),
-            "promotion": Promotion(
+            "promotion": PromotionRecord(
                 promoted=decision.promote,
                 held=decision.held,
                 reason=decision.reason,

@@ -8,22 +8,16 @@ every other `vacrec` command (and `--help`) starts without it.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from vacrec.commands._output import fail, open_store, print_json, spinner
 from vacrec.config import Settings, get_settings
+from vacrec.evaluation.promotion import PromoteMode
 
 if TYPE_CHECKING:
     from vacrec.app.training import LogSelection, NothingNew
-
-
-class PromoteMode(StrEnum):
-    auto = "auto"
-    always = "always"
-    never = "never"
 
 
 def _selection(settings: Settings, simulated: bool | None) -> LogSelection:
@@ -94,7 +88,7 @@ def train_command(
                 engine,
                 settings,
                 config,
-                promote.value,
+                promote,
                 lambda msg: progress.update(task, description=msg),
                 _selection(settings, simulated),
                 only_if_new=True,

@@ -23,13 +23,22 @@ after being compared on two).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
 from vacrec.evaluation.ope import Estimate
 from vacrec.evaluation.trust import RewardDrift
 
-PromoteMode = Literal["auto", "always", "never"]
-PROMOTE_MODES: tuple[str, ...] = ("auto", "always", "never")
+
+class PromoteMode(StrEnum):
+    """How a trained candidate may go live: by the rule, always, or never (the operator's
+    choice, `vacrec train --promote`)."""
+
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+PROMOTE_MODES: tuple[PromoteMode, ...] = tuple(PromoteMode)
 RULE = (
     "auto: promote when at least the minimum of held-out events compare them and the "
     "paired-bootstrap 95% lower bound of DR(candidate greedy) − "
@@ -48,6 +57,9 @@ SIMULATED_REFUSAL = (
 
 @dataclass(frozen=True)
 class PromotionDecision:
+    """The rule's answer for one candidate; the registry keeps it, with what it was measured
+    against, as :class:`~vacrec.agent.model_meta.PromotionRecord`."""
+
     promote: bool
     reason: str
     held: bool = False  # better by the estimate, but waiting for an operator

@@ -7,6 +7,7 @@ Files go to ``settings.reports_dir`` as ``model-<version>.{png,json,md}`` plus
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def plot_loss_curve(loss_curve: np.ndarray, updates: int, path: Path, title: str
     return path
 
 
-def _markdown(report: dict[str, Any]) -> str:
+def _markdown(report: Mapping[str, Any]) -> str:
     lines = [
         f"# Model {report.get('version')}",
         "",
@@ -63,7 +64,7 @@ def _markdown(report: dict[str, Any]) -> str:
 
 
 def write_training_report(
-    reports_dir: Path, report: dict[str, Any], loss_curve: np.ndarray, updates: int
+    reports_dir: Path, report: Mapping[str, Any], loss_curve: np.ndarray, updates: int
 ) -> dict[str, str]:
     """Write the PNG, JSON and Markdown of one training run; returns their paths."""
     reports_dir.mkdir(parents=True, exist_ok=True)
