@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from vacrec.agent.context import ContextEncoder
 from vacrec.agent.model_meta import TrainingWindow
 from vacrec.agent.transitions import LoggedRequest, TransitionBuilder, Transitions
-from vacrec.store.transitions import CHUNK_ROWS, legacy_feedback, requests_with_feedback
+from vacrec.store.logged_requests import CHUNK_ROWS, legacy_feedback, requests_with_feedback
 
 __all__ = ["load_transitions"]
 

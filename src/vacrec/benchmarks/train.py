@@ -396,7 +396,7 @@ def run_scale(
 ) -> dict[str, Any]:
     """Reading (and training on) big logs: for each size, a fresh SQLite store filled with that
     many synthetic rated events; wall time and peak RSS, each measured in a fresh process."""
-    from vacrec.store.transitions import CHUNK_ROWS
+    from vacrec.store.logged_requests import CHUNK_ROWS
 
     note = progress or (lambda _msg: None)
     out: list[dict[str, Any]] = []

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, insert
 
 from vacrec.agent.model_meta import TrainingWindow
 from vacrec.store.db import utcnow
+from vacrec.store.logged_requests import legacy_feedback, requests_with_feedback
 from vacrec.store.tables import events, feedback
-from vacrec.store.transitions import legacy_feedback, requests_with_feedback
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
