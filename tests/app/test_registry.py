@@ -37,7 +37,7 @@ from vacrec.app.registry import (
     save_model,
 )
 from vacrec.store.db import utcnow
-from vacrec.store.models import promotion_history
+from vacrec.store.model_rows import promotion_history
 from vacrec.store.tables import model_promotions, models
 
 SMALL = tuple(r for r in catalog_records() if MKT not in r.industries)
