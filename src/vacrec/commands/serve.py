@@ -19,7 +19,7 @@ import typer
 from sqlalchemy import Engine
 
 from vacrec.commands._output import open_store
-from vacrec.config import Settings, get_settings
+from vacrec.config import MIN_RETRAIN_EVERY_S, Settings, get_settings
 from vacrec.polling import Poller
 from vacrec.service.metrics import shared_metrics_dir
 
@@ -29,10 +29,6 @@ LOG_FORMAT = "%(levelname)s %(name)s [%(process)d]: %(message)s"
 
 APP_FACTORY = "vacrec.service.app:create_app"
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-MIN_RETRAIN_EVERY_S = 60.0
-"""Retraining more often than this only burns CPU: it also waits for new feedback."""
 
 
 def parse_duration(text: str) -> float:
