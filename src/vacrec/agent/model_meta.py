@@ -23,7 +23,11 @@ class NetworkShape(_Meta):
 
 
 class Estimate(_Meta):
-    """A policy-value estimate with its 95% bootstrap interval."""
+    """A policy-value estimate with its 95% bootstrap interval, as the estimators return it
+    (:mod:`vacrec.evaluation.ope`) and the registry keeps it. None: undefined (SNIPS of a
+    policy that never chose a logged action), never NaN."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     value: float | None = None
     low: float | None = None
@@ -36,6 +40,9 @@ class Estimate(_Meta):
         # SNIPS is undefined (NaN) when the policy never chose a logged action; JSON
         # columns (PostgreSQL's above all) refuse NaN, and None says "no estimate".
         return _finite_or_none(number)
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return {"value": self.value, "low": self.low, "high": self.high, "n": self.n}
 
 
 def _finite_or_none(number: Any) -> Any:

@@ -27,7 +27,13 @@ import numpy as np
 from sqlalchemy import Engine
 
 from vacrec.agent.context import ContextEncoder
-from vacrec.agent.model_meta import ModelMeta, PromotionRecord, TrainingData, TrainingWindow
+from vacrec.agent.model_meta import (
+    Estimate,
+    ModelMeta,
+    PromotionRecord,
+    TrainingData,
+    TrainingWindow,
+)
 from vacrec.agent.policy import CONTENT_PRIOR, Policy
 from vacrec.agent.skills import skill_texts
 from vacrec.agent.trainer import TrainConfig, TrainResult, train
@@ -46,7 +52,6 @@ from vacrec.app.training_logs import load_transitions
 from vacrec.config import Settings
 from vacrec.domain import as_utc
 from vacrec.evaluation.offline import OfflineEvaluator, as_dicts
-from vacrec.evaluation.ope import Estimate
 from vacrec.evaluation.promotion import RULE, PromoteMode, PromotionDecision, decide_promotion
 from vacrec.evaluation.report import write_training_report
 from vacrec.evaluation.trust import RewardDrift, cap_client_share, holdout_mask, reward_drift
@@ -79,7 +84,7 @@ Progress = Callable[[str], object]
 """Told what a long step is doing now (a spinner's description)."""
 
 
-EstimateDicts = dict[str, dict[str, float | int]]
+EstimateDicts = dict[str, dict[str, float | int | None]]
 """Estimator ("ips", "snips", "dr") → its estimate as JSON (``evaluation.offline.as_dicts``)."""
 
 
@@ -89,7 +94,7 @@ class OpeComparison(TypedDict, total=False):
 
     candidate: EstimateDicts
     champion: EstimateDicts
-    dr_difference: dict[str, float | int]  # paired bootstrap of DR(candidate) − DR(champion)
+    dr_difference: dict[str, float | int | None]  # paired bootstrap of DR(candidate) − DR(champion)
     logged_rows: int
 
 

@@ -109,8 +109,16 @@ def train_command(
     )
     cand = report["ope"].get("candidate", {})
     if cand:
-        print("candidate greedy: " + ", ".join(f"{k} {v['value']:.3f}" for k, v in cand.items()))
+        print(
+            "candidate greedy: "
+            + ", ".join(f"{k} {_number(v['value'], '.3f')}" for k, v in cand.items())
+        )
     print(f"promoted: {report['promoted']} ({report['promotion_reason']})")
+
+
+def _number(value: float | None, spec: str) -> str:
+    """An estimate's number for people; "n/a" where it is undefined (None)."""
+    return "n/a" if value is None else format(value, spec)
 
 
 def _nothing_registered(unchanged: NothingNew, as_json: bool) -> None:
@@ -166,7 +174,8 @@ def evaluate_command(
             print(f"{name:13s} version {entry['version']}: the live model itself")
             continue
         cells = [
-            f"{k} {entry[k]['value']:+.3f} [{entry[k]['low']:+.3f}, {entry[k]['high']:+.3f}]"
+            f"{k} {_number(entry[k]['value'], '+.3f')} "
+            f"[{_number(entry[k]['low'], '+.3f')}, {_number(entry[k]['high'], '+.3f')}]"
             for k in ("ips", "snips", "dr")
             if k in entry
         ]

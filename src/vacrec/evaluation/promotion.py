@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from vacrec.evaluation.ope import Estimate
+from vacrec.agent.model_meta import Estimate
 from vacrec.evaluation.trust import RewardDrift
 
 
@@ -99,10 +99,10 @@ def decide_promotion(
         return PromotionDecision(
             False, f"no logged propensities to compare the candidate with the {champion}"
         )
-    better = difference.low > 0
+    better = difference.low is not None and difference.low > 0
     estimate = (
-        f"DR difference vs the {champion} {difference.value:+.3f} "
-        f"[95% CI {difference.low:+.3f}, {difference.high:+.3f}] "
+        f"DR difference vs the {champion} {_signed(difference.value)} "
+        f"[95% CI {_signed(difference.low)}, {_signed(difference.high)}] "
         + ("is above 0" if better else "is not clearly above 0")
     )
     if better and drift is not None and drift.departs(drift_threshold):
@@ -113,3 +113,7 @@ def decide_promotion(
             held=True,
         )
     return PromotionDecision(better, estimate)
+
+
+def _signed(number: float | None) -> str:
+    return "undefined" if number is None else f"{number:+.3f}"

@@ -37,6 +37,11 @@ def plot_loss_curve(loss_curve: np.ndarray, updates: int, path: Path, title: str
     return path
 
 
+def _number(value: float | None) -> str:
+    """An estimate's number in the table; "n/a" where it is undefined (None)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def _markdown(report: Mapping[str, Any]) -> str:
     lines = [
         f"# Model {report.get('version')}",
@@ -57,8 +62,8 @@ def _markdown(report: Mapping[str, Any]) -> str:
         for name, est in estimates.items():
             if isinstance(est, dict) and "value" in est:
                 lines.append(
-                    f"| {policy} | {name} | {est['value']:.3f} | "
-                    f"[{est['low']:.3f}, {est['high']:.3f}] |"
+                    f"| {policy} | {name} | {_number(est['value'])} | "
+                    f"[{_number(est['low'])}, {_number(est['high'])}] |"
                 )
     return "\n".join(lines) + "\n"
 
