@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
-from vacrec.commands import agent, bench, collect, ingest, serve
+from vacrec.commands import agent, bench, collect, ingest, refresh, serve
 from vacrec.commands._output import fail
 from vacrec.config import BadSettings, load_settings
 
@@ -38,7 +38,7 @@ def main() -> None:
     """A job-vacancy recommender that learns from its users."""
 
 
-for module in (ingest, collect, serve, bench, agent):
+for module in (ingest, collect, refresh, serve, bench, agent):
     module.register(app)
 
 

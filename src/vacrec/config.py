@@ -20,7 +20,7 @@ from vacrec.domain import SkillVocabulary
 
 ENV_PREFIX = "VACREC_"
 RATE_LIMIT_OFF = "off"
-SECRET_FIELDS = frozenset({"admin_token"})
+SECRET_FIELDS = frozenset({"admin_token", "hh_token"})
 MIN_RETRAIN_EVERY_S = 60.0
 """Retraining more often than this only burns CPU: it also waits for new feedback."""
 
@@ -155,6 +155,31 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a training waits for another one on the same database to finish.",
     )
+    card_vote_weight: float = Field(
+        default=0.3,
+        ge=0,
+        description="How far per-card votes move a vacancy within its industry, in cosine "
+        "units (0: cards ranked by text only).",
+    )
+    card_vote_prior: float = Field(
+        default=5.0,
+        gt=0,
+        description="Pseudo-votes at the average card a vacancy's (and a seeker group's) "
+        "votes must outweigh before they move it.",
+    )
+    card_swap: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of requests (explore=true) whose cards trade one adjacent pair, each "
+        "card's exact position propensity logged (0: the ranker's order always).",
+    )
+    card_votes_every_s: float | None = Field(
+        default=300.0,
+        ge=1,
+        description="`vacrec serve` rebuilds the per-vacancy vote sums this often, in seconds "
+        "(off when unset).",
+    )
     simulator_seed: int = Field(
         default=0, description="Seed of the simulated users' latent liking (fixed population)."
     )
@@ -169,6 +194,18 @@ class Settings(BaseSettings):
     hh_timeout_s: float = Field(default=15.0, gt=0, description="Timeout of one API request.")
     hh_max_attempts: int = Field(
         default=5, ge=1, description="Tries per API request on 429, 5xx, timeouts."
+    )
+    hh_token: SecretStr | None = Field(
+        default=None,
+        description="hh.ru application token, sent as `Authorization: Bearer` by `vacrec "
+        "collect` and `vacrec refresh` (hh.ru refuses anonymous vacancy search with 403).",
+    )
+    retire_after_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="`vacrec refresh` retires a posting no collection or ingest has read for "
+        "this many days (and at once one hh.ru reports archived); retired postings are kept "
+        "for the logs but not served.",
     )
 
     # Bounded waits: whatever the database or a client does, a request ends within seconds.
@@ -296,6 +333,13 @@ class Settings(BaseSettings):
         if len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token:
             raise ValueError("at least 16 printable ASCII characters without spaces")
         return value
+
+    @field_validator("hh_token")
+    @classmethod
+    def _token_or_none(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # VACREC_HH_TOKEN= (empty) means no token, as unset does
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("home")
     @classmethod

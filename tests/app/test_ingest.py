@@ -171,9 +171,10 @@ def _snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     """Everything ingest writes, in a comparable order.
 
     ``published_at`` is left out: SQLite keeps the wall time and PostgreSQL the instant,
-    so the two databases never agree on it, batches or not.
+    so the two databases never agree on it, batches or not; ``last_seen_at`` is when the
+    ingest ran.
     """
-    columns = [c for c in vacancies.c if c.name != "published_at"]
+    columns = [c for c in vacancies.c if c.name not in ("published_at", "last_seen_at")]
     with engine.connect() as conn:
         rows = conn.execute(select(*columns).order_by(vacancies.c.id)).all()
         links = conn.execute(

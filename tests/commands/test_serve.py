@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.serve_process import ServeProcess, vacrec_env
 from tests.service.conftest import seed_catalog
@@ -143,3 +144,77 @@ def test_retraining_more_often_than_a_minute_is_refused(
     assert result.exit_code == 2
     assert says in result.output and "--retrain-every" in result.output
     assert not (tmp_path / "vacrec.db").exists()  # refused before anything started
+
+
+def test_refresh_every_needs_the_queries_of_an_earlier_refresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from vacrec.cli import app
+    from vacrec.config import get_settings
+
+    monkeypatch.setenv("VACREC_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        too_often = CliRunner().invoke(app, ["serve", "--refresh-every", "1m"])
+        no_queries = CliRunner().invoke(app, ["serve", "--refresh-every", "6h"])
+    finally:
+        get_settings.cache_clear()
+    assert too_often.exit_code == 2 and "10m" in too_often.output
+    assert no_queries.exit_code == 2 and "--query" in no_queries.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_serve_refreshes_in_the_background_while_it_serves(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The first background refresh runs at start: postings hh.ru added since the last
+    refresh get served, and the server answers throughout."""
+    from tests.collect.hh_server import HHTestServer, numbered_vacancies
+    from vacrec.app.refresh import RefreshQuery, refresh_once
+    from vacrec.config import Settings
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    hh_env = {
+        "VACREC_HH_RATE_PER_S": "1000",
+        "VACREC_HH_MAX_ATTEMPTS": "2",
+        "VACREC_CATALOG_POLL_S": "0.5",
+    }
+    with HHTestServer(numbered_vacancies(12)).running() as hh:
+        hh.order[:] = hh.order[:6]  # hh.ru lists six at first
+        settings = Settings(
+            home=tmp_path / "home", database_url=database_url, hh_api_url=hh.url,
+            hh_rate_per_s=1000.0, hh_max_attempts=2,
+        )  # fmt: skip
+        assert refresh_once(engine, settings, [RefreshQuery("откликов")]).inserted == 6
+        hh.order[:] = list(hh.vacancies)  # then twelve
+        env = vacrec_env(tmp_path / "home", database_url, VACREC_HH_API_URL=hh.url, **hh_env)
+        server = ServeProcess.start(env, tmp_path / "serve.log", "--refresh-every", "6h")
+        try:
+            server.wait_ready()
+            deadline = time.monotonic() + 120
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                while True:
+                    response = client.post(
+                        "/api/v1/recommendations", json={"age": 30, "skill": "акварель"}
+                    )
+                    assert response.status_code == 200  # serving never stops meanwhile
+                    with engine.connect() as conn:
+                        refreshed = conn.execute(
+                            text("SELECT count(*) FROM catalog_refreshes")
+                        ).scalar()
+                    if refreshed == 2:
+                        break
+                    assert time.monotonic() < deadline, server.log.read_text()[-3000:]
+                    time.sleep(0.2)
+            with engine.connect() as conn:
+                served = conn.execute(
+                    text("SELECT count(*) FROM vacancies WHERE retired_at IS NULL")
+                ).scalar()
+            assert served == 12
+        finally:
+            server.stop()
+            engine.dispose()

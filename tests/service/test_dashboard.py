@@ -295,3 +295,32 @@ def test_the_route_has_its_own_budget_per_address(make_server: ServerFactory) ->
     # Recommendations keep their own budget.
     rec = server.client.post("/api/v1/recommendations", json={"age": 30, "skill": "акварель"})
     assert rec.status_code == 200
+
+
+def test_the_catalog_section_says_how_old_it_is_and_what_the_last_refresh_did(
+    engine: Engine, tmp_path: Any
+) -> None:
+    from tests.catalog.factories import normalised, write_jsonl
+    from vacrec.app.ingest import ingest_paths
+    from vacrec.store.refreshes import record_refresh
+
+    assert dashboard_data(engine)["catalog"]["last_refresh"] is None
+    rows = [
+        normalised(0, published_at="2023-03-01T10:00:00+00:00"),
+        normalised(1, published_at="2023-03-20T10:00:00+00:00"),
+        {**normalised(2, published_at="2026-01-01T10:00:00+00:00"), "archived": True},
+    ]
+    ingest_paths(engine, [write_jsonl(tmp_path / "a.jsonl", rows)])
+    with engine.begin() as conn:
+        record_refresh(
+            conn, started_at=T0, finished_at=T0 + timedelta(minutes=3), queries=[],
+            collected=3, inserted=3, updated=0, retired=1, catalog_version=1, error=None,
+        )  # fmt: skip
+    catalog = dashboard_data(engine)["catalog"]
+    # The archived 2026 posting is not served, so the served catalog's newest is from 2023.
+    assert catalog["served"] == 2 and catalog["retired"] == 1
+    assert catalog["newest_published_at"] == "2023-03-20T10:00:00Z"
+    assert catalog["last_refresh"] == {
+        "finished_at": "2026-03-02T10:18:00Z", "collected": 3, "inserted": 3, "updated": 0,
+        "retired": 1, "error": None,
+    }  # fmt: skip

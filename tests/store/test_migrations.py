@@ -168,3 +168,52 @@ def test_migration_0005_keeps_the_promotion_history_and_its_downgrade_drops_prio
             assert list(rows) == [1]
     finally:
         engine.dispose()
+
+
+def test_migration_0007_counts_existing_postings_as_seen_when_they_were_written(
+    database_url: str,
+) -> None:
+    """An existing store (old 2023 postings, ingested recently) keeps serving after the
+    upgrade: last_seen_at is its catalog version's time, never the publication date."""
+    from datetime import timedelta
+
+    from alembic import command
+
+    from vacrec.domain import as_utc
+    from vacrec.store.db import alembic_config
+    from vacrec.store.tables import vacancies
+
+    engine = make_engine(database_url)
+    written = utcnow() - timedelta(days=2)
+    try:
+        command.upgrade(alembic_config(engine), "0005")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO catalog_versions (version, created_at, source, inserted, "
+                    "updated, vacancies) VALUES (1, :t, 'xlsx', 2, 0, 2)"
+                ),
+                {"t": written},
+            )
+            for i in range(2):
+                conn.execute(
+                    text(
+                        "INSERT INTO vacancies (id, name, description, published_at, industries, "
+                        "industry_inferred, content_hash, catalog_version) VALUES "
+                        "(:id, 'n', 'd', :p, '[]', false, 'h', 1)"
+                    ),
+                    {"id": f"v{i}", "p": utcnow() - timedelta(days=1000)},
+                )
+        migrate(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(vacancies.c.last_seen_at, vacancies.c.retired_at).order_by(vacancies.c.id)
+            ).all()
+        assert [r.retired_at for r in rows] == [None, None]
+        for row in rows:
+            assert abs(as_utc(row.last_seen_at) - written) < timedelta(seconds=1)
+        command.downgrade(alembic_config(engine), "0005")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM vacancies")).scalar() == 2
+    finally:
+        engine.dispose()

@@ -33,6 +33,7 @@ from vacrec.catalog.readers import CatalogStream, Rejection, open_catalog
 from vacrec.catalog.schema import Vacancy, content_hash
 from vacrec.store import vacancies as sql
 from vacrec.store.catalog import current_catalog_version
+from vacrec.store.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ class IngestReport:
     vacancies: int = 0
     inferred: int = 0
     inference_accuracy: float | None = None
+    retired: int = 0  # stored postings hh.ru now reports archived (no longer served)
+    revived: int = 0  # retired postings read again, open: served again
     catalog_version: int | None = None
     replaced_demo: bool = False  # the store held only the demo catalog, now gone
     rejections: list[dict[str, object]] = field(default_factory=list)
@@ -214,19 +217,32 @@ class _Writer:
         self.report = report
         self.version: int | None = None
         self.unlabelled = 0
+        self.seen_at = utcnow()
 
     def write(self, batch: list[Vacancy]) -> None:
-        """Insert the new vacancies of ``batch``, replace the changed ones, count the rest."""
+        """Insert the new vacancies of ``batch``, replace the changed ones, count the rest.
+
+        Everything read counts as seen now (the clock retirement runs on); an unchanged
+        posting that hh.ru now reports archived is retired, a retired one read again open
+        serves again — either changes what is served, so it makes a new catalog version.
+        """
         hashes = {v.id: content_hash(v) for v in batch}
         existing = sql.existing_hashes(self.conn, list(hashes))
         new = [v for v in batch if v.id not in existing]
         changed = [v for v in batch if v.id in existing and existing[v.id] != hashes[v.id]]
-        self.report.unchanged += len(batch) - len(new) - len(changed)
+        unchanged = [v for v in batch if v.id in existing and existing[v.id] == hashes[v.id]]
+        self.report.unchanged += len(unchanged)
+        retired, revived = sql.mark_seen(self.conn, unchanged, self.seen_at)
+        self.report.retired += retired
+        self.report.revived += revived
+        if retired or revived:
+            self._version()
         if not (new or changed):
             return
         version = self._version()
+        self.report.retired += sum(v.archived for v in changed)
         sql.delete_vacancies(self.conn, [v.id for v in changed])
-        sql.insert_vacancies(self.conn, new + changed, hashes, version)
+        sql.insert_vacancies(self.conn, new + changed, hashes, version, self.seen_at)
         self.report.inserted += len(new)
         self.report.updated += len(changed)
         self.unlabelled += sum(not v.industries for v in new + changed)

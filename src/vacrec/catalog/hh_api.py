@@ -78,6 +78,7 @@ def vacancy_from_hh(obj: dict[str, Any]) -> dict[str, Any]:
         "logo": _logo(employer.get("logo_urls")),
         "area": _text(_dict(obj.get("area")).get("name")),
         "published_at": _published(obj.get("published_at")),
+        "archived": obj.get("archived") is True,
     }
 
 

@@ -35,6 +35,8 @@ class Vacancy(BaseModel):
     published_at: datetime | None = None
     industry_inferred: bool = False
     industry_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    archived: bool = False
+    """hh.ru reports the posting closed (``archived: true``): stored, never served."""
 
     @field_validator("id", mode="before")
     @classmethod
@@ -130,7 +132,8 @@ def content_hash(vacancy: Vacancy | CatalogRecord) -> str:
     """A digest of the source fields: equal digests mean nothing to update.
 
     Inferred industries are left out, so re-ingesting an unchanged row keeps
-    its earlier inference instead of counting as an update. A :class:`CatalogRecord`
+    its earlier inference instead of counting as an update; so is ``archived``, which
+    retires a posting rather than changing it. A :class:`CatalogRecord`
     (the benchmarks' bulk writer) is hashed as the vacancy it describes, trusted as it
     comes from the store or from a catalog already validated.
     """
@@ -138,7 +141,9 @@ def content_hash(vacancy: Vacancy | CatalogRecord) -> str:
         vacancy = Vacancy.model_construct(
             **{f.name: getattr(vacancy, f.name) for f in fields(vacancy)}
         )
-    dumped = vacancy.model_dump(mode="json", exclude={"industry_inferred", "industry_confidence"})
+    dumped = vacancy.model_dump(
+        mode="json", exclude={"industry_inferred", "industry_confidence", "archived"}
+    )
     if vacancy.industry_inferred:
         dumped["industries"] = []
     return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()

@@ -315,3 +315,27 @@ def _http_reason(response: httpx.Response) -> str:
     if not text:
         return status
     return f"{status}: {text[:200]}{'…' if len(text) > 200 else ''}"
+
+
+TOKEN_VARIABLE = "VACREC_HH_TOKEN"
+TOKEN_HELP_URL = "https://dev.hh.ru"
+
+
+def token_refused_message(error: FetchError, *, has_token: bool) -> str | None:
+    """One line for an operator when hh.ru answered 403 (not a captcha), else None.
+
+    hh.ru refuses anonymous vacancy search with 403 since 2026: without a token the fix
+    is to get one; with one, the token itself was refused (expired, revoked, wrong).
+    """
+    if error.status != 403 or error.cause == "captcha_required":
+        return None
+    if has_token:
+        return (
+            f"hh.ru refused the application token ({error.reason}): check {TOKEN_VARIABLE} "
+            f"— it may be expired or revoked; get a new one at {TOKEN_HELP_URL}"
+        )
+    return (
+        f"hh.ru answered 403 ({error.reason}): it needs an application token — register an "
+        f"application at {TOKEN_HELP_URL}, then set {TOKEN_VARIABLE}=<token> "
+        "(sent as Authorization: Bearer) and run again"
+    )

@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
     bench.command("relevance")(bench_relevance_command)
     bench.command("ingest")(bench_ingest_command)
     bench.command("scale")(bench_scale_command)
+    bench.command("cards")(bench_cards_command)
     app.add_typer(bench, name="bench")
 
 
@@ -226,3 +227,34 @@ def bench_scale_command(
                 f"{'':>20}over HTTP: ready in {http['ready_s']} s, median {http['median_ms']} ms, "
                 f"p99 {http['p99_ms']} ms, server RSS {http['server_rss_mb']} MB"
             )
+
+
+def bench_cards_command(
+    catalog: Annotated[
+        Path, typer.Option("--catalog", help="Catalog to simulate on (the shared xlsx by default).")
+    ] = SHARED_CATALOG,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    events: Annotated[int, typer.Option("--events", min=100, help="Rated requests.")] = 4_000,
+    eval_seekers: Annotated[
+        int, typer.Option("--eval-seekers", min=50, help="Seekers served greedily before/after.")
+    ] = 1_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Cards: do per-vacancy votes push vacancies everyone dislikes out of the cards?"""
+    from vacrec.benchmarks.card_learning import run_learning
+
+    learning = _measure(
+        "bench cards", catalog, run_learning, seed=seed, events=events, eval_seekers=eval_seekers
+    )
+    figures = {"learning": learning}
+    if as_json:
+        print_json(figures)
+        return
+    before, after = learning["before"], learning["after"]
+    print(
+        f"disliked vacancies among greedy cards: {before['disliked_share']:.3f} → "
+        f"{after['disliked_share']:.3f} (fell by {learning['disliked_share_fell_by']:.0%}); "
+        f"wanted posting among the five: {before['wanted_in_cards']:.3f} → "
+        f"{after['wanted_in_cards']:.3f} after {learning['events']} rated requests "
+        f"(seed {learning['seed']})"
+    )

@@ -46,7 +46,11 @@ def collect_command(
     ] = 4,
     token_env: Annotated[
         str | None,
-        typer.Option("--token-env", help="Name of the environment variable with an OAuth token."),
+        typer.Option(
+            "--token-env",
+            help="Name of the environment variable with an OAuth token "
+            "(default: $VACREC_HH_TOKEN when set).",
+        ),
     ] = None,
     api_url: Annotated[
         str | None, typer.Option("--api-url", help="API base URL (default: $VACREC_HH_API_URL).")
@@ -64,6 +68,7 @@ def collect_command(
 ) -> None:
     """Collect vacancies: search pages first, then full vacancy details, politely."""
     from vacrec.collect import CollectParams, HHClient, RetryPolicy, SearchFailed
+    from vacrec.collect.client import token_refused_message
     from vacrec.collect.collector import OutputFileError
 
     settings = get_settings()
@@ -71,7 +76,9 @@ def collect_command(
         fail("use either --out FILE.jsonl or --ingest, not both", as_json, code=2)
     if not query.strip():
         fail("--query must not be empty", as_json, code=2)
-    token = _token(token_env, as_json)
+    token = _token(token_env, as_json) or (
+        settings.hh_token.get_secret_value() if settings.hh_token else None
+    )
     path = out if out is not None else _default_path(settings, query, area)
     params = CollectParams(
         query=query, area=area, per_page=per_page, max_pages=max_pages,
@@ -92,6 +99,9 @@ def collect_command(
         summary = asyncio.run(_run(client, params, path))
     except SearchFailed as exc:
         error = exc.error
+        refused = token_refused_message(error, has_token=token is not None)
+        if refused:
+            fail(refused, as_json, details={"cause": error.cause, "status": error.status})
         details = {"cause": error.cause, "url": error.url, "status": error.status}
         fail(str(exc), as_json, details={**details, "attempts": error.attempts})
     except OutputFileError as exc:

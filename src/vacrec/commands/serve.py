@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import threading
 from contextlib import nullcontext
 from typing import Annotated, Any
 
@@ -98,6 +99,14 @@ def serve_command(
             help="Retrain in the background this often, e.g. 10m or 1h (off by default).",
         ),
     ] = None,
+    refresh_every: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh-every",
+            help="Run `vacrec refresh` (the last refresh's queries) in the background this "
+            "often, e.g. 6h; at least 10m (off by default).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API, the web page and the dashboard."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -113,11 +122,56 @@ def serve_command(
             f"at least {MIN_RETRAIN_EVERY_S:g} s (1m)", param_hint="--retrain-every"
         )
 
+    refresh_s = _refresh_interval(refresh_every)
     from vacrec.app.ingest import ensure_catalog  # lazy: ingest loads scikit-learn
 
     with open_store(settings) as engine:  # migrated once, before any worker starts
         ensure_catalog(engine)
-        _serve(engine, settings, host, port, workers, every_s)
+        stop = threading.Event()
+        if refresh_s is not None:
+            _start_refreshing(engine, settings, refresh_s, stop)
+        try:
+            _serve(engine, settings, host, port, workers, every_s)
+        finally:
+            stop.set()
+
+
+def _refresh_interval(text: str | None) -> float | None:
+    from vacrec.commands.refresh import MIN_REFRESH_EVERY_S
+
+    if text is None:
+        return None
+    try:
+        seconds = parse_duration(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--refresh-every") from None
+    if seconds < MIN_REFRESH_EVERY_S:
+        raise typer.BadParameter("at least 10m", param_hint="--refresh-every")
+    return seconds
+
+
+def _start_refreshing(
+    engine: Engine, settings: Settings, every_s: float, stop: threading.Event
+) -> None:
+    """Refresh in a daemon thread of this (parent) process: workers only serve, and notice
+    the new catalog version as after any ingest. The first run starts at once. The queries
+    are the last refresh's; a store never refreshed has none, which is said before anything
+    starts."""
+    from vacrec.app.refresh import RefreshError, resolve_queries
+    from vacrec.commands.refresh import refresh_forever
+
+    try:
+        queries = resolve_queries(engine, [])
+    except RefreshError as error:
+        raise typer.BadParameter(str(error), param_hint="--refresh-every") from None
+    threading.Thread(
+        target=refresh_forever,
+        args=(engine, settings, queries, every_s, stop),
+        kwargs={"first_now": True},  # a stale catalog is refreshed at start, not in 6 h
+        name="refresh",
+        daemon=True,
+    ).start()
+    log.info("refreshing the catalog from hh.ru every %g s", every_s)
 
 
 def _serve(

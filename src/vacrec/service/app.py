@@ -28,6 +28,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from vacrec.app.models import ModelHolder
 from vacrec.app.snapshots import SnapshotHolder
+from vacrec.app.vacancy_votes import VoteHolder
 from vacrec.config import Settings, get_settings
 from vacrec.errors import (
     DatabaseUnavailable,
@@ -193,11 +194,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models = ModelHolder(engine, settings.model_poll_s)
         await run_in_threadpool(models.start)
         snapshots.start()
+        votes = VoteHolder(
+            engine, settings.model_poll_s, settings.card_votes_every_s, settings.train_on_simulated
+        )
+        await run_in_threadpool(votes.start)
         app.state.settings = settings
         app.state.engine = engine
         app.state.metrics = metrics
         app.state.readiness = DatabaseProbe(engine, settings)
-        app.state.recommender = Recommender(engine, settings, snapshots, models, metrics)
+        app.state.recommender = Recommender(
+            engine, settings, snapshots, models, metrics, votes=votes
+        )
         log.info(
             "serving catalog %s with model %s",
             snapshots.current.version,
@@ -208,6 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             snapshots.stop()
             models.stop()
+            votes.stop()
             engine.dispose()
 
     app = FastAPIOffline(  # Swagger UI and ReDoc from the package, not a CDN

@@ -31,6 +31,7 @@ from vacrec.store.dashboard import as_utc, finite_or_none, iso_utc, traffic
 from vacrec.store.db import read_transaction
 from vacrec.store.events import SIMULATED_SOURCES
 from vacrec.store.model_rows import newest_stored_model, stored_models
+from vacrec.store.refreshes import catalog_age, last_refresh
 
 MAX_MODELS = 30  # newest model versions shown on the OPE plot
 MAX_LOSS_POINTS = 400  # the loss curve is thinned to at most this many points
@@ -49,6 +50,7 @@ def dashboard_data(engine: Engine) -> dict[str, Any]:
             "live_version": next((m["version"] for m in model_rows if m["live"]), None),
             "models": model_rows,
             "loss_curve": _loss_curve(conn),
+            "catalog": _catalog(conn),
         }
 
 
@@ -86,6 +88,30 @@ class DashboardCache:
             self.computations += 1
             self._value, self._at = value, self._clock()
             return value
+
+
+# ---------------------------------------------------------------- catalog
+
+
+def _catalog(conn: Connection) -> dict[str, Any]:
+    """How old the served catalog is and what the last `vacrec refresh` added and retired."""
+    age = catalog_age(conn)
+    for key in ("newest_published_at", "oldest_published_at", "last_seen_at"):
+        age[key] = iso_utc(as_utc(age[key])) if age[key] is not None else None
+    last = last_refresh(conn)
+    age["last_refresh"] = (
+        None
+        if last is None
+        else {
+            "finished_at": iso_utc(as_utc(last["finished_at"])),
+            "collected": last["collected"],
+            "inserted": last["inserted"],
+            "updated": last["updated"],
+            "retired": last["retired"],
+            "error": last["error"],
+        }
+    )
+    return age
 
 
 # ---------------------------------------------------------------- models

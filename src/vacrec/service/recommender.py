@@ -29,6 +29,7 @@ from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_i
 from vacrec.agent.skills import skill_texts
 from vacrec.app.models import ModelHolder
 from vacrec.app.snapshots import SnapshotHolder
+from vacrec.app.vacancy_votes import VoteHolder, serve_cards
 from vacrec.config import Settings
 from vacrec.domain import (
     AGE_MAX,
@@ -41,6 +42,7 @@ from vacrec.domain import (
 )
 from vacrec.errors import InvalidRequest, ServiceUnavailable
 from vacrec.ranking.snapshot import Card, CatalogSnapshot
+from vacrec.ranking.vote_prior import VotePrior
 from vacrec.service.metrics import Metrics
 from vacrec.store import events
 from vacrec.store.db import utcnow
@@ -55,6 +57,7 @@ class RecommendedItem:
 
     card: Card
     score: float
+    propensity: float | None = None  # of its position, when the cards were randomised
 
     @property
     def id(self) -> str:
@@ -148,8 +151,14 @@ class Recommender:
         models: ModelHolder,
         metrics: Metrics | None = None,
         seed: int | None = None,
+        votes: VoteHolder | None = None,
     ) -> None:
         self.engine = engine
+        # Per-vacancy votes (app/vacancy_votes.py); a holder nobody started reads on refresh().
+        self.votes = votes if votes is not None else VoteHolder(engine, settings.model_poll_s)
+        self.vote_prior = VotePrior(
+            settings.card_vote_weight, settings.card_vote_prior, settings.card_vote_prior
+        )
         self.settings = settings
         self.snapshots = snapshots
         self.models = models
@@ -177,13 +186,16 @@ class Recommender:
         snapshots = SnapshotHolder(engine, settings.catalog_poll_s)
         models = ModelHolder(engine, settings.model_poll_s)
         models.refresh_if_changed()
-        return cls(engine, settings, snapshots, models, metrics, seed)
+        service = cls(engine, settings, snapshots, models, metrics, seed)
+        service.votes.refresh_if_changed()
+        return service
 
     def refresh(self) -> bool:
         """Swap to a changed catalog and/or live model now; True if anything changed."""
         catalog = self.snapshots.refresh_if_changed()
         model = self.models.refresh_if_changed()
-        return catalog or model
+        votes = self.votes.refresh_if_changed()
+        return catalog or model or votes
 
     # --- reading --------------------------------------------------------------------------
 
@@ -279,10 +291,17 @@ class Recommender:
                 related,
                 policy.uncertainty(contexts)[0],
             )
+            swap = self.settings.card_swap if explore else 0.0
+            u = float(self._rng.random()) if swap > 0 else 0.0  # no draw: streams unchanged
         industry = snapshot.actions[decision.action]
-        ranked = match.top_k(industry, k, exclude=history.rejected, demote=history.shown)
+        cards = serve_cards(
+            match, industry, k, self.votes.current, self.vote_prior, skill, age,
+            exclude=history.rejected, demote=history.shown, swap=swap, u=u,
+        )  # fmt: skip
+        ranked, propensities = cards.ranked, cards.propensities or (None,) * len(cards.ranked.items)
         items = tuple(
-            RecommendedItem(snapshot.cards[vid], float(score)) for vid, score in ranked.items
+            RecommendedItem(snapshot.cards[vid], float(score), p)
+            for (vid, score), p in zip(ranked.items, propensities, strict=True)
         )
         event = events.NewEvent(
             id=secrets.token_urlsafe(16),
@@ -298,6 +317,7 @@ class Recommender:
             model_version=policy.version,
             catalog_version=int(snapshot.version),  # type: ignore[arg-type]
             shown=tuple(item.id for item in items),
+            card_propensities=cards.propensities,
             source=source,
             client=client,
         )

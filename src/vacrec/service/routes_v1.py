@@ -49,6 +49,7 @@ def _response(rec: Recommendation) -> RecommendationResponse:
                 snippet=item.card.snippet,
                 score=item.score,
                 matched=item.matched,
+                propensity=item.propensity,
             )
             for item in rec.items
         ],

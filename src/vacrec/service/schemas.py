@@ -8,9 +8,17 @@ not ages.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from vacrec.domain import (
     AGE_MAX,
@@ -125,6 +133,18 @@ class ItemOut(BaseModel):
         description="True when the vacancy shares a word with the preference; false for the "
         "vacancies added, most recent first, to fill the list."
     )
+    propensity: float | None = Field(
+        default=None,
+        description="Probability that this card was shown at this position, when the cards "
+        "were randomised (VACREC_CARD_SWAP); absent otherwise.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_propensity(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("propensity") is None:
+            data.pop("propensity", None)
+        return data
 
 
 class QValueOut(BaseModel):

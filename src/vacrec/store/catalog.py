@@ -22,7 +22,12 @@ def current_catalog_version(conn: Connection) -> int | None:
 
 def catalog_industries(conn: Connection) -> list[str]:
     """The agent's action list: the catalog's industry groups, sorted for stable indices."""
-    rows = conn.execute(select(vacancy_industries.c.industry).distinct())
+    rows = conn.execute(
+        select(vacancy_industries.c.industry)
+        .distinct()
+        .select_from(vacancy_industries.join(vacancies))
+        .where(vacancies.c.retired_at.is_(None))
+    )
     return sorted(row[0] for row in rows)
 
 
@@ -47,8 +52,8 @@ def read_catalog_records(
 def stream_catalog_records(
     conn: Connection, batch_size: int = READ_BATCH
 ) -> Iterator[CatalogRecord]:
-    """Every vacancy of ``conn``'s transaction in id order, with its industries sorted,
-    fetched ``batch_size`` rows at a time (a server-side cursor on PostgreSQL).
+    """Every served (not retired) vacancy of ``conn``'s transaction in id order, with its
+    industries sorted, fetched ``batch_size`` rows at a time (a server-side cursor on PostgreSQL).
 
     Memory stays bounded: the vacancies and their industry rows are two cursors in the
     same id order, merged as they are read, so neither is held whole. Consume it
@@ -65,12 +70,15 @@ def stream_catalog_records(
             vacancies.c.url,
             vacancies.c.logo,
             vacancies.c.published_at,
-        ).order_by(vacancies.c.id)
+        )
+        .where(vacancies.c.retired_at.is_(None))
+        .order_by(vacancies.c.id)
     )
     links = streamed.execute(
-        select(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry).order_by(
-            vacancy_industries.c.vacancy_id, vacancy_industries.c.industry
-        )
+        select(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry)
+        .select_from(vacancy_industries.join(vacancies))
+        .where(vacancies.c.retired_at.is_(None))
+        .order_by(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry)
     )
     with rows, links:
         groups = _IndustriesInIdOrder(iter(links))
@@ -203,4 +211,5 @@ def _vacancy_row(record: CatalogRecord, version: int) -> dict[str, Any]:
         "industry_confidence": None,
         "content_hash": content_hash(record),
         "catalog_version": version,
+        "last_seen_at": utcnow(),
     }

@@ -42,6 +42,7 @@ class NewEvent:
     shown: tuple[str, ...]
     source: str
     client: str | None = None  # the requester's identity (service/clients.py); None: in-process
+    card_propensities: tuple[float, ...] | None = None  # per shown card; None: not randomised
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ def insert_event(engine: Engine, event: NewEvent) -> None:
                 "shown": list(event.shown),
                 "source": event.source,
                 "client": event.client,
+                "card_propensities": None
+                if event.card_propensities is None
+                else list(event.card_propensities),
             },
         )
 

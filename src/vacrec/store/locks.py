@@ -18,6 +18,7 @@ from filelock import Timeout as FileLockTimeout
 from sqlalchemy import Engine, text
 
 TRAINING_LOCK_KEY = 7_305_003  # PostgreSQL advisory lock id; the migration lock is 7_305_002
+REFRESH_LOCK_KEY = 7_305_004  # the ingest lock (a transaction lock) is 7_305_001
 _POLL_S = 0.2
 
 
@@ -33,19 +34,37 @@ def training_lock(engine: Engine, wait_s: float) -> Iterator[None]:
     exclude each other and a crashed holder's lock goes with its connection.
     SQLite: a lock file beside the database file (every writer is on this host).
     """
+    with _database_lock(engine, TRAINING_LOCK_KEY, "train-lock", wait_s, _busy(wait_s)):
+        yield
+
+
+@contextmanager
+def refresh_lock(engine: Engine, wait_s: float) -> Iterator[None]:
+    """Hold the database's refresh lock (as :func:`training_lock`): one `vacrec refresh` at a
+    time per database, however many servers run ``--refresh-every``. The ingest inside it
+    still takes the ingest lock, so a refresh and a `vacrec ingest` never interleave."""
+    busy = f"another refresh still holds the refresh lock after {wait_s:g} s; try again later"
+    with _database_lock(engine, REFRESH_LOCK_KEY, "refresh-lock", wait_s, busy):
+        yield
+
+
+@contextmanager
+def _database_lock(
+    engine: Engine, key: int, suffix: str, wait_s: float, busy: str
+) -> Iterator[None]:
     if engine.dialect.name == "postgresql":
-        with _advisory_lock(engine, TRAINING_LOCK_KEY, wait_s):
+        with _advisory_lock(engine, key, wait_s, busy):
             yield
         return
     database = engine.url.database
     if not database or database == ":memory:":  # one process owns an in-memory database
         yield
         return
-    lock = FileLock(f"{Path(database).resolve()}.train-lock")
+    lock = FileLock(f"{Path(database).resolve()}.{suffix}")
     try:
         lock.acquire(timeout=wait_s)
     except FileLockTimeout:
-        raise LockTimeout(_busy(wait_s)) from None
+        raise LockTimeout(busy) from None
     try:
         yield
     finally:
@@ -53,7 +72,7 @@ def training_lock(engine: Engine, wait_s: float) -> Iterator[None]:
 
 
 @contextmanager
-def _advisory_lock(engine: Engine, key: int, wait_s: float) -> Iterator[None]:
+def _advisory_lock(engine: Engine, key: int, wait_s: float, busy: str) -> Iterator[None]:
     # Polling pg_try_advisory_lock keeps the wait bounded without a statement
     # that blocks for minutes (which a statement timeout would cut short).
     deadline = time.monotonic() + wait_s
@@ -61,7 +80,7 @@ def _advisory_lock(engine: Engine, key: int, wait_s: float) -> Iterator[None]:
         while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
             conn.commit()
             if time.monotonic() >= deadline:
-                raise LockTimeout(_busy(wait_s))
+                raise LockTimeout(busy)
             time.sleep(_POLL_S)
         conn.commit()  # the lock is the session's; no transaction stays open meanwhile
         try:

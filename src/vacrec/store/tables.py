@@ -59,6 +59,13 @@ vacancies = Table(
     Column("industry_confidence", Float),
     Column("content_hash", String(64), nullable=False),
     Column("catalog_version", Integer, ForeignKey("catalog_versions.version"), nullable=False),
+    # When a collection or ingest last read the posting (not when hh.ru published it): a
+    # posting unseen for VACREC_RETIRE_AFTER_DAYS is retired by `vacrec refresh`.
+    Column("last_seen_at", DateTime(timezone=True)),
+    # Set: no longer served (kept so that events and feedback naming it stay valid).
+    Column("retired_at", DateTime(timezone=True)),
+    Column("retired_reason", String(16)),  # "archived" (hh.ru said so) or "unseen"
+    Index("ix_vacancies_last_seen_at", "last_seen_at"),
 )
 
 vacancy_industries = Table(
@@ -90,6 +97,8 @@ events = Table(
     Column("source", String(32), nullable=False),
     # A keyed hash of the client's address (service/clients.py); NULL: served in-process.
     Column("client", String(32)),
+    # Each shown card's probability of the position it was shown at (NULL: not randomised).
+    Column("card_propensities", JSON),
     Index("ix_events_created_at", "created_at"),
     Index("ix_events_session_id_created_at", "session_id", "created_at"),
 )
@@ -142,4 +151,35 @@ heartbeats = Table(
     # One row per serving worker ("host:pid"): /readyz commits it to prove writes commit.
     Column("worker", String(128), primary_key=True),
     Column("beat_at", DateTime(timezone=True), nullable=False),
+)
+
+catalog_refreshes = Table(
+    "catalog_refreshes",
+    metadata,
+    # One row per `vacrec refresh` run: what it asked hh.ru for and what it changed, so the
+    # next run can reuse its queries and the dashboard can say how old the catalog is.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("queries", JSON, nullable=False),  # [{"query", "area", "max_pages"}]
+    Column("collected", Integer, nullable=False),
+    Column("inserted", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("retired", Integer, nullable=False),
+    Column("catalog_version", Integer),
+    Column("error", Text),  # why collecting failed (then nothing was retired as unseen)
+)
+
+
+vacancy_votes = Table(
+    "vacancy_votes",
+    metadata,
+    # Per-card votes summed per (vacancy, seeker group), rebuilt off the request path by
+    # app/vacancy_votes.py; every replica reads the same rows. ``group_key``: skill and age
+    # band (ranking/vote_prior.py). ``computed_at``: when the job wrote them (the poll key).
+    Column("vacancy_id", String(64), primary_key=True),
+    Column("group_key", String(160), primary_key=True),
+    Column("up", Integer, nullable=False),
+    Column("down", Integer, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
 )

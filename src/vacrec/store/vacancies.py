@@ -5,6 +5,7 @@ function here runs inside it, so an ingest commits whole or not at all."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -29,6 +30,10 @@ _CHUNK = 500
 PAGE_ROWS = 2_000
 """Ids fetched at a time when paging through the stored vacancies."""
 _PG_INGEST_LOCK = 7_305_001  # advisory lock id: one ingest at a time across replicas
+RETIRED_ARCHIVED = "archived"
+"""``retired_reason`` of a posting hh.ru reported archived."""
+RETIRED_UNSEEN = "unseen"
+"""``retired_reason`` of a posting no collection saw for ``VACREC_RETIRE_AFTER_DAYS``."""
 
 T = TypeVar("T")
 
@@ -67,10 +72,16 @@ def existing_hashes(conn: Connection, ids: list[str]) -> dict[str, str]:
 
 
 def insert_vacancies(
-    conn: Connection, batch: Sequence[Vacancy], hashes: Mapping[str, str], version: int
+    conn: Connection,
+    batch: Sequence[Vacancy],
+    hashes: Mapping[str, str],
+    version: int,
+    seen_at: datetime | None = None,
 ) -> None:
-    """Insert ``batch`` (ids not stored) with their content hashes and industry links."""
-    rows = [_row(v, hashes[v.id], version) for v in batch]
+    """Insert ``batch`` (ids not stored) with their content hashes and industry links, seen
+    at ``seen_at`` (now by default); an archived one is stored retired."""
+    seen_at = seen_at or utcnow()
+    rows = [_row(v, hashes[v.id], version, seen_at) for v in batch]
     conn.execute(insert(vacancies), rows)
     links = [{"vacancy_id": v.id, "industry": g} for v in batch for g in v.industries]
     if links:
@@ -82,6 +93,41 @@ def delete_vacancies(conn: Connection, ids: Sequence[str]) -> None:
     for chunk in _chunks(ids):
         conn.execute(delete(vacancy_industries).where(vacancy_industries.c.vacancy_id.in_(chunk)))
         conn.execute(delete(vacancies).where(vacancies.c.id.in_(chunk)))
+
+
+def mark_seen(conn: Connection, batch: Sequence[Vacancy], seen_at: datetime) -> tuple[int, int]:
+    """Record that stored vacancies of ``batch`` were read again at ``seen_at``: an archived
+    one is retired, any other one serves again if it was retired. Returns (newly retired,
+    revived): when either is non-zero the served catalog changed."""
+    archived = [v.id for v in batch if v.archived]
+    open_ids = [v.id for v in batch if not v.archived]
+    retired = revived = 0
+    for chunk in _chunks([v.id for v in batch]):
+        conn.execute(
+            update(vacancies).where(vacancies.c.id.in_(chunk)).values(last_seen_at=seen_at)
+        )
+    for chunk in _chunks(archived):
+        retired += conn.execute(
+            update(vacancies)
+            .where(vacancies.c.id.in_(chunk), vacancies.c.retired_at.is_(None))
+            .values(retired_at=seen_at, retired_reason=RETIRED_ARCHIVED)
+        ).rowcount
+    for chunk in _chunks(open_ids):
+        revived += conn.execute(
+            update(vacancies)
+            .where(vacancies.c.id.in_(chunk), vacancies.c.retired_at.is_not(None))
+            .values(retired_at=None, retired_reason=None)
+        ).rowcount
+    return retired, revived
+
+
+def retire_unseen(conn: Connection, seen_before: datetime, now: datetime) -> int:
+    """Retire every served vacancy last seen before ``seen_before``; how many."""
+    return conn.execute(
+        update(vacancies)
+        .where(vacancies.c.retired_at.is_(None), vacancies.c.last_seen_at < seen_before)
+        .values(retired_at=now, retired_reason=RETIRED_UNSEEN)
+    ).rowcount
 
 
 def stored_id_pages(conn: Connection) -> Iterator[list[str]]:
@@ -143,10 +189,14 @@ def labelled_examples(conn: Connection) -> Iterator[tuple[str, tuple[str, ...]]]
 
 
 def catalog_counts(conn: Connection) -> tuple[int, int]:
-    """(vacancies, distinct industries) stored now."""
-    count = conn.execute(select(func.count()).select_from(vacancies)).scalar_one()
+    """(vacancies, distinct industries) served now: retired postings are not counted."""
+    count = conn.execute(
+        select(func.count()).select_from(vacancies).where(vacancies.c.retired_at.is_(None))
+    ).scalar_one()
     industries = conn.execute(
         select(func.count(vacancy_industries.c.industry.distinct()))
+        .select_from(vacancy_industries.join(vacancies))
+        .where(vacancies.c.retired_at.is_(None))
     ).scalar_one()
     return count, industries
 
@@ -162,12 +212,15 @@ def record_version_counts(
     )
 
 
-def _row(vacancy: Vacancy, digest: str, version: int) -> dict[str, object]:
+def _row(vacancy: Vacancy, digest: str, version: int, seen_at: datetime) -> dict[str, object]:
     return {
-        **vacancy.model_dump(exclude={"industries"}),
+        **vacancy.model_dump(exclude={"industries", "archived"}),
         "industries": list(vacancy.industries),
         "content_hash": digest,
         "catalog_version": version,
+        "last_seen_at": seen_at,
+        "retired_at": seen_at if vacancy.archived else None,
+        "retired_reason": RETIRED_ARCHIVED if vacancy.archived else None,
     }
 
 

@@ -42,6 +42,11 @@
       empty_actions: "Агент ещё ничего не показывал.",
       empty_models: "Обученных моделей с оценками пока нет. Запустите «vacrec train».",
       empty_loss: "Обучения ещё не было.",
+      catalog_age: (n, newest) => `Каталог: вакансий в показе — ${n}, самая новая опубликована ${newest}.`,
+      catalog_refresh: (at, added, retired) =>
+        `Последнее обновление с hh.ru ${at}: добавлено ${added}, снято с показа ${retired}.`,
+      catalog_refresh_failed: (at) => `Последнее обновление с hh.ru ${at} не удалось — ничего не снято.`,
+      catalog_never: "Каталог ещё не обновлялся с hh.ru (команда «vacrec refresh»).",
       updated: (time) => `Обновлено ${time}; обновляется каждые 30 с.`,
       load_error: (msg) => `Не удалось загрузить данные панели: ${msg}`,
       token_label: "Токен оператора",
@@ -118,6 +123,11 @@
       origin_label: "Whose traffic:",
       origin_real: (n) => `Real users · ${n}`,
       origin_simulated: (n) => `Simulated · ${n}`,
+      catalog_age: (n, newest) => `Catalog: ${n} vacancies served, the newest published ${newest}.`,
+      catalog_refresh: (at, added, retired) =>
+        `Last refresh from hh.ru ${at}: ${added} added, ${retired} retired.`,
+      catalog_refresh_failed: (at) => `The last refresh from hh.ru (${at}) failed; nothing was retired.`,
+      catalog_never: "The catalog has never been refreshed from hh.ru (`vacrec refresh`).",
       origin_note_real: (n) => `Simulated users (${n} recommendations, “vacrec simulate”) are not shown here.`,
       origin_note_simulated: "Simulated users only: a test of the system, not what people think.",
       empty_simulated: "No simulations have run.",
@@ -515,6 +525,25 @@
     );
   }
 
+  // The catalog's age: a 2023 catalog must not pass for a fresh one.
+  function drawCatalog(data) {
+    const c = data.catalog;
+    const node = $("catalog-note");
+    if (!c) {
+      node.textContent = "";
+      return;
+    }
+    const date = (iso) => (iso ? new Date(iso).toLocaleDateString(locale()) : "—");
+    const nf = new Intl.NumberFormat(locale());
+    const r = c.last_refresh;
+    const refresh = !r
+      ? t("catalog_never")
+      : r.error && !r.collected
+        ? t("catalog_refresh_failed", date(r.finished_at))
+        : t("catalog_refresh", date(r.finished_at), nf.format(r.inserted), nf.format(r.retired));
+    node.textContent = `${t("catalog_age", nf.format(c.served), date(c.newest_published_at))} ${refresh}`;
+  }
+
   // ------------------------------------------------------------------ page
 
   function render() {
@@ -537,6 +566,7 @@
     $("updated").textContent = t("updated", new Date().toLocaleTimeString(locale()));
     drawOrigin(data);
     drawStats(data);
+    drawCatalog(data);
     drawReward(data);
     drawRate(data);
     drawActions(data);
