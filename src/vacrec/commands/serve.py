@@ -20,6 +20,7 @@ import typer
 from sqlalchemy import Engine
 
 from vacrec.commands._output import open_store
+from vacrec.commands.refresh import MIN_REFRESH_EVERY_S
 from vacrec.config import MIN_RETRAIN_EVERY_S, Settings, get_settings
 from vacrec.polling import Poller
 from vacrec.service.metrics import shared_metrics_dir
@@ -44,6 +45,18 @@ def parse_duration(text: str) -> float:
     seconds = sum(float(n) * _UNITS_S[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError(f"duration must be positive: {text!r}")
+    return seconds
+
+
+def parse_period(text: str, minimum_s: float, too_short: str, param_hint: str) -> float:
+    """``text`` of a ``--…every`` option as seconds, at least ``minimum_s``; else the
+    command-line error (``too_short`` when it is too short) naming ``param_hint``."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint=param_hint) from None
+    if seconds < minimum_s:
+        raise typer.BadParameter(too_short, param_hint=param_hint)
     return seconds
 
 
@@ -111,18 +124,20 @@ def serve_command(
     """Serve the API, the web page and the dashboard."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = get_settings()
-    every_s = settings.retrain_every_s
+    every_s = settings.retrain_every_s  # at least MIN_RETRAIN_EVERY_S (its validator)
     if retrain_every is not None:
-        try:
-            every_s = parse_duration(retrain_every)
-        except ValueError as error:
-            raise typer.BadParameter(str(error), param_hint="--retrain-every") from None
-    if every_s is not None and every_s < MIN_RETRAIN_EVERY_S:
-        raise typer.BadParameter(
-            f"at least {MIN_RETRAIN_EVERY_S:g} s (1m)", param_hint="--retrain-every"
+        every_s = parse_period(
+            retrain_every,
+            MIN_RETRAIN_EVERY_S,
+            f"at least {MIN_RETRAIN_EVERY_S:g} s (1m)",
+            "--retrain-every",
         )
 
-    refresh_s = _refresh_interval(refresh_every)
+    refresh_s = (
+        None
+        if refresh_every is None
+        else parse_period(refresh_every, MIN_REFRESH_EVERY_S, "at least 10m", "--refresh-every")
+    )
     from vacrec.app.ingest import ensure_catalog  # lazy: ingest loads scikit-learn
 
     with open_store(settings) as engine:  # migrated once, before any worker starts
@@ -134,20 +149,6 @@ def serve_command(
             _serve(engine, settings, host, port, workers, every_s)
         finally:
             stop.set()
-
-
-def _refresh_interval(text: str | None) -> float | None:
-    from vacrec.commands.refresh import MIN_REFRESH_EVERY_S
-
-    if text is None:
-        return None
-    try:
-        seconds = parse_duration(text)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--refresh-every") from None
-    if seconds < MIN_REFRESH_EVERY_S:
-        raise typer.BadParameter("at least 10m", param_hint="--refresh-every")
-    return seconds
 
 
 def _start_refreshing(
