@@ -21,6 +21,8 @@ from vacrec.domain import SkillVocabulary
 ENV_PREFIX = "VACREC_"
 RATE_LIMIT_OFF = "off"
 SECRET_FIELDS = frozenset({"admin_token", "hh_token"})
+MIN_RETRAIN_EVERY_S = 60.0
+"""Retraining more often than this only burns CPU: it also waits for new feedback."""
 
 
 def parse_rate_limit(text: str) -> list[RateLimitItem]:
@@ -74,7 +76,7 @@ class Settings(BaseSettings):
     )
     retrain_every_s: float | None = Field(
         default=None,
-        ge=60,
+        ge=MIN_RETRAIN_EVERY_S,
         description="`vacrec serve` retrains this often, in seconds, at least 60 (off when unset).",
     )
     rate_limit_recommendations: str = Field(

@@ -20,7 +20,7 @@ from tests.agent.agent_fixtures import (
     snapshot,
 )
 from vacrec.agent.context import ENCODING_VERSION, ContextEncoder, Contexts
-from vacrec.agent.model_meta import Estimate, ModelMeta, Promotion, TrainingData
+from vacrec.agent.model_meta import Estimate, ModelMeta, PromotionRecord, TrainingData
 from vacrec.agent.policy import QModel
 from vacrec.agent.trainer import TrainConfig, train
 from vacrec.app.registry import (
@@ -37,7 +37,7 @@ from vacrec.app.registry import (
     save_model,
 )
 from vacrec.store.db import utcnow
-from vacrec.store.models import promotion_history
+from vacrec.store.model_rows import promotion_history
 from vacrec.store.tables import model_promotions, models
 
 SMALL = tuple(r for r in catalog_records() if MKT not in r.industries)
@@ -97,7 +97,7 @@ def test_save_fills_the_meta_and_keeps_what_the_caller_gave(engine: Engine, trai
         final_loss=0.125,
         data=TrainingData(transitions=60, dropped={"unknown_industry": 2}),
         dr_difference=Estimate(value=0.1, low=0.02, high=0.2, n=60),
-        promotion=Promotion(promoted=True, reason="better", champion="content prior"),
+        promotion=PromotionRecord(promoted=True, reason="better", champion="content prior"),
         loss_curve=[0.5, 0.25],
         encoding_version=-1,  # the registry, not the caller, says which encoding it is
     )

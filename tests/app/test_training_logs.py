@@ -19,11 +19,11 @@ from tests.agent.agent_fixtures import (
     encoder,
 )
 from vacrec.agent.context import ContextEncoder
+from vacrec.agent.model_meta import TrainingWindow
 from vacrec.agent.transitions import Transitions
 from vacrec.app.training_logs import load_transitions
 from vacrec.store.events import SIMULATED_SOURCES
 from vacrec.store.tables import events, feedback
-from vacrec.store.transitions import TrainWindow
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -239,8 +239,8 @@ def test_a_session_split_across_chunks_keeps_its_next_state(logged: Engine, enc:
 
 def test_a_window_keeps_the_newest_rated_events(logged: Engine, enc: ContextEncoder):
     with logged.connect() as conn:
-        newest = load_transitions(conn, enc, window=TrainWindow(events=3), chunk_rows=2)
-        everything = load_transitions(conn, enc, window=TrainWindow())
+        newest = load_transitions(conn, enc, window=TrainingWindow(events=3), chunk_rows=2)
+        everything = load_transitions(conn, enc, window=TrainingWindow())
 
     # the newest three rated real events: lone, gone (left the catalog), s3
     assert len(newest) == 2 and newest.dropped == {"unknown_industry": 1}

@@ -9,7 +9,8 @@ import pytest
 
 from tests.browser.conftest import LiveServer, Tab, plain, ru_percent, ru_signed
 from vacrec.agent.trainer import TrainConfig
-from vacrec.learning import LogSelection, simulate_into_store, train_from_store
+from vacrec.app.simulation import simulate_into_store
+from vacrec.app.training import LogSelection, train_from_store
 
 pytestmark = pytest.mark.browser
 

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from vacrec.app.ingest import ingest_paths
+from vacrec.app.simulation import simulate_into_store
 from vacrec.cli import app
 from vacrec.config import Settings, get_settings
-from vacrec.learning import simulate_into_store
 
 
 @pytest.fixture

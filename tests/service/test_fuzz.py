@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.proof import RecordProperty, report_figures
 from tests.service.conftest import Server, ServerFactory
-from vacrec.service.limits import MAX_BODY_BYTES
+from vacrec.service.body_limit import MAX_BODY_BYTES
 
 CI_EXAMPLES = 60
 FULL_EXAMPLES = 400

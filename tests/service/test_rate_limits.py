@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 from tests.service.conftest import INDUSTRIES, IT, MARKETING, Server, ServerFactory
 from vacrec.app.registry import load_model, newest_version
+from vacrec.app.training import LogSelection, read_training_logs, train_from_store
 from vacrec.config import Settings
 from vacrec.errors import TooManyRequests
-from vacrec.learning import LogSelection, read_training_logs, train_from_store
 from vacrec.service.rate_limits import RECOMMEND, BoundedMemoryStorage, RateLimits
 from vacrec.store.tables import events, feedback
 

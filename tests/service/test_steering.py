@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from tests.service.conftest import INDUSTRIES, IT, MARKETING, Server, ServerFactory
 from vacrec.app.registry import list_models, live_version
+from vacrec.app.training import train_from_store
 from vacrec.cli import app
 from vacrec.config import get_settings
-from vacrec.learning import train_from_store
 from vacrec.store.tables import events, feedback
 
 PROXY = "127.0.0.1"

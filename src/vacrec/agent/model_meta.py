@@ -23,7 +23,11 @@ class NetworkShape(_Meta):
 
 
 class Estimate(_Meta):
-    """A policy-value estimate with its 95% bootstrap interval."""
+    """A policy-value estimate with its 95% bootstrap interval, as the estimators return it
+    (:mod:`vacrec.evaluation.ope`) and the registry keeps it. None: undefined (SNIPS of a
+    policy that never chose a logged action), never NaN."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     value: float | None = None
     low: float | None = None
@@ -37,16 +41,44 @@ class Estimate(_Meta):
         # columns (PostgreSQL's above all) refuse NaN, and None says "no estimate".
         return _finite_or_none(number)
 
+    def to_dict(self) -> dict[str, float | int | None]:
+        return {"value": self.value, "low": self.low, "high": self.high, "n": self.n}
+
 
 def _finite_or_none(number: Any) -> Any:
     return None if isinstance(number, float) and not math.isfinite(number) else number
 
 
 class TrainingWindow(_Meta):
-    """Newest ``events`` rated events and/or those of the last ``days``; None: no limit."""
+    """Which rated events training reads: the newest ``events`` of them and/or those of the
+    last ``days``; both None reads everything (the default). The store cuts the logs by it
+    and the registry keeps it with the model, so it is one value for both."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     events: int | None = None
     days: float | None = None
+
+    @field_validator("events")
+    @classmethod
+    def _at_least_one_event(cls, events: int | None) -> int | None:
+        if events is not None and events < 1:
+            raise ValueError(f"a window holds at least one event, got {events}")
+        return events
+
+    @field_validator("days")
+    @classmethod
+    def _more_than_no_time(cls, days: float | None) -> float | None:
+        if days is not None and days <= 0:
+            raise ValueError(f"a window spans more than 0 days, got {days}")
+        return days
+
+    @property
+    def is_set(self) -> bool:
+        return self.events is not None or self.days is not None
+
+    def to_dict(self) -> dict[str, int | float | None]:
+        return {"events": self.events, "days": self.days}
 
 
 class TrainingData(_Meta):
@@ -65,8 +97,10 @@ class TrainingData(_Meta):
     """The window of rated events read (VACREC_TRAIN_WINDOW_*); all None: every event."""
 
 
-class Promotion(_Meta):
-    """What the promotion rule decided when the model was trained, and why."""
+class PromotionRecord(_Meta):
+    """What the registry keeps of the promotion decision taken when the model was trained
+    (:class:`~vacrec.evaluation.promotion.PromotionDecision`), with what it was measured
+    against: the champion, the rule's text and the reward drift."""
 
     promoted: bool = False
     held: bool = False  # better by the estimate, but waiting for an operator (see reason)
@@ -88,7 +122,7 @@ class ModelMeta(_Meta):
     """Policy ("candidate", "champion") → estimator ("ips", "snips", "dr") → estimate."""
     dr_difference: Estimate | None = None
     """Paired bootstrap of DR(candidate) − DR(champion)."""
-    promotion: Promotion = Field(default_factory=Promotion)
+    promotion: PromotionRecord = Field(default_factory=PromotionRecord)
     loss_curve: list[float | None] = Field(default_factory=list)
     """Mean loss per chunk of updates; None where it was not finite (a diverged chunk)."""
     updates: int = 0

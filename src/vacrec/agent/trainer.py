@@ -286,8 +286,8 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
         if not bandit and (step + 1) % config.target_network_frequency == 0:
             with torch.no_grad():
                 torch._foreach_lerp_(target_params, params, config.tau)
-        measure = stopper is not None and (step + 1) % config.eval_every == 0
-        if measure and stopper.should_stop(validation_loss()):  # type: ignore[union-attr]
+        measure = (step + 1) % config.eval_every == 0
+        if stopper is not None and measure and stopper.should_stop(validation_loss()):
             done_updates = step + 1
             break
     if stopper is not None:

@@ -15,7 +15,7 @@ training but not for off-policy evaluation; they are matched to the catalog by
 the industry name stored with them, never by their action index.
 
 Logs can be far larger than memory allows as Python objects, so the store
-hands rows over in chunks (``vacrec.store.transitions``, read by
+hands rows over in chunks (``vacrec.store.logged_requests``, read by
 ``vacrec.app.training_logs``) and each chunk is turned into numpy arrays at
 once. Only the requests a transition needs are encoded and kept — the rated
 ones and each one's next request — so unrated traffic costs nothing beyond

@@ -23,7 +23,7 @@ from vacrec.agent.policy import QModel
 from vacrec.app.registry import ModelRefused, live_version, load_live_model
 from vacrec.polling import Poller
 from vacrec.store.db import read_transaction, utcnow
-from vacrec.store.models import newest_promotion
+from vacrec.store.model_rows import newest_promotion
 
 log = logging.getLogger(__name__)
 

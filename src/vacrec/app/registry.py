@@ -26,7 +26,7 @@ from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.policy import QModel
 from vacrec.agent.weights import ModelRefused, checksum, describe, model_from_weights, weights_bytes
 from vacrec.finite import finite_json
-from vacrec.store.models import (
+from vacrec.store.model_rows import (
     StoredModel,
     insert_model,
     insert_promotion,

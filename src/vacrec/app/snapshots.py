@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from vacrec.config import Settings
 from vacrec.polling import Poller
 from vacrec.ranking.saved import SavedSnapshots, code_fingerprint
-from vacrec.ranking.snapshot import CatalogSnapshot, build_options
+from vacrec.ranking.snapshot import BuildOptions, CatalogSnapshot, build_options
 from vacrec.store.catalog import (
     catalog_identity,
     catalog_industries,
@@ -72,8 +72,8 @@ def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSn
                 built, built_identity = _build(engine, options, spill_folder=saved.folder)
                 if built_identity != identity:  # the catalog moved on meanwhile: serve it
                     return built
-                manifest = {**expected, "actions": list(built.actions)}
-                saved.save(key, manifest, built.index, built.cards)
+                built_manifest = {**expected, "actions": list(built.actions)}
+                saved.save(key, built_manifest, built.index, built.cards)
                 log.info("built and saved the snapshot of catalog version %s", version)
                 del built
                 loaded = saved.load(key, expected)
@@ -85,7 +85,7 @@ def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSn
 
 def _build(
     engine: Engine,
-    options: dict[str, int | None] | None = None,
+    options: BuildOptions | None = None,
     spill_folder: Path | None = None,
 ) -> tuple[CatalogSnapshot, dict[str, Any] | None]:
     """Build the current catalog's snapshot while streaming its rows, all in one read
@@ -98,7 +98,7 @@ def _build(
             stream_catalog_records(conn),
             actions=actions,
             spill_folder=spill_folder,
-            **(options or {}),
+            **(options or BuildOptions(min_df=1, max_terms=None)),
         )
         identity = catalog_identity(conn, version) if version is not None else None
     return snapshot, identity

@@ -13,13 +13,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from vacrec.agent.context import ContextEncoder
+from vacrec.agent.model_meta import TrainingWindow
 from vacrec.agent.transitions import LoggedRequest, TransitionBuilder, Transitions
-from vacrec.store.transitions import (
-    CHUNK_ROWS,
-    TrainWindow,
-    legacy_feedback,
-    requests_with_feedback,
-)
+from vacrec.store.logged_requests import CHUNK_ROWS, legacy_feedback, requests_with_feedback
 
 __all__ = ["load_transitions"]
 
@@ -46,7 +42,7 @@ def load_transitions(
     encoder: ContextEncoder,
     include_simulated: bool = False,
     include_legacy: bool = False,
-    window: TrainWindow | None = None,
+    window: TrainingWindow | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Transitions:
     """Events with their feedback (and, if asked, legacy feedback after them) as transitions,

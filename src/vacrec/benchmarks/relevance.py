@@ -165,7 +165,8 @@ def _log_and_train(
     engine: Engine, home: Path, blank_share: float, seed: int, note: Progress
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Log ``EVENTS`` simulated seekers at ε = 1 through the service, then train on them."""
-    from vacrec.learning import LogSelection, read_training_logs, simulate_into_store
+    from vacrec.app.simulation import simulate_into_store
+    from vacrec.app.training import LogSelection, read_training_logs
 
     clear_logs(engine)
     settings = Settings(home=home, database_url=str(engine.url), epsilon=1.0)

@@ -156,7 +156,8 @@ def _noise_free_log(
 def _one_population(
     engine: Engine, home: Path, seed: int, taste: str, progress: Progress
 ) -> tuple[dict[str, Any], Transitions]:
-    from vacrec.learning import LogSelection, read_training_logs, simulate_into_store
+    from vacrec.app.simulation import simulate_into_store
+    from vacrec.app.training import LogSelection, read_training_logs
 
     clear_logs(engine)
     settings = Settings(home=home, database_url=str(engine.url), epsilon=1.0, simulator_seed=seed)
@@ -349,7 +350,7 @@ def _measure(
     with ``SCALE_UPDATES`` updates)."""
     import resource
 
-    from vacrec.learning import LogSelection, read_training_logs, train_from_store
+    from vacrec.app.training import LogSelection, read_training_logs, train_from_store
     from vacrec.store.db import make_engine
 
     settings = Settings(home=Path(home), database_url=url, train_window_events=window_events)
@@ -395,7 +396,7 @@ def run_scale(
 ) -> dict[str, Any]:
     """Reading (and training on) big logs: for each size, a fresh SQLite store filled with that
     many synthetic rated events; wall time and peak RSS, each measured in a fresh process."""
-    from vacrec.store.transitions import CHUNK_ROWS
+    from vacrec.store.logged_requests import CHUNK_ROWS
 
     note = progress or (lambda _msg: None)
     out: list[dict[str, Any]] = []

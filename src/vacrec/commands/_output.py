@@ -3,7 +3,7 @@ on stderr, and the store opened and closed the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 stderr = Console(stderr=True)
 
 
-def print_json(payload: dict[str, object]) -> None:
+def print_json(payload: Mapping[str, object]) -> None:
     """Print ``payload`` as one line of JSON on stdout (the machine-readable result).
 
     Cyrillic is printed as itself, like everything else the tool prints. A stdout

@@ -1,36 +1,28 @@
 """`vacrec train | evaluate | model … | simulate`: the learning loop from the command line.
 
-The steps themselves live in :mod:`vacrec.learning`, shared with ``vacrec serve``;
-these commands parse options, show progress and print the result.
+The steps themselves live in the application layer (:mod:`vacrec.app.training`, shared with
+``vacrec serve``, and :mod:`vacrec.app.simulation`); these commands parse options, show
+progress and print the result. They import those steps lazily: the steps load torch, and
+every other `vacrec` command (and `--help`) starts without it.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from vacrec.commands._output import fail, open_store, print_json, spinner
 from vacrec.config import Settings, get_settings
-from vacrec.learning import (
-    LearningError,
-    LogSelection,
-    NothingNew,
-    evaluate_store,
-    simulate_into_store,
-    simulate_over_http,
-    train_from_store,
-)
+from vacrec.evaluation.promotion import PromoteMode
 
-
-class PromoteMode(StrEnum):
-    auto = "auto"
-    always = "always"
-    never = "never"
+if TYPE_CHECKING:
+    from vacrec.app.training import LogSelection, NothingNew
 
 
 def _selection(settings: Settings, simulated: bool | None) -> LogSelection:
+    from vacrec.app.training import LogSelection  # lazy: torch
+
     selection = LogSelection.from_settings(settings)
     return selection if simulated is None else LogSelection(simulated, selection.legacy)
 
@@ -82,6 +74,7 @@ def train_command(
     With no rated event since the newest model was trained on the same logs, nothing is
     trained or registered (exit status 0; under --json, "version" is null)."""
     from vacrec.agent.trainer import TrainConfig
+    from vacrec.app.training import LearningError, NothingNew, train_from_store  # lazy: torch
 
     settings = get_settings()
     overrides: dict[str, Any] = {"seed": seed, "updates": updates}
@@ -95,7 +88,7 @@ def train_command(
                 engine,
                 settings,
                 config,
-                promote.value,
+                promote,
                 lambda msg: progress.update(task, description=msg),
                 _selection(settings, simulated),
                 only_if_new=True,
@@ -116,8 +109,16 @@ def train_command(
     )
     cand = report["ope"].get("candidate", {})
     if cand:
-        print("candidate greedy: " + ", ".join(f"{k} {v['value']:.3f}" for k, v in cand.items()))
+        print(
+            "candidate greedy: "
+            + ", ".join(f"{k} {_number(v['value'], '.3f')}" for k, v in cand.items())
+        )
     print(f"promoted: {report['promoted']} ({report['promotion_reason']})")
+
+
+def _number(value: float | None, spec: str) -> str:
+    """An estimate's number for people; "n/a" where it is undefined (None)."""
+    return "n/a" if value is None else format(value, spec)
 
 
 def _nothing_registered(unchanged: NothingNew, as_json: bool) -> None:
@@ -152,6 +153,8 @@ def evaluate_command(
 ) -> None:
     """Off-policy estimates (IPS, SNIPS, DR with 95% CIs) of live, candidate, content prior
     and baselines."""
+    from vacrec.app.training import LearningError, evaluate_store  # lazy: torch
+
     settings = get_settings()
     try:
         with open_store(settings) as engine, spinner("evaluate") as progress:
@@ -171,7 +174,8 @@ def evaluate_command(
             print(f"{name:13s} version {entry['version']}: the live model itself")
             continue
         cells = [
-            f"{k} {entry[k]['value']:+.3f} [{entry[k]['low']:+.3f}, {entry[k]['high']:+.3f}]"
+            f"{k} {_number(entry[k]['value'], '+.3f')} "
+            f"[{_number(entry[k]['low'], '+.3f')}, {_number(entry[k]['high'], '+.3f')}]"
             for k in ("ips", "snips", "dr")
             if k in entry
         ]
@@ -326,6 +330,9 @@ def simulate_command(
     """Simulated job seekers request, vote and send feedback through the service layer.
 
     Their events are marked as simulated: `vacrec train --simulated` learns from them."""
+    from vacrec.app.simulation import simulate_into_store, simulate_over_http  # lazy: torch
+    from vacrec.app.training import LearningError
+
     settings = get_settings()
     if epsilon is not None:
         settings = settings.model_copy(update={"epsilon": epsilon})

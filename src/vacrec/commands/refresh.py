@@ -54,17 +54,14 @@ def refresh_command(
     """Collect from hh.ru and ingest; retire postings hh.ru archived or no collection saw for
     VACREC_RETIRE_AFTER_DAYS days (kept for the logs, no longer served)."""
     from vacrec.app.refresh import RefreshError, RefreshQuery, resolve_queries
-    from vacrec.commands.serve import parse_duration
+    from vacrec.commands.serve import parse_period
 
     settings = get_settings()
-    every_s = None
-    if every is not None:
-        try:
-            every_s = parse_duration(every)
-        except ValueError as error:
-            raise typer.BadParameter(str(error), param_hint="--every") from None
-        if every_s < MIN_REFRESH_EVERY_S:
-            raise typer.BadParameter("at least 10m", param_hint="--every")
+    every_s = (
+        None
+        if every is None
+        else parse_period(every, MIN_REFRESH_EVERY_S, "at least 10m", "--every")
+    )
     try:
         given = [RefreshQuery(q, area, max_pages) for q in query or ()]
     except ValueError as error:

@@ -20,8 +20,9 @@ import typer
 from sqlalchemy import Engine
 
 from vacrec.commands._output import open_store
-from vacrec.config import Settings, get_settings
-from vacrec.learning import retrain_once
+from vacrec.commands.refresh import MIN_REFRESH_EVERY_S
+from vacrec.config import MIN_RETRAIN_EVERY_S, Settings, get_settings
+from vacrec.polling import Poller
 from vacrec.service.metrics import shared_metrics_dir
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,6 @@ LOG_FORMAT = "%(levelname)s %(name)s [%(process)d]: %(message)s"
 
 APP_FACTORY = "vacrec.service.app:create_app"
 _UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-MIN_RETRAIN_EVERY_S = 60.0
-"""Retraining more often than this only burns CPU: it also waits for new feedback."""
 
 
 def parse_duration(text: str) -> float:
@@ -51,12 +48,29 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def _retrain_forever(engine: Engine, settings: Settings, every_s: float, stop: threading.Event):  # type: ignore[no-untyped-def]
-    while not stop.wait(every_s):
-        try:
-            retrain_once(engine, settings)
-        except Exception:  # a failed training must never take the service down
-            log.exception("background retraining failed; serving on with the current model")
+def parse_period(text: str, minimum_s: float, too_short: str, param_hint: str) -> float:
+    """``text`` of a ``--…every`` option as seconds, at least ``minimum_s``; else the
+    command-line error (``too_short`` when it is too short) naming ``param_hint``."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint=param_hint) from None
+    if seconds < minimum_s:
+        raise typer.BadParameter(too_short, param_hint=param_hint)
+    return seconds
+
+
+def retraining_poller(engine: Engine, settings: Settings, every_s: float) -> Poller:
+    """Retrain every ``every_s`` seconds in the background; a failed training is logged and
+    the service serves on with the current model (the poller survives a failing poll)."""
+    from vacrec.app.training import retrain_once  # lazy: torch, only when retraining is on
+
+    return Poller(
+        "retrain",
+        every_s,
+        lambda: retrain_once(engine, settings),
+        keeping=lambda: "the current model",
+    )
 
 
 def worker_log_config() -> dict[str, Any]:
@@ -110,18 +124,20 @@ def serve_command(
     """Serve the API, the web page and the dashboard."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = get_settings()
-    every_s = settings.retrain_every_s
+    every_s = settings.retrain_every_s  # at least MIN_RETRAIN_EVERY_S (its validator)
     if retrain_every is not None:
-        try:
-            every_s = parse_duration(retrain_every)
-        except ValueError as error:
-            raise typer.BadParameter(str(error), param_hint="--retrain-every") from None
-    if every_s is not None and every_s < MIN_RETRAIN_EVERY_S:
-        raise typer.BadParameter(
-            f"at least {MIN_RETRAIN_EVERY_S:g} s (1m)", param_hint="--retrain-every"
+        every_s = parse_period(
+            retrain_every,
+            MIN_RETRAIN_EVERY_S,
+            f"at least {MIN_RETRAIN_EVERY_S:g} s (1m)",
+            "--retrain-every",
         )
 
-    refresh_s = _refresh_interval(refresh_every)
+    refresh_s = (
+        None
+        if refresh_every is None
+        else parse_period(refresh_every, MIN_REFRESH_EVERY_S, "at least 10m", "--refresh-every")
+    )
     from vacrec.app.ingest import ensure_catalog  # lazy: ingest loads scikit-learn
 
     with open_store(settings) as engine:  # migrated once, before any worker starts
@@ -133,20 +149,6 @@ def serve_command(
             _serve(engine, settings, host, port, workers, every_s)
         finally:
             stop.set()
-
-
-def _refresh_interval(text: str | None) -> float | None:
-    from vacrec.commands.refresh import MIN_REFRESH_EVERY_S
-
-    if text is None:
-        return None
-    try:
-        seconds = parse_duration(text)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--refresh-every") from None
-    if seconds < MIN_REFRESH_EVERY_S:
-        raise typer.BadParameter("at least 10m", param_hint="--refresh-every")
-    return seconds
 
 
 def _start_refreshing(
@@ -181,14 +183,9 @@ def _serve(
 
     from vacrec.service.protocol import PROTOCOL
 
-    stop = threading.Event()
-    if every_s:
-        threading.Thread(
-            target=_retrain_forever,
-            args=(engine, settings, every_s, stop),
-            name="retrain",
-            daemon=True,
-        ).start()
+    retraining = retraining_poller(engine, settings, every_s) if every_s else None
+    if retraining is not None:
+        retraining.start()
         log.info("retraining every %g s", every_s)
     # Several workers: one metrics directory for all, so any worker's /metrics sums them.
     metrics_dir = shared_metrics_dir(settings.home) if workers > 1 else nullcontext()
@@ -212,4 +209,5 @@ def _serve(
                 proxy_headers=False,
             )
     finally:
-        stop.set()
+        if retraining is not None:
+            retraining.stop(timeout=0)  # a training in progress dies with the process

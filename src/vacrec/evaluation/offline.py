@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from vacrec.agent.context import Contexts
+from vacrec.agent.model_meta import Estimate
 from vacrec.agent.policy import Policy, greedy, policy_matrix
 from vacrec.agent.transitions import Transitions
 from vacrec.evaluation.ope import (
-    Estimate,
     LoggedData,
     compare,
     evaluate,
@@ -81,5 +81,5 @@ class OfflineEvaluator:
         )
 
 
-def as_dicts(estimates: dict[str, Estimate]) -> dict[str, dict[str, float | int]]:
+def as_dicts(estimates: dict[str, Estimate]) -> dict[str, dict[str, float | int | None]]:
     return {name: est.to_dict() for name, est in estimates.items()}

@@ -14,20 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vacrec.agent.model_meta import Estimate
+
 ESTIMATORS = ("ips", "snips", "dr")
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate of a policy's mean reward with a bootstrap interval."""
-
-    value: float
-    low: float
-    high: float
-    n: int
-
-    def to_dict(self) -> dict[str, float | int]:
-        return {"value": self.value, "low": self.low, "high": self.high, "n": self.n}
 
 
 @dataclass(frozen=True)
@@ -133,7 +122,7 @@ def evaluate(
             boot = sums[2 * i] / sums[2 * i + 1]
             value = float(num.sum() / den.sum())
         low, high = _interval(boot, alpha)
-        out[name] = Estimate(value, low, high, len(data))
+        out[name] = Estimate(value=value, low=low, high=high, n=len(data))
     return out
 
 
@@ -152,7 +141,7 @@ def compare(
     diff = a - b
     (sums,) = _bootstrap_sums([diff], n_boot, np.random.default_rng(seed))
     low, high = _interval(sums / len(data), alpha)
-    return Estimate(float(diff.mean()), low, high, len(data))
+    return Estimate(value=float(diff.mean()), low=low, high=high, n=len(data))
 
 
 def reward_table(

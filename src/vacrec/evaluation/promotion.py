@@ -23,13 +23,22 @@ after being compared on two).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
-from vacrec.evaluation.ope import Estimate
+from vacrec.agent.model_meta import Estimate
 from vacrec.evaluation.trust import RewardDrift
 
-PromoteMode = Literal["auto", "always", "never"]
-PROMOTE_MODES: tuple[str, ...] = ("auto", "always", "never")
+
+class PromoteMode(StrEnum):
+    """How a trained candidate may go live: by the rule, always, or never (the operator's
+    choice, `vacrec train --promote`)."""
+
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+PROMOTE_MODES: tuple[PromoteMode, ...] = tuple(PromoteMode)
 RULE = (
     "auto: promote when at least the minimum of held-out events compare them and the "
     "paired-bootstrap 95% lower bound of DR(candidate greedy) − "
@@ -48,6 +57,9 @@ SIMULATED_REFUSAL = (
 
 @dataclass(frozen=True)
 class PromotionDecision:
+    """The rule's answer for one candidate; the registry keeps it, with what it was measured
+    against, as :class:`~vacrec.agent.model_meta.PromotionRecord`."""
+
     promote: bool
     reason: str
     held: bool = False  # better by the estimate, but waiting for an operator
@@ -87,10 +99,10 @@ def decide_promotion(
         return PromotionDecision(
             False, f"no logged propensities to compare the candidate with the {champion}"
         )
-    better = difference.low > 0
+    better = difference.low is not None and difference.low > 0
     estimate = (
-        f"DR difference vs the {champion} {difference.value:+.3f} "
-        f"[95% CI {difference.low:+.3f}, {difference.high:+.3f}] "
+        f"DR difference vs the {champion} {_signed(difference.value)} "
+        f"[95% CI {_signed(difference.low)}, {_signed(difference.high)}] "
         + ("is above 0" if better else "is not clearly above 0")
     )
     if better and drift is not None and drift.departs(drift_threshold):
@@ -101,3 +113,7 @@ def decide_promotion(
             held=True,
         )
     return PromotionDecision(better, estimate)
+
+
+def _signed(number: float | None) -> str:
+    return "undefined" if number is None else f"{number:+.3f}"

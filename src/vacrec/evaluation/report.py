@@ -7,6 +7,7 @@ Files go to ``settings.reports_dir`` as ``model-<version>.{png,json,md}`` plus
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,12 @@ def plot_loss_curve(loss_curve: np.ndarray, updates: int, path: Path, title: str
     return path
 
 
-def _markdown(report: dict[str, Any]) -> str:
+def _number(value: float | None) -> str:
+    """An estimate's number in the table; "n/a" where it is undefined (None)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _markdown(report: Mapping[str, Any]) -> str:
     lines = [
         f"# Model {report.get('version')}",
         "",
@@ -56,14 +62,14 @@ def _markdown(report: dict[str, Any]) -> str:
         for name, est in estimates.items():
             if isinstance(est, dict) and "value" in est:
                 lines.append(
-                    f"| {policy} | {name} | {est['value']:.3f} | "
-                    f"[{est['low']:.3f}, {est['high']:.3f}] |"
+                    f"| {policy} | {name} | {_number(est['value'])} | "
+                    f"[{_number(est['low'])}, {_number(est['high'])}] |"
                 )
     return "\n".join(lines) + "\n"
 
 
 def write_training_report(
-    reports_dir: Path, report: dict[str, Any], loss_curve: np.ndarray, updates: int
+    reports_dir: Path, report: Mapping[str, Any], loss_curve: np.ndarray, updates: int
 ) -> dict[str, str]:
     """Write the PNG, JSON and Markdown of one training run; returns their paths."""
     reports_dir.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from vacrec.ranking.place import Places
 
 __all__ = [  # Card and snippet live in cards.py; callers import them from here
     "SNIPPET_CHARS",
+    "BuildOptions",
     "Card",
     "CatalogRecord",
     "CatalogSnapshot",
@@ -120,6 +122,13 @@ MAX_TERMS = 500_000
 """At most this many stems (the most frequent) in a serving index."""
 
 
-def build_options(vacancies: int) -> dict[str, int | None]:
+class BuildOptions(TypedDict):
+    """How the serving index is built (see :meth:`CatalogSnapshot.from_records`)."""
+
+    min_df: int
+    max_terms: int | None
+
+
+def build_options(vacancies: int) -> BuildOptions:
     """``min_df`` and ``max_terms`` of the serving index of a catalog this large."""
     return {"min_df": 2 if vacancies >= PRUNE_FROM else 1, "max_terms": MAX_TERMS}

@@ -40,9 +40,9 @@ from vacrec.errors import (
 )
 from vacrec.finite import finite_json
 from vacrec.service import routes_health, routes_legacy, routes_v1, ui
+from vacrec.service.body_limit import BodySizeLimit
 from vacrec.service.dashboard import DashboardCache
 from vacrec.service.headers import SecurityHeaders
-from vacrec.service.limits import BodySizeLimit
 from vacrec.service.metrics import Metrics, MetricsMiddleware
 from vacrec.service.openapi import use_skill_vocabulary
 from vacrec.service.rate_limits import RateLimits

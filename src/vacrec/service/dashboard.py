@@ -30,7 +30,7 @@ from vacrec.app.registry import live_version
 from vacrec.store.dashboard import as_utc, finite_or_none, iso_utc, traffic
 from vacrec.store.db import read_transaction
 from vacrec.store.events import SIMULATED_SOURCES
-from vacrec.store.models import newest_stored_model, stored_models
+from vacrec.store.model_rows import newest_stored_model, stored_models
 from vacrec.store.refreshes import catalog_age, last_refresh
 
 MAX_MODELS = 30  # newest model versions shown on the OPE plot

@@ -12,8 +12,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from vacrec.service.schemas import SKILLS_MARKER
+
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    404: "Unknown event_id.",
+    409: "The event already has feedback.",
+    410: "The event is too old for feedback.",
+    413: "The body is larger than 64 KiB.",
+    422: "A field is invalid; the message names it.",
+    429: "Over the address's rate limit (Retry-After).",
+    503: "No catalog loaded or database unreachable.",
+}
+"""What each error status a route can answer means; one table for the legacy API and v1."""
+
+
+def error_responses(model: type[BaseModel], *codes: int) -> dict[int | str, dict[str, Any]]:
+    """A route's documented errors (FastAPI ``responses``): their body ``model`` (each API
+    keeps its own envelope) and what each status means. Documented so clients and the fuzz
+    know every answer."""
+    return {code: {"model": model, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
 
 
 def fill_skill_enums(node: Any, skills: Sequence[str]) -> int:
@@ -36,9 +55,10 @@ def use_skill_vocabulary(app: FastAPI, skills: Sequence[str]) -> None:
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
+        schema = app.openapi_schema
+        if schema is None:
             schema = build()  # FastAPI's own, which it caches in app.openapi_schema
             fill_skill_enums(schema, skills)
-        return app.openapi_schema  # type: ignore[return-value]
+        return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 
 from vacrec.domain import AGE_MAX, AGE_MIN, LEGACY_K, PREFERENCE_MAX_CHARS
 from vacrec.service.deps import ClientDep, RecommenderDep
+from vacrec.service.openapi import error_responses
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.schemas import (
     SKILL_DESCRIPTION,
@@ -29,20 +30,10 @@ from vacrec.store.events import LEGACY_SOURCE
 
 router = APIRouter(prefix="/api", tags=["legacy"])
 
-# Errors keep the original's envelope; documented so clients and the fuzz know every answer.
-_ERRORS = {
-    404: "Unknown event_id.",
-    409: "The event already has feedback.",
-    410: "The event is too old for feedback.",
-    413: "The body is larger than 64 KiB.",
-    422: "A field is invalid; the message names it.",
-    429: "Over the address's rate limit (Retry-After).",
-    503: "No catalog loaded or database unreachable.",
-}
-
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
-    return {c: {"model": LegacyErrorResponse, "description": _ERRORS[c]} for c in codes}
+    """Errors keep the original's envelope."""
+    return error_responses(LegacyErrorResponse, *codes)
 
 
 @router.get(

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from vacrec.errors import ServiceUnavailable
 from vacrec.ranking.snippets import marked_snippet, query_stems
 from vacrec.service.deps import ClientDep, RecommenderDep
+from vacrec.service.openapi import error_responses
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
 from vacrec.service.recommender import Recommendation, RecommendedItem
 from vacrec.service.schemas import (
@@ -32,15 +33,7 @@ from vacrec.service.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["v1"])
 
-_ERRORS = {
-    404: {"model": ErrorResponse, "description": "Unknown event."},
-    409: {"model": ErrorResponse, "description": "The event already has feedback."},
-    410: {"model": ErrorResponse, "description": "The event is too old for feedback."},
-    413: {"model": ErrorResponse, "description": "The body is larger than 64 KiB."},
-    422: {"model": ErrorResponse, "description": "A field is invalid; the message names it."},
-    429: {"model": ErrorResponse, "description": "Over the address's rate limit (Retry-After)."},
-    503: {"model": ErrorResponse, "description": "No catalog loaded or database unreachable."},
-}
+_ERRORS = error_responses(ErrorResponse, 404, 409, 410, 413, 422, 429, 503)
 
 
 def _item(item: RecommendedItem, stems: frozenset[str]) -> ItemOut:

@@ -53,7 +53,7 @@ def _stable_seed(seed: int, actions: Sequence[str], skills: Sequence[str]) -> in
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
-class JobSeekerEnv(gym.Env):
+class JobSeekerEnv(gym.Env[dict[str, Any], Any]):
     """One episode = one simulated seeker's session; one step = one recommendation.
 
     Observation: ``{"age", "skill" (index into :attr:`skills`), "preference"}``.
@@ -164,7 +164,8 @@ class JobSeekerEnv(gym.Env):
 
     def oracle(self, seekers: Seekers) -> np.ndarray:
         """Best expected reward per seeker (a policy knowing the taste and the wanted posting)."""
-        return self.expected_rewards(seekers).max(axis=1)
+        best: np.ndarray = self.expected_rewards(seekers).max(axis=1)
+        return best
 
     def observable_oracle_choice(self, seekers: Seekers) -> np.ndarray:
         """The industry a policy that knows this simulator exactly but sees only what the
@@ -198,13 +199,15 @@ class JobSeekerEnv(gym.Env):
         return choice
 
     # --- Gymnasium API ---------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict | None = None):  # type: ignore[override]
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
         self._seeker = self.sample_seekers(1, self.np_random)[0]
         self._remaining = int(self.np_random.choice(SESSION_LENGTHS, p=SESSION_PROBS))
         return self._observation(), self._info()
 
-    def step(self, action: int):  # type: ignore[override]
+    def step(self, action: int) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self._seeker is None or self._remaining <= 0:
             raise RuntimeError("call reset() before step()")
         if not self.action_space.contains(action):

@@ -85,4 +85,5 @@ class HttpRecommender:
         """The version of the live model the server is using, if any."""
         response = self.client.get("/api/v1/model")
         response.raise_for_status()
-        return response.json().get("version")
+        version: int | None = response.json().get("version")
+        return version

@@ -123,4 +123,5 @@ class Taste:
         """Taste logits [n, n_actions] of seekers with these skill indices and ages."""
         skills = np.asarray(skills, dtype=np.int64)
         older = age_weight(ages)[:, None]
-        return (1.0 - older) * self.logits[skills, 0] + older * self.logits[skills, 1]
+        logits: np.ndarray = (1.0 - older) * self.logits[skills, 0] + older * self.logits[skills, 1]
+        return logits

@@ -116,7 +116,7 @@ def _sum_votes(votes: Sequence[tuple[str, int]], shown: Sequence[str]) -> int:
     return sum(vote for _, vote in votes)
 
 
-def _check_event_matches(row, expect: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+def _check_event_matches(row: object, expect: dict[str, object]) -> None:
     for name, value in expect.items():
         if getattr(row, name) != value:
             raise InvalidFeedback(

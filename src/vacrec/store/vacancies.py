@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -52,11 +52,12 @@ def holds_only(conn: Connection, source: str) -> bool:
 
 def new_catalog_version(conn: Connection, source: str) -> int:
     """Open a catalog version (its counts are recorded by :func:`record_version_counts`)."""
-    return conn.execute(
+    version: int = conn.execute(
         insert(catalog_versions)
         .values(created_at=utcnow(), source=source[:1000], inserted=0, updated=0, vacancies=0)
         .returning(catalog_versions.c.version)
     ).scalar_one()
+    return version
 
 
 def existing_hashes(conn: Connection, ids: list[str]) -> dict[str, str]:
@@ -134,7 +135,9 @@ def stored_id_pages(conn: Connection) -> Iterator[list[str]]:
     return _id_pages(conn, select(vacancies.c.id))
 
 
-def unlabelled_pages(conn: Connection, version: int | None) -> Iterator[Sequence[Row]]:
+def unlabelled_pages(
+    conn: Connection, version: int | None
+) -> Iterator[Sequence[Row[Any, Any, Any]]]:
     """The (id, name, description) of ``version``'s vacancies without an industry, a page at a
     time; label each page (:func:`label_vacancies`) before asking for the next."""
     unlabelled = select(vacancies.c.id).where(
@@ -221,7 +224,7 @@ def _row(vacancy: Vacancy, digest: str, version: int, seen_at: datetime) -> dict
     }
 
 
-def _id_pages(conn: Connection, query: Select[tuple[str]]) -> Iterator[list[str]]:
+def _id_pages(conn: Connection, query: Select[str]) -> Iterator[list[str]]:
     """The ids ``query`` selects, a page at a time in id order (keyset paging).
 
     Each page is fetched whole before the caller writes, so writing between

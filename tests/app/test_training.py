@@ -1,4 +1,4 @@
-"""The learning loop's shared steps: a fresh store, what training reads, what gets promoted."""
+"""Train, evaluate, promote: a fresh store, what training reads, what gets promoted."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ from vacrec.agent.policy import CONTENT_PRIOR
 from vacrec.agent.trainer import TrainConfig
 from vacrec.app.ingest import ensure_catalog
 from vacrec.app.registry import list_models, live_version, load_live_model, newest_version
-from vacrec.config import Settings
-from vacrec.learning import (
+from vacrec.app.simulation import simulate_into_store
+from vacrec.app.training import (
     LearningError,
     LogSelection,
     NothingNew,
     read_training_logs,
-    simulate_into_store,
+    retrain_once,
     train_from_store,
 )
+from vacrec.config import Settings
 from vacrec.service.recommender import Recommender
 from vacrec.store.tables import events, models
 
@@ -136,10 +137,6 @@ def test_two_trainings_at_once_take_turns(engine: Engine, tmp_path: Path) -> Non
 
 
 def test_retrain_once_trains_from_logged_feedback(engine: Engine, tmp_path: Path) -> None:
-    from vacrec.app.registry import live_version
-    from vacrec.config import Settings
-    from vacrec.learning import retrain_once
-
     # 60 ratings hold out 12: fewer than a promotion needs by default (see below)
     settings = Settings(home=tmp_path / "home", epsilon=1.0, promotion_min_held_out=10)
     assert retrain_once(engine, settings) is None  # empty store: skipped, not an error
@@ -166,8 +163,6 @@ def test_retrain_once_trains_from_logged_feedback(engine: Engine, tmp_path: Path
 def test_replicas_retraining_on_the_same_tick_train_once(engine: Engine, tmp_path: Path) -> None:
     """Every replica with --retrain-every fires at about the same time; the staleness check
     runs under the training lock, so the second finds the first's model and trains nothing."""
-    from vacrec.learning import retrain_once
-
     settings = _settings(engine, tmp_path, epsilon=1.0)
     seed_catalog(engine, tmp_path)
     recommender = Recommender.from_store(engine, settings, seed=3)

@@ -5,47 +5,25 @@ millions of events never sits in memory as Python objects: on PostgreSQL a
 server-side cursor (``stream_results``) hands over ``chunk_rows`` rows at a
 time, on SQLite the cursor steps through the file as rows are fetched.
 
-A :class:`TrainWindow` limits the read to the newest rated events, in SQL, so
-the database does the cutting and only the window crosses the wire.
+A :class:`~vacrec.agent.model_meta.TrainingWindow` limits the read to the newest rated
+events, in SQL, so the database does the cutting and only the window crosses the wire.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, and_, or_, select
 
+from vacrec.agent.model_meta import TrainingWindow
 from vacrec.store.db import utcnow
 from vacrec.store.events import SIMULATED_SOURCES
 from vacrec.store.tables import events, feedback
 
 CHUNK_ROWS = 20_000
 """Rows per chunk: big enough that per-chunk work is amortised, small enough to be a few MB."""
-
-
-@dataclass(frozen=True)
-class TrainWindow:
-    """Which rated events training reads: the newest ``events`` of them and/or those of the
-    last ``days``; both None reads everything (the default)."""
-
-    events: int | None = None
-    days: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.events is not None and self.events < 1:
-            raise ValueError(f"a window holds at least one event, got {self.events}")
-        if self.days is not None and self.days <= 0:
-            raise ValueError(f"a window spans more than 0 days, got {self.days}")
-
-    @property
-    def is_set(self) -> bool:
-        return self.events is not None or self.days is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"events": self.events, "days": self.days}
 
 
 def _rated_events(include_simulated: bool) -> Select[Any]:
@@ -70,11 +48,11 @@ def _newest_rated_cut(include_simulated: bool, n: int) -> tuple[Any, Any]:
     return select(nth.c.created_at).scalar_subquery(), select(nth.c.id).scalar_subquery()
 
 
-def _since(window: TrainWindow, now: datetime) -> datetime | None:
+def _since(window: TrainingWindow, now: datetime) -> datetime | None:
     return now - timedelta(days=window.days) if window.days is not None else None
 
 
-def _event_window(window: TrainWindow, include_simulated: bool, now: datetime) -> list[Any]:
+def _event_window(window: TrainingWindow, include_simulated: bool, now: datetime) -> list[Any]:
     """WHERE clauses keeping the events from the window's start on (rated or not: a later
     unrated request is still a next state)."""
     clauses: list[Any] = []
@@ -93,7 +71,7 @@ def _event_window(window: TrainWindow, include_simulated: bool, now: datetime) -
     return clauses
 
 
-def _legacy_window(window: TrainWindow, include_simulated: bool, now: datetime) -> list[Any]:
+def _legacy_window(window: TrainingWindow, include_simulated: bool, now: datetime) -> list[Any]:
     """Legacy rows have no event: they follow the window's start in time."""
     clauses: list[Any] = []
     since = _since(window, now)
@@ -117,7 +95,7 @@ def requests_with_feedback(
     conn: Connection,
     *,
     include_simulated: bool = False,
-    window: TrainWindow | None = None,
+    window: TrainingWindow | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[Sequence[Row[Any]]]:
     """Logged requests (rated or not) with their reward (NULL: never rated), oldest first.
@@ -125,7 +103,7 @@ def requests_with_feedback(
     Columns: created_at, session_id, age, skill, preference, industry, propensity, reward,
     client.
     """
-    window = window or TrainWindow()
+    window = window or TrainingWindow()
     query = (
         select(
             events.c.created_at,
@@ -151,7 +129,7 @@ def legacy_feedback(
     conn: Connection,
     *,
     include_simulated: bool = False,
-    window: TrainWindow | None = None,
+    window: TrainingWindow | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[Sequence[Row[Any]]]:
     """Feedback rows not tied to an event (``POST /api/write/``), oldest first.
@@ -159,7 +137,7 @@ def legacy_feedback(
     Columns: created_at, age, skill, industry (by name, as written), reward, client.
     ``include_simulated`` only decides which events count towards an events window.
     """
-    window = window or TrainWindow()
+    window = window or TrainingWindow()
     query = (
         select(
             feedback.c.created_at,

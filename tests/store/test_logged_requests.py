@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert
 
+from vacrec.agent.model_meta import TrainingWindow
 from vacrec.store.db import utcnow
+from vacrec.store.logged_requests import legacy_feedback, requests_with_feedback
 from vacrec.store.tables import events, feedback
-from vacrec.store.transitions import TrainWindow, legacy_feedback, requests_with_feedback
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -117,19 +118,19 @@ def test_an_events_window_starts_at_the_nth_newest_rated_event(engine: Engine) -
         ],
     )
 
-    newest = _minutes(engine, window=TrainWindow(events=3))
+    newest = _minutes(engine, window=TrainingWindow(events=3))
     assert newest == [[4, 5, 5, 6]]  # the unrated request after them stays: a next state
-    assert _minutes(engine, window=TrainWindow(events=1)) == [[5, 6]]  # e2 only, then f
-    assert _minutes(engine, window=TrainWindow(events=99)) == [[1, 2, 3, 4, 5, 5, 6]]
-    assert _minutes(engine, window=TrainWindow(events=3), chunk_rows=2) == [[4, 5], [5, 6]]
+    assert _minutes(engine, window=TrainingWindow(events=1)) == [[5, 6]]  # e2 only, then f
+    assert _minutes(engine, window=TrainingWindow(events=99)) == [[1, 2, 3, 4, 5, 5, 6]]
+    assert _minutes(engine, window=TrainingWindow(events=3), chunk_rows=2) == [[4, 5], [5, 6]]
 
 
 def test_only_the_selected_events_count_towards_the_window(engine: Engine) -> None:
     _log(engine, [("real1", _at(1), 1), ("real2", _at(2), 1)])
     _log(engine, [("sim", _at(3), 1)], source="simulator")
 
-    assert _minutes(engine, window=TrainWindow(events=1)) == [[2]]
-    assert _minutes(engine, window=TrainWindow(events=1), include_simulated=True) == [[3]]
+    assert _minutes(engine, window=TrainingWindow(events=1)) == [[2]]
+    assert _minutes(engine, window=TrainingWindow(events=1), include_simulated=True) == [[3]]
 
 
 def test_a_days_window_keeps_the_recent_events(engine: Engine) -> None:
@@ -141,8 +142,8 @@ def test_a_days_window_keeps_the_recent_events(engine: Engine) -> None:
     )
 
     with engine.connect() as conn:
-        recent = [r for c in requests_with_feedback(conn, window=TrainWindow(days=2)) for r in c]
-        legacy = [r.age for c in legacy_feedback(conn, window=TrainWindow(days=2)) for r in c]
+        recent = [r for c in requests_with_feedback(conn, window=TrainingWindow(days=2)) for r in c]
+        legacy = [r.age for c in legacy_feedback(conn, window=TrainingWindow(days=2)) for r in c]
         every = [r.age for c in legacy_feedback(conn) for r in c]
     assert [r.reward for r in recent] == [None]  # only «new», which was never rated
     assert legacy == [41] and every == [40, 41]
@@ -152,12 +153,14 @@ def test_legacy_rows_follow_the_events_windows_start(engine: Engine) -> None:
     _log(engine, [("a", _at(10), 1), ("b", _at(20), 1)], legacy=[(_at(5), 40), (_at(15), 41)])
 
     with engine.connect() as conn:
-        windowed = [r.age for c in legacy_feedback(conn, window=TrainWindow(events=1)) for r in c]
-        wide = [r.age for c in legacy_feedback(conn, window=TrainWindow(events=2)) for r in c]
+        windowed = [
+            r.age for c in legacy_feedback(conn, window=TrainingWindow(events=1)) for r in c
+        ]
+        wide = [r.age for c in legacy_feedback(conn, window=TrainingWindow(events=2)) for r in c]
     assert windowed == [] and wide == [41]
 
 
 @pytest.mark.parametrize("bad", [{"events": 0}, {"days": 0}, {"days": -1.0}])
 def test_an_empty_window_is_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="window"):
-        TrainWindow(**bad)
+        TrainingWindow(**bad)
