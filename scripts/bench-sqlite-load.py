@@ -10,7 +10,9 @@ A fresh SQLite store in a temporary folder gets the shared catalog, then `vacrec
 --workers N` starts on it (rate limits off: every client is 127.0.0.1). After a 1 s warm-up
 the clients run for ``--seconds``; with ``--ingest-rows``, a `vacrec ingest` of that many
 new vacancies (the shared postings cloned with new ids, as `vacrec bench ingest
---synthetic` writes them) starts 2 s into the run. Prints one JSON line.
+--synthetic` writes them) starts 2 s into the run, and the load goes on (in 5 s slices)
+until the ingest has ended, so its publishing transaction is measured too. Prints one
+JSON line.
 
 The clients are tests/seekers.py (httpx's async client, already a dependency: many
 truly concurrent keep-alive clients in one thread, each latency measured exactly), so
@@ -22,11 +24,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +46,8 @@ from vacrec.store.db import make_engine, migrate  # noqa: E402
 
 CATALOG = ROOT.parent / "shared" / "data" / "hh_artist_vacancies_2023.xlsx"
 INGEST_DELAY_S = 2.0
+SLICE_S = 5.0
+CAUSES = r"database (disk full|read-only|locked|timed out|I/O error|unreachable) on "
 
 
 def _ms(values: list[float], q: float) -> float | None:
@@ -96,6 +102,8 @@ def main() -> None:
                 thread.start()
             started = time.monotonic()
             stats = asyncio.run(run_load(server.url, args.seconds, args.clients))
+            while thread is not None and thread.is_alive():  # until the ingest has published
+                asyncio.run(run_load(server.url, SLICE_S, args.clients, stats=stats))
             elapsed = time.monotonic() - started
             if thread is not None:
                 thread.join()
@@ -122,7 +130,8 @@ def main() -> None:
                 "statuses": dict(sorted(stats.statuses.items())),
                 "errors_5xx": sum(n for s, n in stats.statuses.items() if s.startswith("5")),
                 "transport_errors": stats.transport_errors,
-                "locked_in_log": log.count("database locked"),
+                # the causes the servers logged for their database 503s
+                "causes_503": dict(Counter(re.findall(CAUSES, log))),
             }
         )
     )
