@@ -2,20 +2,23 @@
 then build the serving snapshot of the new catalog version.
 
 Files are streamed: a batch of rows is read, deduplicated, compared with the
-store and written before the next is read, so memory does not grow with the
+store and staged before the next is read, so memory does not grow with the
 file (only the ids and description digests seen so far are kept, ~200 bytes a
-vacancy, to drop duplicates across batches). Every batch is written inside one
-transaction that also creates the new catalog version: a failure or a kill at
-any batch leaves the store as it was, and a call that changes nothing creates
-no version, which makes re-ingesting idempotent. Industries are inferred after
-the last batch, from the labelled rows then in the store (this ingest's
-included, within the same transaction). An empty store gets the bundled demo
+vacancy, to drop duplicates across batches). Each batch is staged in its own
+short transaction into temporary tables of the ingest's connection, which on
+SQLite take no lock a serving worker's write waits for; industries are inferred
+on the staged rows (learning from the labelled rows stored and staged); then one
+transaction publishes the staged rows and creates the new catalog version. A
+failure or a kill at any point leaves the store as it was, and a call that
+changes nothing creates no version, which makes re-ingesting idempotent.
+An empty store gets the bundled demo
 catalog (:func:`ensure_catalog`), which the first real ingest replaces.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import random
 import time
@@ -33,7 +36,7 @@ from vacrec.catalog.readers import CatalogStream, Rejection, open_catalog
 from vacrec.catalog.schema import Vacancy, content_hash
 from vacrec.store import vacancies as sql
 from vacrec.store.catalog import current_catalog_version
-from vacrec.store.db import utcnow
+from vacrec.store.db import utcnow, with_write_lock, without_write_lock
 
 log = logging.getLogger(__name__)
 
@@ -106,25 +109,58 @@ def ingest_paths(
     """
     streams = [open_catalog(Path(p)) for p in paths]  # refuse a non-catalog before writing
     report = IngestReport()
-    with engine.begin() as conn:
+    source = source or ", ".join(p.name for p in paths)
+    with engine.connect() as conn:
+        without_write_lock(conn)  # staging: short transactions, no lock serving waits for
+        with conn.begin():
+            staging = sql.Staging.create(conn)
+            report.replaced_demo = source != DEMO_SOURCE and sql.holds_only(conn, DEMO_SOURCE)
+        try:
+            _stage_and_publish(conn, staging, streams, source, report, progress, batch_size,
+                               replace=replace or report.replaced_demo)  # fmt: skip
+        except BaseException:
+            conn.invalidate()  # its staging tables go with it, whatever state it is in
+            raise
+        without_write_lock(conn)
+        with conn.begin():
+            staging.drop(conn)
+    return report
+
+
+def _stage_and_publish(
+    conn: Connection,
+    staging: sql.Staging,
+    streams: list[CatalogStream],
+    source: str,
+    report: IngestReport,
+    progress: Progress | None,
+    batch_size: int,
+    *,
+    replace: bool,
+) -> None:
+    """Stage every batch (each its own short transaction), infer industries on the staged
+    rows, then publish them, and with ``replace`` delete what the files lack, in one."""
+    writer = _Writer(conn, staging, source, report)
+    seen = _Seen()
+    reading = _Reading(streams, report, progress)
+    for batch in _batches(reading.vacancies(), batch_size):
+        unique = [v for v in batch if seen.first(v)]
+        report.skipped_duplicates += len(batch) - len(unique)
+        with conn.begin():
+            writer.stage(unique)
+        reading.note("reading")
+    if writer.unlabelled:
+        reading.note("inferring missing industries")
+        writer.infer_industries(seen.ids if replace else None)
+    reading.note("publishing")
+    with_write_lock(conn)
+    with conn.begin():
         sql.lock_ingest(conn)
-        report.replaced_demo = source != DEMO_SOURCE and sql.holds_only(conn, DEMO_SOURCE)
-        writer = _Writer(conn, source or ", ".join(p.name for p in paths), report)
-        seen = _Seen()
-        reading = _Reading(streams, report, progress)
-        for batch in _batches(reading.vacancies(), batch_size):
-            unique = [v for v in batch if seen.first(v)]
-            report.skipped_duplicates += len(batch) - len(unique)
-            writer.write(unique)
-            reading.note("reading")
-        if replace or report.replaced_demo:
+        writer.publish()
+        if replace:
             reading.note("removing vacancies absent from the files")
             writer.delete_stale(seen.ids)
-        if writer.unlabelled:
-            reading.note("inferring missing industries")
-            writer.infer_industries()
         writer.finish()
-    return report
 
 
 def ensure_catalog(engine: Engine) -> None:
@@ -209,22 +245,28 @@ class _Reading:
 
 
 class _Writer:
-    """Writes batches into the open transaction; creates the catalog version on first change."""
+    """Stages batches of new and changed vacancies, then publishes them as a new catalog
+    version (created only when something changes)."""
 
-    def __init__(self, conn: Connection, source: str, report: IngestReport) -> None:
+    def __init__(
+        self, conn: Connection, staging: sql.Staging, source: str, report: IngestReport
+    ) -> None:
         self.conn = conn
+        self.staging = staging
         self.source = source
         self.report = report
         self.version: int | None = None
         self.unlabelled = 0
         self.seen_at = utcnow()
+        self.seen_open: list[str] = []  # unchanged postings read open / archived
+        self.seen_archived: list[str] = []
 
-    def write(self, batch: list[Vacancy]) -> None:
-        """Insert the new vacancies of ``batch``, replace the changed ones, count the rest.
+    def stage(self, batch: list[Vacancy]) -> None:
+        """Stage the new vacancies of ``batch`` and the changed ones, count the rest.
 
-        Everything read counts as seen now (the clock retirement runs on); an unchanged
-        posting that hh.ru now reports archived is retired, a retired one read again open
-        serves again — either changes what is served, so it makes a new catalog version.
+        Everything read counts as seen now (the clock retirement runs on): the unchanged
+        ones are remembered by id and marked when publishing, where an archived one is
+        retired and a retired one read again open serves again.
         """
         hashes = {v.id: content_hash(v) for v in batch}
         existing = sql.existing_hashes(self.conn, list(hashes))
@@ -232,20 +274,28 @@ class _Writer:
         changed = [v for v in batch if v.id in existing and existing[v.id] != hashes[v.id]]
         unchanged = [v for v in batch if v.id in existing and existing[v.id] == hashes[v.id]]
         self.report.unchanged += len(unchanged)
-        retired, revived = sql.mark_seen(self.conn, unchanged, self.seen_at)
+        self.seen_open += [v.id for v in unchanged if not v.archived]
+        self.seen_archived += [v.id for v in unchanged if v.archived]
+        if not (new or changed):
+            return
+        self.report.retired += sum(v.archived for v in changed)
+        sql.insert_vacancies(self.conn, new + changed, hashes, 0, self.seen_at, self.staging)
+        self.report.inserted += len(new)
+        self.report.updated += len(changed)
+        self.unlabelled += sum(not v.industries for v in new + changed)
+
+    def publish(self) -> None:
+        """Mark the unchanged postings seen and move what was staged into the store as the new
+        version (none if nothing served changes)."""
+        retired, revived = sql.mark_seen(
+            self.conn, self.seen_open, self.seen_archived, self.seen_at
+        )
         self.report.retired += retired
         self.report.revived += revived
         if retired or revived:
             self._version()
-        if not (new or changed):
-            return
-        version = self._version()
-        self.report.retired += sum(v.archived for v in changed)
-        sql.delete_vacancies(self.conn, [v.id for v in changed])
-        sql.insert_vacancies(self.conn, new + changed, hashes, version, self.seen_at)
-        self.report.inserted += len(new)
-        self.report.updated += len(changed)
-        self.unlabelled += sum(not v.industries for v in new + changed)
+        if self.staging.count(self.conn):
+            sql.publish(self.conn, self.staging, self._version())
 
     def delete_stale(self, keep: set[str]) -> None:
         """Delete the stored vacancies whose ids are not in ``keep``, a page at a time."""
@@ -256,28 +306,33 @@ class _Writer:
                 sql.delete_vacancies(self.conn, stale)
                 self.report.deleted += len(stale)
 
-    def infer_industries(self) -> None:
-        """Give each vacancy written without a group the classifier's best guess, flagged.
+    def infer_industries(self, keep: set[str] | None) -> None:
+        """Give each staged vacancy without a group the classifier's best guess, flagged.
 
-        The classifier learns from labelled source rows of the store (this ingest's
-        included; never earlier guesses), at most :data:`TRAINING_SAMPLE` of them.
+        The classifier learns from labelled source rows (never earlier guesses), at most
+        :data:`TRAINING_SAMPLE` of them: the staged ones and the stored ones they do not
+        replace (with ``keep``, only stored ones whose ids are in it: a replacing ingest
+        does not learn from what it deletes).
         """
-        texts, labels = _training_sample(self.conn)
+        with self.conn.begin():
+            texts, labels = _training_sample(self.conn, self.staging, keep)
         if len({g for groups in labels for g in groups}) < 2:
             return
         classifier, accuracy = fit_with_accuracy(texts, labels)
         self.report.inference_accuracy = None if accuracy is None else round(accuracy, 4)
         del texts, labels
-        for documents in sql.unlabelled_pages(self.conn, self.version):
-            guesses = classifier.predict([f"{r.name}. {r.description}" for r in documents])
-            sql.label_vacancies(
-                self.conn,
-                [
-                    (r.id, g.industry, round(g.confidence, 4))
-                    for r, g in zip(documents, guesses, strict=True)
-                ],
-            )
-            self.report.inferred += len(documents)
+        with self.conn.begin():
+            for documents in sql.unlabelled_pages(self.conn, self.staging):
+                guesses = classifier.predict([f"{r.name}. {r.description}" for r in documents])
+                sql.label_vacancies(
+                    self.conn,
+                    self.staging,
+                    [
+                        (r.id, g.industry, round(g.confidence, 4))
+                        for r, g in zip(documents, guesses, strict=True)
+                    ],
+                )
+                self.report.inferred += len(documents)
 
     def finish(self) -> None:
         """Record the counts on the new version (if any) and in the report."""
@@ -318,18 +373,24 @@ def _rejection_dict(rejection: Rejection) -> dict[str, object]:
     return {"source": rejection.source, "row": rejection.row, "reason": rejection.reason}
 
 
-def _training_sample(conn: Connection) -> tuple[list[str], list[tuple[str, ...]]]:
-    """Labelled source rows of the store (never guesses): all of them, or a seeded
+def _training_sample(
+    conn: Connection, staging: sql.Staging, keep: set[str] | None
+) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Labelled source rows (never guesses), stored and staged: all of them, or a seeded
     uniform sample of :data:`TRAINING_SAMPLE` (reservoir sampling, one page at a time)."""
     rng = random.Random(_SEED)
     texts: list[str] = []
     labels: list[tuple[str, ...]] = []
-    for seen, example in enumerate(sql.labelled_examples(conn)):
+    stored = sql.labelled_examples(conn, staging)
+    if keep is not None:
+        stored = (e for e in stored if e[0] in keep)
+    staged = sql.labelled_examples(conn, staging, staged=True)
+    for seen, (_id, text, groups) in enumerate(itertools.chain(stored, staged)):
         if seen < TRAINING_SAMPLE:
-            texts.append(example[0])
-            labels.append(example[1])
+            texts.append(text)
+            labels.append(groups)
         elif (slot := rng.randrange(seen + 1)) < TRAINING_SAMPLE:
-            texts[slot], labels[slot] = example
+            texts[slot], labels[slot] = text, groups
     return texts, labels
 
 

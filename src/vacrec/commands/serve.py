@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import re
 import threading
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
 
-from vacrec.commands._output import open_store
+from vacrec.commands._output import fail
 from vacrec.commands.refresh import MIN_REFRESH_EVERY_S
 from vacrec.config import MIN_RETRAIN_EVERY_S, Settings, get_settings
 from vacrec.polling import Poller
@@ -140,15 +142,15 @@ def serve_command(
     )
     from vacrec.app.ingest import ensure_catalog  # lazy: ingest loads scikit-learn
 
-    with open_store(settings) as engine:  # migrated once, before any worker starts
-        ensure_catalog(engine)
-        stop = threading.Event()
+    engine = _writable_store(settings, ensure_catalog)  # migrated once, before any worker
+    stop = threading.Event()
+    try:
         if refresh_s is not None:
             _start_refreshing(engine, settings, refresh_s, stop)
-        try:
-            _serve(engine, settings, host, port, workers, every_s)
-        finally:
-            stop.set()
+        _serve(engine, settings, host, port, workers, every_s)
+    finally:
+        stop.set()
+        engine.dispose()
 
 
 def _start_refreshing(
@@ -173,6 +175,34 @@ def _start_refreshing(
         daemon=True,
     ).start()
     log.info("refreshing the catalog from hh.ru every %g s", every_s)
+
+
+def _writable_store(settings: Settings, ensure_catalog: Callable[[Engine], None]) -> Engine:
+    """The store, migrated, with a catalog and proven writable (a heartbeat commits), or
+    the command ends with one line saying why: a server that cannot record what it serves
+    (a read-only file or mount, a full disk) must not start."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from vacrec.store.db import DiskFull, commit_heartbeat, database_problem, make_engine, migrate
+
+    url = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    try:
+        engine = make_engine(settings.resolved_database_url)
+    except OSError as error:
+        fail(f"cannot serve {url}: {error.strerror}: {error.filename}", as_json=False)
+    try:
+        migrate(engine)
+        commit_heartbeat(engine, f"serve-start-{os.getpid()}")
+        ensure_catalog(engine)
+    except (DBAPIError, DiskFull, OSError) as error:
+        engine.dispose()
+        cause = database_problem(error)
+        if cause is None and not isinstance(error, OSError):
+            raise
+        reason = getattr(error, "orig", None) or error
+        fail(f"cannot serve {url}: the database is {cause or 'unusable'} ({reason})", False)
+    return engine
 
 
 def _serve(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,11 +85,16 @@ def make_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     busy_timeout_ms = round(timeouts.lock_s * 1000)
+    writer = _writer_lock(parsed.database)
     engine = create_engine(
         url,
         future=True,
         pool_timeout=timeouts.pool_s,
-        connect_args={"check_same_thread": False, "timeout": timeouts.lock_s},
+        connect_args={
+            "check_same_thread": False,
+            "timeout": timeouts.lock_s,
+            "factory": _WriterConnection,
+        },
     )
 
     @event.listens_for(engine, "connect")
@@ -101,6 +109,9 @@ def make_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # No memory-mapped reads of the database file: an I/O error or a file cut short under
+        # a mapping is a SIGBUS that kills the worker, where a read() is an error we answer.
+        cursor.execute("PRAGMA mmap_size=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -109,12 +120,113 @@ def make_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
         # other instead of failing half-way with "database is locked". Readers
         # that asked for it (see ``read_transaction``) take a plain snapshot and
         # never hold writers up.
+        # Writers of this process first queue on a lock of their own (one writer per
+        # process and file at a time), so SQLite's busy wait only ever sees one writer
+        # per process: its polling (sleeps up to 100 ms, first come not first served)
+        # let some of 32 threads lose every round until their busy timeout ended in
+        # "locked".
         if conn.get_execution_options().get(_READ_ONLY):
             conn.exec_driver_sql("BEGIN")
-        else:
+            return
+        dbapi = conn.connection.dbapi_connection
+        if isinstance(dbapi, _WriterConnection):
+            dbapi.take_writer_lock(writer, timeouts.lock_s)
+        try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if isinstance(dbapi, _WriterConnection):
+                dbapi.release_writer_lock()
+            raise
+
+    database = parsed.database if parsed.database and parsed.database != ":memory:" else None
+
+    @event.listens_for(engine, "connect")
+    def _note_read_only(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        # SQLite opens a file it may not write read-only, and such a connection stays so
+        # when the file becomes writable again: remember, to replace it then (below).
+        record.info[_OPENED_READ_ONLY] = database is not None and _not_writable(database)
+
+    @event.listens_for(engine, "checkout")
+    def _replace_read_only(_dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        if record.info.get(_OPENED_READ_ONLY) and not _not_writable(database or ""):
+            raise sa_exc.DisconnectionError("the database file is writable again")
+
+    @event.listens_for(engine, "handle_error")
+    def _discard_broken(context) -> None:  # type: ignore[no-untyped-def]
+        # A connection that met a read-only file, a full disk or an I/O error may stay that
+        # way after the cause is gone (SQLite opens a file it may not write read-only, for
+        # good): discard every pooled connection, so the next request opens fresh ones and
+        # serving recovers by itself once the condition clears.
+        code = getattr(context.original_exception, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _SQLITE_DISCARD:
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = True
 
     return engine
+
+
+_OPENED_READ_ONLY = "vacrec_opened_read_only"
+
+
+def _not_writable(path: str) -> bool:
+    """True when this process may not write ``path`` (an immutable file even for root)."""
+    return os.path.exists(path) and not os.access(path, os.W_OK)
+
+
+_SQLITE_DISCARD = {8, 10, 11, 13, 14, 26}  # READONLY, IOERR, CORRUPT, FULL, CANTOPEN, NOTADB
+_writer_locks: dict[str, threading.Lock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(database: str | None) -> threading.Lock:
+    """The lock this process's writers of ``database`` queue on (one per file, shared by
+    every engine on it; an in-memory database is private to its connection)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return threading.Lock()
+    key = os.path.realpath(database)
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(key, threading.Lock())
+
+
+class _WriterConnection(sqlite3.Connection):
+    """A pysqlite connection that holds its process's writer lock from BEGIN IMMEDIATE
+    until the transaction really ended (after COMMIT or ROLLBACK ran, or the connection
+    closed), whatever path ends it: SQLAlchemy's commit, rollback, reset on return to
+    the pool, or invalidation."""
+
+    _held: threading.Lock | None = None
+
+    def take_writer_lock(self, lock: threading.Lock, timeout_s: float) -> None:
+        if not lock.acquire(timeout=timeout_s):
+            error = sqlite3.OperationalError("database is locked (by this process's writers)")
+            error.sqlite_errorcode = 5  # SQLITE_BUSY, as SQLite's own busy timeout says it
+            raise sa_exc.OperationalError("BEGIN IMMEDIATE", None, error)
+        self._held = lock
+
+    def release_writer_lock(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            if not self.in_transaction:
+                self.release_writer_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            if not self.in_transaction:
+                self.release_writer_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_writer_lock()
 
 
 @contextmanager
@@ -127,6 +239,18 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     """
     with engine.connect().execution_options(**{_READ_ONLY: True}) as conn, conn.begin():
         yield conn
+
+
+def without_write_lock(conn: Connection) -> Connection:
+    """``conn``, whose transactions from now on begin as :func:`read_transaction`'s do: on
+    SQLite they read a snapshot and may write only TEMP tables, taking no lock a writer
+    waits for (for an ingest's staging). Undo with :func:`with_write_lock`."""
+    return conn.execution_options(**{_READ_ONLY: True})
+
+
+def with_write_lock(conn: Connection) -> Connection:
+    """``conn``, whose transactions from now on are ordinary (write) transactions again."""
+    return conn.execution_options(**{_READ_ONLY: False})
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -1,22 +1,31 @@
-"""The SQL of an ingest: the vacancy rows it compares, writes, deletes and labels, and the
-catalog version it creates. The transaction is the caller's (``vacrec.app.ingest``): every
-function here runs inside it, so an ingest commits whole or not at all."""
+"""The SQL of an ingest: the vacancy rows it compares, stages, publishes, deletes and labels,
+and the catalog version it creates. Transactions are the caller's (``vacrec.app.ingest``).
+
+An ingest first fills two temporary tables of its own connection (:class:`Staging`) in
+short transactions that never take the store's write lock, then :func:`publish` moves
+them into the store in one transaction: the catalog changes whole or not at all, and
+serving goes on writing while the files are read and industries inferred."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    Column,
     Connection,
+    MetaData,
     Row,
     Select,
+    Table,
     bindparam,
     delete,
     exists,
     func,
     insert,
+    literal,
     select,
     text,
     update,
@@ -71,21 +80,97 @@ def existing_hashes(conn: Connection, ids: list[str]) -> dict[str, str]:
     return found
 
 
+@dataclass(frozen=True)
+class Staging:
+    """Where an ingest puts its new and changed vacancies before :func:`publish`: temporary
+    tables shaped like ``vacancies`` and ``vacancy_industries`` (without foreign keys),
+    private to one connection. On SQLite they live outside the database file, so writing
+    them takes no lock a serving worker waits for."""
+
+    vacancies: Table
+    links: Table
+
+    @classmethod
+    def create(cls, conn: Connection) -> Staging:
+        """Create (afresh) the staging tables on ``conn``, in the caller's transaction."""
+        meta = MetaData()
+        rows = Table(
+            "vacrec_staged_vacancies",
+            meta,
+            *(
+                Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                for c in vacancies.columns
+            ),
+            prefixes=["TEMPORARY"],
+        )
+        links = Table(
+            "vacrec_staged_links",
+            meta,
+            *(
+                Column(c.name, c.type, primary_key=c.primary_key)
+                for c in vacancy_industries.columns
+            ),
+            prefixes=["TEMPORARY"],
+        )
+        staging = cls(rows, links)
+        staging.drop(conn)
+        meta.create_all(conn)
+        return staging
+
+    def drop(self, conn: Connection) -> None:
+        """Drop the staging tables (a pooled connection outlives the ingest)."""
+        for table in (self.links, self.vacancies):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
+
+    def count(self, conn: Connection) -> int:
+        return conn.execute(select(func.count()).select_from(self.vacancies)).scalar_one()
+
+
 def insert_vacancies(
     conn: Connection,
     batch: Sequence[Vacancy],
     hashes: Mapping[str, str],
     version: int,
     seen_at: datetime | None = None,
+    staging: Staging | None = None,
 ) -> None:
     """Insert ``batch`` (ids not stored) with their content hashes and industry links, seen
-    at ``seen_at`` (now by default); an archived one is stored retired."""
+    at ``seen_at`` (now by default; an archived one is stored retired), into ``staging``
+    when given (``version`` is then a placeholder :func:`publish` replaces)."""
     seen_at = seen_at or utcnow()
+    rows_table, links_table = (
+        (vacancies, vacancy_industries) if staging is None else (staging.vacancies, staging.links)
+    )
     rows = [_row(v, hashes[v.id], version, seen_at) for v in batch]
-    conn.execute(insert(vacancies), rows)
+    conn.execute(insert(rows_table), rows)
     links = [{"vacancy_id": v.id, "industry": g} for v in batch for g in v.industries]
     if links:
-        conn.execute(insert(vacancy_industries), links)
+        conn.execute(insert(links_table), links)
+
+
+def publish(conn: Connection, staging: Staging, version: int) -> None:
+    """Move the staged vacancies into the store as ``version``: each replaces a stored one of
+    its id, if any (an upsert by id, so publishing after another ingest is still right)."""
+    staged_ids = select(staging.vacancies.c.id)
+    conn.execute(delete(vacancy_industries).where(vacancy_industries.c.vacancy_id.in_(staged_ids)))
+    conn.execute(delete(vacancies).where(vacancies.c.id.in_(staged_ids)))
+    names = [c.name for c in vacancies.columns]
+    conn.execute(
+        insert(vacancies).from_select(
+            names,
+            select(
+                *(
+                    literal(version).label(n) if n == "catalog_version" else staging.vacancies.c[n]
+                    for n in names
+                )
+            ),
+        )
+    )
+    conn.execute(
+        insert(vacancy_industries).from_select(
+            ["vacancy_id", "industry"], select(staging.links.c.vacancy_id, staging.links.c.industry)
+        )
+    )
 
 
 def delete_vacancies(conn: Connection, ids: Sequence[str]) -> None:
@@ -95,24 +180,24 @@ def delete_vacancies(conn: Connection, ids: Sequence[str]) -> None:
         conn.execute(delete(vacancies).where(vacancies.c.id.in_(chunk)))
 
 
-def mark_seen(conn: Connection, batch: Sequence[Vacancy], seen_at: datetime) -> tuple[int, int]:
-    """Record that stored vacancies of ``batch`` were read again at ``seen_at``: an archived
-    one is retired, any other one serves again if it was retired. Returns (newly retired,
-    revived): when either is non-zero the served catalog changed."""
-    archived = [v.id for v in batch if v.archived]
-    open_ids = [v.id for v in batch if not v.archived]
+def mark_seen(
+    conn: Connection, open_ids: Sequence[str], archived_ids: Sequence[str], seen_at: datetime
+) -> tuple[int, int]:
+    """Record that stored vacancies were read again at ``seen_at``: an archived one is
+    retired, an open one serves again if it was retired. Returns (newly retired, revived):
+    when either is non-zero the served catalog changed."""
     retired = revived = 0
-    for chunk in _chunks([v.id for v in batch]):
+    for chunk in _chunks([*open_ids, *archived_ids]):
         conn.execute(
             update(vacancies).where(vacancies.c.id.in_(chunk)).values(last_seen_at=seen_at)
         )
-    for chunk in _chunks(archived):
+    for chunk in _chunks(list(archived_ids)):
         retired += conn.execute(
             update(vacancies)
             .where(vacancies.c.id.in_(chunk), vacancies.c.retired_at.is_(None))
             .values(retired_at=seen_at, retired_reason=RETIRED_ARCHIVED)
         ).rowcount
-    for chunk in _chunks(open_ids):
+    for chunk in _chunks(list(open_ids)):
         revived += conn.execute(
             update(vacancies)
             .where(vacancies.c.id.in_(chunk), vacancies.c.retired_at.is_not(None))
@@ -135,28 +220,27 @@ def stored_id_pages(conn: Connection) -> Iterator[list[str]]:
     return _id_pages(conn, select(vacancies.c.id))
 
 
-def unlabelled_pages(
-    conn: Connection, version: int | None
-) -> Iterator[Sequence[Row[Any, Any, Any]]]:
-    """The (id, name, description) of ``version``'s vacancies without an industry, a page at a
+def unlabelled_pages(conn: Connection, staging: Staging) -> Iterator[Sequence[Row[Any, Any, Any]]]:
+    """The (id, name, description) of the staged vacancies without an industry, a page at a
     time; label each page (:func:`label_vacancies`) before asking for the next."""
-    unlabelled = select(vacancies.c.id).where(
-        vacancies.c.catalog_version == version,
-        ~exists().where(vacancy_industries.c.vacancy_id == vacancies.c.id),
-    )
-    for page in _id_pages(conn, unlabelled):
+    rows, links = staging.vacancies, staging.links
+    unlabelled = select(rows.c.id).where(~exists().where(links.c.vacancy_id == rows.c.id))
+    for page in _id_pages(conn, unlabelled, rows):
         yield conn.execute(
-            select(vacancies.c.id, vacancies.c.name, vacancies.c.description)
-            .where(vacancies.c.id.in_(page))
-            .order_by(vacancies.c.id)
+            select(rows.c.id, rows.c.name, rows.c.description)
+            .where(rows.c.id.in_(page))
+            .order_by(rows.c.id)
         ).all()
 
 
-def label_vacancies(conn: Connection, guesses: Sequence[tuple[str, str, float]]) -> None:
-    """Give each ``(vacancy_id, industry, confidence)`` its inferred group, flagged as such."""
+def label_vacancies(
+    conn: Connection, staging: Staging, guesses: Sequence[tuple[str, str, float]]
+) -> None:
+    """Give each staged ``(vacancy_id, industry, confidence)`` its inferred group, flagged."""
+    rows, links = staging.vacancies, staging.links
     conn.execute(
-        update(vacancies)
-        .where(vacancies.c.id == bindparam("vacancy_id"))
+        update(rows)
+        .where(rows.c.id == bindparam("vacancy_id"))
         .values(
             industries=bindparam("groups"),
             industry_inferred=True,
@@ -168,24 +252,30 @@ def label_vacancies(conn: Connection, guesses: Sequence[tuple[str, str, float]])
         ],
     )
     conn.execute(
-        insert(vacancy_industries),
+        insert(links),
         [{"vacancy_id": vacancy_id, "industry": industry} for vacancy_id, industry, _ in guesses],
     )
 
 
-def labelled_examples(conn: Connection) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """``("name. description", groups)`` of every vacancy labelled by its source (never an
-    inferred one), in id order, a page at a time."""
-    labelled = select(vacancies.c.id).where(vacancies.c.industry_inferred.is_(False))
-    for page in _id_pages(conn, labelled):
+def labelled_examples(
+    conn: Connection, staging: Staging | None = None, *, staged: bool = False
+) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """``(id, "name. description", groups)`` of every vacancy labelled by its source (never an
+    inferred one), in id order, a page at a time: the stored ones (but those ``staging``
+    replaces), or with ``staged`` the staged ones."""
+    table = staging.vacancies if staging is not None and staged else vacancies
+    labelled = select(table.c.id).where(table.c.industry_inferred.is_(False))
+    if staging is not None and not staged:
+        labelled = labelled.where(table.c.id.not_in(select(staging.vacancies.c.id)))
+    for page in _id_pages(conn, labelled, table):
         rows = conn.execute(
-            select(vacancies.c.name, vacancies.c.description, vacancies.c.industries)
-            .where(vacancies.c.id.in_(page))
-            .order_by(vacancies.c.id)
+            select(table.c.id, table.c.name, table.c.description, table.c.industries)
+            .where(table.c.id.in_(page))
+            .order_by(table.c.id)
         )
         for row in rows:
             if row.industries:
-                yield f"{row.name}. {row.description}", tuple(row.industries)
+                yield row.id, f"{row.name}. {row.description}", tuple(row.industries)
 
 
 def catalog_counts(conn: Connection) -> tuple[int, int]:
@@ -224,16 +314,19 @@ def _row(vacancy: Vacancy, digest: str, version: int, seen_at: datetime) -> dict
     }
 
 
-def _id_pages(conn: Connection, query: Select[str]) -> Iterator[list[str]]:
-    """The ids ``query`` selects, a page at a time in id order (keyset paging).
+def _id_pages(
+    conn: Connection, query: Select[str], table: Table = vacancies
+) -> Iterator[list[str]]:
+    """The ids of ``table`` that ``query`` selects, a page at a time in id order (keyset
+    paging).
 
     Each page is fetched whole before the caller writes, so writing between
     pages is safe on both databases.
     """
     last: str | None = None
     while True:
-        paged = query if last is None else query.where(vacancies.c.id > last)
-        page = list(conn.execute(paged.order_by(vacancies.c.id).limit(PAGE_ROWS)).scalars())
+        paged = query if last is None else query.where(table.c.id > last)
+        page = list(conn.execute(paged.order_by(table.c.id).limit(PAGE_ROWS)).scalars())
         if not page:
             return
         yield page
