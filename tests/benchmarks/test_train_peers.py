@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from vacrec.agent.trainer import TrainConfig
 from vacrec.benchmarks import train as bench_train
 from vacrec.benchmarks.train_plot import plot_learning_curves
 
@@ -24,6 +26,8 @@ def figures() -> dict:
     patch.setattr(bench_train, "SPEED_REPEATS", 1)
     patch.setattr(bench_train, "REFERENCE_SAMPLES", 20)
     patch.setattr(bench_train, "EVAL_USERS", 500)
+    # the real trainer, with fewer updates: the figures' shape is checked, not their quality
+    patch.setattr(bench_train, "TrainConfig", partial(TrainConfig, min_updates=100, epochs=20))
     demo = resources.files("vacrec.catalog").joinpath("demo/vacancies.jsonl")
     try:
         with resources.as_file(demo) as catalog:

@@ -13,7 +13,10 @@ Settings (:data:`ARGS`, also in the README's training benchmark):
 - ``-q SA``: every shared × action feature pair — skill × industry, age × industry, skill ×
   content, age × content; the skill-by-age feature lets the linear model follow a taste that
   drifts with age within a skill, as the agent's network can;
-- ``--passes 3`` over a cached file, holdout off (every row is a training row);
+- one pass over the rows, holdout off (every row is a training row): more passes fitted the
+  importance-weighted rows worse on the simulator (seed 0, independent taste, 4,000 events:
+  61.7 % gap closed with one pass, 47.9 % with 3, 58.3 % with 3 and ``--clip_p 0.05``;
+  ``--cb_type dm`` 28.6 %, ``dr`` 53.8 % with 3 passes);
 - ``-b 20`` hash bits; learning rate and updates at VW's defaults (adaptive, normalised,
   invariant).
 """
@@ -38,7 +41,7 @@ from vacrec.benchmarks.peers import (
     token,
 )
 
-PASSES = 3
+PASSES = 1
 ARGS = f"--cb_adf --cb_type mtr -q SA -b 20 --passes {PASSES} --holdout_off --quiet"
 
 
