@@ -90,6 +90,10 @@ def bench_train_command(
         Path | None,
         typer.Option("--curve", help="Also draw gap closed vs events to this file (.svg/.png)."),
     ] = None,
+    tastes: Annotated[
+        list[str] | None,
+        typer.Option("--taste", help="Population(s): independent, contradicting (default both)."),
+    ] = None,
     with_peers: Annotated[
         bool,
         typer.Option("--peers/--no-peers", help="Also train Vowpal Wabbit and LightGBM."),
@@ -108,7 +112,12 @@ def bench_train_command(
     """Gap closed on the catalog-grounded simulator (two populations) of vacrec's learner and
     its peers (Vowpal Wabbit, LightGBM) on the same logs, and training speed; with --events,
     training over big logs."""
-    from vacrec.benchmarks.train import BUDGETS, CURVE_BUDGETS, SEEDS, run, run_scale
+    from vacrec.benchmarks.train import BUDGETS, CURVE_BUDGETS, SEEDS, TASTES, run, run_scale
+
+    unknown = sorted(set(tastes or ()) - set(TASTES))
+    if unknown:
+        known = ", ".join(TASTES)
+        fail(f"--taste: unknown population {unknown[0]!r}; one of {known}", as_json, code=2)
 
     if events:
         figures = _measure("bench train", catalog, run_scale, sizes=events)
@@ -125,6 +134,7 @@ def bench_train_command(
         run,
         seeds=seeds or list(SEEDS),
         budgets=chosen,
+        tastes=tastes or list(TASTES),
         with_peers=with_peers,
     )
     for name, why in figures["peers_missing"].items():
