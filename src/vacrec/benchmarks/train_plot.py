@@ -57,7 +57,7 @@ def plot_learning_curves(figures: dict[str, Any], path: Path) -> Drawn:
         ax.set_xlabel("logged events (ε = 1)")
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("gap closed, % (random → oracle)")
-    axes[-1].legend(fontsize=7, loc="lower right")
+    axes[0].legend(fontsize=7, loc="lower right")
     seeds = figures.get("seeds", [])
     fig.suptitle(f"vacrec bench train: mean of {len(seeds)} seed(s), band = range", fontsize=9)
     fig.tight_layout()
