@@ -16,7 +16,12 @@ prefers industries the words do not point to):
    expectations instead of sampled votes (*noise-free*): how much of the shortfall
    is vote noise;
 4. train on the same log with the rewards replaced by random ones, to show
-   such a model learns nothing.
+   such a model learns nothing;
+5. *peers*: at each budget (the first N events of the one log: 4,000 and 20,000 by default),
+   vacrec's trainer, Vowpal Wabbit's ``--cb_adf`` and a LightGBM direct method
+   (:mod:`vacrec.benchmarks.peers`) are trained on the very same logged rows and features, in
+   this process, and their greedy policies scored by the same simulator value function, with
+   the wall time of each fit (building its inputs included).
 
 Speed: samples/s of the vectorised trainer (defaults, and at the original's
 batch 32) against a reference loop that steps the optimiser once per sample
@@ -56,6 +61,9 @@ from vacrec.simulate.evaluate import evaluate_on_simulator, greedy_chooser
 from vacrec.store.events import clear_logs
 
 EVENTS = 4_000  # simulated requests logged with ε = 1
+BUDGETS = (4_000, 20_000)  # first N logged events each learner is trained on
+CURVE_BUDGETS = (1_000, 2_000, 4_000, 10_000, 20_000)  # the README's learning curve
+SEEDS = (0, 1, 2)
 TASTES = ("independent", "contradicting")
 REFERENCE_SAMPLES = 1_000  # per-sample loop: one optimiser step per sample
 SPEED_UPDATES = 1_000  # updates timed for each vectorised configuration
@@ -124,14 +132,19 @@ ones and the evaluated ones."""
 
 
 def _noise_free_log(
-    env: JobSeekerEnv, encoder: ContextEncoder, skills: Sequence[str], seed: int
+    env: JobSeekerEnv,
+    encoder: ContextEncoder,
+    skills: Sequence[str],
+    seed: int,
+    events: int | None = None,
 ) -> Transitions:
-    """``EVENTS`` fresh seekers, each served one industry as exploration serves it (ε = 1,
-    related first), rewarded with the *exact* expected reward instead of sampled votes.
-    Each is its own one-request episode (no sessions, so no bootstrapped next state): what
-    the agent learns from this many explored requests when votes carry no noise."""
+    """``events`` (default ``EVENTS``) fresh seekers, each served one industry as exploration
+    serves it (ε = 1, related first), rewarded with the *exact* expected reward instead of
+    sampled votes. Each is its own one-request episode (no sessions, so no bootstrapped next
+    state): what the agent learns from this many explored requests when votes carry no noise."""
+    n = EVENTS if events is None else events
     rng = np.random.default_rng(seed + NOISE_FREE_SEED_OFFSET)
-    seekers = env.sample_seekers(EVENTS, rng)
+    seekers = env.sample_seekers(n, rng)
     contexts = encoder.encode(
         seekers.ages, [skills[i] for i in seekers.skills], list(seekers.preferences)
     )
@@ -141,31 +154,77 @@ def _noise_free_log(
         for row in contexts.content
     ]
     actions = np.asarray([rng.choice(n_actions, p=p) for p in spread], dtype=np.int64)
-    rows = np.arange(EVENTS)
+    rows = np.arange(n)
     expected = env.expected_rewards(seekers)[rows, actions]
     return Transitions(
         contexts,
         rows,
-        np.full(EVENTS, -1, dtype=np.int64),
+        np.full(n, -1, dtype=np.int64),
         actions,
         expected.astype(np.float32),
         np.asarray([p[a] for p, a in zip(spread, actions, strict=True)]),
     )
 
 
+def first_events(transitions: Transitions, n: int) -> Transitions:
+    """The first ``n`` logged rows, as a log of only those events would hold them: a session
+    link to a request after them is cut (that request was never logged)."""
+    head = transitions.subset(np.arange(len(transitions)) < n)
+    if len(head):
+        last = int(head.state.max())
+        head.next_state = np.where(head.next_state > last, -1, head.next_state)
+    return head
+
+
+def _learners(
+    transitions: Transitions,
+    score: Callable[[Any], Any],
+    seed: int,
+    peers: dict[str, Any],
+    progress: Progress,
+    label: str,
+    vacrec_result: Any = None,
+) -> dict[str, dict[str, float]]:
+    """Gap closed and wall seconds of vacrec's trainer and each peer on the same rows."""
+    out: dict[str, dict[str, float]] = {}
+    if vacrec_result is None:
+        progress(f"{label}: vacrec")
+        start = time.perf_counter()
+        vacrec_result = train(transitions, TrainConfig(seed=seed)), time.perf_counter() - start
+    result, seconds = vacrec_result
+    out["vacrec"] = {"gap_closed": score(result.model).gap_closed, "train_seconds": seconds}
+    for name, fit in peers.items():
+        progress(f"{label}: {name}")
+        fitted = fit(transitions, seed)
+        out[name] = {
+            "gap_closed": score(fitted.policy).gap_closed,
+            "train_seconds": fitted.seconds,
+        }
+    return out
+
+
 def _one_population(
-    engine: Engine, home: Path, seed: int, taste: str, progress: Progress
-) -> tuple[dict[str, Any], Transitions]:
+    engine: Engine,
+    home: Path,
+    seed: int,
+    taste: str,
+    progress: Progress,
+    budgets: Sequence[int] = BUDGETS,
+    peers: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], Transitions, dict[int, dict[str, dict[str, float]]]]:
+    """The detailed figures at ``EVENTS`` (or the smallest budget), the log they came from, and
+    every learner's figures at each budget: one log of the largest budget, cut to each."""
     from vacrec.app.simulation import simulate_into_store
     from vacrec.app.training import LogSelection, read_training_logs
 
+    events = EVENTS if EVENTS in budgets else min(budgets)
+    most = max(budgets)
     clear_logs(engine)
     settings = Settings(home=home, database_url=str(engine.url), epsilon=1.0, simulator_seed=seed)
-    progress(f"seed {seed}, {taste}: logging {EVENTS} events through the service (ε = 1)")
-    logged = simulate_into_store(engine, settings, EVENTS, seed, taste=taste)
-    snapshot, encoder, transitions = read_training_logs(
-        engine, settings, LogSelection(simulated=True)
-    )
+    progress(f"seed {seed}, {taste}: logging {most} events through the service (ε = 1)")
+    logged = simulate_into_store(engine, settings, most, seed, taste=taste)
+    snapshot, encoder, whole = read_training_logs(engine, settings, LogSelection(simulated=True))
+    transitions = first_events(whole, events)
     skills = SkillVocabulary().skills
     env = JobSeekerEnv(snapshot, skills, seed=seed, taste=taste)
 
@@ -173,35 +232,51 @@ def _one_population(
         return evaluate_on_simulator(env, greedy_chooser(policy, encoder, skills), EVAL_USERS)
 
     progress(f"seed {seed}, {taste}: training")
+    start = time.perf_counter()
     result = train(transitions, TrainConfig(seed=seed))
+    wall = time.perf_counter() - start
     trained, prior = score(result.model), score(CONTENT_PRIOR)
     observable = evaluate_on_simulator(env, env.observable_oracle_choice, EVAL_USERS)
+    by_budget: dict[int, dict[str, dict[str, float]]] = {}
+    for budget in sorted(budgets):
+        label = f"seed {seed}, {taste}, {budget} events"
+        rows = transitions if budget == events else first_events(whole, budget)
+        reuse = (result, wall) if budget == events else None
+        figures = _learners(rows, score, seed, peers or {}, progress, label, reuse)
+        figures["content_prior"] = {"gap_closed": prior.gap_closed}
+        figures["observable_oracle"] = {"gap_closed": observable.gap_closed}
+        by_budget[budget] = figures
     progress(f"seed {seed}, {taste}: training on exact rewards")
-    noise_free = train(_noise_free_log(env, encoder, skills, seed), TrainConfig(seed=seed))
+    noise_free = train(_noise_free_log(env, encoder, skills, seed, events), TrainConfig(seed=seed))
     progress(f"seed {seed}, {taste}: training on random rewards")
     noise = train(_random_rewards(transitions, seed), TrainConfig(seed=seed))
-    return {
-        "seed": seed,
-        "taste": taste,
-        "transitions": len(transitions),
-        "terminal_fraction": round(float(transitions.dones.mean()), 3),
-        "logged_mean_reward": logged["mean_reward"],
-        "updates": result.updates,
-        "train_seconds": round(result.seconds, 2),
-        "final_loss": result.final_loss,
-        "greedy": trained.policy,
-        "random": trained.random,
-        "oracle": trained.oracle,
-        "gap_closed": trained.gap_closed,
-        "content_prior_gap_closed": prior.gap_closed,
-        # The best any policy seeing only age, skill and words can do: what is left between
-        # this and the trained policy is what the agent has not learnt, not what it cannot see.
-        "observable_oracle_gap_closed": observable.gap_closed,
-        # As many explored requests, each rewarded by its exact expectation (one-request
-        # episodes): what is left between this and the oracle is not vote noise.
-        "noise_free_gap_closed": score(noise_free.model).gap_closed,
-        "random_rewards_gap_closed": score(noise.model).gap_closed,
-    }, transitions
+    return (
+        {
+            "seed": seed,
+            "taste": taste,
+            "transitions": len(transitions),
+            "terminal_fraction": round(float(transitions.dones.mean()), 3),
+            "logged_mean_reward": logged["mean_reward"],
+            "updates": result.updates,
+            "train_seconds": round(result.seconds, 2),
+            "final_loss": result.final_loss,
+            "greedy": trained.policy,
+            "random": trained.random,
+            "oracle": trained.oracle,
+            "gap_closed": trained.gap_closed,
+            "content_prior_gap_closed": prior.gap_closed,
+            # The best any policy seeing only age, skill and words can do: what is left between
+            # this and the trained policy is what the agent has not learnt, not what it cannot
+            # see.
+            "observable_oracle_gap_closed": observable.gap_closed,
+            # As many explored requests, each rewarded by its exact expectation (one-request
+            # episodes): what is left between this and the oracle is not vote noise.
+            "noise_free_gap_closed": score(noise_free.model).gap_closed,
+            "random_rewards_gap_closed": score(noise.model).gap_closed,
+        },
+        transitions,
+        by_budget,
+    )
 
 
 def _speed(transitions: Transitions, progress: Progress) -> dict[str, Any]:
@@ -230,21 +305,60 @@ def _speed(transitions: Transitions, progress: Progress) -> dict[str, Any]:
     }
 
 
+LEARNERS = ("vacrec", "vw", "lightgbm", "content_prior", "observable_oracle")
+
+
+def _table(
+    per_run: dict[tuple[int, str], dict[int, dict[str, dict[str, float]]]],
+    seeds: Sequence[int],
+    tastes: Sequence[str],
+    budgets: Sequence[int],
+) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    """{taste: {budget: {learner: per-seed lists and their means}}}, seeds in ``seeds`` order."""
+    table: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    for taste in tastes:
+        table[taste] = {}
+        for budget in sorted(budgets):
+            cells = [per_run[(seed, taste)][budget] for seed in seeds]
+            row: dict[str, dict[str, Any]] = {}
+            for learner in LEARNERS:
+                if learner not in cells[0]:
+                    continue
+                entry: dict[str, Any] = {}
+                for key in ("gap_closed", "train_seconds"):
+                    if key in cells[0][learner]:
+                        values = [round(float(c[learner][key]), 4) for c in cells]
+                        entry[key] = values
+                        entry[f"{key}_mean"] = round(float(np.mean(values)), 4)
+                row[learner] = entry
+            table[taste][str(budget)] = row
+    return table
+
+
 def run(
     catalog: Path,
-    seeds: Sequence[int] = (0,),
+    seeds: Sequence[int] = SEEDS,
     progress: Progress | None = None,
     tastes: Sequence[str] = TASTES,
+    budgets: Sequence[int] = BUDGETS,
+    with_peers: bool = True,
 ) -> dict[str, Any]:
     """All figures of ``vacrec bench train`` as one JSON-ready dict."""
+    from vacrec.benchmarks.peers import load_peers
+
     note = progress or (lambda _msg: None)
+    peers, missing = load_peers() if with_peers else ({}, {})
     runs: list[dict[str, Any]] = []
+    per_run: dict[tuple[int, str], dict[int, dict[str, dict[str, float]]]] = {}
     first_log: Transitions | None = None
     with catalog_store(catalog, "bench train", note) as (engine, home):
         for seed in seeds:
             for taste in tastes:
-                figures, transitions = _one_population(engine, home, seed, taste, note)
+                figures, transitions, by_budget = _one_population(
+                    engine, home, seed, taste, note, budgets, peers
+                )
                 runs.append(figures)
+                per_run[(seed, taste)] = by_budget
                 first_log = first_log or transitions
     assert first_log is not None
 
@@ -254,11 +368,35 @@ def run(
         "cores": os.cpu_count(),
         "torch_threads": TrainConfig().torch_threads,
         "logging": "real service layer (Recommender) into a temporary SQLite store, ε = 1",
-        "events": EVENTS,
+        "events": runs[0]["transitions"] if runs else EVENTS,
         "stopping": TrainConfig().stopping_rule(),
         "gap_closed_min": {t: min(g) for t, g in by_taste.items()},
         "gap_closed_mean": {t: float(np.mean(g)) for t, g in by_taste.items()},
         "runs": runs,
+        # Every learner on the first N events of the same logs (one log per seed and taste),
+        # scored by the same simulator value function; train_seconds are wall times of each
+        # fit, inputs built included.
+        "seeds": list(seeds),
+        "budgets": sorted(budgets),
+        "learners": _table(per_run, seeds, tastes, budgets),
+        "peers": {name: _peer_settings(name) for name in peers},
+        "peers_missing": missing,
+    }
+
+
+def _peer_settings(name: str) -> dict[str, Any]:
+    """What each peer was run with, for the report."""
+    if name == "vw":
+        from vacrec.benchmarks.peers_vw import ARGS
+
+        return {"args": ARGS}
+    from vacrec.benchmarks.peers_lgbm import MAX_ROUNDS, PARAMS, PATIENCE, VALIDATION_SHARE
+
+    return {
+        **PARAMS,
+        "max_rounds": MAX_ROUNDS,
+        "early_stopping_rounds": PATIENCE,
+        "validation_share": VALIDATION_SHARE,
     }
 
 

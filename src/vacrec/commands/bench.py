@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vacrec.commands._output import fail, print_json, spinner
+from vacrec.commands._output import fail, print_json, spinner, stderr
 
 SHARED_CATALOG = Path("../shared/data/hh_artist_vacancies_2023.xlsx")
 
@@ -75,8 +75,30 @@ def bench_train_command(
         Path, typer.Option("--catalog", help="Catalog to simulate on (the shared xlsx by default).")
     ] = SHARED_CATALOG,
     seeds: Annotated[
-        list[int] | None, typer.Option("--seed", help="Seed(s) of the simulated population.")
+        list[int] | None,
+        typer.Option("--seed", help="Seed(s) of the simulated population (default 0, 1, 2)."),
     ] = None,
+    budgets: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--budget",
+            min=100,
+            help="Logged events each learner is trained on (default 4000 and 20000; with "
+            "--curve 1000, 2000, 4000, 10000, 20000).",
+        ),
+    ] = None,
+    curve: Annotated[
+        Path | None,
+        typer.Option("--curve", help="Also draw gap closed vs events to this file (.svg/.png)."),
+    ] = None,
+    tastes: Annotated[
+        list[str] | None,
+        typer.Option("--taste", help="Population(s): independent, contradicting (default both)."),
+    ] = None,
+    with_peers: Annotated[
+        bool,
+        typer.Option("--peers/--no-peers", help="Also train Vowpal Wabbit and LightGBM."),
+    ] = True,
     events: Annotated[
         list[int] | None,
         typer.Option(
@@ -88,9 +110,15 @@ def bench_train_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Gap closed on the catalog-grounded simulator (two populations), and training speed;
-    with --events, training over big logs."""
-    from vacrec.benchmarks.train import run, run_scale
+    """Gap closed on the catalog-grounded simulator (two populations) of vacrec's learner and
+    its peers (Vowpal Wabbit, LightGBM) on the same logs, and training speed; with --events,
+    training over big logs."""
+    from vacrec.benchmarks.train import BUDGETS, CURVE_BUDGETS, SEEDS, TASTES, run, run_scale
+
+    unknown = sorted(set(tastes or ()) - set(TASTES))
+    if unknown:
+        known = ", ".join(TASTES)
+        fail(f"--taste: unknown population {unknown[0]!r}; one of {known}", as_json, code=2)
 
     if events:
         figures = _measure("bench train", catalog, run_scale, sizes=events)
@@ -100,7 +128,22 @@ def bench_train_command(
             for size in figures["sizes"]:
                 print(size)
         return
-    figures = _measure("bench train", catalog, run, seeds=seeds or [0])
+    chosen = budgets or list(CURVE_BUDGETS if curve is not None else BUDGETS)
+    figures = _measure(
+        "bench train",
+        catalog,
+        run,
+        seeds=seeds or list(SEEDS),
+        budgets=chosen,
+        tastes=tastes or list(TASTES),
+        with_peers=with_peers,
+    )
+    for name, why in figures["peers_missing"].items():
+        stderr.print(f"[yellow]peer {name} skipped:[/] {why}")
+    if curve is not None:
+        from vacrec.benchmarks.train_plot import plot_learning_curves
+
+        plot_learning_curves(figures, curve)
     if as_json:
         print_json(figures)
         return
@@ -117,6 +160,14 @@ def bench_train_command(
             f"{r['random_rewards_gap_closed']:.0%}); {r['updates']} updates in "
             f"{r['train_seconds']} s"
         )
+    for taste, by_budget in figures["learners"].items():
+        for budget, row in by_budget.items():
+            cells = ", ".join(
+                f"{name} {entry['gap_closed_mean']:.1%}"
+                + (f" ({entry['train_seconds_mean']:.1f} s)" if "train_seconds" in entry else "")
+                for name, entry in row.items()
+            )
+            print(f"{taste:13s} {budget:>6} events: {cells}")
 
 
 def bench_relevance_command(
