@@ -90,3 +90,34 @@ def test_choose_filters_prefers_and_keeps_one_card_per_job() -> None:
     decorator = next(c for c in choose(match, cards, "A", 20, Understood(), 12).items
                      if c.id in ("v30", "v31"))  # fmt: skip
     assert decorator.also_in == (("Томск",) if decorator.id == "v30" else ("Москва",))
+
+
+def test_the_words_say_what_experience_is_asked_for() -> None:
+    places = Places(AREAS)
+    assert places.understand("иллюстратор, можно без опыта").experience == "noExperience"
+    assert places.understand("student, no experience needed").experience == "noExperience"
+    assert places.understand("ведущий художник").experience == "moreThan6"
+    assert places.understand("акварель").experience is None
+
+
+def test_postings_that_fit_the_experience_asked_for_come_first() -> None:
+    levels = ["moreThan6", "between3And6", None, "between1And3", "noExperience"]
+    records = [
+        CatalogRecord(
+            id=f"v{i}", name=f"Художник {i}", description="акварель " * (5 - i),
+            industries=("A",), company=f"Студия {i}", experience=level,
+        )
+        for i, level in enumerate(levels)
+    ]  # fmt: skip
+    snapshot = CatalogSnapshot.from_records(1, records)
+    match, cards = snapshot.match("акварель"), snapshot.cards
+
+    def order(wish: str | None) -> list[str]:
+        wanted = Understood(experience=wish)
+        return [c.id for c in choose(match, cards, "A", 5, wanted, 5).items]
+
+    assert order(None) == ["v0", "v1", "v2", "v3", "v4"]  # the match's order: more words first
+    # no experience: the junior posting first, the senior ones last, the rest as matched
+    assert order("noExperience") == ["v4", "v2", "v3", "v0", "v1"]
+    # senior: the experienced postings (already first here) stay first, the junior one last
+    assert order("moreThan6") == ["v0", "v1", "v2", "v3", "v4"]

@@ -294,6 +294,8 @@ class CardTable(Mapping[str, Card]):
         """Per card number: the position of its area in :attr:`area_names`, -1 unknown."""
         self.remote: np.ndarray = columns["schedule"] == SCHEDULES.index(REMOTE)
         """Per card number: True when the work is remote."""
+        self.experience_code: np.ndarray = columns["experience"]
+        """Per card number: the position of its experience id in ``EXPERIENCES``, -1 unknown."""
         self._jobs, self._by_job = columns["job"], columns["by_job"]
 
     @classmethod

@@ -20,6 +20,8 @@ from typing import Literal
 
 import numpy as np
 
+from vacrec.catalog.schema import EXPERIENCES
+from vacrec.catalog.terms import experience_wish
 from vacrec.catalog.text import stem_words, tokenize
 from vacrec.ranking.cards import CardTable
 from vacrec.ranking.index import Match
@@ -84,6 +86,7 @@ class Understood:
     work_format: WorkFormat = "any"
     area_from_words: bool = False
     format_from_words: bool = False
+    experience: str | None = None  # hh.ru's level the words ask for (catalog.terms.experience_wish)
 
 
 class UnknownArea(ValueError):
@@ -193,7 +196,9 @@ class Places:
                 said = None
             if said is not None:
                 chosen_format, format_words = said, True
-        return Understood(chosen_area, chosen_format, area_words, format_words)
+        return Understood(
+            chosen_area, chosen_format, area_words, format_words, experience_wish(preference)
+        )
 
 
 _SHORT = 3
@@ -241,6 +246,30 @@ class Choice:
     duplicates: int = 0  # candidates left out as a job already in the answer
 
 
+FITS, UNKNOWN_FIT, MISFIT = 0, 1, 2
+"""How a posting's required experience suits a request's wish: sorted in this order."""
+_NEAR: dict[str, tuple[str, ...]] = {
+    "noExperience": ("noExperience",),
+    "moreThan6": ("between3And6", "moreThan6"),
+}
+_FAR: dict[str, tuple[str, ...]] = {
+    "noExperience": ("between3And6", "moreThan6"),
+    "moreThan6": ("noExperience",),
+}
+
+
+def experience_fit(codes: np.ndarray, wish: str | None) -> np.ndarray:
+    """Per posting (its ``EXPERIENCES`` code, -1 unknown): :data:`FITS` when its required
+    experience suits ``wish``, :data:`MISFIT` when it is the other end (a senior role for
+    «без опыта»), :data:`UNKNOWN_FIT` otherwise; all :data:`UNKNOWN_FIT` without a wish."""
+    fit = np.full(codes.shape, UNKNOWN_FIT, dtype=np.int8)
+    if wish is None:
+        return fit
+    fit[np.isin(codes, [EXPERIENCES.index(e) for e in _NEAR[wish]])] = FITS
+    fit[np.isin(codes, [EXPERIENCES.index(e) for e in _FAR[wish]])] = MISFIT
+    return fit
+
+
 def choose(
     match: Match,
     cards: CardTable,
@@ -283,7 +312,8 @@ def choose(
             preferred = (here if wanted.work_format == "office" else here | remote) & fits
         else:
             preferred = fits
-        picked, duplicates = _pick(ranked.items, numbers, keep, preferred, cards, k, placed)
+        fit = experience_fit(cards.experience_code[numbers], wanted.experience)
+        picked, duplicates = _pick(ranked.items, numbers, keep, preferred, fit, cards, k, placed)
         enough = sum(1 for c in picked if c.place_match is not False) >= k
         exhausted = len(ids) < pool or pool >= min(total, POOL_MAX)
         if enough or exhausted:
@@ -297,16 +327,18 @@ def _pick(
     numbers: np.ndarray,
     keep: np.ndarray,
     preferred: np.ndarray,
+    fit: np.ndarray,
     cards: CardTable,
     k: int,
     placed: bool,
 ) -> tuple[list[Chosen], int]:
-    """Preferred candidates first, then the rest, skipping a job already taken."""
+    """Preferred candidates first, then the rest, each group by experience fit and then in
+    the match's order, skipping a job already taken."""
     picked: list[Chosen] = []
     jobs: set[int] = set()
     duplicates = 0
-    order = [i for i in range(len(items)) if keep[i] and preferred[i]]
-    order += [i for i in range(len(items)) if keep[i] and not preferred[i]]
+    kept = [i for i in range(len(items)) if keep[i]]
+    order = sorted(kept, key=lambda i: (not preferred[i], int(fit[i])))  # stable
     for i in order:
         number = int(numbers[i])
         job = cards.job(number)

@@ -95,6 +95,7 @@ def _response(rec: Recommendation) -> RecommendationResponse:
             work_format=rec.place.work_format,
             area_from_words=rec.place.area_from_words,
             format_from_words=rec.place.format_from_words,
+            experience=rec.place.experience,
         ),
     )
 

@@ -143,6 +143,11 @@ class PlaceOut(BaseModel):
     work_format: str
     area_from_words: bool
     format_from_words: bool
+    experience: str | None = Field(
+        default=None,
+        description="hh.ru's experience level the words ask for (noExperience for «без опыта», "
+        '"no experience", students; moreThan6 for senior roles): postings that fit come first.',
+    )
 
 
 class AreasResponse(BaseModel):
