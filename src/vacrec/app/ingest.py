@@ -294,6 +294,13 @@ class _Writer:
         self.report.revived += revived
         if retired or revived:
             self._version()
+        # What another ingest published since this one staged it is no longer new: count and
+        # publish only what still differs (under the ingest lock the caller holds).
+        staged = self.report.inserted + self.report.updated
+        self.report.inserted, self.report.updated = sql.drop_staged_unchanged(
+            self.conn, self.staging
+        )
+        self.report.unchanged += staged - self.report.inserted - self.report.updated
         if self.staging.count(self.conn):
             sql.publish(self.conn, self.staging, self._version())
 

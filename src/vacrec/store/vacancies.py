@@ -148,6 +148,25 @@ def insert_vacancies(
         conn.execute(insert(links_table), links)
 
 
+def drop_staged_unchanged(conn: Connection, staging: Staging) -> tuple[int, int]:
+    """Forget the staged vacancies the store already holds unchanged (another ingest published
+    them since they were staged: two replicas loading the demo catalog at once), and return
+    (new, changed) of what is left. Run under :func:`lock_ingest`, just before publishing."""
+    rows = staging.vacancies
+    same = (
+        select(vacancies.c.id)
+        .where(vacancies.c.id == rows.c.id, vacancies.c.content_hash == rows.c.content_hash)
+        .exists()
+    )
+    conn.execute(delete(staging.links).where(staging.links.c.vacancy_id.in_(
+        select(rows.c.id).where(same))))  # fmt: skip
+    conn.execute(delete(rows).where(same))
+    stored = select(vacancies.c.id).where(vacancies.c.id == rows.c.id).exists()
+    changed = conn.execute(select(func.count()).select_from(rows).where(stored)).scalar_one()
+    total = conn.execute(select(func.count()).select_from(rows)).scalar_one()
+    return int(total) - int(changed), int(changed)
+
+
 def publish(conn: Connection, staging: Staging, version: int) -> None:
     """Move the staged vacancies into the store as ``version``: each replaces a stored one of
     its id, if any (an upsert by id, so publishing after another ingest is still right)."""
