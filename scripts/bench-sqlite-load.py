@@ -14,9 +14,9 @@ new vacancies (the shared postings cloned with new ids, as `vacrec bench ingest
 until the ingest has ended, so its publishing transaction is measured too. Prints one
 JSON line.
 
-The clients are tests/seekers.py (httpx's async client, already a dependency: many
-truly concurrent keep-alive clients in one thread, each latency measured exactly), so
-this measures what tests/service/test_load.py asserts, at any length.
+Without an ingest, `vacrec bench load --json` measures the same (on either database, with
+the acknowledged ratings verified); this script adds the ingest running under the load.
+The clients are vacrec.benchmarks.load's (why not locust: see there).
 """
 
 from __future__ import annotations
@@ -33,16 +33,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from vacrec.app.ingest import ingest_paths
+from vacrec.benchmarks.ingest import write_synthetic
+from vacrec.benchmarks.load import CLIENTS, ServeProcess, percentile, run_load, vacrec_env
+from vacrec.store.db import make_engine, migrate
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.proof import percentile  # noqa: E402
-from tests.seekers import CLIENTS, run_load  # noqa: E402
-from tests.serve_process import ServeProcess, vacrec_env  # noqa: E402
-
-from vacrec.app.ingest import ingest_paths  # noqa: E402
-from vacrec.benchmarks.ingest import write_synthetic  # noqa: E402
-from vacrec.store.db import make_engine, migrate  # noqa: E402
 
 CATALOG = ROOT.parent / "shared" / "data" / "hh_artist_vacancies_2023.xlsx"
 INGEST_DELAY_S = 2.0

@@ -8,9 +8,12 @@ the numbers the README quotes come from a run anyone can repeat.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from typing import Any
+
+from vacrec.benchmarks.load import percentile
+
+__all__ = ["RecordProperty", "percentile", "report_figures"]
 
 RecordProperty = Callable[[str, object], None]
 
@@ -21,11 +24,3 @@ def report_figures(record_property: RecordProperty, proof: str, figures: dict[st
     print(json.dumps(line, ensure_ascii=False, sort_keys=False))
     for key, value in line.items():
         record_property(key, json.dumps(value, ensure_ascii=False))
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """The nearest-rank ``q`` percentile (0–100) of already sorted values."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), math.ceil(q / 100 * len(sorted_values))))
-    return sorted_values[rank - 1]

@@ -5,7 +5,7 @@ Nothing may answer 5xx, and every feedback the server acknowledged (200) must be
 in the database afterwards. p50/p99 and throughput are printed. CI: 10 s;
 ``VACREC_PROOF_FULL=1``: 60 s.
 
-The clients are tests/seekers.py (why not locust: see there).
+The clients are `vacrec bench load`'s (src/vacrec/benchmarks/load.py; why not locust: see there).
 """
 
 from __future__ import annotations

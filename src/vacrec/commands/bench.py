@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
     bench.command("ingest")(bench_ingest_command)
     bench.command("scale")(bench_scale_command)
     bench.command("cards")(bench_cards_command)
+    bench.command("load")(bench_load_command)
     app.add_typer(bench, name="bench")
 
 
@@ -347,3 +348,58 @@ def bench_cards_command(
             f"{after['wanted_in_cards']:.3f} after {learning['events']} rated requests "
             f"(seed {learning['seed']})"
         )
+
+
+def bench_load_command(
+    clients: Annotated[int, typer.Option("--clients", min=1, help="Concurrent seekers.")] = 32,
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=0.5, help="Measured seconds of load.")
+    ] = 30.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="vacrec serve workers.")] = 2,
+    database: Annotated[
+        str,
+        typer.Option(
+            "--database",
+            help="sqlite (a temp file), postgres (a fresh schema at VACREC_TEST_POSTGRES_URL, "
+            "dropped afterwards) or an SQLAlchemy URL of an empty database.",
+        ),
+    ] = "sqlite",
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog", help="Catalog to serve (the shared xlsx if present, else the demo)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """N seekers recommend → feedback against `vacrec serve --workers N` on a fresh store;
+    then every acknowledged rating is looked up in the database."""
+    from vacrec.benchmarks.load import demo_catalog, run
+
+    if database not in ("sqlite", "postgres") and "://" not in database:
+        fail("--database: expected sqlite, postgres or an SQLAlchemy URL", as_json=False, code=2)
+    with demo_catalog() as demo:
+        chosen = catalog or (SHARED_CATALOG if SHARED_CATALOG.is_file() else demo)
+        figures = _measure(
+            "bench load",
+            chosen,
+            run,
+            clients=clients,
+            seconds=seconds,
+            workers=workers,
+            database=database,
+        )
+    if as_json:
+        print_json(figures)
+        return
+    print(
+        f"{figures['database']}, {figures['workers']} workers, {figures['clients']} clients, "
+        f"{figures['cores']} cores: {figures['requests_per_s']} req/s "
+        f"({figures['pairs_per_s']} recommend+feedback pairs/s)"
+    )
+    for route, latency in figures["latency_ms"].items():
+        print(f"{route}: p50 {latency['p50']} ms, p99 {latency['p99']} ms")
+    print(
+        f"errors {figures['errors']} (5xx: {figures['errors_5xx']}); acknowledged "
+        f"{figures['acknowledged']}, stored {figures['stored']}, lost {figures['lost']}"
+    )
