@@ -28,6 +28,7 @@ from vacrec.benchmarks.seeker_requests import LANGUAGES, SPLITS, SeekerRequest, 
 from vacrec.catalog.schema import CatalogRecord
 from vacrec.catalog.text import normalise
 from vacrec.domain import SkillVocabulary
+from vacrec.ranking.place import choose
 from vacrec.ranking.snapshot import CatalogSnapshot
 
 CARDS = 5
@@ -36,7 +37,8 @@ Server = Callable[[SeekerRequest], tuple[str, ...]]
 
 
 def vacrec_server(snapshot: CatalogSnapshot) -> Server:
-    """Cold start on the serving path: content prior industry, then its best cards."""
+    """Cold start on the serving path: content prior industry, then its cards as served (place
+    and format from the words, one card per job, experience fit first; no votes yet)."""
     encoder = ContextEncoder(snapshot, skill_texts(SkillVocabulary().skills))
 
     def serve(request: SeekerRequest) -> tuple[str, ...]:
@@ -45,7 +47,11 @@ def vacrec_server(snapshot: CatalogSnapshot) -> Server:
             request.age, request.skill, request.text, snapshot.features_of(match)
         )
         industry = snapshot.actions[int(greedy(CONTENT_PRIOR, contexts)[0])]
-        return tuple(vid for vid, _ in match.top_k(industry, CARDS).items)
+        wanted = snapshot.places.understand(request.text)
+        size = snapshot.index.size(industry)
+        return tuple(
+            c.id for c in choose(match, snapshot.cards, industry, CARDS, wanted, size).items
+        )
 
     return serve
 
