@@ -63,7 +63,8 @@ def test_items_carry_place_fields_and_the_answer_says_what_it_understood(
 ) -> None:
     result = _ask(place_server, k=3)
     assert result["place"] == {
-        "area": None, "work_format": "any", "area_from_words": False, "format_from_words": False
+        "area": None, "work_format": "any", "area_from_words": False, "format_from_words": False,
+        "experience": None,
     }  # fmt: skip
     for item in result["items"]:
         assert item["area"] and item["schedule"] and item["experience"] == "between1And3"
@@ -103,7 +104,8 @@ def test_remote_only_is_a_filter(place_server: Server) -> None:
     # Said in the words it is a strong preference: remote first, the rest after, marked.
     said = _ask(place_server, k=10, preference="акварель удалённо")
     assert said["place"] == {
-        "area": None, "work_format": "remote", "area_from_words": False, "format_from_words": True
+        "area": None, "work_format": "remote", "area_from_words": False, "format_from_words": True,
+        "experience": None,
     }  # fmt: skip
     items = said["items"]
     assert [i["schedule"] for i in items[:3]] == ["remote"] * 3 and len(items) == 10
