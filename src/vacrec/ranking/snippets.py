@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from vacrec.catalog.text import normalise
 from vacrec.ranking.cards import SNIPPET_CHARS
@@ -21,6 +22,9 @@ LEAD_CHARS = 40
 """Context kept before the first matched word of the window."""
 SCAN_CHARS = 20_000
 """Only this much of a description is searched (a card shows 200 characters)."""
+STEM_CACHE = 65_536
+"""Words whose stem is remembered: a card's description has hundreds of words, mostly the
+same few thousand across the catalog, and stemming each anew cost half a request."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ def marked_snippet(
     hits = [
         (m.start(), m.end())
         for m in _WORD.finditer(text)
-        if (stem := normalise(m.group(0))) and stem[0] in stems
+        if (stem := _stem(m.group(0))) is not None and stem in stems
     ]
     if not hits:
         return [Part(fallback, False)] if fallback else []
@@ -68,6 +72,13 @@ def marked_snippet(
     if stop < len(description):
         parts.append(Part("…", False))
     return [p for p in parts if p.text]
+
+
+@lru_cache(maxsize=STEM_CACHE)
+def _stem(word: str) -> str | None:
+    """The index's stem of one word (None for a stop word or a number)."""
+    stems = normalise(word)
+    return stems[0] if stems else None
 
 
 def _best_window(text: str, hits: list[tuple[int, int]], limit: int) -> tuple[int, int]:
