@@ -20,8 +20,9 @@ from vacrec.ranking.cards import SNIPPET_CHARS
 _WORD = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+")
 LEAD_CHARS = 40
 """Context kept before the first matched word of the window."""
-SCAN_CHARS = 20_000
-"""Only this much of a description is searched (a card shows 200 characters)."""
+SCAN_CHARS = 4_000
+"""Only this much of a description is searched (a card shows 200 characters): the words a
+posting leads with; scanning whole descriptions cost a millisecond a request."""
 STEM_CACHE = 65_536
 """Words whose stem is remembered: a card's description has hundreds of words, mostly the
 same few thousand across the catalog, and stemming each anew cost half a request."""
