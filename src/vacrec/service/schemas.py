@@ -9,15 +9,13 @@ not ages.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
     model_validator,
 )
 
@@ -219,14 +217,9 @@ class ItemOut(BaseModel):
         default=None,
         description="Probability that this card was shown at this position, when the cards "
         "were randomised (VACREC_CARD_SWAP); absent otherwise.",
+        # Left out rather than null; a field rule, not a Python wrap serializer per card.
+        exclude_if=lambda value: value is None,
     )
-
-    @model_serializer(mode="wrap")
-    def _without_absent_propensity(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        if isinstance(data, dict) and data.get("propensity") is None:
-            data.pop("propensity", None)
-        return data
 
 
 class QValueOut(BaseModel):
