@@ -11,11 +11,13 @@ answer in the original's envelope ``{"status_code", "details"}``, v1 with
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -72,10 +74,20 @@ within a few seconds, instead of hanging.
 
 class FiniteJSONResponse(JSONResponse):
     """Every JSON answer of the API: an undefined number (NaN, ±Infinity) is null, never a
-    500 (Starlette refuses to render it) nor invalid JSON."""
+    500 (Starlette refuses to render it) nor invalid JSON.
+
+    Rendered by orjson in one native pass (NaN and ±Infinity are null there too, NumPy
+    numbers are numbers, the same compact UTF-8 as before); what orjson refuses (an
+    integer beyond 64 bits) goes the old way, ``finite_json`` then ``json``."""
 
     def render(self, content: Any) -> bytes:
-        return super().render(finite_json(content))
+        try:
+            return orjson.dumps(content, option=_ORJSON_OPTIONS)
+        except orjson.JSONEncodeError:
+            return super().render(finite_json(content))
+
+
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def _is_legacy(request: Request) -> bool:
@@ -210,6 +222,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             snapshots.current.version,
             models.current.version if models.current is not None else None,
         )
+        # Everything loaded so far (libraries, the first snapshot, the model) lives as long as
+        # the worker: out of the collector's sight, a full collection walks only what requests
+        # and later snapshots made instead of some 300,000 objects (a pause of 0.1–0.5 s).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
