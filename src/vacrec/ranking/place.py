@@ -337,10 +337,14 @@ def _pick(
     picked: list[Chosen] = []
     jobs: set[int] = set()
     duplicates = 0
-    kept = [i for i in range(len(items)) if keep[i]]
-    order = sorted(kept, key=lambda i: (not preferred[i], int(fit[i])))  # stable
+    # Python lists, read once: indexing NumPy arrays element by element in the loops below
+    # made a NumPy scalar per access.
+    keeps, prefer, fits = keep.tolist(), preferred.tolist(), fit.tolist()
+    number_of = numbers.tolist()
+    kept = [i for i in range(len(items)) if keeps[i]]
+    order = sorted(kept, key=lambda i: (not prefer[i], fits[i]))  # stable
     for i in order:
-        number = int(numbers[i])
+        number = number_of[i]
         job = cards.job(number)
         if job in jobs:
             duplicates += 1
@@ -354,7 +358,7 @@ def _pick(
                 vid,
                 number,
                 score,
-                bool(preferred[i]) if placed else None,
+                bool(prefer[i]) if placed else None,
                 tuple(cards.also_in(number)),
             )
         )
