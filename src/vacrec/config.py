@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default sqlite:///$VACREC_HOME/vacrec.db."
     )
     epsilon: float = Field(default=0.1, ge=0.0, le=1.0, description="Exploration when serving.")
+    explore_temperature: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="When > 0 and a model serves, an explored request is drawn mostly by a "
+        "softmax of (Q + optimism × doubt) / this, where the model is unsure or nearly sure it "
+        "is good (0: the related-first spread).",
+    )
     feedback_ttl_s: int = Field(default=86400, gt=0, description="How long an event takes votes.")
     train_on_simulated: bool = Field(
         default=False,

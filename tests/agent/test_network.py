@@ -234,3 +234,32 @@ def test_weights_saved_before_visits_were_counted_still_load():
     fresh = ContextualQNetwork(2, 3)
     fresh.load_state_dict(trained.state_dict())
     assert float(fresh.visits.sum()) == 5.0 * 3 * 4
+
+
+def test_scoring_only_the_taken_industry_equals_its_column_of_the_full_scores() -> None:
+    """Training scores one industry per sample with the gate's match strength passed in: it
+    must be the same number as that industry's column when every industry is scored."""
+    net, contexts = _net(seed=3), _contexts()
+    _ = torch.nn.init.normal_(net.content_layer.weight)  # let the preference columns count too
+    full = _q(net, contexts)
+    content = torch.from_numpy(contexts.content)
+    taken = torch.tensor([2, 0, 1, 2])
+    rows = torch.arange(len(contexts))
+    with torch.no_grad():
+        one = net(
+            torch.from_numpy(scale_age(contexts.ages)),
+            torch.tensor([1, 2, 3, 0]),
+            (taken + 1).unsqueeze(1),
+            content[rows, taken].unsqueeze(1),
+            ContextualQNetwork.match_strength(content),
+        ).squeeze(1)
+    assert torch.allclose(one, full[rows, taken], atol=1e-6)
+    # Without the strength of every industry the gate would read only the taken one's match.
+    with torch.no_grad():
+        blind = net(
+            torch.from_numpy(scale_age(contexts.ages)),
+            torch.tensor([1, 2, 3, 0]),
+            (taken + 1).unsqueeze(1),
+            content[rows, taken].unsqueeze(1),
+        ).squeeze(1)
+    assert not torch.allclose(blind, full[rows, taken], atol=1e-4)

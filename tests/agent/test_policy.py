@@ -23,12 +23,15 @@ from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import (
     ANY_INDUSTRY_SHARE,
     CONTENT_PRIOR,
+    OPTIMISM,
+    OPTIMISTIC_FLOOR,
     RELATED_SHARE,
     ContentPrior,
     QModel,
     epsilon_greedy,
     exploration_probabilities,
     greedy,
+    optimistic_probabilities,
     policy_matrix,
     related_industries,
 )
@@ -311,3 +314,46 @@ def test_a_trained_model_is_sure_of_what_its_log_rated_and_the_prior_of_nothing(
     assert unsure[0, 1:].tolist() == [1.0] * (len(enc.actions) - 1)
     assert unsure[1].tolist() == [1.0] * len(enc.actions)  # a skill it never saw
     assert (CONTENT_PRIOR.uncertainty(seekers) == 1.0).all()
+
+
+# --- optimistic exploration (VACREC_EXPLORE_TEMPERATURE) ---------------------------------
+
+
+def test_optimistic_exploration_propensities_are_exact_and_match_observed_frequencies():
+    q = np.array([0.2, -0.6, 0.1, -0.6])
+    unsure = np.array([0.1, 0.1, 0.5, 1.0])  # the last industry was never rated for this skill
+    related = np.array([True, True, False, False])
+    eps, temperature, n = 0.5, 0.1, 40_000
+    rng = np.random.default_rng(7)
+
+    decisions = [
+        epsilon_greedy(q, 4, eps, rng, True, related, unsure, temperature) for _ in range(n)
+    ]
+
+    explored = exploration_probabilities(4, related, unsure, q, temperature)
+    z = (q + OPTIMISM * unsure) / temperature
+    soft = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    base = exploration_probabilities(4, related, unsure)
+    np.testing.assert_allclose(explored, (1 - OPTIMISTIC_FLOOR) * soft + OPTIMISTIC_FLOOR * base)
+    expected = eps * explored
+    expected[0] += 1 - eps  # the greedy action
+    for d in decisions[:300]:
+        assert d.propensity == pytest.approx(expected[d.action])
+    freq = np.bincount([d.action for d in decisions], minlength=4) / n
+    np.testing.assert_allclose(freq, expected, atol=0.01)
+    # An industry never rated is tried far more than one rated as just as bad...
+    assert soft[3] > 5 * soft[1]
+    # ...and no industry's propensity falls to zero.
+    assert explored.min() >= OPTIMISTIC_FLOOR * base.min()
+
+
+def test_without_a_temperature_exploration_ignores_the_scores():
+    related = np.array([True, False, False])
+    q = np.array([-1.0, 0.0, 3.0])
+    np.testing.assert_allclose(
+        exploration_probabilities(3, related, None, q, 0.0), exploration_probabilities(3, related)
+    )
+    with pytest.raises(ValueError, match="temperature"):
+        optimistic_probabilities(q, np.ones(3), 0.0)
+    with pytest.raises(ValueError, match="scores"):
+        exploration_probabilities(3, related, None, np.zeros(2), 0.1)

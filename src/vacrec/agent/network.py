@@ -124,21 +124,30 @@ class ContextualQNetwork(nn.Module):
         state = {"visits": torch.zeros_like(self.visits), **state_dict}
         return super().load_state_dict(state, strict=strict, assign=assign)
 
+    @staticmethod
+    def match_strength(content: torch.Tensor) -> torch.Tensor:
+        """How strongly the seeker's words match any industry [B, 1] (what the gate reads)."""
+        return content[:, :, PREFERENCE_TOP].amax(dim=1, keepdim=True)
+
     def forward(
         self,
         ages: torch.Tensor,  # float [B], scaled to [0, 1]
         skills: torch.Tensor,  # long [B], 0 = unknown
         industries: torch.Tensor,  # long [B, A] or [A], 0 = unknown
         content: torch.Tensor,  # float [B, A, N_CONTENT]
+        strength: torch.Tensor | None = None,  # float [B, 1]: see match_strength
     ) -> torch.Tensor:
-        """Q-values [B, A]."""
+        """Q-values [B, A]. ``A`` may be a subset of the catalog's industries (training scores
+        only the one taken) when ``strength`` — :meth:`match_strength` of every industry's
+        rows — is given: the gate depends on all of them."""
         seeker = self.seeker_layer(torch.cat([ages[:, None], self.skill_embedding(skills)], 1))
         industry = self.industry_layer(self.industry_embedding(industries))  # [A or B×A, H]
         if industry.dim() == 2:
             industry = industry.unsqueeze(0)
         hidden = seeker[:, None, :] + industry + self.content_layer(content)
         learned = self.head(hidden).squeeze(2)
-        strength = content[:, :, PREFERENCE_TOP].amax(dim=1, keepdim=True)  # [B, 1]
+        if strength is None:
+            strength = self.match_strength(content)
         gate = torch.sigmoid(self.gate_bias - self.gate_slope * strength)
         q: torch.Tensor = content @ self.content_weights + gate * learned
         return q

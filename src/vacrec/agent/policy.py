@@ -172,16 +172,19 @@ def epsilon_greedy(
     explore: bool = True,
     related: np.ndarray | None = None,
     unsure: np.ndarray | None = None,
+    temperature: float = 0.0,
 ) -> Decision:
     """Greedy with probability 1 − ε, else explore (:func:`exploration_probabilities`:
-    mostly among the ``related`` actions, the rest where the policy is ``unsure``).
-    ``explore=False`` → greedy with propensity 1; no scores → exploration only. The
-    propensity logged is the action's exact probability."""
+    mostly among the ``related`` actions, the rest where the policy is ``unsure``; with
+    ``temperature`` > 0, optimistically around ``q_values``). ``explore=False`` → greedy with
+    propensity 1; no scores → exploration only. The propensity logged is the action's exact
+    probability."""
     if n_actions < 1:
         raise ValueError("there are no actions to choose from")
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError("epsilon must be in [0, 1]")
-    explored = exploration_probabilities(n_actions, related, unsure)
+    scores = None if q_values is None or temperature <= 0 else np.asarray(q_values, np.float64)
+    explored = exploration_probabilities(n_actions, related, unsure, scores, temperature)
     if q_values is None:
         action = int(rng.choice(n_actions, p=explored))
         return Decision(action, float(explored[action]), None, None)
@@ -197,13 +200,28 @@ def epsilon_greedy(
 
 
 def exploration_probabilities(
-    n_actions: int, related: np.ndarray | None = None, unsure: np.ndarray | None = None
+    n_actions: int,
+    related: np.ndarray | None = None,
+    unsure: np.ndarray | None = None,
+    scores: np.ndarray | None = None,
+    temperature: float = 0.0,
 ) -> np.ndarray:
     """How an explored request spreads over the actions (see ``ANY_INDUSTRY_SHARE``).
 
     ``related``: bool [A], the industries the seeker's words point to; ``unsure``: [A] in
-    (0, 1], the policy's :meth:`Policy.uncertainty` (None: unsure of everything).
+    (0, 1], the policy's :meth:`Policy.uncertainty` (None: unsure of everything). With a
+    trained model's ``scores`` and ``temperature`` > 0, all but ``OPTIMISTIC_FLOOR`` of it
+    follows :func:`optimistic_probabilities` instead: exploration goes where the model is
+    unsure or nearly sure it is good.
     """
+    if scores is not None and temperature > 0:
+        base = exploration_probabilities(n_actions, related, unsure)
+        doubt = np.ones(n_actions) if unsure is None else np.asarray(unsure, dtype=np.float64)
+        if np.shape(scores) != (n_actions,):
+            raise ValueError(f"scores has shape {np.shape(scores)}, expected ({n_actions},)")
+        optimistic = optimistic_probabilities(scores, doubt, temperature)
+        mixed_in: np.ndarray = (1.0 - OPTIMISTIC_FLOOR) * optimistic + OPTIMISTIC_FLOOR * base
+        return mixed_in
     doubt = np.ones(n_actions) if unsure is None else np.asarray(unsure, dtype=np.float64)
     if doubt.shape != (n_actions,):
         raise ValueError(f"unsure has shape {doubt.shape}, expected ({n_actions},)")
@@ -218,6 +236,32 @@ def exploration_probabilities(
     share = ANY_INDUSTRY_SHARE * float(doubt[~mask].mean())
     mixed: np.ndarray = (1.0 - share) * mask / mask.sum() + share * anywhere
     return mixed
+
+
+OPTIMISM = 0.5
+"""Reward added to a score per unit of doubt (:meth:`Policy.uncertainty`, 1 = never rated):
+an industry nobody rated for this skill is explored as if it were this much better than the
+model thinks, until ratings say what it is worth."""
+OPTIMISTIC_FLOOR = 0.2
+"""With optimistic exploration, this share of an explored request still spreads as the
+related-first mix does (:func:`exploration_probabilities` without scores): no industry's
+propensity falls to zero, so off-policy estimates stay bounded."""
+
+
+def optimistic_probabilities(
+    scores: np.ndarray, unsure: np.ndarray, temperature: float, optimism: float = OPTIMISM
+) -> np.ndarray:
+    """Softmax of (score + ``optimism`` × doubt) / ``temperature`` over the actions [A].
+
+    Exploration that spends where a better choice may hide: an industry the model scores
+    near the best, or one it knows little about, is tried often; one it knows is bad, seldom.
+    """
+    if temperature <= 0:
+        raise ValueError("temperature must be > 0")
+    z = (np.asarray(scores, dtype=np.float64) + optimism * np.asarray(unsure)) / temperature
+    weights = np.exp(z - z.max())
+    probabilities: np.ndarray = weights / weights.sum()
+    return probabilities
 
 
 def policy_matrix(chosen: np.ndarray, n_actions: int, epsilon: float = 0.0) -> np.ndarray:

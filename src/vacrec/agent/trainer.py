@@ -4,13 +4,14 @@ By default the targets are one-step (γ = 0: each rated request is a contextual-
 sample); with γ > 0 they are Double-DQN targets from a target network.
 
 Every hyperparameter lives in :class:`TrainConfig`. Minibatches are sampled
-(with replacement) from the logged transitions already held as tensors, so one
-optimiser step processes a whole batch of (seeker × every industry) feature
-rows. The number of updates is *derived from the data size* (``epochs`` passes
-over the data, clipped to ``[min_updates, max_updates]``). Now and then a
-skill's or an industry's identity is hidden (``identity_dropout``) so the
-"unknown" embedding learns what a newcomer should get: the average, with the
-content deciding.
+(with replacement) from the logged transitions already held as tensors. With
+one-step targets an update scores only the industry each sample took (the loss
+reads nothing else), one feature row per sample; with γ > 0 the next states'
+every industry is scored for the bootstrap. The number of updates is *derived
+from the data size* (``epochs`` passes over the data, clipped to
+``[min_updates, max_updates]``). Now and then a skill's or an industry's
+identity is hidden (``identity_dropout``) so the "unknown" embedding learns
+what a newcomer should get: the average, with the content deciding.
 """
 
 from __future__ import annotations
@@ -227,16 +228,25 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
     rewards = torch.from_numpy(t.rewards.astype(np.float32))
     all_terminal = bool(dones.all())  # a pure bandit log needs no next-state passes
     n_actions = len(contexts.actions)
+    strength = ContextualQNetwork.match_strength(content)  # [n, 1], what the gate reads
 
-    def q_of(
-        network: ContextualQNetwork, rows: torch.Tensor, hide: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        skill, industry = skill_ids[rows], industry_ids.expand(len(rows), n_actions)
-        if hide is not None:  # identity dropout: train the "unknown" rows too
-            skill = skill.masked_fill(hide[:, 0], 0)
-            industry = industry.masked_fill(hide[:, 1:], 0)
-        q: torch.Tensor = network(ages[rows], skill, industry, content[rows])
+    def q_of(network: ContextualQNetwork, rows: torch.Tensor) -> torch.Tensor:
+        """Q of every industry [B, A] (the next states' bootstrap, with γ > 0)."""
+        industry = industry_ids.expand(len(rows), n_actions)
+        q: torch.Tensor = network(ages[rows], skill_ids[rows], industry, content[rows])
         return q
+
+    def q_taken_of(
+        network: ContextualQNetwork, rows: torch.Tensor, taken: torch.Tensor, hide: torch.Tensor
+    ) -> torch.Tensor:
+        """Q of the taken industry only [B]: a one-step loss needs no other, and scoring one
+        row per sample instead of every industry's makes an update ~A times cheaper (the
+        gate still reads every industry's match, precomputed in ``strength``)."""
+        skill = skill_ids[rows].masked_fill(hide[:, 0], 0)
+        industry = industry_ids[taken].masked_fill(hide[:, 1], 0).unsqueeze(1)
+        row_content = content[rows, taken].unsqueeze(1)
+        q: torch.Tensor = network(ages[rows], skill, industry, row_content, strength[rows])
+        return q.squeeze(1)
 
     train_rows, validation_rows = _split_validation(len(t), config)
     n_updates = config.n_updates(len(t))
@@ -262,8 +272,10 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
 
     def validation_loss() -> float:
         with torch.no_grad():
-            q = q_of(q_network, validation_rows).gather(1, actions[validation_rows].unsqueeze(1))
-            return float(F.smooth_l1_loss(q.squeeze(1), targets(validation_rows)))
+            rows, taken = state[validation_rows], actions[validation_rows]
+            shown = torch.zeros(len(rows), 2, dtype=torch.bool)
+            q = q_taken_of(q_network, rows, taken, shown)
+            return float(F.smooth_l1_loss(q, targets(validation_rows)))
 
     stopper = _EarlyStopping(q_network, config.patience) if len(validation_rows) else None
     start = time.perf_counter()
@@ -272,9 +284,8 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
         idx = batches[step]
         with torch.no_grad():
             y = targets(idx)
-        hide = torch.rand(len(idx), 1 + n_actions, generator=generator) < config.identity_dropout
-        q_all = q_of(q_network, state[idx], hide)
-        q_taken = q_all.gather(1, actions[idx].unsqueeze(1)).squeeze(1)
+        hide = torch.rand(len(idx), 2, generator=generator) < config.identity_dropout
+        q_taken = q_taken_of(q_network, state[idx], actions[idx], hide)
         loss = F.smooth_l1_loss(q_taken, y)  # Huber
 
         optimizer.zero_grad(set_to_none=True)

@@ -279,6 +279,53 @@ def _one_population(
     )
 
 
+ADAPTIVE_TEMPERATURE = 0.1
+"""``VACREC_EXPLORE_TEMPERATURE`` of the adaptive log: Q-values span about one reward unit,
+so a tenth of it keeps a few candidates per seeker in play."""
+
+
+def _adaptive_population(
+    engine: Engine,
+    home: Path,
+    seed: int,
+    taste: str,
+    every: int,
+    progress: Progress,
+    budgets: Sequence[int],
+    peers: dict[str, Any],
+) -> tuple[dict[str, Any], dict[int, dict[str, dict[str, float]]]]:
+    """The rounds of an adaptive log of the largest budget (:mod:`.train_adaptive`) and every
+    learner's figures on its first N events at each budget, as :func:`_one_population`."""
+    from vacrec.app.training import LogSelection, read_training_logs
+    from vacrec.benchmarks.train_adaptive import log_adaptively
+
+    clear_logs(engine)
+    settings = Settings(
+        home=home,
+        database_url=str(engine.url),
+        epsilon=1.0,
+        explore_temperature=ADAPTIVE_TEMPERATURE,
+        simulator_seed=seed,
+    )
+    most = max(budgets)
+    rounds = log_adaptively(engine, settings, most, every, seed, taste, progress)  # type: ignore[arg-type]
+    snapshot, encoder, whole = read_training_logs(engine, settings, LogSelection(simulated=True))
+    skills = SkillVocabulary().skills
+    env = JobSeekerEnv(snapshot, skills, seed=seed, taste=taste)
+
+    def score(policy: Any) -> Any:
+        return evaluate_on_simulator(env, greedy_chooser(policy, encoder, skills), EVAL_USERS)
+
+    by_budget: dict[int, dict[str, dict[str, float]]] = {}
+    for budget in sorted(budgets):
+        label = f"seed {seed}, {taste}, adaptive, {budget} events"
+        rows = first_events(whole, budget)
+        by_budget[budget] = _learners(rows, score, seed, peers, progress, label)
+    logged = whole.propensities[~np.isnan(whole.propensities)]
+    rounds["min_propensity"] = round(float(logged.min()), 5) if logged.size else None
+    return rounds, by_budget
+
+
 def _speed(transitions: Transitions, progress: Progress) -> dict[str, Any]:
     """Vectorised trainer vs the per-sample loop, interleaved, medians of ``SPEED_REPEATS``."""
     vec, ref, vec32 = [], [], []
@@ -342,14 +389,18 @@ def run(
     tastes: Sequence[str] = TASTES,
     budgets: Sequence[int] = BUDGETS,
     with_peers: bool = True,
+    adaptive_every: int | None = None,
 ) -> dict[str, Any]:
-    """All figures of ``vacrec bench train`` as one JSON-ready dict."""
+    """All figures of ``vacrec bench train`` as one JSON-ready dict; with ``adaptive_every``
+    also every learner on an adaptively explored log (:func:`_adaptive_population`)."""
     from vacrec.benchmarks.peers import load_peers
 
     note = progress or (lambda _msg: None)
     peers, missing = load_peers() if with_peers else ({}, {})
     runs: list[dict[str, Any]] = []
     per_run: dict[tuple[int, str], dict[int, dict[str, dict[str, float]]]] = {}
+    adaptive_runs: dict[tuple[int, str], dict[int, dict[str, dict[str, float]]]] = {}
+    adaptive_rounds: list[dict[str, Any]] = []
     first_log: Transitions | None = None
     with catalog_store(catalog, "bench train", note) as (engine, home):
         for seed in seeds:
@@ -360,7 +411,23 @@ def run(
                 runs.append(figures)
                 per_run[(seed, taste)] = by_budget
                 first_log = first_log or transitions
+                if adaptive_every is not None:
+                    rounds, adaptive_by_budget = _adaptive_population(
+                        engine, home, seed, taste, adaptive_every, note, budgets, peers
+                    )
+                    adaptive_rounds.append({"seed": seed, "taste": taste, **rounds})
+                    adaptive_runs[(seed, taste)] = adaptive_by_budget
     assert first_log is not None
+    adaptive: dict[str, Any] = {}
+    if adaptive_every is not None:
+        adaptive = {
+            "adaptive": {
+                "every": adaptive_every,
+                "explore_temperature": ADAPTIVE_TEMPERATURE,
+                "logs": adaptive_rounds,
+                "learners": _table(adaptive_runs, seeds, tastes, budgets),
+            }
+        }
 
     by_taste = {taste: [r["gap_closed"] for r in runs if r["taste"] == taste] for taste in tastes}
     return {
@@ -381,6 +448,7 @@ def run(
         "learners": _table(per_run, seeds, tastes, budgets),
         "peers": {name: _peer_settings(name) for name in peers},
         "peers_missing": missing,
+        **adaptive,
     }
 
 

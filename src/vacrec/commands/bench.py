@@ -100,6 +100,16 @@ def bench_train_command(
         bool,
         typer.Option("--peers/--no-peers", help="Also train Vowpal Wabbit and LightGBM."),
     ] = True,
+    adaptive_every: Annotated[
+        int | None,
+        typer.Option(
+            "--adaptive-every",
+            min=100,
+            help="Also log adaptively: retrain and promote a model every N events, serving the "
+            "next N with it (exploring where it is unsure), and train every learner on that "
+            "log too (the `adaptive` section).",
+        ),
+    ] = None,
     events: Annotated[
         list[int] | None,
         typer.Option(
@@ -138,6 +148,7 @@ def bench_train_command(
         budgets=chosen,
         tastes=tastes or list(TASTES),
         with_peers=with_peers,
+        adaptive_every=adaptive_every,
     )
     for name, why in figures["peers_missing"].items():
         stderr.print(f"[yellow]peer {name} skipped:[/] {why}")
@@ -169,6 +180,10 @@ def bench_train_command(
                 for name, entry in row.items()
             )
             print(f"{taste:13s} {budget:>6} events: {cells}")
+    for taste, by_budget in figures.get("adaptive", {}).get("learners", {}).items():
+        for budget, row in by_budget.items():
+            cells = ", ".join(f"{n} {e['gap_closed_mean']:.1%}" for n, e in row.items())
+            print(f"{taste:13s} {budget:>6} events, adaptive log: {cells}")
 
 
 def bench_relevance_command(

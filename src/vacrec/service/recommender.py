@@ -313,6 +313,7 @@ class Recommender:
                 explore,
                 related,
                 policy.uncertainty(contexts)[0],
+                0.0 if policy is CONTENT_PRIOR else self.settings.explore_temperature,
             )
             swap = self.settings.card_swap if explore else 0.0
             u = float(self._rng.random()) if swap > 0 else 0.0  # no draw: streams unchanged
