@@ -321,10 +321,24 @@ def choose(
         else:
             preferred = fits
         fit = experience_fit(cards.experience_code[numbers], wanted.experience)
+        share = _strong_share(wanted)
         picked, duplicates = _pick(
-            ranked.items, numbers, keep, preferred, fit, cards, k, placed, _strong_share(wanted)
+            ranked.items, numbers, keep, preferred, fit, cards, k, placed, share
         )
         enough = sum(1 for c in picked if c.place_match is not False) >= k
+        # Or settled: k cards, none a weak match elsewhere, and the pool already reaches weak
+        # matches, so no candidate beyond it could displace a strong one.
+        strong_from = share * max(
+            (score for (_, score), kept in zip(ranked.items, keep, strict=True) if kept),
+            default=0.0,
+        )
+        reaches_weak = bool(ranked.items) and ranked.items[-1][1] < strong_from
+        settled = (
+            len(picked) == k
+            and reaches_weak
+            and all(c.place_match is not False or c.score >= strong_from for c in picked)
+        )
+        enough = enough or settled
         exhausted = len(ids) < pool or pool >= min(total, POOL_MAX)
         if enough or exhausted:
             break
