@@ -67,10 +67,10 @@ def _record(i: int, area: str, schedule: str, text: str, name: str = "") -> Cata
 
 def test_choose_filters_prefers_and_keeps_one_card_per_job() -> None:
     records = [_record(i, "Казань", "fullDay", "акварель акварель живопись") for i in range(6)]
-    records += [_record(10 + i, "Москва", "fullDay", "акварель") for i in range(2)]
-    records += [_record(20 + i, "Казань", "remote", "акварель") for i in range(2)]
-    records += [_record(30 + i, c, "fullDay", "акварель", "Декоратор") for i, c in enumerate(
-        ["Москва", "Томск"])]  # fmt: skip
+    records += [_record(10 + i, "Москва", "fullDay", "акварель живопись") for i in range(2)]
+    records += [_record(20 + i, "Казань", "remote", "акварель живопись") for i in range(2)]
+    records += [_record(30 + i, c, "fullDay", "акварель акварель живопись", "Художник")
+                for i, c in enumerate(["Москва", "Томск"])]  # fmt: skip
     snapshot = CatalogSnapshot.from_records(1, records)
     match, cards = snapshot.match("акварель живопись"), snapshot.cards
 
@@ -104,7 +104,7 @@ def test_postings_that_fit_the_experience_asked_for_come_first() -> None:
     levels = ["moreThan6", "between3And6", None, "between1And3", "noExperience"]
     records = [
         CatalogRecord(
-            id=f"v{i}", name=f"Художник {i}", description="акварель " * (5 - i),
+            id=f"v{i}", name=f"Художник {i}", description="акварель " + "эскиз " * i,
             industries=("A",), company=f"Студия {i}", experience=level,
         )
         for i, level in enumerate(levels)
@@ -116,8 +116,29 @@ def test_postings_that_fit_the_experience_asked_for_come_first() -> None:
         wanted = Understood(experience=wish)
         return [c.id for c in choose(match, cards, "A", 5, wanted, 5).items]
 
-    assert order(None) == ["v0", "v1", "v2", "v3", "v4"]  # the match's order: more words first
+    assert order(None) == ["v0", "v1", "v2", "v3", "v4"]  # the match's order: fewer other words
     # no experience: the junior posting first, the senior ones last, the rest as matched
     assert order("noExperience") == ["v4", "v2", "v3", "v0", "v1"]
     # senior: the experienced postings (already first here) stay first, the junior one last
     assert order("moreThan6") == ["v0", "v1", "v2", "v3", "v4"]
+
+
+def test_a_city_reorders_strong_matches_but_never_lifts_a_weak_one() -> None:
+    """«преподаватель рисования в Москве»: drawing teachers elsewhere come before a Moscow
+    posting that shares only «преподаватель» (a Python teacher), Moscow's drawing teacher
+    first of all."""
+    records = [
+        _record(1, "Томск", "fullDay", "уроки рисования", "Преподаватель рисования"),
+        _record(2, "Казань", "fullDay", "уроки рисования детям", "Преподаватель рисования"),
+        _record(3, "Москва", "fullDay", "курс Python", "Преподаватель программирования"),
+        _record(4, "Москва", "fullDay", "рисование", "Преподаватель рисования"),
+    ]
+    records = [CatalogRecord(**{**vars(r), "company": f"Школа {n}"}) for n, r in enumerate(records)]
+    snapshot = CatalogSnapshot.from_records(1, records)
+    text = "преподаватель рисования в Москве"
+    wanted = snapshot.places.understand(text)
+    assert wanted.area == "Москва"
+    chosen = choose(snapshot.match(text), snapshot.cards, "A", 4, wanted, 4).items
+    assert chosen[0].id == "v04"  # Moscow's drawing teacher
+    assert chosen[-1].id == "v03"  # the Python teacher in Moscow: a weak match, last
+    assert [c.place_match for c in chosen] == [True, False, False, True]

@@ -59,7 +59,8 @@ def test_saved_snapshot_round_trips_memory_mapped(sqlite_engine: Engine, catalog
 
     assert (folder / "manifest.json").stat().st_mtime_ns == written  # loaded, not rebuilt
     arrays = {**second.index.arrays(), **second.cards.arrays()}
-    assert all(_file_mapped(arrays[a]) for a in ("vacancy", "description_data"))
+    mapped = ("vacancy", "description_data", "posting_vectors", "term_vectors")
+    assert all(_file_mapped(arrays[a]) for a in mapped)
     assert not isinstance(arrays["vacancy"], np.memmap)  # plain arrays: C-speed slicing
     assert second.version == version
     in_memory = CatalogSnapshot.from_records(version, catalog, actions=second.actions)

@@ -28,6 +28,14 @@ from vacrec.ranking.index import Match
 
 WorkFormat = Literal["any", "remote", "office"]
 WORK_FORMATS: tuple[str, ...] = ("any", "remote", "office")
+STRONG_SHARE = 0.5
+"""A card matches strongly when its score is at least this share of the best candidate's. A
+place or format said in the words, or an experience wish, reorders the strong matches among
+themselves and the weak ones after them, but never lifts a weak match above a strong one (a
+Python teacher in Moscow, 0.45 of the best, above drawing teachers elsewhere, for
+«преподаватель рисования в Москве»). A place given in the form's field is the seeker's
+explicit choice and still comes first whatever the match. The tuning half of the labelled
+requests is flat from 0.3 to 0.8 (few of them name a place); 0.5 is "half the best"."""
 POOL_MAX = 4096
 """Most candidates looked through for a request naming a place (or for distinct jobs): beyond
 them, a big industry's postings elsewhere fill the answer rather than its farthest matches."""
@@ -313,13 +321,36 @@ def choose(
         else:
             preferred = fits
         fit = experience_fit(cards.experience_code[numbers], wanted.experience)
-        picked, duplicates = _pick(ranked.items, numbers, keep, preferred, fit, cards, k, placed)
+        share = _strong_share(wanted)
+        picked, duplicates = _pick(
+            ranked.items, numbers, keep, preferred, fit, cards, k, placed, share
+        )
         enough = sum(1 for c in picked if c.place_match is not False) >= k
+        # Or settled: k cards, none a weak match elsewhere, and the pool already reaches weak
+        # matches, so no candidate beyond it could displace a strong one.
+        strong_from = share * max(
+            (score for (_, score), kept in zip(ranked.items, keep, strict=True) if kept),
+            default=0.0,
+        )
+        reaches_weak = bool(ranked.items) and ranked.items[-1][1] < strong_from
+        settled = (
+            len(picked) == k
+            and reaches_weak
+            and all(c.place_match is not False or c.score >= strong_from for c in picked)
+        )
+        enough = enough or settled
         exhausted = len(ids) < pool or pool >= min(total, POOL_MAX)
         if enough or exhausted:
             break
         pool = min(pool * 2, POOL_MAX)
     return Choice(picked, bool(ranked.fallback), duplicates)
+
+
+def _strong_share(wanted: Understood) -> float:
+    """:data:`STRONG_SHARE`, or 0 (every card strong) when the place came from a field."""
+    area_field = wanted.area is not None and not wanted.area_from_words
+    format_field = wanted.work_format != "any" and not wanted.format_from_words
+    return 0.0 if area_field or format_field else STRONG_SHARE
 
 
 def _pick(
@@ -331,9 +362,10 @@ def _pick(
     cards: CardTable,
     k: int,
     placed: bool,
+    strong_share: float,
 ) -> tuple[list[Chosen], int]:
-    """Preferred candidates first, then the rest, each group by experience fit and then in
-    the match's order, skipping a job already taken."""
+    """Strong matches first (see :data:`STRONG_SHARE`), then weak ones; in each, preferred
+    candidates first, then by experience fit, then in the match's order; a job once."""
     picked: list[Chosen] = []
     jobs: set[int] = set()
     duplicates = 0
@@ -342,7 +374,9 @@ def _pick(
     keeps, prefer, fits = keep.tolist(), preferred.tolist(), fit.tolist()
     number_of = numbers.tolist()
     kept = [i for i in range(len(items)) if keeps[i]]
-    order = sorted(kept, key=lambda i: (not prefer[i], fits[i]))  # stable
+    best = max((items[i][1] for i in kept), default=0.0)
+    weak = [items[i][1] < strong_share * best for i in range(len(items))]
+    order = sorted(kept, key=lambda i: (weak[i], not prefer[i], fits[i]))  # stable
     for i in order:
         number = number_of[i]
         job = cards.job(number)

@@ -39,6 +39,7 @@ from vacrec.catalog import terms as terms_module
 from vacrec.catalog import text as text_module
 from vacrec.ranking import cards as cards_module
 from vacrec.ranking import index as index_module
+from vacrec.ranking import meaning as meaning_module
 from vacrec.ranking.cards import SPILL_PREFIX, CardTable
 from vacrec.ranking.index import TfidfIndex
 
@@ -60,7 +61,7 @@ def code_fingerprint() -> str:
     """Hash of the modules that decide what the saved arrays mean (tokens, stems, weights,
     columns): a saved snapshot of other code is rebuilt, not misread."""
     digest = hashlib.sha256()
-    for module in (text_module, terms_module, index_module, cards_module):
+    for module in (text_module, terms_module, index_module, meaning_module, cards_module):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -59,11 +59,13 @@ class CatalogSnapshot:
         min_df: int = 1,
         max_terms: int | None = None,
         spill_folder: Path | None = None,
+        with_meaning: bool = True,
     ) -> CatalogSnapshot:
         """Build cards and the index, reading ``records`` once (they may be streamed);
         ``actions`` defaults to the records' sorted groups. See :meth:`TfidfIndex.build` for
         ``min_df`` and ``max_terms``; big text columns are written to ``spill_folder`` (see
-        :class:`ColumnBuilder`)."""
+        :class:`ColumnBuilder`); ``with_meaning``: encode terms and postings for the fusion of
+        meaning and words (``ranking.meaning``)."""
         columns = ColumnBuilder(folder=spill_folder)
 
         def documents() -> Iterator[IndexDocument]:
@@ -71,7 +73,9 @@ class CatalogSnapshot:
                 columns.add_record(r)
                 yield IndexDocument(r.id, r.description, r.industries, r.published_at, r.name)
 
-        index = TfidfIndex.build(documents(), min_df=min_df, max_terms=max_terms)
+        index = TfidfIndex.build(
+            documents(), min_df=min_df, max_terms=max_terms, with_meaning=with_meaning
+        )
         cards = CardTable(columns.arrays())
         return cls(version, actions if actions is not None else index.industries, cards, index)
 
