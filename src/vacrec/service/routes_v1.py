@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from vacrec.app.serving import RecommendedItem
 from vacrec.errors import ServiceUnavailable
 from vacrec.ranking.snippets import marked_snippet, query_stems
 from vacrec.service.deps import ClientDep, RecommenderDep
 from vacrec.service.openapi import error_responses
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
-from vacrec.service.recommender import Recommendation, RecommendedItem
+from vacrec.service.recommender import Recommendation
 from vacrec.service.schemas import (
     ActionOut,
     AreasResponse,
