@@ -38,10 +38,11 @@ NO_HISTORY = SessionHistory()
 
 @dataclass(frozen=True)
 class SeekerRequest:
-    """One request, already validated: the skill as the vocabulary spells it, ``k`` in range.
+    """What one seeker asks for. The service validates it (``Recommender.serve``: a 4xx naming
+    the field, the skill spelt as the vocabulary has it); :func:`decide` trusts it.
 
-    ``area`` (one of the catalog's) and ``work_format`` win over a place or format said in
-    ``preference``; None: read them from the words."""
+    ``area`` (one of the catalog's) and ``work_format`` (one of ``WORK_FORMATS``) win over a
+    place or format said in ``preference``; None: read them from the words."""
 
     age: int
     skill: str
@@ -49,7 +50,7 @@ class SeekerRequest:
     k: int = 5
     explore: bool = True
     area: str | None = None
-    work_format: WorkFormat | None = None
+    work_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,14 @@ def policy_scores(model: Policy | None, contexts: Contexts) -> tuple[Policy, np.
     return CONTENT_PRIOR, CONTENT_PRIOR.q_values(contexts)
 
 
+def _as_format(work_format: str | None) -> WorkFormat | None:
+    if work_format == "remote":
+        return "remote"
+    if work_format == "office":
+        return "office"
+    return None if work_format is None else "any"
+
+
 def _below_the_rest(scores: np.ndarray, rows: Sequence[int]) -> np.ndarray:
     """``scores`` with ``rows`` moved below every other action, order among them kept."""
     if not rows:
@@ -153,7 +162,9 @@ def decide(
     ``rng`` is entered only while drawing (the ε-greedy choice, then the card swap), so a
     generator shared by threads is held for two draws, not for the ranking. Raises
     :class:`vacrec.ranking.place.UnknownArea` for an area the catalog does not have."""
-    wanted = snapshot.places.understand(request.preference, request.area, request.work_format)
+    wanted = snapshot.places.understand(
+        request.preference, request.area, _as_format(request.work_format)
+    )
     match = snapshot.match(request.preference)
     contexts = encoder.encode_one(
         request.age, request.skill, request.preference, snapshot.features_of(match)

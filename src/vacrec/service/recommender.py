@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cached_property
 
@@ -27,6 +27,7 @@ from vacrec.agent.skills import skill_texts
 from vacrec.app.models import ModelHolder
 from vacrec.app.serving import (
     CardVotes,
+    Decision,
     RecommendedItem,
     SeekerRequest,
     SharedGenerator,
@@ -45,7 +46,7 @@ from vacrec.domain import (
     SESSION_ID_MAX_CHARS,
 )
 from vacrec.errors import InvalidRequest, ServiceUnavailable
-from vacrec.ranking.place import WORK_FORMATS, Understood, UnknownArea, WorkFormat
+from vacrec.ranking.place import WORK_FORMATS, Understood, UnknownArea
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.ranking.vote_prior import VotePrior
 from vacrec.service.metrics import Metrics
@@ -70,9 +71,6 @@ class IndustryScore:
     score: float
 
 
-NO_PLACE = Understood()
-
-
 @dataclass(frozen=True)
 class SessionSummary:
     """How the seeker's session shaped this answer, for the page to say so."""
@@ -84,23 +82,61 @@ class SessionSummary:
 
 @dataclass(frozen=True)
 class Recommendation:
-    """What was served, as stored in the event."""
+    """What was served, as stored in the event: the request, the decision and its ids."""
 
     event_id: str
-    model_version: int | None
-    action: int
-    industry: str
-    propensity: float
-    items: tuple[RecommendedItem, ...]
-    fallback: bool
     catalog_version: int
-    explore: bool
     actions: tuple[str, ...]
-    contexts: Contexts  # the seeker's feature rows, kept to explain the choice on demand
-    policy_scores: np.ndarray  # [n_actions], what the policy ranked by
+    request: SeekerRequest
+    decision: Decision
     session: SessionSummary | None = None  # None: the request named no session
-    preference: str = ""  # the seeker's words, to mark them in the snippets
-    place: Understood = NO_PLACE  # the place and work format the answer was chosen for
+
+    @property
+    def model_version(self) -> int | None:
+        return self.decision.policy_version
+
+    @property
+    def action(self) -> int:
+        return self.decision.action
+
+    @property
+    def industry(self) -> str:
+        return self.decision.industry
+
+    @property
+    def propensity(self) -> float:
+        return self.decision.propensity
+
+    @property
+    def items(self) -> tuple[RecommendedItem, ...]:
+        return self.decision.items
+
+    @property
+    def fallback(self) -> bool:
+        return self.decision.fallback
+
+    @property
+    def explore(self) -> bool:
+        return self.request.explore
+
+    @property
+    def preference(self) -> str:
+        """The seeker's words, to mark them in the snippets."""
+        return self.request.preference
+
+    @property
+    def place(self) -> Understood:
+        """The place and work format the answer was chosen for."""
+        return self.decision.place
+
+    @property
+    def contexts(self) -> Contexts:
+        return self.decision.contexts
+
+    @property
+    def policy_scores(self) -> np.ndarray:
+        """[n_actions], what the policy ranked by."""
+        return self.decision.scores
 
     @cached_property
     def scores(self) -> tuple[IndustryScore, ...]:
@@ -219,31 +255,24 @@ class Recommender:
         area: str | None = None,
         work_format: str | None = None,
     ) -> Recommendation:
-        """Pick an industry for the state, rank its vacancies, store the event, return it.
+        """:meth:`serve` with the request spelt out, as the routes and the tests call it."""
+        request = SeekerRequest(age, skill, preference, k, explore, area, work_format)
+        return self.serve(request, session_id, source, client)
+
+    def serve(
+        self,
+        request: SeekerRequest,
+        session_id: str | None = None,
+        source: str = "api",
+        client: str | None = None,
+    ) -> Recommendation:
+        """Pick an industry for the seeker, rank its vacancies, store the event, return it.
 
         ``client`` is the requester's identity (``service/clients.py``), kept with the event.
-        ``area`` (one of the catalog's) and ``work_format`` win over a place or format said in
-        ``preference``; None: read them from the words.
         """
-        skill = self._check_state(age, skill)
-        if len(preference) > PREFERENCE_MAX_CHARS:
-            raise InvalidRequest(
-                f"preference: at most {PREFERENCE_MAX_CHARS} characters", field="preference"
-            )
-        if not K_MIN <= k <= K_MAX:
-            raise InvalidRequest(f"k: must be {K_MIN}–{K_MAX}", field="k")
-        if session_id is not None and len(session_id) > SESSION_ID_MAX_CHARS:
-            raise InvalidRequest(
-                f"session_id: at most {SESSION_ID_MAX_CHARS} characters", field="session_id"
-            )
-
-        if work_format is not None and work_format not in WORK_FORMATS:
-            raise InvalidRequest(
-                f"work_format: must be one of {', '.join(WORK_FORMATS)}", field="work_format"
-            )
+        request = self._checked(request, session_id)
         snapshot = self.snapshot()
         history = self._session_history(session_id, client)
-        request = SeekerRequest(age, skill, preference, k, explore, area, _as_format(work_format))
         try:
             decision = decide(
                 snapshot,
@@ -258,51 +287,53 @@ class Recommender:
             )
         except UnknownArea as error:
             raise InvalidRequest(str(error), field="area") from None
-        items = decision.items
         event = events.NewEvent(
             id=secrets.token_urlsafe(16),
             created_at=utcnow(),
             session_id=session_id,
-            age=age,
-            skill=skill,
-            preference=preference,
+            age=request.age,
+            skill=request.skill,
+            preference=request.preference,
             action=decision.action,
             industry=decision.industry,
             propensity=decision.propensity,
-            explore=explore,
+            explore=request.explore,
             model_version=decision.policy_version,
             catalog_version=int(snapshot.version),  # type: ignore[arg-type]
-            shown=tuple(item.id for item in items),
+            shown=tuple(item.id for item in decision.items),
             card_propensities=decision.card_propensities,
             source=source,
             client=client,
         )
         events.insert_event(self.engine, event)
         if self.metrics is not None:
-            self.metrics.observe_event(source, explore)
+            self.metrics.observe_event(source, request.explore)
+        session = None
+        if session_id is not None:
+            shown_before = sum(item.id in history.shown for item in decision.items)
+            session = SessionSummary(len(history.rejected), shown_before, decision.avoided)
         return Recommendation(
-            event_id=event.id,
-            model_version=event.model_version,
-            action=decision.action,
-            industry=decision.industry,
-            propensity=event.propensity,
-            items=items,
-            fallback=decision.fallback,
-            actions=snapshot.actions,
-            contexts=decision.contexts,
-            policy_scores=decision.scores,
-            catalog_version=event.catalog_version,
-            explore=explore,
-            session=SessionSummary(
-                rejected=len(history.rejected),
-                shown_before=sum(item.id in history.shown for item in items),
-                avoided=decision.avoided,
-            )
-            if session_id is not None
-            else None,
-            preference=preference,
-            place=decision.place,
+            event.id, event.catalog_version, snapshot.actions, request, decision, session
         )
+
+    def _checked(self, request: SeekerRequest, session_id: str | None) -> SeekerRequest:
+        """``request`` validated (a 4xx naming the field), its skill as the vocabulary has it."""
+        skill = self._check_state(request.age, request.skill)
+        if len(request.preference) > PREFERENCE_MAX_CHARS:
+            raise InvalidRequest(
+                f"preference: at most {PREFERENCE_MAX_CHARS} characters", field="preference"
+            )
+        if not K_MIN <= request.k <= K_MAX:
+            raise InvalidRequest(f"k: must be {K_MIN}–{K_MAX}", field="k")
+        if session_id is not None and len(session_id) > SESSION_ID_MAX_CHARS:
+            raise InvalidRequest(
+                f"session_id: at most {SESSION_ID_MAX_CHARS} characters", field="session_id"
+            )
+        if request.work_format is not None and request.work_format not in WORK_FORMATS:
+            raise InvalidRequest(
+                f"work_format: must be one of {', '.join(WORK_FORMATS)}", field="work_format"
+            )
+        return replace(request, skill=skill)
 
     def _session_history(self, session_id: str | None, client: str | None) -> SessionHistory:
         """What this tab was shown and rejected lately (nothing without a session id)."""
@@ -386,14 +417,6 @@ class Recommender:
         if self.metrics is not None:
             self.metrics.observe_feedback(kind, stored.reward)
         return stored.reward
-
-
-def _as_format(work_format: str | None) -> WorkFormat | None:
-    if work_format == "remote":
-        return "remote"
-    if work_format == "office":
-        return "office"
-    return None if work_format is None else "any"
 
 
 def industry_scores(
