@@ -94,9 +94,9 @@ class Decision:
     items: tuple[RecommendedItem, ...]
     card_propensities: tuple[float, ...] | None  # None: the cards were not randomised
     fallback: bool  # the cards are the industry's latest, not matches of the words
-    policy_version: int | None  # the model that scored; None: the content prior
+    model_version: int | None  # the model that scored; None: the content prior
     contexts: Contexts  # the seeker's feature rows, kept to explain the choice
-    scores: np.ndarray  # [n_actions], what the policy ranked by
+    policy_scores: np.ndarray  # [n_actions], what the policy ranked by
     avoided: tuple[str, ...]  # industries this session mostly rejected, tried last
     place: Understood  # the place and work format the cards were chosen for
 
@@ -226,9 +226,9 @@ def decide(
         items=items,
         card_propensities=propensities,
         fallback=bool(ranked.fallback),
-        policy_version=policy.version,
+        model_version=policy.version,
         contexts=contexts,
-        scores=served_scores,
+        policy_scores=served_scores,
         avoided=tuple(sorted(avoided)),
         place=wanted,
     )

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from vacrec.polling import Poller
+from vacrec.app.holders import PolledHolder
 from vacrec.ranking.card_swap import draw_cards
 from vacrec.ranking.index import Match, Ranked
 from vacrec.ranking.vote_prior import VotePrior, VoteTable, age_band, group_key, rerank
@@ -92,7 +92,7 @@ def load_vote_table(engine: Engine) -> VoteTable:
         return VoteTable.from_rows(list(read_vacancy_votes(conn)))
 
 
-class VoteHolder:
+class VoteHolder(PolledHolder):
     """This process's vote table, swapped when the stored sums change (and, with
     ``job_every_s``, the job run on that period from the same thread)."""
 
@@ -110,7 +110,7 @@ class VoteHolder:
         self._include_simulated = include_simulated
         self._job_due = time.monotonic() + (job_every_s or 0.0)
         self._lock = threading.Lock()
-        self._poller = Poller("vote poll", poll_s, self.poll, keeping=lambda: "the vote table")
+        super().__init__("vote poll", poll_s, "the vote table", lambda: "the vote table")
 
     @property
     def current(self) -> VoteTable:
@@ -135,16 +135,6 @@ class VoteHolder:
             report = refresh_vacancy_votes(self._engine, self._include_simulated)
             log.info("vote sums rebuilt: %s", report)
         self.refresh_if_changed()
-
-    def start(self) -> None:
-        try:
-            self.refresh_if_changed()
-        except Exception:
-            log.exception("could not load the vote table; will retry")
-        self._poller.start()
-
-    def stop(self, timeout: float | None = 5.0) -> None:
-        self._poller.stop(timeout)
 
 
 def rank_cards(

@@ -28,7 +28,6 @@ from vacrec.app.models import ModelHolder
 from vacrec.app.serving import (
     CardVotes,
     Decision,
-    RecommendedItem,
     SeekerRequest,
     SharedGenerator,
     decide,
@@ -46,7 +45,7 @@ from vacrec.domain import (
     SESSION_ID_MAX_CHARS,
 )
 from vacrec.errors import InvalidRequest, ServiceUnavailable
-from vacrec.ranking.place import WORK_FORMATS, Understood, UnknownArea
+from vacrec.ranking.place import WORK_FORMATS, UnknownArea
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.ranking.vote_prior import VotePrior
 from vacrec.service.metrics import Metrics
@@ -81,62 +80,16 @@ class SessionSummary:
 
 
 @dataclass(frozen=True)
-class Recommendation:
-    """What was served, as stored in the event: the request, the decision and its ids."""
+class Recommendation(Decision):
+    """What was served, as stored in the event: the decision, its ids and the request's
+    words (to mark them in the snippets)."""
 
     event_id: str
     catalog_version: int
     actions: tuple[str, ...]
-    request: SeekerRequest
-    decision: Decision
+    explore: bool
+    preference: str
     session: SessionSummary | None = None  # None: the request named no session
-
-    @property
-    def model_version(self) -> int | None:
-        return self.decision.policy_version
-
-    @property
-    def action(self) -> int:
-        return self.decision.action
-
-    @property
-    def industry(self) -> str:
-        return self.decision.industry
-
-    @property
-    def propensity(self) -> float:
-        return self.decision.propensity
-
-    @property
-    def items(self) -> tuple[RecommendedItem, ...]:
-        return self.decision.items
-
-    @property
-    def fallback(self) -> bool:
-        return self.decision.fallback
-
-    @property
-    def explore(self) -> bool:
-        return self.request.explore
-
-    @property
-    def preference(self) -> str:
-        """The seeker's words, to mark them in the snippets."""
-        return self.request.preference
-
-    @property
-    def place(self) -> Understood:
-        """The place and work format the answer was chosen for."""
-        return self.decision.place
-
-    @property
-    def contexts(self) -> Contexts:
-        return self.decision.contexts
-
-    @property
-    def policy_scores(self) -> np.ndarray:
-        """[n_actions], what the policy ranked by."""
-        return self.decision.scores
 
     @cached_property
     def scores(self) -> tuple[IndustryScore, ...]:
@@ -298,7 +251,7 @@ class Recommender:
             industry=decision.industry,
             propensity=decision.propensity,
             explore=request.explore,
-            model_version=decision.policy_version,
+            model_version=decision.model_version,
             catalog_version=int(snapshot.version),  # type: ignore[arg-type]
             shown=tuple(item.id for item in decision.items),
             card_propensities=decision.card_propensities,
@@ -313,7 +266,13 @@ class Recommender:
             shown_before = sum(item.id in history.shown for item in decision.items)
             session = SessionSummary(len(history.rejected), shown_before, decision.avoided)
         return Recommendation(
-            event.id, event.catalog_version, snapshot.actions, request, decision, session
+            **vars(decision),  # the decision's fields as they are
+            event_id=event.id,
+            catalog_version=event.catalog_version,
+            actions=snapshot.actions,
+            explore=request.explore,
+            preference=request.preference,
+            session=session,
         )
 
     def _checked(self, request: SeekerRequest, session_id: str | None) -> SeekerRequest:
