@@ -8,7 +8,7 @@ The sums live in the database, not in a model artefact: they must reach serving 
 trained model or the content prior is live, and every replica must rank alike.
 
 :class:`VoteHolder` keeps a process's :class:`VoteTable` (compact sorted arrays) and swaps it
-when the rows' stamp changes; :func:`rank_cards` is the one call serving makes.
+when the rows' stamp changes; :class:`VotedMatch` is the ranking serving makes.
 """
 
 from __future__ import annotations
@@ -137,33 +137,10 @@ class VoteHolder(PolledHolder):
         self.refresh_if_changed()
 
 
-def rank_cards(
-    match: Match,
-    industry: str,
-    k: int,
-    table: VoteTable,
-    prior: VotePrior,
-    skill: str,
-    age: int,
-    exclude: Collection[str] = (),
-    demote: Collection[str] = (),
-) -> Ranked:
-    """The k cards of ``industry``: text relevance plus the seeker group's vote terms.
-
-    Without votes (an empty table, or a zero weight) this is ``match.top_k`` itself, so the
-    cold start ranks exactly as before."""
-    if not len(table) or prior.weight == 0:
-        return match.top_k(industry, k, exclude=exclude, demote=demote)
-    wide = match.top_k(industry, k * CANDIDATES_PER_CARD, exclude=exclude, demote=demote)
-    ids = [vid for vid, _ in wide.items]
-    terms = table.terms(ids, group_key(skill, age_band(age)), prior)
-    return Ranked(items=rerank(wide.items, terms, set(demote), k), fallback=wide.fallback)
-
-
 @dataclass(frozen=True)
 class VotedMatch:
-    """A :class:`Match` whose ``top_k`` ranks by text plus the seeker group's vote terms
-    (:func:`rank_cards`): what the place and one-card-per-job rules choose from."""
+    """A :class:`Match` whose ``top_k`` ranks by text plus the seeker group's vote terms:
+    what the place and one-card-per-job rules choose from (the one ranking serving makes)."""
 
     match: Match
     table: VoteTable
@@ -174,9 +151,14 @@ class VotedMatch:
     def top_k(
         self, industry: str, k: int, exclude: Collection[str] = (), demote: Collection[str] = ()
     ) -> Ranked:
-        return rank_cards(
-            self.match, industry, k, self.table, self.prior, self.skill, self.age, exclude, demote
-        )
+        """The k cards of ``industry``. Without votes (an empty table, or a zero weight) this
+        is ``match.top_k`` itself, so the cold start ranks exactly as before."""
+        if not len(self.table) or self.prior.weight == 0:
+            return self.match.top_k(industry, k, exclude=exclude, demote=demote)
+        wide = self.match.top_k(industry, k * CANDIDATES_PER_CARD, exclude=exclude, demote=demote)
+        ids = [vid for vid, _ in wide.items]
+        terms = self.table.terms(ids, group_key(self.skill, age_band(self.age)), self.prior)
+        return Ranked(items=rerank(wide.items, terms, set(demote), k), fallback=wide.fallback)
 
 
 def swap_cards(
