@@ -18,19 +18,23 @@ from vacrec.service.recommender import Recommender
 
 
 async def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
+    engine: Engine = request.app.state.engine
+    return engine
 
 
 async def get_recommender(request: Request) -> Recommender:
-    return request.app.state.recommender
+    recommender: Recommender = request.app.state.recommender
+    return recommender
 
 
 async def get_metrics(request: Request) -> Metrics:
-    return request.app.state.metrics
+    metrics: Metrics = request.app.state.metrics
+    return metrics
 
 
 async def get_client_identity(request: Request) -> str:
