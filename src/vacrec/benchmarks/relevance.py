@@ -76,11 +76,13 @@ class Served:
     cards: tuple[str, ...]
 
 
-def _figures(queries: Sequence[Query], served: Sequence[Served], industries_of: Any) -> dict:
+def _figures(
+    queries: Sequence[Query], served: Sequence[Served], industries_of: Any
+) -> dict[str, Any]:
     hit = [s.industry in q.industries for q, s in zip(queries, served, strict=True)]
     found = [q.posting in s.cards for q, s in zip(queries, served, strict=True)]
     sharing = [
-        np.mean([bool(industries_of[c] & q.industries) for c in s.cards]) if s.cards else 0.0
+        float(np.mean([bool(industries_of[c] & q.industries) for c in s.cards])) if s.cards else 0.0
         for q, s in zip(queries, served, strict=True)
     ]
     return {
