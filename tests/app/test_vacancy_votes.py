@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from tests.service.conftest import ARTS, seed_catalog
-from vacrec.app.vacancy_votes import load_vote_table, rank_cards, refresh_vacancy_votes
+from vacrec.app.vacancy_votes import VotedMatch, load_vote_table, refresh_vacancy_votes
 from vacrec.config import Settings
 from vacrec.ranking.vote_prior import VotePrior, group_key
 from vacrec.service.recommender import Recommender
@@ -88,7 +88,7 @@ def test_votes_move_cards_for_the_group_that_voted_not_for_another(
     # A group that never voted (another skill's seekers) sees the vacancy-wide estimate,
     # which is even here: the text order.
     match = service.snapshot().match(PREFERENCE)
-    other = rank_cards(match, ARTS, 4, service.votes.current, VotePrior(), "3d", 30).items
+    other = VotedMatch(match, service.votes.current, VotePrior(), "3d", 30).top_k(ARTS, 4).items
     assert [vid for vid, _ in other] == text_order
 
 
@@ -97,7 +97,7 @@ def test_without_votes_cards_are_the_texts_top_k(engine: Engine, tmp_path: Path)
     refresh_vacancy_votes(engine, include_simulated=False)  # nothing rated: an empty table
     service.refresh()
     match = service.snapshot().match(PREFERENCE)
-    ranked = rank_cards(match, ARTS, 3, service.votes.current, VotePrior(), "акварель", 30)
+    ranked = VotedMatch(match, service.votes.current, VotePrior(), "акварель", 30).top_k(ARTS, 3)
     assert ranked == match.top_k(ARTS, 3)
     assert len(service.votes.current) == 0
 

@@ -23,6 +23,7 @@ import httpx
 import numpy as np
 import pytest
 
+from vacrec.app.serving import SeekerRequest
 from vacrec.app.snapshots import load_snapshot
 from vacrec.app.training import HOLDOUT_SHARE
 from vacrec.domain import SkillVocabulary
@@ -84,9 +85,10 @@ def _greedy_value(client: HttpRecommender, env: JobSeekerEnv, seekers: Seekers) 
     values = []
     for i in range(len(seekers)):
         seeker = seekers[i]
-        served = client.recommend(
+        request = SeekerRequest(
             seeker.age, env.skills[seeker.skill], seeker.preference, explore=False
         )
+        served = client.serve(request)
         values.append(expected[i, served.action])
     return float(np.mean(values))
 

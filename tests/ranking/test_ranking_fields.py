@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.ranking.ranking_fixtures import record
+from vacrec.app.serving import RecommendedItem
 from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.index import MATCH_THRESHOLD, IndexDocument, TfidfIndex
 from vacrec.ranking.snapshot import CatalogSnapshot
-from vacrec.service.recommender import RecommendedItem
 
 GROUP = "Искусство"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)

@@ -20,8 +20,8 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from vacrec.agent.policy import QModel
+from vacrec.app.holders import PolledHolder
 from vacrec.app.registry import ModelRefused, live_version, load_live_model
-from vacrec.polling import Poller
 from vacrec.store.db import read_transaction, utcnow
 from vacrec.store.model_rows import newest_promotion
 
@@ -35,7 +35,7 @@ class Refusal:
     at: datetime
 
 
-class ModelHolder:
+class ModelHolder(PolledHolder):
     """Holds the live :class:`QModel` (or None: the content prior) for one process."""
 
     def __init__(self, engine: Engine, poll_s: float) -> None:
@@ -46,9 +46,7 @@ class ModelHolder:
         self._polled = False
         self.refusal: Refusal | None = None
         self._refresh_lock = threading.Lock()
-        self._poller = Poller(
-            "model poll", poll_s, self.refresh_if_changed, keeping=lambda: _name(self._model)
-        )
+        super().__init__("model poll", poll_s, "the live model", lambda: _name(self._model))
 
     @property
     def current(self) -> QModel | None:
@@ -99,18 +97,6 @@ class ModelHolder:
             self.refusal = None
         if after != before:
             log.info("serving %s instead of %s (%s)", after, before, why)
-
-    def start(self) -> None:
-        """Load once now (so the first request has the model), then poll in the background."""
-        try:
-            self.refresh_if_changed()
-        except Exception:
-            log.exception("could not load the live model; will retry")
-        self._poller.start()
-
-    def stop(self, timeout: float | None = 5.0) -> None:
-        """Stop polling and wait for the thread."""
-        self._poller.stop(timeout)
 
 
 def _name(model: QModel | None) -> str:

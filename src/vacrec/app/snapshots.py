@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from vacrec.app.holders import PolledHolder
 from vacrec.config import Settings
-from vacrec.polling import Poller
 from vacrec.ranking.saved import SavedSnapshots, code_fingerprint
 from vacrec.ranking.snapshot import BuildOptions, CatalogSnapshot, build_options
 from vacrec.store.catalog import (
@@ -104,8 +104,10 @@ def _build(
     return snapshot, identity
 
 
-class SnapshotHolder:
+class SnapshotHolder(PolledHolder):
     """Holds the serving snapshot and replaces it when the catalog version changes."""
+
+    load_on_start = False  # loaded when made: a process serves nothing without it
 
     def __init__(
         self, engine: Engine, poll_s: float, initial: CatalogSnapshot | None = None
@@ -113,11 +115,11 @@ class SnapshotHolder:
         self._engine = engine
         self._current = initial if initial is not None else load_snapshot(engine)
         self._refresh_lock = threading.Lock()
-        self._poller = Poller(
+        super().__init__(
             "catalog snapshot",
             poll_s,
-            self.refresh_if_changed,
-            keeping=lambda: f"catalog version {self._current.version}",
+            "the catalog snapshot",
+            lambda: f"catalog version {self._current.version}",
         )
 
     @property
@@ -136,11 +138,3 @@ class SnapshotHolder:
             self._current = fresh
             log.info("catalog snapshot swapped to version %s", fresh.version)
             return True
-
-    def start(self) -> None:
-        """Poll in the background every ``poll_s`` seconds."""
-        self._poller.start()
-
-    def stop(self, timeout: float | None = 5.0) -> None:
-        """Stop polling and wait for the thread."""
-        self._poller.stop(timeout)

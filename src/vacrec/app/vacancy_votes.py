@@ -8,7 +8,7 @@ The sums live in the database, not in a model artefact: they must reach serving 
 trained model or the content prior is live, and every replica must rank alike.
 
 :class:`VoteHolder` keeps a process's :class:`VoteTable` (compact sorted arrays) and swaps it
-when the rows' stamp changes; :func:`rank_cards` is the one call serving makes.
+when the rows' stamp changes; :class:`VotedMatch` is the ranking serving makes.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from vacrec.polling import Poller
+from vacrec.app.holders import PolledHolder
 from vacrec.ranking.card_swap import draw_cards
 from vacrec.ranking.index import Match, Ranked
 from vacrec.ranking.vote_prior import VotePrior, VoteTable, age_band, group_key, rerank
@@ -92,7 +92,7 @@ def load_vote_table(engine: Engine) -> VoteTable:
         return VoteTable.from_rows(list(read_vacancy_votes(conn)))
 
 
-class VoteHolder:
+class VoteHolder(PolledHolder):
     """This process's vote table, swapped when the stored sums change (and, with
     ``job_every_s``, the job run on that period from the same thread)."""
 
@@ -110,7 +110,7 @@ class VoteHolder:
         self._include_simulated = include_simulated
         self._job_due = time.monotonic() + (job_every_s or 0.0)
         self._lock = threading.Lock()
-        self._poller = Poller("vote poll", poll_s, self.poll, keeping=lambda: "the vote table")
+        super().__init__("vote poll", poll_s, "the vote table", lambda: "the vote table")
 
     @property
     def current(self) -> VoteTable:
@@ -136,44 +136,11 @@ class VoteHolder:
             log.info("vote sums rebuilt: %s", report)
         self.refresh_if_changed()
 
-    def start(self) -> None:
-        try:
-            self.refresh_if_changed()
-        except Exception:
-            log.exception("could not load the vote table; will retry")
-        self._poller.start()
-
-    def stop(self, timeout: float | None = 5.0) -> None:
-        self._poller.stop(timeout)
-
-
-def rank_cards(
-    match: Match,
-    industry: str,
-    k: int,
-    table: VoteTable,
-    prior: VotePrior,
-    skill: str,
-    age: int,
-    exclude: Collection[str] = (),
-    demote: Collection[str] = (),
-) -> Ranked:
-    """The k cards of ``industry``: text relevance plus the seeker group's vote terms.
-
-    Without votes (an empty table, or a zero weight) this is ``match.top_k`` itself, so the
-    cold start ranks exactly as before."""
-    if not len(table) or prior.weight == 0:
-        return match.top_k(industry, k, exclude=exclude, demote=demote)
-    wide = match.top_k(industry, k * CANDIDATES_PER_CARD, exclude=exclude, demote=demote)
-    ids = [vid for vid, _ in wide.items]
-    terms = table.terms(ids, group_key(skill, age_band(age)), prior)
-    return Ranked(items=rerank(wide.items, terms, set(demote), k), fallback=wide.fallback)
-
 
 @dataclass(frozen=True)
 class VotedMatch:
-    """A :class:`Match` whose ``top_k`` ranks by text plus the seeker group's vote terms
-    (:func:`rank_cards`): what the place and one-card-per-job rules choose from."""
+    """A :class:`Match` whose ``top_k`` ranks by text plus the seeker group's vote terms:
+    what the place and one-card-per-job rules choose from (the one ranking serving makes)."""
 
     match: Match
     table: VoteTable
@@ -184,9 +151,14 @@ class VotedMatch:
     def top_k(
         self, industry: str, k: int, exclude: Collection[str] = (), demote: Collection[str] = ()
     ) -> Ranked:
-        return rank_cards(
-            self.match, industry, k, self.table, self.prior, self.skill, self.age, exclude, demote
-        )
+        """The k cards of ``industry``. Without votes (an empty table, or a zero weight) this
+        is ``match.top_k`` itself, so the cold start ranks exactly as before."""
+        if not len(self.table) or self.prior.weight == 0:
+            return self.match.top_k(industry, k, exclude=exclude, demote=demote)
+        wide = self.match.top_k(industry, k * CANDIDATES_PER_CARD, exclude=exclude, demote=demote)
+        ids = [vid for vid, _ in wide.items]
+        terms = self.table.terms(ids, group_key(self.skill, age_band(self.age)), self.prior)
+        return Ranked(items=rerank(wide.items, terms, set(demote), k), fallback=wide.fallback)
 
 
 def swap_cards(

@@ -8,13 +8,13 @@ the truth. For every policy, greedy, on the same seekers:
 - ``posting_in_cards``: the posting itself is among the five cards;
 - ``cards_sharing_industry``: share of the cards that share an industry with it.
 
-Policies: the content prior (cold start: no feedback at all — also checked
-through the real service layer); a plain TF-IDF search over the whole catalog
-(scikit-learn's defaults on title + description; its "industry" is the top
-result's); an agent whose context is only [age, skill] (the previous design:
-the same network with the text features zeroed) trained on logged feedback;
-the contextual agent trained on the same log; and the contextual agent trained
-on a log where nobody typed anything. Logs are simulated seekers (ε = 1)
+Every policy serves through the service's own decision (``app/serving.decide``).
+Policies: the content prior (cold start: no feedback at all); a plain TF-IDF
+search over the whole catalog (scikit-learn's defaults on title + description;
+its "industry" is the top result's); an agent whose context is only [age, skill]
+(the previous design: the same network with the text features zeroed) trained
+on logged feedback; the contextual agent trained on the same log; and the
+contextual agent trained on a log where nobody typed anything. Logs are simulated seekers (ε = 1)
 through the real service layer, ``EVENTS`` of them.
 
 Beside these, ``labelled``: the packaged requests in seekers' own words (``seeker_requests``)
@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sqlalchemy import Engine
 
 from vacrec.agent.context import ContextEncoder, Contexts
-from vacrec.agent.policy import CONTENT_PRIOR, Policy, greedy
+from vacrec.agent.policy import CONTENT_PRIOR, Policy
 from vacrec.agent.skills import skill_texts
 from vacrec.agent.trainer import train
+from vacrec.app.serving import SeekerRequest, decide
 from vacrec.benchmarks.store import catalog_store
 from vacrec.catalog.text import normalise
 from vacrec.config import Settings
@@ -51,7 +53,6 @@ SEEKERS = 300
 EVENTS = 4_000  # simulated feedback behind each trained policy
 CARDS = 5
 AGE_MEAN, AGE_SD = 32.0, 10.0
-SERVED_PATH_CHECKS = 30  # seekers also sent through the real Recommender (explore=False)
 
 Progress = Callable[[str], None]
 
@@ -75,11 +76,13 @@ class Served:
     cards: tuple[str, ...]
 
 
-def _figures(queries: Sequence[Query], served: Sequence[Served], industries_of: Any) -> dict:
+def _figures(
+    queries: Sequence[Query], served: Sequence[Served], industries_of: Any
+) -> dict[str, Any]:
     hit = [s.industry in q.industries for q, s in zip(queries, served, strict=True)]
     found = [q.posting in s.cards for q, s in zip(queries, served, strict=True)]
     sharing = [
-        np.mean([bool(industries_of[c] & q.industries) for c in s.cards]) if s.cards else 0.0
+        float(np.mean([bool(industries_of[c] & q.industries) for c in s.cards])) if s.cards else 0.0
         for q, s in zip(queries, served, strict=True)
     ]
     return {
@@ -115,15 +118,16 @@ def _labelled_queries(
 
 
 def _serve(
-    policy: Policy, snapshot: CatalogSnapshot, contexts: Contexts, queries: Sequence[Query]
+    policy: Policy, snapshot: CatalogSnapshot, encoder: ContextEncoder, queries: Sequence[Query]
 ) -> list[Served]:
-    """Greedy industry and its cards for every seeker (what the Recommender does, no event)."""
-    chosen = greedy(policy, contexts)
+    """Greedy industry and its cards for every seeker, through the service's own decision
+    (:func:`vacrec.app.serving.decide`, explore off: no draw, no event stored)."""
+    no_draws = nullcontext(np.random.default_rng(0))  # greedy draws nothing
     out = []
-    for q, action in zip(queries, chosen, strict=True):
-        industry = snapshot.actions[int(action)]
-        ranked = snapshot.match(q.title).top_k(industry, CARDS)
-        out.append(Served(industry, tuple(vid for vid, _ in ranked.items)))
+    for q in queries:
+        request = SeekerRequest(q.age, q.skill, q.title, k=CARDS, explore=False)
+        decision = decide(snapshot, encoder, policy, request, no_draws, epsilon=0.0)
+        out.append(Served(decision.industry, tuple(item.id for item in decision.items)))
     return out
 
 
@@ -160,6 +164,9 @@ class _ZeroTextPolicy:
     def q_values(self, contexts: Contexts) -> np.ndarray:
         return self.model.q_values(_without_text(contexts))
 
+    def uncertainty(self, contexts: Contexts) -> np.ndarray:
+        return self.model.uncertainty(_without_text(contexts))
+
 
 def _log_and_train(
     engine: Engine, home: Path, blank_share: float, seed: int, note: Progress
@@ -177,21 +184,6 @@ def _log_and_train(
     result = train(transitions)
     training = {"transitions": len(transitions), "updates": result.updates}
     return result.model, transitions, training
-
-
-def _served_path_agrees(
-    engine: Engine, home: Path, queries: Sequence[Query], prior: Sequence[Served]
-) -> bool:
-    """The real Recommender (no model, explore=False) serves what the direct path computed."""
-    from vacrec.service.recommender import Recommender
-
-    settings = Settings(home=home, database_url=str(engine.url))
-    recommender = Recommender.from_store(engine, settings, seed=0)
-    for q, expected in list(zip(queries, prior, strict=True))[:SERVED_PATH_CHECKS]:
-        rec = recommender.recommend(q.age, q.skill, q.title, k=CARDS, explore=False)
-        if rec.industry != expected.industry or tuple(i.id for i in rec.items) != expected.cards:
-            return False
-    return True
 
 
 def _labelled(engine: Engine, snapshot: CatalogSnapshot) -> dict[str, Any]:
@@ -222,16 +214,12 @@ def run(
         snapshot = load_snapshot(engine)
         queries, industries_of = _labelled_queries(engine, snapshot, seekers, seed)
         encoder = ContextEncoder(snapshot, skill_texts(SkillVocabulary().skills))
-        contexts = encoder.encode(
-            [q.age for q in queries], [q.skill for q in queries], [q.title for q in queries]
-        )
         note("cold start and plain search")
-        prior = _serve(CONTENT_PRIOR, snapshot, contexts, queries)
+        prior = _serve(CONTENT_PRIOR, snapshot, encoder, queries)
         policies: dict[str, Any] = {
             "content_prior": _figures(queries, prior, industries_of),
             "search": _figures(queries, _search(engine, queries, industries_of), industries_of),
         }
-        agrees = _served_path_agrees(engine, home, queries, prior)
         note("labelled seekers' requests")
         labelled = _labelled(engine, snapshot)
         if not trained:
@@ -241,26 +229,25 @@ def run(
                 "seed": seed,
                 "policies": policies,
                 "labelled": labelled,
-                "served_path_agrees": agrees,
                 "cores": os.cpu_count(),
                 "seconds": round(time.perf_counter() - started, 1),
             }
 
         typed_model, typed_log, typed_training = _log_and_train(engine, home, 0.0, seed, note)
         policies["trained"] = _figures(
-            queries, _serve(typed_model, snapshot, contexts, queries), industries_of
+            queries, _serve(typed_model, snapshot, encoder, queries), industries_of
         ) | {"training": typed_training}
         note("training the [age, skill] agent on the same log")
         age_skill = train(replace(typed_log, contexts=_without_text(typed_log.contexts))).model
         policies["age_skill_agent"] = _figures(
             queries,
-            _serve(_ZeroTextPolicy(age_skill), snapshot, contexts, queries),
+            _serve(_ZeroTextPolicy(age_skill), snapshot, encoder, queries),
             industries_of,
         ) | {"training": typed_training}
 
         blank_model, _, blank_training = _log_and_train(engine, home, 1.0, seed, note)
         policies["trained_on_blank_preferences"] = _figures(
-            queries, _serve(blank_model, snapshot, contexts, queries), industries_of
+            queries, _serve(blank_model, snapshot, encoder, queries), industries_of
         ) | {"training": blank_training}
 
     cold, search, blank = (
@@ -278,7 +265,6 @@ def run(
         "labelled": labelled,
         "cold_start_at_least_search": {k: cold[k] >= search[k] for k in keys},
         "blank_training_loss": {k: round(cold[k] - blank[k], 4) for k in keys},
-        "served_path_agrees": agrees,
         "cores": os.cpu_count(),
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -164,13 +164,13 @@ def _loss_curve(conn: Connection) -> dict[str, Any] | None:
     """The newest model's training loss as ``{version, points: [[step, loss]]}``."""
     row = newest_stored_model(conn)
     meta = None if row is None else ModelMeta.parse(row.meta)
-    if meta is None:
+    if row is None or meta is None:
         return None
     curve = meta.loss_curve
     points = [
-        [_chunk_end(i, len(curve), meta.updates), loss]
+        [_chunk_end(i, len(curve), meta.updates), finite]
         for i, loss in enumerate(curve)
-        if finite_or_none(loss) is not None
+        if (finite := finite_or_none(loss)) is not None
     ]
     return {"version": int(row.version), "points": _thin(points)} if points else None
 

@@ -6,7 +6,7 @@ plain ``def`` dependency in the thread pool, a hop per dependency per request.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -18,19 +18,19 @@ from vacrec.service.recommender import Recommender
 
 
 async def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return cast(Settings, request.app.state.settings)  # set once in create_app
 
 
 async def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
+    return cast(Engine, request.app.state.engine)  # set once in create_app
 
 
 async def get_recommender(request: Request) -> Recommender:
-    return request.app.state.recommender
+    return cast(Recommender, request.app.state.recommender)  # set once in create_app
 
 
 async def get_metrics(request: Request) -> Metrics:
-    return request.app.state.metrics
+    return cast(Metrics, request.app.state.metrics)  # set once in create_app
 
 
 async def get_client_identity(request: Request) -> str:

@@ -1,10 +1,10 @@
 """The service layer: one recommendation or one piece of feedback, end to end.
 
 Used by the HTTP routes and by ``vacrec simulate`` alike, so simulated users
-walk the same path as real ones. It composes, it does not compute: the catalog
-snapshot matches the seeker's words once (features for the agent, then the
-cards), the live model — or the content prior when there is none — scores
-every industry, the ε-greedy policy picks, the store records.
+walk the same path as real ones. It composes, it does not compute: it validates
+the request, reads the session's history, lets :func:`vacrec.app.serving.decide`
+pick the industry and the cards (the one serving path, shared with the
+benchmarks) and stores the event.
 Every recommendation is stored as an event before it is returned, so every
 reward the trainer sees can be tied to the state, action and propensity that
 produced it.
@@ -12,11 +12,9 @@ produced it.
 
 from __future__ import annotations
 
-import logging
 import secrets
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cached_property
 
@@ -25,11 +23,17 @@ from sqlalchemy import Engine
 
 from vacrec.agent.context import ContextEncoder, Contexts, content_match
 from vacrec.agent.network import PRIOR_SCALE
-from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_industries
 from vacrec.agent.skills import skill_texts
 from vacrec.app.models import ModelHolder
+from vacrec.app.serving import (
+    CardVotes,
+    Decision,
+    SeekerRequest,
+    SharedGenerator,
+    decide,
+)
 from vacrec.app.snapshots import SnapshotHolder
-from vacrec.app.vacancy_votes import VotedMatch, VoteHolder, swap_cards
+from vacrec.app.vacancy_votes import VoteHolder
 from vacrec.config import Settings
 from vacrec.domain import (
     AGE_MAX,
@@ -41,39 +45,13 @@ from vacrec.domain import (
     SESSION_ID_MAX_CHARS,
 )
 from vacrec.errors import InvalidRequest, ServiceUnavailable
-from vacrec.ranking.index import MATCH_THRESHOLD
-from vacrec.ranking.place import WORK_FORMATS, Understood, UnknownArea, WorkFormat, choose
-from vacrec.ranking.snapshot import Card, CatalogSnapshot
+from vacrec.ranking.place import WORK_FORMATS, UnknownArea
+from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.ranking.vote_prior import VotePrior
 from vacrec.service.metrics import Metrics
 from vacrec.store import events
 from vacrec.store.db import utcnow
 from vacrec.store.events import SessionHistory
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RecommendedItem:
-    """One vacancy shown, with its ranking score (cosine similarity; 0 in fallback order) and
-    the seeker's words it shares."""
-
-    card: Card
-    score: float
-    place_match: bool | None = None  # in the city asked for, or remote; None: none asked
-    also_in: tuple[str, ...] = ()  # the other areas the same job is posted in
-    propensity: float | None = None  # of its position, when the cards were randomised
-    words: tuple[str, ...] = ()  # the preference's words the card shares
-
-    @property
-    def id(self) -> str:
-        return self.card.id
-
-    @property
-    def matched(self) -> bool:
-        """True when the card matches the seeker's words well enough to say so: a card sharing
-        a word weakly is not called a match (``MATCH_THRESHOLD``)."""
-        return self.score >= MATCH_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -92,13 +70,6 @@ class IndustryScore:
     score: float
 
 
-NO_PLACE = Understood()
-
-SESSION_MIN_VOTES = 3
-"""An industry drops below the others for a session once its cards got this many votes there,
-most of them −1: the seeker has said enough to stop being shown it first."""
-
-
 @dataclass(frozen=True)
 class SessionSummary:
     """How the seeker's session shaped this answer, for the page to say so."""
@@ -108,34 +79,17 @@ class SessionSummary:
     avoided: tuple[str, ...]  # industries mostly rejected in this session, now tried last
 
 
-def _below_the_rest(scores: np.ndarray, rows: Sequence[int]) -> np.ndarray:
-    """``scores`` with ``rows`` moved below every other action, order among them kept."""
-    if not rows:
-        return scores
-    moved = np.array(scores, dtype=np.float64)
-    moved[list(rows)] -= float(moved.max() - moved.min()) + 1.0
-    return moved
-
-
 @dataclass(frozen=True)
-class Recommendation:
-    """What was served, as stored in the event."""
+class Recommendation(Decision):
+    """What was served, as stored in the event: the decision, its ids and the request's
+    words (to mark them in the snippets)."""
 
     event_id: str
-    model_version: int | None
-    action: int
-    industry: str
-    propensity: float
-    items: tuple[RecommendedItem, ...]
-    fallback: bool
     catalog_version: int
-    explore: bool
     actions: tuple[str, ...]
-    contexts: Contexts  # the seeker's feature rows, kept to explain the choice on demand
-    policy_scores: np.ndarray  # [n_actions], what the policy ranked by
+    explore: bool
+    preference: str
     session: SessionSummary | None = None  # None: the request named no session
-    preference: str = ""  # the seeker's words, to mark them in the snippets
-    place: Understood = NO_PLACE  # the place and work format the answer was chosen for
 
     @cached_property
     def scores(self) -> tuple[IndustryScore, ...]:
@@ -178,8 +132,7 @@ class Recommender:
         self.skills: tuple[str, ...] = self.vocabulary.skills
         self._skill_texts = skill_texts(self.skills)
         self._encoder: tuple[CatalogSnapshot, ContextEncoder] | None = None
-        self._rng = np.random.default_rng(seed)
-        self._rng_lock = threading.Lock()  # numpy Generators are not thread-safe
+        self._rng = SharedGenerator(seed)
 
     @classmethod
     def from_store(
@@ -226,16 +179,6 @@ class Recommender:
         self._encoder = (snapshot, encoder)
         return encoder
 
-    def score(self, contexts: Contexts) -> tuple[Policy, np.ndarray]:
-        """The serving policy and its scores [n, n_actions]: the live model, else the prior."""
-        model = self.models.current
-        if model is not None:
-            q = model.q_values(contexts)
-            if np.isfinite(q).all():
-                return model, q
-            log.error("model %s gave non-finite Q-values; serving the content prior", model.version)
-        return CONTENT_PRIOR, CONTENT_PRIOR.q_values(contexts)
-
     # --- validation shared with the HTTP schemas ----------------------------------------
 
     def _check_state(self, age: int, skill: str) -> str:
@@ -265,127 +208,92 @@ class Recommender:
         area: str | None = None,
         work_format: str | None = None,
     ) -> Recommendation:
-        """Pick an industry for the state, rank its vacancies, store the event, return it.
+        """:meth:`serve` with the request spelt out, as the routes and the tests call it."""
+        request = SeekerRequest(age, skill, preference, k, explore, area, work_format)
+        return self.serve(request, session_id, source, client)
+
+    def serve(
+        self,
+        request: SeekerRequest,
+        session_id: str | None = None,
+        source: str = "api",
+        client: str | None = None,
+    ) -> Recommendation:
+        """Pick an industry for the seeker, rank its vacancies, store the event, return it.
 
         ``client`` is the requester's identity (``service/clients.py``), kept with the event.
-        ``area`` (one of the catalog's) and ``work_format`` win over a place or format said in
-        ``preference``; None: read them from the words.
         """
-        skill = self._check_state(age, skill)
-        if len(preference) > PREFERENCE_MAX_CHARS:
-            raise InvalidRequest(
-                f"preference: at most {PREFERENCE_MAX_CHARS} characters", field="preference"
-            )
-        if not K_MIN <= k <= K_MAX:
-            raise InvalidRequest(f"k: must be {K_MIN}–{K_MAX}", field="k")
-        if session_id is not None and len(session_id) > SESSION_ID_MAX_CHARS:
-            raise InvalidRequest(
-                f"session_id: at most {SESSION_ID_MAX_CHARS} characters", field="session_id"
-            )
-
-        if work_format is not None and work_format not in WORK_FORMATS:
-            raise InvalidRequest(
-                f"work_format: must be one of {', '.join(WORK_FORMATS)}", field="work_format"
-            )
+        request = self._checked(request, session_id)
         snapshot = self.snapshot()
+        history = self._session_history(session_id, client)
         try:
-            wanted = snapshot.places.understand(preference, area, _as_format(work_format))
+            decision = decide(
+                snapshot,
+                self.encoder_for(snapshot),
+                self.models.current,
+                request,
+                self._rng,
+                epsilon=self.settings.epsilon,
+                explore_temperature=self.settings.explore_temperature,
+                card_swap=self.settings.card_swap,
+                history=history,
+                votes=CardVotes(self.votes.current, self.vote_prior),
+            )
         except UnknownArea as error:
             raise InvalidRequest(str(error), field="area") from None
-        match = snapshot.match(preference)
-        contexts = self.encoder_for(snapshot).encode_one(
-            age, skill, preference, snapshot.features_of(match)
-        )
-        history = self._session_history(session_id, client)
-        policy, scores = self.score(contexts)
-        avoided = history.mostly_rejected(SESSION_MIN_VOTES).intersection(snapshot.actions)
-        served_scores = _below_the_rest(scores[0], [snapshot.actions.index(a) for a in avoided])
-        # Exploration favours the industries the seeker's words point to, so a request that
-        # says what it wants seldom gets an unrelated page, and spends the rest where the
-        # policy is unsure (see exploration_probabilities).
-        related = related_industries(content_match(contexts.content[0]))
-        with self._rng_lock:
-            decision = epsilon_greedy(
-                served_scores,
-                len(snapshot.actions),
-                self.settings.epsilon,
-                self._rng,
-                explore,
-                related,
-                policy.uncertainty(contexts)[0],
-                0.0 if policy is CONTENT_PRIOR else self.settings.explore_temperature,
-            )
-            swap = self.settings.card_swap if explore else 0.0
-            u = float(self._rng.random()) if swap > 0 else 0.0  # no draw: streams unchanged
-        industry = snapshot.actions[decision.action]
-        # The agent's context does not yet say how many of each industry's postings fit the
-        # place asked for: an industry with none there may still be chosen (then marked).
-        ranked = choose(
-            VotedMatch(match, self.votes.current, self.vote_prior, skill, age),
-            snapshot.cards,
-            industry,
-            k + 1 if swap > 0 else k,  # randomising needs the next candidate too
-            wanted,
-            snapshot.index.size(industry),
-            exclude=history.rejected,
-            demote=history.shown,
-        )
-        shown, propensities = swap_cards(ranked.items, k, swap, u)
-        items = tuple(
-            RecommendedItem(
-                snapshot.cards.card(c.number),
-                float(c.score),
-                c.place_match,
-                c.also_in,
-                p,
-                snapshot.shared_words(preference, c.id) if c.score > 0.0 else (),
-            )
-            for c, p in zip(shown, propensities or (None,) * len(shown), strict=True)
-        )
         event = events.NewEvent(
             id=secrets.token_urlsafe(16),
             created_at=utcnow(),
             session_id=session_id,
-            age=age,
-            skill=skill,
-            preference=preference,
+            age=request.age,
+            skill=request.skill,
+            preference=request.preference,
             action=decision.action,
-            industry=industry,
-            propensity=float(decision.propensity),
-            explore=explore,
-            model_version=policy.version,
+            industry=decision.industry,
+            propensity=decision.propensity,
+            explore=request.explore,
+            model_version=decision.model_version,
             catalog_version=int(snapshot.version),  # type: ignore[arg-type]
-            shown=tuple(item.id for item in items),
-            card_propensities=propensities,
+            shown=tuple(item.id for item in decision.items),
+            card_propensities=decision.card_propensities,
             source=source,
             client=client,
         )
         events.insert_event(self.engine, event)
         if self.metrics is not None:
-            self.metrics.observe_event(source, explore)
+            self.metrics.observe_event(source, request.explore)
+        session = None
+        if session_id is not None:
+            shown_before = sum(item.id in history.shown for item in decision.items)
+            session = SessionSummary(len(history.rejected), shown_before, decision.avoided)
         return Recommendation(
+            **vars(decision),  # the decision's fields as they are
             event_id=event.id,
-            model_version=event.model_version,
-            action=decision.action,
-            industry=industry,
-            propensity=event.propensity,
-            items=items,
-            fallback=bool(ranked.fallback),
-            actions=snapshot.actions,
-            contexts=contexts,
-            policy_scores=served_scores,
             catalog_version=event.catalog_version,
-            explore=explore,
-            session=SessionSummary(
-                rejected=len(history.rejected),
-                shown_before=sum(item.id in history.shown for item in items),
-                avoided=tuple(sorted(avoided)),
-            )
-            if session_id is not None
-            else None,
-            preference=preference,
-            place=wanted,
+            actions=snapshot.actions,
+            explore=request.explore,
+            preference=request.preference,
+            session=session,
         )
+
+    def _checked(self, request: SeekerRequest, session_id: str | None) -> SeekerRequest:
+        """``request`` validated (a 4xx naming the field), its skill as the vocabulary has it."""
+        skill = self._check_state(request.age, request.skill)
+        if len(request.preference) > PREFERENCE_MAX_CHARS:
+            raise InvalidRequest(
+                f"preference: at most {PREFERENCE_MAX_CHARS} characters", field="preference"
+            )
+        if not K_MIN <= request.k <= K_MAX:
+            raise InvalidRequest(f"k: must be {K_MIN}–{K_MAX}", field="k")
+        if session_id is not None and len(session_id) > SESSION_ID_MAX_CHARS:
+            raise InvalidRequest(
+                f"session_id: at most {SESSION_ID_MAX_CHARS} characters", field="session_id"
+            )
+        if request.work_format is not None and request.work_format not in WORK_FORMATS:
+            raise InvalidRequest(
+                f"work_format: must be one of {', '.join(WORK_FORMATS)}", field="work_format"
+            )
+        return replace(request, skill=skill)
 
     def _session_history(self, session_id: str | None, client: str | None) -> SessionHistory:
         """What this tab was shown and rejected lately (nothing without a session id)."""
@@ -469,14 +377,6 @@ class Recommender:
         if self.metrics is not None:
             self.metrics.observe_feedback(kind, stored.reward)
         return stored.reward
-
-
-def _as_format(work_format: str | None) -> WorkFormat | None:
-    if work_format == "remote":
-        return "remote"
-    if work_format == "office":
-        return "office"
-    return None if work_format is None else "any"
 
 
 def industry_scores(

@@ -37,7 +37,7 @@ async def readyz(request: Request, recommender: RecommenderDep) -> JSONResponse:
     problem = await request.app.state.readiness.problem()
     model = recommender.models.current
     ready = catalog_version is not None and problem is None
-    body = {
+    body: dict[str, object] = {
         "ready": ready,
         "catalog": catalog_version is not None,
         "catalog_version": catalog_version,

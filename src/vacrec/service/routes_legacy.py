@@ -88,12 +88,5 @@ def legacy_write(
     body: LegacyWriteRequest, recommender: RecommenderDep, client: ClientDep
 ) -> LegacyWriteResponse:
     """The original reward call: the sum of the votes for (age, skill, action)."""
-    recommender.legacy_write(
-        age=body.age,
-        skill=body.skill,
-        action=body.action,
-        cum_reward=body.cum_reward,
-        event_id=body.event_id,
-        client=client,
-    )
+    recommender.legacy_write(**body.model_dump(), client=client)  # the body's fields, as named
     return LegacyWriteResponse()

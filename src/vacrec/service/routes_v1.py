@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from vacrec.app.serving import RecommendedItem, SeekerRequest
 from vacrec.errors import ServiceUnavailable
+from vacrec.ranking.cards import Card
+from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.ranking.snippets import marked_snippet, query_stems
 from vacrec.service.deps import ClientDep, RecommenderDep
 from vacrec.service.openapi import error_responses
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
-from vacrec.service.recommender import Recommendation, RecommendedItem
+from vacrec.service.recommender import Recommendation, Recommender
 from vacrec.service.schemas import (
     ActionOut,
     AreasResponse,
@@ -36,25 +39,22 @@ router = APIRouter(prefix="/api/v1", tags=["v1"])
 _ERRORS = error_responses(ErrorResponse, 404, 409, 410, 413, 422, 429, 503)
 
 
+_AS_ON_THE_CARD = tuple(
+    name for name in ItemOut.model_fields if name != "snippet" and name in Card.__dataclass_fields__
+)
+"""The fields an item shows as its card has them (the snippet is marked for the words)."""
+
+
 def _item(item: RecommendedItem, stems: frozenset[str]) -> ItemOut:
     card = item.card
     parts = marked_snippet(card.description, stems, card.snippet) if item.matched else []
     return ItemOut(
-        id=card.id,
-        name=card.name,
-        company=card.company,
-        salary=card.salary,
-        url=card.url,
-        logo=card.logo,
+        **{name: getattr(card, name) for name in _AS_ON_THE_CARD},
         snippet="".join(p.text for p in parts) if parts else card.snippet,
         snippet_parts=[SnippetPart(text=p.text, mark=p.mark) for p in parts]
         or ([SnippetPart(text=card.snippet, mark=False)] if card.snippet else []),
         score=item.score,
         matched=item.matched,
-        area=card.area,
-        schedule=card.schedule,
-        experience=card.experience,
-        published_at=card.published_at,
         place_match=item.place_match,
         also_in=list(item.also_in),
         propensity=item.propensity,
@@ -110,19 +110,12 @@ def recommend(
     body: RecommendationRequest, recommender: RecommenderDep, client: ClientDep
 ) -> Response:
     """Pick an industry for the seeker (age, skill and what they wrote) and rank its vacancies."""
-    rec = recommender.recommend(
-        age=body.age,
-        skill=body.skill,
-        preference=body.preference,
-        k=body.k,
-        session_id=body.session_id,
-        explore=body.explore,
-        source="api",
-        client=client,
-        area=body.area,
-        # Absent means "read it from the words"; an explicit "any" overrides them.
-        work_format=body.work_format if "work_format" in body.model_fields_set else None,
+    # Absent means "read it from the words"; an explicit "any" overrides them.
+    work_format = body.work_format if "work_format" in body.model_fields_set else None
+    request = SeekerRequest(
+        body.age, body.skill, body.preference, body.k, body.explore, body.area, work_format
     )
+    rec = recommender.serve(request, body.session_id, source="api", client=client)
     # Built and validated once here, serialised by pydantic-core directly: FastAPI would
     # otherwise validate the same object a second time on the hot path.
     return Response(_response(rec).model_dump_json(), media_type="application/json")
@@ -148,12 +141,19 @@ def skills(recommender: RecommenderDep) -> SkillsResponse:
     return SkillsResponse(skills=list(recommender.skills))
 
 
+def _loaded(recommender: Recommender) -> CatalogSnapshot | None:
+    """The catalog served; None before one is loaded (the lists are then empty, not a 503)."""
+    try:
+        return recommender.snapshot()
+    except ServiceUnavailable:
+        return None
+
+
 @router.get("/industries", response_model=IndustriesResponse)
 def industries(recommender: RecommenderDep) -> IndustriesResponse:
     """The agent's actions: the catalog's industry groups, index = action."""
-    try:
-        snapshot = recommender.snapshot()
-    except ServiceUnavailable:
+    snapshot = _loaded(recommender)
+    if snapshot is None:
         return IndustriesResponse(catalog_version=None, industries=[])
     return IndustriesResponse(
         catalog_version=snapshot.version,
@@ -164,9 +164,8 @@ def industries(recommender: RecommenderDep) -> IndustriesResponse:
 @router.get("/areas", response_model=AreasResponse)
 def areas(recommender: RecommenderDep) -> AreasResponse:
     """The catalog's cities: what ``area`` of a recommendation request may name."""
-    try:
-        snapshot = recommender.snapshot()
-    except ServiceUnavailable:
+    snapshot = _loaded(recommender)
+    if snapshot is None:
         return AreasResponse(catalog_version=None, areas=[])
     return AreasResponse(catalog_version=snapshot.version, areas=list(snapshot.places.names))
 

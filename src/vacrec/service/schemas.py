@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from vacrec.domain import (
     AGE_MAX,
@@ -287,7 +288,7 @@ class VoteIn(_Body):
 # What the validator below enforces, said in the schema: exactly one of the two, the other
 # absent or null (null is accepted as absent). Validation stays the model's own, so an error
 # still names the field rather than a branch of a union.
-_VOTES_OR_SUM = {
+_VOTES_OR_SUM: JsonDict = {
     "oneOf": [
         {
             "title": "votes",

@@ -1,16 +1,18 @@
 """The simulator's recommender over HTTP: simulated users of a running server.
 
-Implements the runner's ``recommend`` / ``feedback`` protocol with the v1 API,
+Implements the runner's ``serve`` / ``feedback`` protocol with the v1 API,
 so the same simulation that drives the in-process service layer can drive a
 deployed service (and the end-to-end tests drive a real ``vacrec serve``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
+
+from vacrec.app.serving import SeekerRequest
 
 
 @dataclass(frozen=True)
@@ -25,27 +27,21 @@ class ServedRecommendation:
 
 
 class HttpRecommender:
-    """``recommend`` and ``feedback`` of a vacrec server at ``base_url``."""
+    """``serve`` and ``feedback`` of a vacrec server at ``base_url``."""
 
     def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
         self.client = client or httpx.Client(base_url=base_url, timeout=30)
 
-    def recommend(
+    def serve(
         self,
-        age: int,
-        skill: str,
-        preference: str,
-        k: int = 5,
+        request: SeekerRequest,
         session_id: str | None = None,
-        explore: bool = True,
         source: str = "api",  # the server records its own source; kept for the protocol
     ) -> ServedRecommendation:
         body: dict[str, Any] = {
-            "age": age,
-            "skill": skill,
-            "preference": preference,
-            "k": k,
-            "explore": explore,
+            name: value
+            for name, value in asdict(request).items()
+            if value is not None  # absent: the server reads place and format from the words
         }
         if session_id is not None:
             body["session_id"] = session_id

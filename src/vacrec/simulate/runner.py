@@ -1,6 +1,6 @@
 """Drive a recommender with simulated job seekers: request, look, vote, send feedback.
 
-The runner talks to anything with ``recommend`` / ``feedback`` (the in-process
+The runner talks to anything with ``serve`` / ``feedback`` (the in-process
 service layer or an HTTP client adapter), so simulated events land in the store
 exactly like real ones. Seekers come from the environment (postings of its
 catalog snapshot, which should be the catalog the service serves); some make
@@ -10,28 +10,36 @@ showed, with the environment's probabilities.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from vacrec.app.serving import SeekerRequest
 from vacrec.simulate.env import SESSION_LENGTHS, SESSION_PROBS, JobSeekerEnv
 
 
-class RecommenderLike(Protocol):
-    """What the runner needs of a recommender (``vacrec.service.recommender.Recommender``)."""
+class ServedLike(Protocol):
+    """What the runner reads of a served recommendation."""
 
-    def recommend(
-        self,
-        age: int,
-        skill: str,
-        preference: str,
-        k: int = 5,
-        session_id: str | None = None,
-        explore: bool = True,
-        source: str = "api",
-    ) -> Any: ...
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def industry(self) -> str: ...
+
+    @property
+    def items(self) -> Sequence[Any]: ...
+
+
+class RecommenderLike(Protocol):
+    """What the runner needs of a recommender (``vacrec.service.recommender.Recommender``,
+    or ``vacrec.simulate.http.HttpRecommender`` for a running server)."""
+
+    def serve(
+        self, request: SeekerRequest, session_id: str | None = None, source: str = "api"
+    ) -> ServedLike: ...
 
     def feedback(
         self,
@@ -93,14 +101,8 @@ def run_simulation(
         session_id = f"sim-{seed}-{users}" if length > 1 else None
         sessions += length > 1
         for _ in range(min(length, events - len(rewards))):
-            rec = service.recommend(
-                seeker.age,
-                env.skills[seeker.skill],
-                seeker.preference,
-                k=k,
-                session_id=session_id,
-                source=source,
-            )
+            request = SeekerRequest(seeker.age, env.skills[seeker.skill], seeker.preference, k)
+            rec = service.serve(request, session_id, source)
             if rec.industry not in action_of:
                 raise ValueError(
                     f"the service served industry {rec.industry!r}, which the simulator's "

@@ -1,0 +1,104 @@
+"""The serving decision on a real snapshot, without a store: what the service and the
+benchmarks both serve through."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import numpy as np
+import pytest
+
+from tests.ranking.ranking_fixtures import ART, small_catalog
+from vacrec.agent.context import ContextEncoder
+from vacrec.agent.skills import skill_texts
+from vacrec.app.serving import (
+    SESSION_MIN_VOTES,
+    SeekerRequest,
+    SharedGenerator,
+    decide,
+)
+from vacrec.domain import SkillVocabulary
+from vacrec.ranking.place import UnknownArea
+from vacrec.ranking.snapshot import CatalogSnapshot
+from vacrec.store.events import SessionHistory
+
+SKILL = SkillVocabulary().skills[0]
+WATERCOLOUR = "акварель и гуашь для детских книг"
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> CatalogSnapshot:
+    return CatalogSnapshot.from_records(1, small_catalog())
+
+
+@pytest.fixture(scope="module")
+def encoder(snapshot: CatalogSnapshot) -> ContextEncoder:
+    return ContextEncoder(snapshot, skill_texts(SkillVocabulary().skills))
+
+
+def _generator(seed: int = 0) -> nullcontext[np.random.Generator]:
+    return nullcontext(np.random.default_rng(seed))
+
+
+def test_greedy_serves_the_industry_and_card_the_words_match(snapshot, encoder):
+    request = SeekerRequest(30, SKILL, WATERCOLOUR, k=3, explore=False)
+    decision = decide(snapshot, encoder, None, request, _generator(), epsilon=0.5)
+    assert decision.industry == ART
+    assert decision.action == snapshot.actions.index(ART)
+    assert decision.propensity == 1.0  # greedy: the action was certain
+    assert decision.items[0].id == "a1"
+    assert decision.items[0].matched
+    assert decision.card_propensities is None
+    assert decision.model_version is None  # no model given: the content prior scored
+
+
+def test_greedy_draws_nothing_and_exploring_replays_from_the_seed(snapshot, encoder):
+    rng = np.random.default_rng(5)
+    greedy = SeekerRequest(30, SKILL, WATERCOLOUR, explore=False)
+    decide(snapshot, encoder, None, greedy, nullcontext(rng), epsilon=1.0, card_swap=0.5)
+    assert rng.random() == np.random.default_rng(5).random()  # the stream is untouched
+
+    exploring = SeekerRequest(30, SKILL, WATERCOLOUR, k=3)
+    first, again = (
+        decide(snapshot, encoder, None, exploring, _generator(7), epsilon=1.0, card_swap=0.5)
+        for _ in range(2)
+    )
+    assert (first.action, first.propensity) == (again.action, again.propensity)
+    assert [i.id for i in first.items] == [i.id for i in again.items]
+    assert 0.0 < first.propensity < 1.0  # ε = 1: every industry could have been drawn
+    assert first.card_propensities is not None
+    assert len(first.card_propensities) == len(first.items)
+
+
+def test_a_session_never_sees_a_rejected_card_and_serves_a_rejected_industry_last(
+    snapshot, encoder
+):
+    request = SeekerRequest(30, SKILL, WATERCOLOUR, explore=False)
+    one_down = SessionHistory(rejected=frozenset({"a1"}), votes_by_industry={ART: (1, 1)})
+    decision = decide(snapshot, encoder, None, request, _generator(), epsilon=0.0, history=one_down)
+    assert decision.industry == ART  # one vote is not enough to give up on the industry
+    assert "a1" not in [i.id for i in decision.items]
+    assert decision.avoided == ()
+
+    mostly_down = SessionHistory(votes_by_industry={ART: (SESSION_MIN_VOTES, SESSION_MIN_VOTES)})
+    decision = decide(
+        snapshot, encoder, None, request, _generator(), epsilon=0.0, history=mostly_down
+    )
+    assert decision.avoided == (ART,)
+    assert decision.industry != ART
+
+
+def test_an_area_the_catalog_lacks_is_refused(snapshot, encoder):
+    request = SeekerRequest(30, SKILL, WATERCOLOUR, area="Атлантида")
+    with pytest.raises(UnknownArea):
+        decide(snapshot, encoder, None, request, _generator(), epsilon=0.0)
+
+
+def test_a_shared_generator_is_one_seeded_stream():
+    shared = SharedGenerator(3)
+    with shared as rng:
+        first = rng.random()
+    with shared as rng:
+        second = rng.random()
+    expected = np.random.default_rng(3)
+    assert (first, second) == (expected.random(), expected.random())
