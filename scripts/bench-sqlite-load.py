@@ -4,15 +4,18 @@
 
 Usage (from the project root):
     .venv/bin/python scripts/bench-sqlite-load.py [--seconds 60] [--clients 32]
-        [--workers 2] [--ingest-rows 30000] [--catalog ../shared/data/hh_artist_vacancies_2023.xlsx]
+        [--workers 2] [--ingest-rows 30000] [--timeline]
+        [--catalog ../shared/data/hh_artist_vacancies_2023.xlsx]
 
 A fresh SQLite store in a temporary folder gets the shared catalog, then `vacrec serve
 --workers N` starts on it (rate limits off: every client is 127.0.0.1). After a 1 s warm-up
 the clients run for ``--seconds``; with ``--ingest-rows``, a `vacrec ingest` of that many
 new vacancies (the shared postings cloned with new ids, as `vacrec bench ingest
---synthetic` writes them) starts 2 s into the run, and the load goes on (in 5 s slices)
-until the ingest has ended, so its publishing transaction is measured too. Prints one
-JSON line.
+--synthetic` writes them) starts 2 s into the run, and the same clients go on until the
+ingest has ended, so its publishing transaction and snapshot build are measured too
+(restarting the clients every few seconds once stalled the timing loop: see
+vacrec.benchmarks.load). ``--timeline`` adds each 5 s slice's latencies and when the WAL
+grew, the new version committed and the workers swapped snapshots. Prints one JSON line.
 
 Without an ingest, `vacrec bench load --json` measures the same (on either database, with
 the acknowledged ratings verified); this script adds the ingest running under the load.
