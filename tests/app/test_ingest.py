@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from tests.catalog.factories import normalised, original_row, write_jsonl, write_xlsx
-from vacrec.app.ingest import ingest_paths
+from vacrec.app.ingest import ingest_paths, save_serving_snapshot
+from vacrec.app.snapshots import build_lock, load_snapshot
 from vacrec.catalog.readers import CatalogFileError
-from vacrec.store.catalog import catalog_industries, current_catalog_version
+from vacrec.store.catalog import catalog_identity, catalog_industries, current_catalog_version
 from vacrec.store.db import make_engine, migrate
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
 
@@ -217,7 +220,11 @@ def test_small_batches_give_the_same_store_as_one_batch(engine: Engine, tmp_path
     whole = ingest_paths(reference, [path], batch_size=10_000)
     batched = ingest_paths(engine, [path], batch_size=3)
 
-    assert batched.as_dict() == whole.as_dict()
+    timings = {"stage_seconds"}  # wall clock, not content
+    assert {k: v for k, v in batched.as_dict().items() if k not in timings} == {
+        k: v for k, v in whole.as_dict().items() if k not in timings
+    }
+    assert set(batched.stage_seconds) == {"staging", "inferring", "publishing"}
     assert batched.inferred == 8 and batched.skipped_duplicates == 10 and batched.rejected == 1
     assert _snapshot(engine) == _snapshot(reference)
     again = ingest_paths(engine, [path], batch_size=3)
@@ -284,3 +291,35 @@ def test_empty_store_gets_the_demo_catalog_once(engine: Engine) -> None:
     ensure_catalog(engine)  # not empty any more: nothing is loaded again
     with engine.connect() as conn:
         assert current_catalog_version(conn) == version
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_ingest_holds_its_versions_snapshot_build_from_before_the_commit(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A server noticing the new version must wait for the ingest's build, not race it."""
+    rows = [normalised(i, [IT if i % 2 else ART]) for i in range(6)]
+    with ExitStack() as reserved:
+        report = ingest_paths(
+            engine, [write_jsonl(tmp_path / "a.jsonl", rows)], reserve_snapshot=reserved
+        )
+        assert report.catalog_version is not None
+        with engine.connect() as conn:
+            lock = build_lock(engine, catalog_identity(conn, report.catalog_version))
+        assert lock is not None
+        assert _taken_elsewhere(lock.lock_file)  # another process would wait here
+        save_serving_snapshot(engine)  # the ingest builds under the lock it holds
+        assert _taken_elsewhere(lock.lock_file)
+    assert not _taken_elsewhere(lock.lock_file)
+    assert load_snapshot(engine).version == report.catalog_version  # mapped, as saved
+
+
+def _taken_elsewhere(path: str) -> bool:
+    """Whether another open file (as another process has) could not lock ``path`` now."""
+    with open(path, "a") as other:
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(other, fcntl.LOCK_UN)
+        return False

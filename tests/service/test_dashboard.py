@@ -6,6 +6,7 @@ Real users' traffic and simulated traffic are reported apart, each bucketed by i
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import threading
 import time
@@ -267,6 +268,22 @@ def test_concurrent_callers_share_one_computation_and_figures_age_out() -> None:
     assert asyncio.run(cache.get(compute)) is first[0] and cache.computations == 1
     now[0] += 0.2  # stale: the next caller recomputes
     assert asyncio.run(cache.get(compute)) == {"n": 1} and cache.computations == 2
+
+
+def test_the_json_body_is_encoded_once_per_computation() -> None:
+    """Callers within the interval share the very bytes; fresh figures get a new body."""
+    now = [100.0]
+    cache = DashboardCache(ttl_s=10.0, clock=lambda: now[0])
+
+    def compute() -> dict[str, Any]:
+        return {"n": cache.computations, "word": "акварель"}
+
+    first = asyncio.run(cache.get_json(compute))
+    again = asyncio.run(cache.get_json(compute))
+    assert again is first and json.loads(first) == {"n": 0, "word": "акварель"}
+    now[0] += 10.1
+    fresh = asyncio.run(cache.get_json(compute))
+    assert json.loads(fresh) == {"n": 1, "word": "акварель"}
 
 
 def test_the_route_reuses_its_figures_for_the_interval(make_server: ServerFactory) -> None:

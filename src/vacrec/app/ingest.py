@@ -23,19 +23,21 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
+from filelock import Timeout as FileLockTimeout
 from sqlalchemy import Connection, Engine
 
-from vacrec.app.snapshots import load_snapshot
+from vacrec.app.snapshots import build_lock, load_snapshot
 from vacrec.catalog.industry import fit_with_accuracy
 from vacrec.catalog.readers import CatalogStream, Rejection, open_catalog
 from vacrec.catalog.schema import Vacancy, content_hash
 from vacrec.store import vacancies as sql
-from vacrec.store.catalog import current_catalog_version
+from vacrec.store.catalog import catalog_identity, current_catalog_version
 from vacrec.store.db import utcnow, with_write_lock, without_write_lock
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,9 @@ class IngestReport:
     revived: int = 0  # retired postings read again, open: served again
     catalog_version: int | None = None
     replaced_demo: bool = False  # the store held only the demo catalog, now gone
+    # wall seconds of each stage: "staging" (reading and staging), "inferring", and
+    # "publishing" (the one transaction that holds the store's write lock)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
     rejections: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -101,11 +106,15 @@ def ingest_paths(
     source: str | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    reserve_snapshot: ExitStack | None = None,
 ) -> IngestReport:
     """Load ``paths`` into the store; ``replace`` also deletes vacancies not in them.
 
     A store that holds only the bundled demo catalog is replaced by the first real
     ingest: its example postings (dead example.org links) must not mix with real ones.
+    With ``reserve_snapshot``, the new version's snapshot build lock is taken before the
+    version commits and left held in that stack: the caller then builds it
+    (:func:`save_serving_snapshot`) while servers wait to map it.
     """
     streams = [open_catalog(Path(p)) for p in paths]  # refuse a non-catalog before writing
     report = IngestReport()
@@ -117,7 +126,8 @@ def ingest_paths(
             report.replaced_demo = source != DEMO_SOURCE and sql.holds_only(conn, DEMO_SOURCE)
         try:
             _stage_and_publish(conn, staging, streams, source, report, progress, batch_size,
-                               replace=replace or report.replaced_demo)  # fmt: skip
+                               replace=replace or report.replaced_demo,
+                               reserve_snapshot=reserve_snapshot)  # fmt: skip
         except BaseException:
             conn.invalidate()  # its staging tables go with it, whatever state it is in
             raise
@@ -137,21 +147,25 @@ def _stage_and_publish(
     batch_size: int,
     *,
     replace: bool,
+    reserve_snapshot: ExitStack | None = None,
 ) -> None:
     """Stage every batch (each its own short transaction), infer industries on the staged
     rows, then publish them, and with ``replace`` delete what the files lack, in one."""
     writer = _Writer(conn, staging, source, report)
     seen = _Seen()
     reading = _Reading(streams, report, progress)
+    clock = _StageClock(report)
     for batch in _batches(reading.vacancies(), batch_size):
         unique = [v for v in batch if seen.first(v)]
         report.skipped_duplicates += len(batch) - len(unique)
         with conn.begin():
             writer.stage(unique)
         reading.note("reading")
+    clock.lap("staging")
     if writer.unlabelled:
         reading.note("inferring missing industries")
         writer.infer_industries(seen.ids if replace else None)
+        clock.lap("inferring")
     reading.note("publishing")
     with_write_lock(conn)
     with conn.begin():
@@ -161,6 +175,22 @@ def _stage_and_publish(
             reading.note("removing vacancies absent from the files")
             writer.delete_stale(seen.ids)
         writer.finish()
+        if reserve_snapshot is not None and writer.version is not None:
+            _reserve_build(conn, writer.version, reserve_snapshot)
+    clock.lap("publishing")
+
+
+def _reserve_build(conn: Connection, version: int, stack: ExitStack) -> None:
+    """Take the build lock of ``version``'s snapshot into ``stack`` (free: nobody knows the
+    version before it commits); a lock that cannot be had only costs the race it avoids,
+    never the ingest."""
+    try:
+        lock = build_lock(conn.engine, catalog_identity(conn, version))
+        if lock is not None:
+            lock.acquire(timeout=0)
+            stack.callback(lock.release)
+    except (OSError, FileLockTimeout) as error:
+        log.warning("the snapshot build of catalog version %s is not reserved: %s", version, error)
 
 
 def ensure_catalog(engine: Engine) -> None:
@@ -186,6 +216,19 @@ def save_serving_snapshot(engine: Engine) -> float:
     started = time.perf_counter()
     load_snapshot(engine)
     return round(time.perf_counter() - started, 2)
+
+
+class _StageClock:
+    """Records the wall seconds of each stage in the report, one lap at a time."""
+
+    def __init__(self, report: IngestReport) -> None:
+        self.report = report
+        self.started = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.report.stage_seconds[stage] = round(now - self.started, 2)
+        self.started = now
 
 
 class _Seen:

@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from sqlalchemy import Engine
 
 from vacrec.app.holders import PolledHolder
@@ -32,7 +33,7 @@ from vacrec.store.catalog import (
 )
 from vacrec.store.db import read_transaction
 
-__all__ = ["SnapshotHolder", "default_cache_folder", "load_snapshot"]
+__all__ = ["SnapshotHolder", "build_lock", "default_cache_folder", "load_snapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,18 @@ def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSn
                     raise RuntimeError(f"the snapshot just saved in {folder / key} is unreadable")
     manifest, index, cards = loaded
     return CatalogSnapshot(version, tuple(manifest["actions"]), cards, index)
+
+
+def build_lock(engine: Engine, identity: dict[str, Any]) -> FileLock | None:
+    """The lock under which the snapshot of the catalog version ``identity`` is built and
+    saved (None without a cache folder). An ingest takes it before committing the version,
+    so a server that notices the version waits for the ingest's build and maps it, instead
+    of racing to build it itself on the cores that serve."""
+    folder = default_cache_folder(engine)
+    if folder is None:
+        return None
+    saved = SavedSnapshots(folder)
+    return saved.lock(saved.key(identity, build_options(int(identity["vacancies"]))))
 
 
 def _build(

@@ -18,6 +18,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -71,12 +72,27 @@ class LoadStats:
         self.route_statuses[route][str(response.status_code)] += 1
 
 
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every client of a run: httpx builds one per client otherwise,
+    loading the CA bundle each time (~90 ms of CPU on a busy host), and 32 clients
+    starting at once stalled the one event loop that times them all by seconds, which the
+    requests in flight counted as their own latency."""
+    return httpx.create_ssl_context()
+
+
 async def seeker(
-    url: str, skills: list[str], deadline: float, stats: LoadStats, rng: random.Random
+    url: str,
+    skills: list[str],
+    deadline: float,
+    stats: LoadStats,
+    rng: random.Random,
+    *,
+    until: Callable[[], bool] = lambda: False,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
-    """One job seeker on its own keep-alive connection, until the deadline."""
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        while time.monotonic() < deadline:
+    """One job seeker on its own keep-alive connection, until the deadline or ``until()``."""
+    async with httpx.AsyncClient(base_url=url, timeout=30, verify=tls or _tls()) as client:
+        while time.monotonic() < deadline and not until():
             request = {
                 "age": rng.randint(18, 65),
                 "skill": rng.choice(skills),
@@ -101,14 +117,24 @@ async def seeker(
 
 
 async def run_load(
-    url: str, seconds: float, clients: int = CLIENTS, seed: int = 0, stats: LoadStats | None = None
+    url: str,
+    seconds: float,
+    clients: int = CLIENTS,
+    seed: int = 0,
+    stats: LoadStats | None = None,
+    until: Callable[[], bool] = lambda: False,
 ) -> LoadStats:
-    """``clients`` seekers for ``seconds``; a seeker that hits a transport error stops."""
+    """``clients`` seekers for ``seconds`` or until ``until()`` says stop, whichever comes
+    first; a seeker that hits a transport error stops."""
     stats = stats if stats is not None else LoadStats()
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    tls = _tls()
+    async with httpx.AsyncClient(base_url=url, timeout=30, verify=tls) as client:
         skills = (await client.get("/api/v1/skills")).json()["skills"]
     deadline = time.monotonic() + seconds
-    tasks = [seeker(url, skills, deadline, stats, random.Random(seed + i)) for i in range(clients)]
+    tasks = [
+        seeker(url, skills, deadline, stats, random.Random(seed + i), until=until, tls=tls)
+        for i in range(clients)
+    ]
     for outcome in await asyncio.gather(*tasks, return_exceptions=True):
         if isinstance(outcome, httpx.TransportError):
             stats.transport_errors += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,9 +45,13 @@ def ingest_command(
     from vacrec.catalog.readers import CatalogFileError
 
     try:
-        with open_store(get_settings()) as engine:
+        with open_store(get_settings()) as engine, ExitStack() as reserved:
             with _progress_bar() as note:
-                report = ingest_paths(engine, paths, replace=replace, progress=note)
+                report = ingest_paths(
+                    engine, paths, replace=replace, progress=note, reserve_snapshot=reserved
+                )
+            # Built here under the lock the ingest took before committing: servers wait
+            # for it and map it rather than build it on the cores that serve.
             snapshot_s = _save_snapshot(engine) if report.catalog_version is not None else None
     except CatalogFileError as exc:
         fail(str(exc), as_json, code=2)

@@ -79,7 +79,9 @@ class SavedSnapshots:
 
     def lock(self, key: str) -> FileLock:
         self.folder.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.folder / f"{key}.lock"), timeout=BUILD_WAIT_S)
+        # One lock object per key in a process (re-entrant): an ingest that reserved the
+        # build before committing its version then builds under the same lock.
+        return FileLock(str(self.folder / f"{key}.lock"), timeout=BUILD_WAIT_S, is_singleton=True)
 
     def save(
         self,

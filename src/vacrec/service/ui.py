@@ -10,10 +10,9 @@ self-contained.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from vacrec.service.admin import OPERATOR_ONLY
@@ -83,14 +82,16 @@ def static(name: str) -> FileResponse:
 
 @router.get(
     "/api/v1/dashboard",
+    response_class=Response,
     responses={
+        200: {"content": {"application/json": {"schema": {"type": "object"}}}},
         401: {"model": ErrorResponse, "description": "VACREC_ADMIN_TOKEN is set; send it."},
         429: {"model": ErrorResponse, "description": "Over the address's rate limit."},
         503: {"model": ErrorResponse, "description": "Database unreachable."},
     },
     dependencies=[DASHBOARD_BUDGET, OPERATOR_ONLY],
 )
-async def dashboard_json(request: Request, engine: EngineDep) -> dict[str, Any]:
+async def dashboard_json(request: Request, engine: EngineDep) -> Response:
     """Mean reward and feedback rate over time, actions per industry, models and loss.
 
     For operators: when `VACREC_ADMIN_TOKEN` is set, send `Authorization: Bearer <token>`.
@@ -98,4 +99,5 @@ async def dashboard_json(request: Request, engine: EngineDep) -> dict[str, Any]:
     (`generated_at` says when).
     """
     cache: DashboardCache = request.app.state.dashboard_cache
-    return await cache.get(lambda: dashboard_data(engine))
+    body = await cache.get_json(lambda: dashboard_data(engine))
+    return Response(body, media_type="application/json")
