@@ -34,6 +34,9 @@ MIN_POSTINGS = 2
 _BATCH = 2048
 _SVD_SAMPLE = 20_000
 _DTYPE = np.float32
+_TERM_CACHE_MAX = 100_000
+"""Terms kept encoded (2 KB each, 200 MB at most): a server rebuilding snapshots for months
+must not grow without bound; a larger vocabulary is simply encoded again."""
 _term_cache: dict[str, np.ndarray] = {}
 """Terms encoded in this process (rebuilding a snapshot re-encodes only new terms)."""
 
@@ -50,6 +53,9 @@ def encoder() -> Any:
 def encode_terms(terms: Sequence[str]) -> np.ndarray:
     """float32 [len(terms), 512] unit vectors of index terms (a root term as its letters)."""
     new = [t for t in dict.fromkeys(terms) if t not in _term_cache]
+    if len(_term_cache) + len(new) > _TERM_CACHE_MAX:
+        _term_cache.clear()
+        new = list(dict.fromkeys(terms))
     for start in range(0, len(new), _BATCH):
         chunk = new[start : start + _BATCH]
         vectors = np.asarray(encoder().encode([t.rstrip(ROOT_MARK) for t in chunk]), np.float32)
