@@ -22,6 +22,7 @@ from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -277,6 +278,8 @@ class TfidfIndex:
         per_posting = np.bincount(vacancy, minlength=len(ids)) if len(ids) else np.zeros(0)
         self._row_indptr = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(per_posting, out=self._row_indptr[1:])
+        # The five cards of one answer name the same request's words: analyse it once.
+        self._word_columns = lru_cache(maxsize=64)(self._columns_of_words)
 
     @classmethod
     def build(
@@ -503,19 +506,28 @@ class TfidfIndex:
         """The words of ``text`` (as typed, each once) that meet a term of one posting (by its
         position in :attr:`ids`): what a card's explanation names as matched."""
         posting = int(self._order[vacancy_number])
-        vocabulary, indptr = self._vocabulary, self._matrix.indptr
-        indices = self._matrix.indices
+        indptr, indices = self._matrix.indptr, self._matrix.indices
         out: list[str] = []
-        for word in dict.fromkeys(tokenize(text or "")):
-            for term in self._query_analyzer(word):
-                column = int(np.searchsorted(vocabulary, term))
-                if column >= len(vocabulary) or vocabulary[column] != term:
-                    continue
+        for word, columns in self._word_columns(text or ""):
+            for column in columns:
                 postings = indices[indptr[column] : indptr[column + 1]]  # ascending
                 at = int(np.searchsorted(postings, posting))
                 if at < len(postings) and postings[at] == posting:
                     out.append(word)
                     break
+        return tuple(out)
+
+    def _columns_of_words(self, text: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """Each word of ``text`` (as typed, once) with the index columns of its terms."""
+        vocabulary = self._vocabulary
+        out: list[tuple[str, tuple[int, ...]]] = []
+        for word in dict.fromkeys(tokenize(text)):
+            columns: list[int] = []
+            for term in self._query_analyzer(word):
+                column = int(np.searchsorted(vocabulary, term))
+                if column < len(vocabulary) and vocabulary[column] == term:
+                    columns.append(column)
+            out.append((word, tuple(columns)))
         return tuple(out)
 
     def _rows_of(self, postings: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
