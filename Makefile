@@ -9,7 +9,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 VENV := .venv
 # pytest-xdist workers: the tests mostly wait on servers, subprocesses and databases,
-# so more workers than cores pays (measured in README "Development").
+# so more workers than cores pays (measured in README "Development"). worksteal: an idle
+# worker takes queued tests from a busy one, so a minute-long proof never holds a queue
+# behind it (tests/conftest.py starts the slow modules first).
 TEST_WORKERS ?= 4
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
@@ -29,14 +31,14 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy  # strict on the core and the layers typed so far: the files are in pyproject.toml
-	$(VENV)/bin/pytest -n $(TEST_WORKERS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-quick: $(STAMP)
 	scripts/ensure-test-services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not slow"
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow"
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -182,3 +182,14 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
 def settings(tmp_path: Path, sqlite_url: str) -> Settings:
     """Settings pointing at a temporary home and SQLite file."""
     return Settings(home=tmp_path / "home", database_url=sqlite_url)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules holding slow tests first (each module kept whole, in its order).
+
+    xdist hands tests out in this order: the minute-long proofs start while the many short
+    tests fill the other workers, instead of one of them starting last and running alone.
+    Whole modules move so their module-scoped fixtures are still built once per worker.
+    """
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_modules)
