@@ -1,14 +1,21 @@
 # The two quick-start commands: `make run` and `make test`. Each sets up
 # everything it needs on a fresh machine (virtual environment, dependencies,
 # the services and browser the tests use) and is cheap to repeat.
+# `make test-quick` is the same check without the slow proofs (@pytest.mark.slow),
+# for a developer's inner loop; CI runs `make test`, everything.
 
 PYTHON ?= python3.11
 HOST ?= 127.0.0.1
 PORT ?= 8000
 VENV := .venv
+# pytest-xdist workers: the tests mostly wait on servers, subprocesses and databases,
+# so more workers than cores pays (measured in README "Development"). worksteal: an idle
+# worker takes queued tests from a busy one, so a minute-long proof never holds a queue
+# behind it (tests/conftest.py starts the slow modules first).
+TEST_WORKERS ?= 4
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test lint format bench clean
+.PHONY: run test test-quick lint format bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -24,7 +31,14 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy  # strict on the core and the layers typed so far: the files are in pyproject.toml
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
+
+test-quick: $(STAMP)
+	scripts/ensure-test-services
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow"
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

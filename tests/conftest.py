@@ -1,24 +1,114 @@
-"""Shared fixtures: real databases (a SQLite file, a PostgreSQL schema per test)."""
+"""Shared fixtures: real databases (a SQLite file, a PostgreSQL schema per test).
+
+The suite runs in parallel (``pytest -n``, pytest-xdist), so nothing here is shared between
+worker processes: each worker gets its own PostgreSQL database (advisory locks, such as the
+training lock, are per database, so one worker's training never blocks another's) and its own
+``VACREC_HOME`` (the default ``./.vacrec`` would be one folder for all of them).
+"""
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 
 from vacrec.config import Settings
 from vacrec.store.db import make_engine, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_XLSX = PROJECT_ROOT.parent / "shared" / "data" / "hh_artist_vacancies_2023.xlsx"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "VACREC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_URL_ENV = "VACREC_TEST_POSTGRES_URL"
+SERVER_URL_ENV = "VACREC_TEST_POSTGRES_SERVER_URL"
+SERVER_POSTGRES_URL = os.environ.get(SERVER_URL_ENV) or os.environ.get(
+    POSTGRES_URL_ENV, "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+"""The server's database as configured; the tests use a database of their own beside it.
+(xdist workers inherit the controller's environment, where ``VACREC_TEST_POSTGRES_URL``
+already names the controller's database: the configured one is kept aside for them.)"""
 PROOF_FULL_ENV = "VACREC_PROOF_FULL"
+
+
+def _process_database_name() -> str:
+    """A database name of this test process alone: the xdist worker and a random suffix (two
+    runs on one server, e.g. two checkouts, never share one either)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"vacrec_test_{worker}_{uuid.uuid4().hex[:8]}"
+
+
+POSTGRES_ADMIN_URL = (
+    make_url(SERVER_POSTGRES_URL)
+    .set(database=_process_database_name())
+    .render_as_string(hide_password=False)
+)
+"""This process's database; the per-test schemas live in it."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the commands the tests start (``vacrec bench load --database postgres`` and the
+    like read ``VACREC_TEST_POSTGRES_URL``) at this process's database, before any test module
+    is imported."""
+    os.environ[SERVER_URL_ENV] = SERVER_POSTGRES_URL
+    os.environ[POSTGRES_URL_ENV] = POSTGRES_ADMIN_URL
+
+
+def _server_admin() -> Engine:
+    return create_engine(SERVER_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def process_database() -> Iterator[None]:
+    """Create this process's PostgreSQL database; drop it (and any connection a killed
+    subprocess left) at the end. Without a reachable server it does nothing, and only the
+    PostgreSQL tests fail, naming the connection."""
+    name = make_url(POSTGRES_ADMIN_URL).database
+    admin = _server_admin()
+    try:
+        _create_database(admin, name)
+    except OperationalError:
+        admin.dispose()
+        yield
+        return
+    try:
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _create_database(admin: Engine, name: str | None) -> None:
+    """CREATE DATABASE, retried briefly: PostgreSQL refuses to copy the template while another
+    session (another worker's CREATE DATABASE) is connected to it."""
+    for attempt in range(20):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            return
+        except OperationalError as error:
+            if "being accessed by other users" not in str(error) or attempt == 19:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def process_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A ``VACREC_HOME`` of this process for code that builds ``Settings()`` from the
+    environment without a home (e.g. the snapshot cache of a PostgreSQL store), so no test
+    writes into the checkout's ``.vacrec`` or shares it with another worker. Tests that set
+    ``VACREC_HOME`` themselves still win."""
+    previous = os.environ.get("VACREC_HOME")
+    os.environ["VACREC_HOME"] = str(tmp_path_factory.mktemp("vacrec-home"))
+    yield
+    if previous is None:
+        os.environ.pop("VACREC_HOME", None)
+    else:
+        os.environ["VACREC_HOME"] = previous
 
 
 @pytest.fixture(scope="session")
@@ -92,3 +182,14 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
 def settings(tmp_path: Path, sqlite_url: str) -> Settings:
     """Settings pointing at a temporary home and SQLite file."""
     return Settings(home=tmp_path / "home", database_url=sqlite_url)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules holding slow tests first (each module kept whole, in its order).
+
+    xdist hands tests out in this order: the minute-long proofs start while the many short
+    tests fill the other workers, instead of one of them starting last and running alone.
+    Whole modules move so their module-scoped fixtures are still built once per worker.
+    """
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_modules)

@@ -29,3 +29,12 @@ def test_make_run_serves_on_the_default_or_the_given_address() -> None:
 
     assert default.endswith("vacrec serve --host 127.0.0.1 --port 8000")
     assert chosen.endswith("vacrec serve --host 0.0.0.0 --port 8080")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_runs_every_test_in_parallel_and_test_quick_leaves_out_only_the_slow() -> None:
+    full = [line for line in _dry_run("test").splitlines() if "bin/pytest" in line]
+    quick = [line for line in _dry_run("test-quick").splitlines() if "bin/pytest" in line]
+
+    assert len(full) == 1 and " -n " in full[0] and " -m " not in full[0] and " -k " not in full[0]
+    assert quick == [full[0] + ' -m "not slow"']

@@ -58,6 +58,7 @@ def test_a_fresh_store_serves_the_content_prior_and_trains_nothing(
         assert conn.execute(select(func.count()).select_from(models)).scalar_one() == 0
 
 
+@pytest.mark.slow
 def test_simulated_events_stay_out_of_training_unless_asked(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
@@ -80,6 +81,7 @@ def test_simulated_events_stay_out_of_training_unless_asked(
         assert newest_version(conn) == report["version"] and live_version(conn) is None
 
 
+@pytest.mark.slow
 def test_a_model_goes_live_only_when_it_beats_the_serving_policy(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:

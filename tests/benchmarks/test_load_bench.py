@@ -8,7 +8,10 @@ import subprocess
 import sys
 from importlib.resources import as_file, files
 
+import pytest
 
+
+@pytest.mark.slow
 def test_a_short_sqlite_run_reports_load_and_loses_nothing() -> None:
     with as_file(files("vacrec.catalog") / "demo" / "vacancies.jsonl") as path:
         done = subprocess.run(

@@ -63,6 +63,7 @@ def test_plot_refuses_a_run_without_sizes(tmp_path: Path) -> None:
     assert not (tmp_path / "scale.png").exists()
 
 
+@pytest.mark.slow
 def test_bench_scale_writes_its_json_and_the_curve(shared_xlsx: Path, tmp_path: Path) -> None:
     """The real benchmark at two small sizes, child processes and a server included."""
     png = tmp_path / "scale.png"

@@ -37,6 +37,7 @@ def cli(sqlite_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPat
     get_settings.cache_clear()
 
 
+@pytest.mark.slow
 def test_train_promote_rollback_evaluate_and_simulate(cli, settings: Settings):
     assert "--simulated" in cli("train", code=1)["error"]  # simulated logs only when asked
     first = cli("train", "--seed", "2", "--simulated", "--promote", "always")
@@ -121,6 +122,7 @@ def test_promote_prior_and_rollback_in_the_sequences_that_once_failed(cli):
     assert "expected a model version or 'prior'" in cli("model", "promote", "v2", code=2)["error"]
 
 
+@pytest.mark.slow
 def test_train_allow_simulated_lets_auto_or_always_promote(cli):
     report = cli("train", "--simulated", "--promote", "always", "--allow-simulated")
     assert report["promoted"] is True and report["promotion_reason"] == "promote=always"

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.catalog.factories import normalised, write_jsonl
 
 
@@ -61,6 +63,7 @@ def test_a_file_refused_after_batches_were_written_leaves_no_version(tmp_path: P
     assert (summary["inserted"], summary["catalog_version"]) == (3, 1)
 
 
+@pytest.mark.slow
 def test_bench_ingest_synthetic_reports_time_and_peak_memory(tmp_path: Path) -> None:
     done = _vacrec(tmp_path / "home", "bench", "ingest", "--synthetic", "1500", "--json")
     assert done.returncode == 0, done.stderr

@@ -93,6 +93,7 @@ def _greedy_value(client: HttpRecommender, env: JobSeekerEnv, seekers: Seekers) 
     return float(np.mean(values))
 
 
+@pytest.mark.slow
 def test_served_policy_improves_after_training_without_a_restart(
     served: tuple[str, subprocess.Popen], home_env: dict[str, str]
 ) -> None:
@@ -149,6 +150,7 @@ def test_served_policy_improves_after_training_without_a_restart(
     assert process.poll() is None  # the same process served throughout
 
 
+@pytest.mark.slow
 def test_simulating_against_no_server_is_a_clear_error(home_env: dict[str, str]) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "vacrec.cli", "simulate", "--url",

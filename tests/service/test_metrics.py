@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,19 @@ from vacrec.store.db import make_engine, migrate
 
 N_REQUESTS = 24
 N_SCRAPES = 8
+WORKERS_UP_WITHIN_S = 90
+
+
+def _live_worker_pids(url: str) -> set[str | None]:
+    return {labels.get("pid") for name, labels, _ in _scrape(url) if name == "vacrec_model_version"}
+
+
+def _wait_for_workers(url: str, count: int) -> None:
+    """/readyz answers once one worker is up; on a busy machine the other may still be starting.
+    (Bounded: past it the test's own assertion names what is missing.)"""
+    deadline = time.monotonic() + WORKERS_UP_WITHIN_S
+    while len(_live_worker_pids(url)) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _scrape(url: str) -> list[tuple[str, dict[str, str], float]]:
@@ -43,6 +57,7 @@ def test_every_scrape_counts_the_requests_of_both_workers(tmp_path: Path, sqlite
     url = server.url
     try:
         server.wait_ready()
+        _wait_for_workers(url, 2)
         for _ in range(N_REQUESTS):
             assert httpx.get(f"{url}/healthz", timeout=30).status_code == 200
         scrapes = [_scrape(url) for _ in range(N_SCRAPES)]
