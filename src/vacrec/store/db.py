@@ -18,11 +18,14 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, insert,
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
+from vacrec.store.lock_ids import AdvisoryLock
 from vacrec.store.tables import heartbeats
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _READ_ONLY = "vacrec_read_only"
-_PG_MIGRATION_LOCK = 7_305_002  # advisory lock: one migrating process at a time
+_PG_MIGRATION_LOCK = int(
+    AdvisoryLock.MIGRATION
+)  # a plain int: psycopg would send an Enum by its name
 
 
 def utcnow() -> datetime:

@@ -17,8 +17,12 @@ from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
 from sqlalchemy import Engine, text
 
-TRAINING_LOCK_KEY = 7_305_003  # PostgreSQL advisory lock id; the migration lock is 7_305_002
-REFRESH_LOCK_KEY = 7_305_004  # the ingest lock (a transaction lock) is 7_305_001
+from vacrec.store.lock_ids import AdvisoryLock
+
+TRAINING_LOCK_KEY = int(
+    AdvisoryLock.TRAINING
+)  # a plain int: psycopg would send an Enum by its name
+REFRESH_LOCK_KEY = int(AdvisoryLock.REFRESH)  # a plain int: psycopg would send an Enum by its name
 _POLL_S = 0.2
 
 

@@ -33,12 +33,13 @@ from sqlalchemy import (
 
 from vacrec.catalog.schema import Vacancy
 from vacrec.store.db import utcnow
+from vacrec.store.lock_ids import AdvisoryLock
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
 
 _CHUNK = 500
 PAGE_ROWS = 2_000
 """Ids fetched at a time when paging through the stored vacancies."""
-_PG_INGEST_LOCK = 7_305_001  # advisory lock id: one ingest at a time across replicas
+_PG_INGEST_LOCK = int(AdvisoryLock.INGEST)  # a plain int: psycopg would send an Enum by its name
 RETIRED_ARCHIVED = "archived"
 """``retired_reason`` of a posting hh.ru reported archived."""
 RETIRED_UNSEEN = "unseen"

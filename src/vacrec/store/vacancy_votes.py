@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, text
 
 from vacrec.store.events import SIMULATED_SOURCES
+from vacrec.store.lock_ids import AdvisoryLock
 from vacrec.store.tables import events, feedback, vacancy_votes
 
-VOTES_LOCK_KEY = 7_305_004  # PostgreSQL transaction advisory lock id (training lock: 7_305_003)
+VOTES_LOCK_KEY = int(AdvisoryLock.VOTES)  # a plain int: psycopg would send an Enum by its name
 _BATCH = 5_000
 
 
