@@ -92,7 +92,9 @@ def test_readyz_answers_within_its_bound_while_the_check_hangs(live) -> None:  #
     with sqlite_write_lock(app):
         for _ in range(3):  # repeated probes share the one check still waiting
             ready, took = _timed(lambda: client.get("/readyz"))
-            assert ready.status_code == 503 and took < 1.5, took
+            # Answered at its 0.5 s bound, not after the check's 4.8 s lock wait (the margin
+            # is for a loaded machine).
+            assert ready.status_code == 503 and took < 4.0, took
             assert ready.json()["database_problem"] == "timed out"
         assert sum(t.name == "readyz-db" for t in threading.enumerate()) == 1
 
@@ -112,7 +114,7 @@ def test_healthz_answers_while_the_database_holds_every_request_thread(live) -> 
             thread.start()
         time.sleep(1.0)  # they are all inside, waiting for the lock
         health, took = _timed(lambda: client.get("/healthz"))
-        assert health.status_code == 200 and took < 1.5, took  # not after a 4 s lock wait
+        assert health.status_code == 200 and took < 3.0, took  # not after a 4 s lock wait
         assert not results, "the requests should still be waiting"
         for thread in waiting:
             thread.join()
