@@ -86,6 +86,31 @@ def test_a_title_word_counts_more_than_the_same_word_in_a_description():
     assert ranked.items[0][1] > ranked.items[1][1] > 0.0
 
 
+def test_coverage_counts_the_typed_words_a_posting_holds_not_its_length():
+    snapshot = CatalogSnapshot.from_records(
+        1,
+        [
+            record("both", "Учим детей рисованию в студии, гибкий график.", [ART], 1,
+                   name="Преподаватель рисования"),
+            record("short", "Школа.", [ART], 1, name="Преподаватель математики"),
+            record("city", "Преподаватель рисования в Москве.", [ART], 1, name="Педагог"),
+            *(record(f"t{i}", "Преподаватель в школу.", [ART], 1, name=f"Учитель {i}")
+              for i in range(4)),
+        ],
+        with_meaning=False,
+    )  # fmt: skip
+    match = snapshot.index.match("преподаватель рисования в Москве")
+    number = {vid: snapshot.cards.number_of(vid) for vid in ("both", "short", "city")}
+    both, short, city = match.coverage(list(number.values()))
+
+    assert city == pytest.approx(1.0)  # every typed word
+    assert both < 1.0 and short < both / 2  # the commonest word alone is a small share
+
+    ignore_city = lambda term: term.startswith("москв")  # noqa: E731
+    both, _, city = match.coverage(list(number.values()), ignore_city)
+    assert both == pytest.approx(city)  # the city said, weighed by the place rules instead
+
+
 def test_industry_features_say_which_industry_matches_the_text(snapshot: CatalogSnapshot):
     features = snapshot.index.match("Python разработчик бэкенда").features()
     best, _, share = (features[:, i] for i in range(3))

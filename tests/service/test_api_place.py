@@ -94,7 +94,9 @@ def test_a_city_in_the_words_never_lifts_a_weak_match(place_server: Server) -> N
     assert result["place"]["area"] == "Москва" and result["place"]["area_from_words"]
     items = result["items"]
     assert (items[0]["area"], items[0]["name"]) == ("Москва", "Художник-декоратор")
-    assert [i["place_match"] for i in items] == [True] + [False] * 4
+    assert [i["place_match"] for i in items] == [True] + [False] * 4, [
+        (i["id"], i["score"]) for i in items
+    ]
     assert {i["area"] for i in items[1:]} == {"Санкт-Петербург"}
 
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import numpy as np
 from sqlalchemy import Engine
 
 from vacrec.app.holders import PolledHolder
@@ -159,6 +160,14 @@ class VotedMatch:
         ids = [vid for vid, _ in wide.items]
         terms = self.table.terms(ids, group_key(self.skill, age_band(self.age)), self.prior)
         return Ranked(items=rerank(wide.items, terms, set(demote), k), fallback=wide.fallback)
+
+    def coverage(
+        self,
+        vacancy_numbers: Sequence[int] | np.ndarray,
+        ignore: Callable[[str], bool] | None = None,
+    ) -> np.ndarray:
+        """The text's coverage (:meth:`Match.coverage`): votes move cards, not words."""
+        return self.match.coverage(vacancy_numbers, ignore)
 
 
 def swap_cards(

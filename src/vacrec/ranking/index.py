@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -116,13 +116,48 @@ class Match:
     segment; nothing is sorted beyond what a caller asks for.
     """
 
-    __slots__ = ("_index", "_rows", "_scores", "_segment")
+    __slots__ = ("_columns", "_index", "_mass", "_rows", "_scores", "_segment")
 
-    def __init__(self, index: TfidfIndex, rows: np.ndarray, scores: np.ndarray) -> None:
+    def __init__(
+        self,
+        index: TfidfIndex,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        columns: np.ndarray | None = None,
+        mass: np.ndarray | None = None,
+    ) -> None:
         self._index = index
         self._rows = rows  # ascending
         self._scores = scores
         self._segment = np.searchsorted(rows, index._industry_start)
+        # The text's index columns and each one's share of the query (squared unit weights,
+        # summing to 1): what :meth:`coverage` counts.
+        self._columns = np.empty(0, np.int64) if columns is None else columns
+        self._mass = np.empty(0, np.float64) if mass is None else mass
+
+    def coverage(
+        self,
+        vacancy_numbers: Sequence[int] | np.ndarray,
+        ignore: Callable[[str], bool] | None = None,
+    ) -> np.ndarray:
+        """For each vacancy (by its position in :attr:`TfidfIndex.ids`), the share of the
+        text's weight its words hold (0–1): a card holding every word the seeker typed covers
+        1 whatever its length; one holding only the commonest of two words covers little,
+        however short its title (cosine favours short postings). Terms ``ignore`` accepts
+        (a city or "remote" said in the words, which the place rules weigh) count nothing."""
+        index = self._index
+        postings = index._order[np.asarray(vacancy_numbers, dtype=np.int64)]
+        out = np.zeros(len(postings), dtype=np.float64)
+        indptr, indices = index._matrix.indptr, index._matrix.indices
+        vocabulary = index._vocabulary
+        for column, mass in zip(self._columns.tolist(), self._mass.tolist(), strict=True):
+            if ignore is not None and ignore(str(vocabulary[column])):
+                continue
+            holders = indices[indptr[column] : indptr[column + 1]]  # ascending
+            at = np.minimum(np.searchsorted(holders, postings), max(len(holders) - 1, 0))
+            if len(holders):
+                out[holders[at] == postings] += mass
+        return out
 
     @property
     def empty(self) -> bool:
@@ -484,13 +519,13 @@ class TfidfIndex:
                 posting_scores[touched] = self._fused(touched, posting_scores[touched], sense)
             row_scores = posting_scores[self._vacancy_index]
             hit = np.flatnonzero(row_scores > 0)
-            return Match(self, hit, row_scores[hit])
+            return Match(self, hit, row_scores[hit], cols, weights**2)
         hit, inverse = np.unique(postings, return_inverse=True)
         scores = np.bincount(inverse, weights=values)
         if sense is not None:
             scores = self._fused(hit, scores, sense)
         keep = scores > 0
-        return Match(self, *self._rows_of(hit[keep], scores[keep]))
+        return Match(self, *self._rows_of(hit[keep], scores[keep]), cols, weights**2)
 
     def _fused(self, postings: np.ndarray, lexical: np.ndarray, query: np.ndarray) -> np.ndarray:
         """The lexical cosines of ``postings`` fused with their meaning (see FUSION_WEIGHT)."""

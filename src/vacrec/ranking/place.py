@@ -14,28 +14,30 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from vacrec.catalog.schema import EXPERIENCES
-from vacrec.catalog.terms import experience_wish
-from vacrec.catalog.text import stem_words, tokenize
+from vacrec.catalog.terms import ROOT_MARK, experience_wish
+from vacrec.catalog.text import normalise, stem_words, tokenize
 from vacrec.ranking.cards import CardTable
 from vacrec.ranking.index import Match
 
 WorkFormat = Literal["any", "remote", "office"]
 WORK_FORMATS: tuple[str, ...] = ("any", "remote", "office")
 STRONG_SHARE = 0.5
-"""A card matches strongly when its score is at least this share of the best candidate's. A
-place or format said in the words, or an experience wish, reorders the strong matches among
-themselves and the weak ones after them, but never lifts a weak match above a strong one (a
-Python teacher in Moscow, 0.45 of the best, above drawing teachers elsewhere, for
-«преподаватель рисования в Москве»). A place given in the form's field is the seeker's
-explicit choice and still comes first whatever the match. The tuning half of the labelled
-requests is flat from 0.3 to 0.8 (few of them name a place); 0.5 is "half the best"."""
+"""A card matches strongly when its words hold at least this share of what the best
+candidate's hold of the text (:meth:`Match.coverage`), not of its cosine: cosine favours short
+postings, so a one-word title sharing the commonest of two words would pass, and a posting
+saying the one typed word once would not. A place or format said in the words, or an
+experience wish, reorders the strong matches among themselves and the weak ones after them,
+but never lifts a weak match above a strong one (a Python teacher in Moscow, sharing only
+«преподаватель», above drawing teachers elsewhere, for «преподаватель рисования в Москве»). A
+place given in the form's field is the seeker's explicit choice and still comes first whatever
+the match."""
 POOL_MAX = 4096
 """Most candidates looked through for a request naming a place (or for distinct jobs): beyond
 them, a big industry's postings elsewhere fill the answer rather than its farthest matches."""
@@ -322,21 +324,24 @@ def choose(
             preferred = fits
         fit = experience_fit(cards.experience_code[numbers], wanted.experience)
         share = _strong_share(wanted)
+        shown = [vid in demote for vid in ids] if demote else [False] * len(ids)
+        covered = match.coverage(numbers, _place_terms(wanted)) if share > 0 else np.ones(len(ids))
         picked, duplicates = _pick(
-            ranked.items, numbers, keep, preferred, fit, cards, k, placed, share
+            ranked.items, numbers, keep, preferred, fit, shown, covered, cards, k, placed, share
         )
         enough = sum(1 for c in picked if c.place_match is not False) >= k
-        # Or settled: k cards, none a weak match elsewhere, and the pool already reaches weak
-        # matches, so no candidate beyond it could displace a strong one.
+        # Or settled: k cards, none outside the place, and the pool already reaches weak
+        # matches (a pool in score order may still hide a better-covering posting deeper
+        # in, but one scoring lower than a weak match is not one to go looking for).
         strong_from = share * max(
-            (score for (_, score), kept in zip(ranked.items, keep, strict=True) if kept),
-            default=0.0,
+            (c for c, kept in zip(covered.tolist(), keep, strict=True) if kept), default=0.0
         )
-        reaches_weak = bool(ranked.items) and ranked.items[-1][1] < strong_from
+        reaches_weak = bool(ranked.items) and float(covered[-1]) < strong_from
+        coverage_of = dict(zip(ids, covered.tolist(), strict=True))
         settled = (
             len(picked) == k
             and reaches_weak
-            and all(c.place_match is not False or c.score >= strong_from for c in picked)
+            and all(c.place_match is not False or coverage_of[c.id] >= strong_from for c in picked)
         )
         enough = enough or settled
         exhausted = len(ids) < pool or pool >= min(total, POOL_MAX)
@@ -346,11 +351,23 @@ def choose(
     return Choice(picked, bool(ranked.fallback), duplicates)
 
 
+def _place_terms(wanted: Understood) -> Callable[[str], bool]:
+    """Whether an index term is the place or format the words said (a Moscow posting's
+    «Москва» is no better a match for «в Москве»: the place rules weigh it)."""
+    city = tuple(normalise(wanted.area)) if wanted.area and wanted.area_from_words else ()
+    remote = _REMOTE_STEMS if wanted.format_from_words else ()
+    prefixes = tuple(t.rstrip(ROOT_MARK) for t in city) + remote
+    return lambda term: bool(prefixes) and term.rstrip(ROOT_MARK).startswith(prefixes)
+
+
 def _strong_share(wanted: Understood) -> float:
-    """:data:`STRONG_SHARE`, or 0 (every card strong) when the place came from a field."""
+    """:data:`STRONG_SHARE`, or 0 (every card strong) when the place came from a field or
+    nothing (no place, format or experience) reorders the cards."""
     area_field = wanted.area is not None and not wanted.area_from_words
     format_field = wanted.work_format != "any" and not wanted.format_from_words
-    return 0.0 if area_field or format_field else STRONG_SHARE
+    said = wanted.area is not None or wanted.work_format != "any" or wanted.experience
+    # Nothing to reorder by: the match's own order stands (coverage is for what reorders).
+    return 0.0 if area_field or format_field or not said else STRONG_SHARE
 
 
 def _pick(
@@ -359,13 +376,16 @@ def _pick(
     keep: np.ndarray,
     preferred: np.ndarray,
     fit: np.ndarray,
+    shown: list[bool],
+    covered: np.ndarray,
     cards: CardTable,
     k: int,
     placed: bool,
     strong_share: float,
 ) -> tuple[list[Chosen], int]:
-    """Strong matches first (see :data:`STRONG_SHARE`), then weak ones; in each, preferred
-    candidates first, then by experience fit, then in the match's order; a job once."""
+    """Cards not ``shown`` before in the session first, then those shown; in each, strong
+    matches first (see :data:`STRONG_SHARE`), then weak ones; in each, preferred candidates
+    first, then by experience fit, then in the match's order; a job once."""
     picked: list[Chosen] = []
     jobs: set[int] = set()
     duplicates = 0
@@ -374,9 +394,10 @@ def _pick(
     keeps, prefer, fits = keep.tolist(), preferred.tolist(), fit.tolist()
     number_of = numbers.tolist()
     kept = [i for i in range(len(items)) if keeps[i]]
-    best = max((items[i][1] for i in kept), default=0.0)
-    weak = [items[i][1] < strong_share * best for i in range(len(items))]
-    order = sorted(kept, key=lambda i: (weak[i], not prefer[i], fits[i]))  # stable
+    coverage = covered.tolist()
+    best = max((coverage[i] for i in kept), default=0.0)
+    weak = [coverage[i] < strong_share * best for i in range(len(items))]
+    order = sorted(kept, key=lambda i: (shown[i], weak[i], not prefer[i], fits[i]))  # stable
     for i in order:
         number = number_of[i]
         job = cards.job(number)
