@@ -176,3 +176,12 @@ def test_snippets_mark_the_matched_words(place_server: Server) -> None:
     unmatched = [i for i in items if not i["matched"]]
     for item in unmatched:
         assert not any(p["mark"] for p in item["snippet_parts"])
+
+
+def test_the_place_said_is_not_named_as_a_matched_word(place_server: Server) -> None:
+    """«в Москве» is weighed by the place rules and shown as the card's city, not as a word
+    the card shares (Moscow's decorator says «Москва» in its description)."""
+    items = _ask(place_server, preference="акварель живопись в Москве удалённо")["items"]
+    decorator = next(i for i in items if i["id"] == "dupМосква")
+    assert set(decorator["matched_words"]) == {"акварель", "живопись"}
+    assert not {"москве", "удаленно"} & {w for i in items for w in i["matched_words"]}

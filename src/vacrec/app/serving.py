@@ -22,7 +22,7 @@ from vacrec.agent.context import ContextEncoder, Contexts, content_match
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_industries
 from vacrec.app.vacancy_votes import VotedMatch, swap_cards
 from vacrec.ranking.index import MATCH_THRESHOLD, Match
-from vacrec.ranking.place import Understood, WorkFormat, choose
+from vacrec.ranking.place import Understood, WorkFormat, choose, said_place
 from vacrec.ranking.snapshot import Card, CatalogSnapshot
 from vacrec.ranking.vote_prior import VotePrior, VoteTable
 from vacrec.store.events import SessionHistory
@@ -210,6 +210,7 @@ def decide(
         demote=history.shown,
     )
     shown, propensities = swap_cards(ranked.items, request.k, swap, u)
+    said = said_place(wanted)
     items = tuple(
         RecommendedItem(
             snapshot.cards.card(c.number),
@@ -217,7 +218,9 @@ def decide(
             c.place_match,
             c.also_in,
             p,
-            snapshot.shared_words(request.preference, c.id) if c.score > 0.0 else (),
+            tuple(w for w in snapshot.shared_words(request.preference, c.id) if not said(w))
+            if c.score > 0.0
+            else (),
         )
         for c, p in zip(shown, propensities or (None,) * len(shown), strict=True)
     )

@@ -360,6 +360,19 @@ def _place_terms(wanted: Understood) -> Callable[[str], bool]:
     return lambda term: bool(prefixes) and term.rstrip(ROOT_MARK).startswith(prefixes)
 
 
+def said_place(wanted: Understood) -> Callable[[str], bool]:
+    """Whether a typed word is the place or format the words said («москве», «удалённо»): a
+    card's matched words leave it out, as its city and format are shown beside them and the
+    place rules, not the match, weigh them."""
+    is_place = _place_terms(wanted)
+
+    def said(word: str) -> bool:
+        stems = normalise(word)
+        return bool(stems) and all(is_place(stem) for stem in stems)
+
+    return said
+
+
 def _strong_share(wanted: Understood) -> float:
     """:data:`STRONG_SHARE`, or 0 (every card strong) when the place came from a field or
     nothing (no place, format or experience) reorders the cards."""
