@@ -64,8 +64,13 @@ def test_a_file_refused_after_batches_were_written_leaves_no_version(tmp_path: P
 
 
 @pytest.mark.slow
-def test_bench_ingest_synthetic_reports_time_and_peak_memory(tmp_path: Path) -> None:
-    done = _vacrec(tmp_path / "home", "bench", "ingest", "--synthetic", "1500", "--json")
+def test_bench_ingest_synthetic_reports_time_and_peak_memory(
+    tmp_path: Path, shared_xlsx: Path
+) -> None:
+    done = _vacrec(
+        tmp_path / "home", "bench", "ingest", "--synthetic", "1500", "--catalog",
+        str(shared_xlsx), "--json",
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     (size,) = figures["sizes"]
