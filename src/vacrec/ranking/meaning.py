@@ -67,7 +67,7 @@ def encode_terms(terms: Sequence[str]) -> np.ndarray:
 
 
 def projection(vectors: np.ndarray, dimensions: int = DIMENSIONS) -> np.ndarray:
-    """[512, dimensions]: the main directions of ``vectors`` (a sample of them, SVD)."""
+    """[512, dimensions]: the main directions of ``vectors`` (a sample of them)."""
     sample = vectors
     if len(vectors) > _SVD_SAMPLE:
         rng = np.random.default_rng(0)
@@ -75,8 +75,12 @@ def projection(vectors: np.ndarray, dimensions: int = DIMENSIONS) -> np.ndarray:
     width = min(dimensions, *sample.shape) if len(sample) else 0
     if width == 0:
         return np.zeros((vectors.shape[1], 0), np.float32)
-    _, _, vt = np.linalg.svd(sample.astype(np.float64), full_matrices=False)
-    return vt[:width].T.astype(np.float32)
+    # The right singular vectors are the eigenvectors of the [512, 512] Gram matrix with the
+    # largest eigenvalues; an SVD also computes the left ones ([n, 512]), which took a
+    # snapshot build of the 2023 catalog 60 % of its time for nothing.
+    sample = sample.astype(np.float64)
+    _, eigenvectors = np.linalg.eigh(sample.T @ sample)  # ascending eigenvalues
+    return eigenvectors[:, ::-1][:, :width].astype(np.float32)
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:
