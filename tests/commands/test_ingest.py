@@ -21,7 +21,7 @@ def _vacrec(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a bound for a hung command, not a speed check (CI shares two cores)
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.serve_process import ServeProcess, free_port
 from vacrec.app.serving import SeekerRequest
 from vacrec.app.snapshots import load_snapshot
 from vacrec.app.training import HOLDOUT_SHARE
@@ -33,12 +33,6 @@ from vacrec.simulate.population import Seekers
 from vacrec.store.db import make_engine
 
 PROBE_SEEKERS = 120  # fixed seekers whose greedy picks are scored before and after
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -54,29 +48,12 @@ def home_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def served(home_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "vacrec.cli", "serve", "--port", str(port)],
-        env=home_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, (tmp_path / "serve.log").read_text()
-        assert time.monotonic() < deadline, "the server did not become ready"
-        time.sleep(0.2)
-    yield url, process
-    process.terminate()
-    process.wait(timeout=15)
-    log.close()
+    server = ServeProcess.start(home_env, tmp_path / "serve.log")
+    try:
+        server.wait_ready()
+        yield server.url, server.process
+    finally:
+        server.stop()
 
 
 def _greedy_value(client: HttpRecommender, env: JobSeekerEnv, seekers: Seekers) -> float:
@@ -154,7 +131,7 @@ def test_served_policy_improves_after_training_without_a_restart(
 def test_simulating_against_no_server_is_a_clear_error(home_env: dict[str, str]) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "vacrec.cli", "simulate", "--url",
-         f"http://127.0.0.1:{_free_port()}", "--events", "5", "--json"],
+         f"http://127.0.0.1:{free_port()}", "--events", "5", "--json"],
         env=home_env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 1

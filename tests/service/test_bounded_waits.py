@@ -101,7 +101,9 @@ def test_readyz_answers_within_its_bound_while_the_check_hangs(live) -> None:  #
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_healthz_answers_while_the_database_holds_every_request_thread(live) -> None:  # type: ignore[no-untyped-def]
-    app, client = live(db_timeout_s=5.0)  # lock waits of 4 s
+    # Lock waits of 4 s; a pool wait longer than that, so no request can have ended (a
+    # pool timeout) by the time /healthz is asked, however loaded the machine.
+    app, client = live(db_timeout_s=5.0, db_pool_timeout_s=10.0)
     results: list[int] = []
 
     def recommend() -> None:
