@@ -1,9 +1,10 @@
 """Shared fixtures: real databases (a SQLite file, a PostgreSQL schema per test).
 
 The suite runs in parallel (``pytest -n``, pytest-xdist), so nothing here is shared between
-worker processes: each worker gets its own PostgreSQL database (advisory locks, such as the
-training lock, are per database, so one worker's training never blocks another's) and its own
-``VACREC_HOME`` (the default ``./.vacrec`` would be one folder for all of them).
+worker processes but the encoder's term vectors (``shared_term_vectors``): each worker gets
+its own PostgreSQL database (advisory locks, such as the training lock, are per database, so
+one worker's training never blocks another's) and its own ``VACREC_HOME`` (the default
+``./.vacrec`` would be one folder for all of them).
 """
 
 from __future__ import annotations
@@ -130,6 +131,26 @@ def process_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ.pop("VACREC_HOME", None)
     else:
         os.environ["VACREC_HOME"] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_term_vectors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One folder of the encoder's term vectors for every worker and every process the tests
+    start (``VACREC_TERM_VECTOR_FOLDER``), as an operator's servers share theirs: the catalog's
+    words are encoded once per run, not once per test that builds a snapshot. The only thing
+    shared between workers; it holds a pure function's results (saves are atomic).
+    tests/app/test_term_vectors.py covers encoding into an empty folder."""
+    run_folder = tmp_path_factory.getbasetemp()  # .../pytest-N, or .../pytest-N/popen-gwK
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        run_folder = run_folder.parent
+    folder = run_folder / "term-vectors"
+    previous = os.environ.get("VACREC_TERM_VECTOR_FOLDER")
+    os.environ["VACREC_TERM_VECTOR_FOLDER"] = str(folder)
+    yield
+    if previous is None:
+        os.environ.pop("VACREC_TERM_VECTOR_FOLDER", None)
+    else:
+        os.environ["VACREC_TERM_VECTOR_FOLDER"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///$VACREC_HOME/vacrec.db."
     )
+    term_vector_folder: Path | None = Field(
+        default=None,
+        description="Where the encoder's term vectors are kept between snapshot builds, for "
+        "every process and catalog version (default: beside the saved snapshots).",
+    )
     epsilon: float = Field(default=0.1, ge=0.0, le=1.0, description="Exploration when serving.")
     explore_temperature: float = Field(
         default=0.0,

@@ -21,6 +21,7 @@ from typing import Any
 from filelock import FileLock
 from sqlalchemy import Engine
 
+from vacrec.app import term_vectors
 from vacrec.app.holders import PolledHolder
 from vacrec.config import Settings
 from vacrec.ranking.saved import SavedSnapshots, code_fingerprint
@@ -60,7 +61,8 @@ def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSn
         version = current_catalog_version(conn)
         identity = catalog_identity(conn, version) if version is not None else None
     if folder is None or identity is None:
-        return _build(engine)[0]
+        with term_vectors.kept_in(_term_vector_folder(None)):
+            return _build(engine)[0]
     saved = SavedSnapshots(folder)
     options = build_options(int(identity["vacancies"]))
     key = saved.key(identity, options)
@@ -70,7 +72,8 @@ def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSn
         with saved.lock(key):
             loaded = saved.load(key, expected)  # built while we waited?
             if loaded is None:
-                built, built_identity = _build(engine, options, spill_folder=saved.folder)
+                with term_vectors.kept_in(_term_vector_folder(saved.folder)):
+                    built, built_identity = _build(engine, options, spill_folder=saved.folder)
                 if built_identity != identity:  # the catalog moved on meanwhile: serve it
                     return built
                 built_manifest = {**expected, "actions": list(built.actions)}
@@ -82,6 +85,11 @@ def load_snapshot(engine: Engine, cache_folder: Path | None = None) -> CatalogSn
                     raise RuntimeError(f"the snapshot just saved in {folder / key} is unreadable")
     manifest, index, cards = loaded
     return CatalogSnapshot(version, tuple(manifest["actions"]), cards, index)
+
+
+def _term_vector_folder(snapshot_folder: Path | None) -> Path | None:
+    """Where builds keep the encoder's term vectors: the setting, else beside the snapshots."""
+    return Settings().term_vector_folder or snapshot_folder
 
 
 def build_lock(engine: Engine, identity: dict[str, Any]) -> FileLock | None:

@@ -66,6 +66,28 @@ def encode_terms(terms: Sequence[str]) -> np.ndarray:
     return np.stack([_term_cache[t] for t in terms])
 
 
+def encoded_terms() -> tuple[list[str], np.ndarray]:
+    """The terms this process has encoded (or been given) and their 512-d vectors, for a
+    caller that keeps them between processes (the core does no file I/O)."""
+    terms = list(_term_cache)
+    if not terms:
+        return terms, np.zeros((0, 512), np.float32)
+    return terms, np.stack([_term_cache[t] for t in terms])
+
+
+def encoded_count() -> int:
+    """How many terms :func:`encoded_terms` would return."""
+    return len(_term_cache)
+
+
+def remember(terms: Sequence[str], vectors: np.ndarray) -> None:
+    """Take vectors encoded earlier (by this encoder) as if encoded here: a snapshot build
+    then encodes only the terms it has not seen, and none at all loads no encoder."""
+    room = _TERM_CACHE_MAX - len(_term_cache)
+    for term, vector in list(zip(terms, vectors, strict=True))[: max(room, 0)]:
+        _term_cache.setdefault(term, np.asarray(vector, np.float32))
+
+
 def projection(vectors: np.ndarray, dimensions: int = DIMENSIONS) -> np.ndarray:
     """[512, dimensions]: the main directions of ``vectors`` (a sample of them)."""
     sample = vectors
