@@ -5,7 +5,7 @@ and age band on top of what the words say; ``contradicting``: the taste
 prefers industries the words do not point to):
 
 1. log ``EVENTS`` simulated requests with ε = 1 *through the real service
-   layer* (:class:`vacrec.service.recommender.Recommender`) into a temporary
+   layer* (:class:`vacrec.app.recommender.Recommender`) into a temporary
    SQLite store, exactly as ``vacrec simulate``;
 2. train once with the default :class:`TrainConfig` and score the greedy policy
    on the simulator by exact expectation against uniform random and the oracle
