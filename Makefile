@@ -30,7 +30,7 @@ test: $(STAMP)
 	scripts/ensure-test-services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy  # strict on the core and the layers typed so far: the files are in pyproject.toml
+	$(VENV)/bin/mypy  # strict on the whole package (pyproject.toml)
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-quick: $(STAMP)

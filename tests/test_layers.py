@@ -1,6 +1,6 @@
-"""The layering of DESIGN.md's "Shape", checked on every test run (import-linter).
+"""The layering of DESIGN.md's "Shape" (core, app, service), checked on every test run.
 
-The contract lives in pyproject.toml (``[tool.importlinter]``); ``lint-imports`` on the
+The contracts live in pyproject.toml (``[tool.importlinter]``); ``lint-imports`` on the
 command line runs the same check and explains a failure import by import.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_core_imports_no_store_settings_service_or_thread():
+def test_the_layers_import_only_downwards():
     lint_imports = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     assert lint_imports is not None, "import-linter is a dev dependency: pip install -e '.[dev]'"
     result = subprocess.run(

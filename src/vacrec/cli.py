@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from typer._click import Context  # typer vendors click and exports only its subclass
 from typer.core import TyperGroup
 
 from vacrec.commands import agent, bench, collect, ingest, refresh, serve
@@ -14,7 +15,7 @@ class _SettingsCheckedGroup(TyperGroup):
     """Checks the settings once before any command (serve included) runs: a bad variable is
     one line naming it, as JSON too under ``--json``, and exit status 2 — never a traceback."""
 
-    def invoke(self, ctx: typer.Context) -> object:
+    def invoke(self, ctx: Context) -> object:
         try:
             load_settings()
         except BadSettings as error:

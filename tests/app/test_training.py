@@ -12,6 +12,7 @@ from tests.service.conftest import ARTS, IT, seed_catalog
 from vacrec.agent.policy import CONTENT_PRIOR
 from vacrec.agent.trainer import TrainConfig
 from vacrec.app.ingest import ensure_catalog
+from vacrec.app.recommender import Recommender
 from vacrec.app.registry import list_models, live_version, load_live_model, newest_version
 from vacrec.app.simulation import simulate_into_store
 from vacrec.app.training import (
@@ -23,7 +24,6 @@ from vacrec.app.training import (
     train_from_store,
 )
 from vacrec.config import Settings
-from vacrec.service.recommender import Recommender
 from vacrec.store.tables import events, models
 
 SIMULATED = LogSelection(simulated=True)

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine, select
 
 from tests.service.conftest import ARTS, seed_catalog
+from vacrec.app.recommender import Recommender
 from vacrec.app.vacancy_votes import VotedMatch, load_vote_table, refresh_vacancy_votes
 from vacrec.config import Settings
 from vacrec.ranking.vote_prior import VotePrior, group_key
-from vacrec.service.recommender import Recommender
 from vacrec.store.tables import vacancy_votes
 
 PREFERENCE = "акварель живопись"

@@ -254,8 +254,8 @@ def test_kill9_mid_ingest_leaves_all_or_nothing(
 
 def _rated_events(database_url: str, tmp_path: Path, n: int) -> None:
     """Real recommendations and ratings through the service layer, for training."""
+    from vacrec.app.recommender import Recommender
     from vacrec.config import Settings
-    from vacrec.service.recommender import Recommender
 
     engine = make_engine(database_url)
     migrate(engine)

@@ -13,10 +13,10 @@ from sqlalchemy import Engine, func, select
 from tests.simulate.catalogs import small_snapshot
 from vacrec.agent.policy import ANY_INDUSTRY_SHARE
 from vacrec.app.ingest import ingest_paths
+from vacrec.app.recommender import Recommender
 from vacrec.app.snapshots import load_snapshot
 from vacrec.config import Settings
 from vacrec.domain import SkillVocabulary
-from vacrec.service.recommender import Recommender
 from vacrec.simulate.env import JobSeekerEnv
 from vacrec.simulate.runner import run_simulation
 from vacrec.store.db import make_engine, migrate

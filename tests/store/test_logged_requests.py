@@ -11,7 +11,7 @@ from sqlalchemy import Engine, insert
 
 from vacrec.agent.model_meta import TrainingWindow
 from vacrec.store.db import utcnow
-from vacrec.store.logged_requests import legacy_feedback, requests_with_feedback
+from vacrec.store.logged_requests import LogRead, legacy_feedback, requests_with_feedback
 from vacrec.store.tables import events, feedback
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -78,7 +78,7 @@ def _minutes(engine: Engine, **options: Any) -> list[list[int]]:
     with engine.connect() as conn:
         return [
             [round((_utc(r.created_at) - T0).total_seconds() / 60) for r in chunk]
-            for chunk in requests_with_feedback(conn, **options)
+            for chunk in requests_with_feedback(conn, LogRead(**options))
         ]
 
 
@@ -95,7 +95,7 @@ def test_requests_come_in_chunks_of_the_asked_size_oldest_first(engine: Engine) 
 
     assert _minutes(engine, chunk_rows=3) == [[1, 2, 3], [4, 5, 6], [7]]
     with engine.connect() as conn:
-        rows = [r for chunk in requests_with_feedback(conn, chunk_rows=3) for r in chunk]
+        rows = [r for chunk in requests_with_feedback(conn, LogRead(chunk_rows=3)) for r in chunk]
     assert [r.reward for r in rows] == [1.0, None, 3.0, None, 5.0, None, 7.0]
 
 
@@ -141,9 +141,10 @@ def test_a_days_window_keeps_the_recent_events(engine: Engine) -> None:
         legacy=[(now - timedelta(days=3), 40), (now - timedelta(hours=1), 41)],
     )
 
+    two_days = LogRead(window=TrainingWindow(days=2))
     with engine.connect() as conn:
-        recent = [r for c in requests_with_feedback(conn, window=TrainingWindow(days=2)) for r in c]
-        legacy = [r.age for c in legacy_feedback(conn, window=TrainingWindow(days=2)) for r in c]
+        recent = [r for c in requests_with_feedback(conn, two_days) for r in c]
+        legacy = [r.age for c in legacy_feedback(conn, two_days) for r in c]
         every = [r.age for c in legacy_feedback(conn) for r in c]
     assert [r.reward for r in recent] == [None]  # only «new», which was never rated
     assert legacy == [41] and every == [40, 41]
@@ -154,9 +155,15 @@ def test_legacy_rows_follow_the_events_windows_start(engine: Engine) -> None:
 
     with engine.connect() as conn:
         windowed = [
-            r.age for c in legacy_feedback(conn, window=TrainingWindow(events=1)) for r in c
+            r.age
+            for c in legacy_feedback(conn, LogRead(window=TrainingWindow(events=1)))
+            for r in c
         ]
-        wide = [r.age for c in legacy_feedback(conn, window=TrainingWindow(events=2)) for r in c]
+        wide = [
+            r.age
+            for c in legacy_feedback(conn, LogRead(window=TrainingWindow(events=2)))
+            for r in c
+        ]
     assert windowed == [] and wide == [41]
 
 

@@ -1,6 +1,6 @@
 """The serving decision: which industry and which cards one request gets, and with what odds.
 
-:func:`decide` is the one serving path. The service (``service/recommender.py``) validates
+:func:`decide` is the one serving path. The service (``app/recommender.py``) validates
 the request, reads the session's history, calls it and stores the event; the benchmarks call
 it directly on the same snapshot, so what they measure is what the service serves. It does no
 I/O: everything it needs — the catalog snapshot, the live model, the session's history, the

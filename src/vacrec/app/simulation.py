@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
+from vacrec.app.recommender import Recommender
 from vacrec.app.snapshots import load_snapshot
 from vacrec.app.training import LearningError
 from vacrec.config import Settings
-from vacrec.service.recommender import Recommender
 from vacrec.simulate.env import JobSeekerEnv
 from vacrec.simulate.http import HttpRecommender
 from vacrec.simulate.runner import run_simulation

@@ -14,15 +14,14 @@ under a lock, and saves it for the others.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from vacrec.app import term_vectors
-from vacrec.app.holders import PolledHolder
+from vacrec.app.holders import StampedHolder
 from vacrec.config import Settings
 from vacrec.ranking.saved import SavedSnapshots, code_fingerprint
 from vacrec.ranking.snapshot import BuildOptions, CatalogSnapshot, build_options
@@ -125,7 +124,7 @@ def _build(
     return snapshot, identity
 
 
-class SnapshotHolder(PolledHolder):
+class SnapshotHolder(StampedHolder[CatalogSnapshot, int | None]):
     """Holds the serving snapshot and replaces it when the catalog version changes."""
 
     load_on_start = False  # loaded when made: a process serves nothing without it
@@ -133,29 +132,22 @@ class SnapshotHolder(PolledHolder):
     def __init__(
         self, engine: Engine, poll_s: float, initial: CatalogSnapshot | None = None
     ) -> None:
-        self._engine = engine
-        self._current = initial if initial is not None else load_snapshot(engine)
-        self._refresh_lock = threading.Lock()
+        snapshot = initial if initial is not None else load_snapshot(engine)
         super().__init__(
+            engine,
+            snapshot,
+            snapshot.version,
             "catalog snapshot",
             poll_s,
             "the catalog snapshot",
-            lambda: f"catalog version {self._current.version}",
+            lambda: f"catalog version {self.current.version}",
         )
 
-    @property
-    def current(self) -> CatalogSnapshot:
-        """The latest fully built snapshot (one reference read: always consistent)."""
-        return self._current
+    def read_stamp(self, conn: Connection) -> int | None:
+        return current_catalog_version(conn)
 
-    def refresh_if_changed(self) -> bool:
-        """Rebuild and swap when the store's catalog version differs; True if swapped."""
-        with self._refresh_lock:
-            with read_transaction(self._engine) as conn:
-                version = current_catalog_version(conn)
-            if version == self._current.version:
-                return False
-            fresh = load_snapshot(self._engine)
-            self._current = fresh
-            log.info("catalog snapshot swapped to version %s", fresh.version)
-            return True
+    def load(self, stamp: int | None) -> tuple[CatalogSnapshot, int | None]:
+        """Rebuild (or load the saved) snapshot of the store's catalog now."""
+        fresh = load_snapshot(self._engine)
+        log.info("catalog snapshot swapped to version %s", fresh.version)
+        return fresh, fresh.version

@@ -15,7 +15,12 @@ from sqlalchemy import Connection
 from vacrec.agent.context import ContextEncoder
 from vacrec.agent.model_meta import TrainingWindow
 from vacrec.agent.transitions import LoggedRequest, TransitionBuilder, Transitions
-from vacrec.store.logged_requests import CHUNK_ROWS, legacy_feedback, requests_with_feedback
+from vacrec.store.logged_requests import (
+    CHUNK_ROWS,
+    LogRead,
+    legacy_feedback,
+    requests_with_feedback,
+)
 
 __all__ = ["load_transitions"]
 
@@ -48,13 +53,10 @@ def load_transitions(
     """Events with their feedback (and, if asked, legacy feedback after them) as transitions,
     read ``chunk_rows`` at a time; ``window`` keeps the newest rated events only."""
     builder = TransitionBuilder(encoder)
-    for chunk in requests_with_feedback(
-        conn, include_simulated=include_simulated, window=window, chunk_rows=chunk_rows
-    ):
+    read = LogRead(include_simulated, window or TrainingWindow(), chunk_rows)
+    for chunk in requests_with_feedback(conn, read):
         builder.add(chunk)
     if include_legacy:
-        for chunk in legacy_feedback(
-            conn, include_simulated=include_simulated, window=window, chunk_rows=chunk_rows
-        ):
+        for chunk in legacy_feedback(conn, read):
             builder.add(_legacy_requests(chunk), terminal=True)
     return builder.build()

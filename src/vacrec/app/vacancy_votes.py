@@ -14,7 +14,6 @@ when the rows' stamp changes; :class:`VotedMatch` is the ranking serving makes.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -22,9 +21,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from vacrec.app.holders import PolledHolder
+from vacrec.app.holders import StampedHolder
 from vacrec.ranking.card_swap import draw_cards
 from vacrec.ranking.index import Match, Ranked
 from vacrec.ranking.vote_prior import VotePrior, VoteTable, age_band, group_key, rerank
@@ -93,7 +92,11 @@ def load_vote_table(engine: Engine) -> VoteTable:
         return VoteTable.from_rows(list(read_vacancy_votes(conn)))
 
 
-class VoteHolder(PolledHolder):
+VotesStamp = tuple[datetime | None, int]
+"""The stored sums' newest update and row count (:func:`votes_stamp`)."""
+
+
+class VoteHolder(StampedHolder[VoteTable, VotesStamp]):
     """This process's vote table, swapped when the stored sums change (and, with
     ``job_every_s``, the job run on that period from the same thread)."""
 
@@ -104,30 +107,28 @@ class VoteHolder(PolledHolder):
         job_every_s: float | None = None,
         include_simulated: bool = False,
     ) -> None:
-        self._engine = engine
-        self._table = VoteTable.empty()
-        self._stamp: tuple[datetime | None, int] = (None, 0)  # what an empty store stamps
         self._job_every_s = job_every_s
         self._include_simulated = include_simulated
         self._job_due = time.monotonic() + (job_every_s or 0.0)
-        self._lock = threading.Lock()
-        super().__init__("vote poll", poll_s, "the vote table", lambda: "the vote table")
+        empty: VotesStamp = (None, 0)  # what an empty store stamps
+        super().__init__(
+            engine,
+            VoteTable.empty(),
+            empty,
+            "vote poll",
+            poll_s,
+            "the vote table",
+            lambda: "the vote table",
+        )
 
-    @property
-    def current(self) -> VoteTable:
-        return self._table
+    def read_stamp(self, conn: Connection) -> VotesStamp:
+        return votes_stamp(conn)
 
-    def refresh_if_changed(self) -> bool:
-        """Load the stored sums if their stamp changed; True if the table swapped."""
-        with self._lock:
-            with read_transaction(self._engine) as conn:
-                stamp = votes_stamp(conn)
-            if stamp == self._stamp:
-                return False
-            table = load_vote_table(self._engine)
-            self._table, self._stamp = table, stamp
-            log.info("vote table: %d vacancies rated (%s)", len(table), stamp[0])
-            return True
+    def load(self, stamp: VotesStamp) -> tuple[VoteTable, VotesStamp]:
+        """The stored sums as they stand at ``stamp``."""
+        table = load_vote_table(self._engine)
+        log.info("vote table: %d vacancies rated (%s)", len(table), stamp[0])
+        return table, stamp
 
     def poll(self) -> None:
         """One tick: run the job when due, then pick up whatever the store holds."""

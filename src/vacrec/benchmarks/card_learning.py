@@ -107,8 +107,8 @@ def run_learning(
     eval_seekers: int = EVAL_SEEKERS,
 ) -> dict[str, Any]:
     """The "learning" section of ``vacrec bench cards --json`` (see the module docstring)."""
+    from vacrec.app.recommender import Recommender
     from vacrec.app.vacancy_votes import refresh_vacancy_votes
-    from vacrec.service.recommender import Recommender
     from vacrec.simulate.runner import run_simulation
 
     note = progress or (lambda _m: None)

@@ -78,7 +78,7 @@ def seeker(
     engine: Engine, home: Path, *, seekers: int = SEEKERS, seed: int = 0, note: Progress
 ) -> dict[str, Any]:
     """The ``seeker`` section (see the module docstring) on the store ``engine``."""
-    from vacrec.service.recommender import Recommender
+    from vacrec.app.recommender import Recommender
 
     _, _, records = read_catalog_records(engine)
     settings = Settings(home=home, epsilon=0.0)

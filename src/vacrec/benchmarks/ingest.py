@@ -49,7 +49,10 @@ def run(
             )
             seconds.append(time.perf_counter() - started)
             summary = json.loads(done.stdout.strip().splitlines()[-1])
-            snapshot_seconds.append(float(summary.get("snapshot_seconds") or 0.0))
+            snapshot_s = summary.get("snapshot_seconds")
+            snapshot_seconds.append(
+                float(snapshot_s) if isinstance(snapshot_s, int | float) else 0.0
+            )
     median = statistics.median(seconds)
     return {
         "benchmark": "ingest",

@@ -39,9 +39,12 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vacrec.benchmarks.workload import PREFERENCES, replicate
+
+if TYPE_CHECKING:  # the roles import the ranking lazily, in their own processes
+    from vacrec.ranking.snapshot import BuildOptions
 
 SIZES = (10_000, 100_000, 1_000_000)
 CALLS = 3_000
@@ -180,10 +183,11 @@ def _child(*args: str) -> dict[str, Any]:
     )
     if done.returncode:
         raise RuntimeError(f"bench scale {args[0]} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
-def _identity(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def _identity(n: int) -> tuple[dict[str, Any], BuildOptions]:
     from vacrec.ranking.snapshot import build_options
 
     identity = {"version": 1, "created_at": "synthetic", "source": f"bench scale {n}"}

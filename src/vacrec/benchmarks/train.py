@@ -5,7 +5,7 @@ and age band on top of what the words say; ``contradicting``: the taste
 prefers industries the words do not point to):
 
 1. log ``EVENTS`` simulated requests with ε = 1 *through the real service
-   layer* (:class:`vacrec.service.recommender.Recommender`) into a temporary
+   layer* (:class:`vacrec.app.recommender.Recommender`) into a temporary
    SQLite store, exactly as ``vacrec simulate``;
 2. train once with the default :class:`TrainConfig` and score the greedy policy
    on the simulator by exact expectation against uniform random and the oracle
@@ -56,15 +56,17 @@ from vacrec.agent.transitions import Transitions
 from vacrec.benchmarks.store import catalog_store
 from vacrec.config import Settings
 from vacrec.domain import SkillVocabulary
+from vacrec.evaluation.promotion import PromoteMode
 from vacrec.simulate.env import JobSeekerEnv
 from vacrec.simulate.evaluate import evaluate_on_simulator, greedy_chooser
+from vacrec.simulate.taste import TasteMode
 from vacrec.store.events import clear_logs
 
 EVENTS = 4_000  # simulated requests logged with ε = 1
 BUDGETS = (4_000, 20_000)  # first N logged events each learner is trained on
 CURVE_BUDGETS = (1_000, 2_000, 4_000, 10_000, 20_000)  # the README's learning curve
 SEEDS = (0, 1, 2)
-TASTES = ("independent", "contradicting")
+TASTES: tuple[TasteMode, ...] = ("independent", "contradicting")
 REFERENCE_SAMPLES = 1_000  # per-sample loop: one optimiser step per sample
 SPEED_UPDATES = 1_000  # updates timed for each vectorised configuration
 SPEED_REPEATS = 3  # interleaved speed measurements; medians are reported
@@ -92,12 +94,13 @@ def per_sample_reference(transitions: Transitions, samples: int, seed: int) -> f
     torch.set_num_threads(config.torch_threads)
 
     def q_of(network: ContextualQNetwork, row: int) -> torch.Tensor:
-        return network(
+        q: torch.Tensor = network(
             torch.from_numpy(scale_age(contexts.ages[row : row + 1])),
             torch.from_numpy(model.skill_ids(contexts.skills[row : row + 1])),
             industry_ids,
             torch.from_numpy(contexts.content[row : row + 1]),
         )
+        return q
 
     try:
         start = time.perf_counter()
@@ -111,7 +114,7 @@ def per_sample_reference(transitions: Transitions, samples: int, seed: int) -> f
             q_taken = q_of(q, state)[0, int(transitions.actions[i])].unsqueeze(0)
             loss = F.smooth_l1_loss(q_taken, y)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            torch.autograd.backward(loss)  # loss.backward(), which torch leaves untyped
             torch.nn.utils.clip_grad_norm_(q.parameters(), config.max_grad_norm, foreach=True)
             optimizer.step()
         seconds = time.perf_counter() - start
@@ -207,7 +210,7 @@ def _one_population(
     engine: Engine,
     home: Path,
     seed: int,
-    taste: str,
+    taste: TasteMode,
     progress: Progress,
     budgets: Sequence[int] = BUDGETS,
     peers: dict[str, Any] | None = None,
@@ -288,7 +291,7 @@ def _adaptive_population(
     engine: Engine,
     home: Path,
     seed: int,
-    taste: str,
+    taste: TasteMode,
     every: int,
     progress: Progress,
     budgets: Sequence[int],
@@ -308,7 +311,7 @@ def _adaptive_population(
         simulator_seed=seed,
     )
     most = max(budgets)
-    rounds = log_adaptively(engine, settings, most, every, seed, taste, progress)  # type: ignore[arg-type]
+    rounds = log_adaptively(engine, settings, most, every, seed, taste, progress)
     snapshot, encoder, whole = read_training_logs(engine, settings, LogSelection(simulated=True))
     skills = SkillVocabulary().skills
     env = JobSeekerEnv(snapshot, skills, seed=seed, taste=taste)
@@ -386,7 +389,7 @@ def run(
     catalog: Path,
     seeds: Sequence[int] = SEEDS,
     progress: Progress | None = None,
-    tastes: Sequence[str] = TASTES,
+    tastes: Sequence[TasteMode] = TASTES,
     budgets: Sequence[int] = BUDGETS,
     with_peers: bool = True,
     adaptive_every: int | None = None,
@@ -565,7 +568,7 @@ def _measure(
     start = time.perf_counter()
     if whole_training:
         report = train_from_store(
-            engine, settings, TrainConfig(updates=SCALE_UPDATES), promote_mode="never"
+            engine, settings, TrainConfig(updates=SCALE_UPDATES), promote_mode=PromoteMode.never
         )
         rows = report["transitions"]
     else:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from vacrec.finite import dumps
 
@@ -36,15 +36,17 @@ def print_json(payload: Mapping[str, object]) -> None:
         print(dumps(payload, default=str))
 
 
+def stderr_progress(*columns: str | ProgressColumn) -> Progress:
+    """A Rich progress display of these columns on stderr, so stdout stays clean for
+    ``--json``; it disappears when done."""
+    return Progress(*columns, console=stderr, transient=True)
+
+
 @contextmanager
 def spinner(title: str) -> Iterator[Progress]:
-    """A Rich progress display on stderr, so stdout stays clean for ``--json``."""
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=True,
+    """A spinner with the current step and the time so far."""
+    with stderr_progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn()
     ) as progress:
         yield progress
 

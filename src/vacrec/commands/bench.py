@@ -12,6 +12,15 @@ from vacrec.commands._output import fail, print_json, spinner, stderr
 
 SHARED_CATALOG = Path("../shared/data/hh_artist_vacancies_2023.xlsx")
 
+AsJson = Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")]
+"""Every benchmark's ``--json``: its figures as one JSON line instead of prose."""
+Seed = Annotated[int, typer.Option("--seed")]
+
+
+def _catalog(help: str) -> Any:
+    """The ``--catalog`` option of a benchmark (a path, the shared xlsx unless said)."""
+    return typer.Option("--catalog", help=help)
+
 
 def _measure(
     title: str, catalog: Path, run: Callable[..., dict[str, Any]], **options: Any
@@ -43,13 +52,13 @@ def register(app: typer.Typer) -> None:
 
 def bench_serve_command(
     catalog: Annotated[
-        Path, typer.Option("--catalog", help="Catalog file to serve (the shared xlsx by default).")
+        Path, _catalog("Catalog file to serve (the shared xlsx by default).")
     ] = SHARED_CATALOG,
     http: Annotated[
         bool, typer.Option("--http/--no-http", help="Also measure the real server over HTTP.")
     ] = True,
     requests: Annotated[int, typer.Option("--requests", min=100, help="HTTP requests.")] = 2_000,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Serving latency vs the original's per-request path, at 1×, 10×, 100× the catalog."""
     from vacrec.benchmarks.serve import run
@@ -73,7 +82,7 @@ def bench_serve_command(
 
 def bench_train_command(
     catalog: Annotated[
-        Path, typer.Option("--catalog", help="Catalog to simulate on (the shared xlsx by default).")
+        Path, _catalog("Catalog to simulate on (the shared xlsx by default).")
     ] = SHARED_CATALOG,
     seeds: Annotated[
         list[int] | None,
@@ -119,7 +128,7 @@ def bench_train_command(
             "e.g. --events 100000 --events 1000000 (time and peak memory).",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Gap closed on the catalog-grounded simulator (two populations) of vacrec's learner and
     its peers (Vowpal Wabbit, LightGBM) on the same logs, and training speed; with --events,
@@ -188,14 +197,14 @@ def bench_train_command(
 
 def bench_relevance_command(
     catalog: Annotated[
-        Path, typer.Option("--catalog", help="Catalog with hh.ru industries (the shared xlsx).")
+        Path, _catalog("Catalog with hh.ru industries (the shared xlsx).")
     ] = SHARED_CATALOG,
     seekers: Annotated[int, typer.Option("--seekers", min=10, help="Seekers to serve.")] = 300,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Seed = 0,
     trained: Annotated[
         bool, typer.Option("--trained/--no-trained", help="Also train and measure agents.")
     ] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """First-request relevance: content prior vs plain search vs trained agents."""
     from vacrec.benchmarks.relevance import run
@@ -214,7 +223,7 @@ def bench_relevance_command(
 
 def bench_ingest_command(
     catalog: Annotated[
-        Path, typer.Option("--catalog", help="Catalog to ingest (the shared xlsx by default).")
+        Path, _catalog("Catalog to ingest (the shared xlsx by default).")
     ] = SHARED_CATALOG,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Cold runs to time.")] = 3,
     synthetic: Annotated[
@@ -226,7 +235,7 @@ def bench_ingest_command(
             "seconds and peak memory.",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Wall time of a cold `vacrec ingest` (fresh process, fresh store) on the catalog."""
     from vacrec.benchmarks.ingest import run, run_synthetic
@@ -255,7 +264,7 @@ def bench_ingest_command(
 
 def bench_scale_command(
     catalog: Annotated[
-        Path, typer.Option("--catalog", help="Postings to replicate (the shared xlsx by default).")
+        Path, _catalog("Postings to replicate (the shared xlsx by default).")
     ] = SHARED_CATALOG,
     sizes: Annotated[
         list[int] | None, typer.Option("--size", min=1, help="Catalog size(s) to measure.")
@@ -265,7 +274,7 @@ def bench_scale_command(
         int,
         typer.Option("--http-calls", min=0, help="Requests over HTTP per size (0: no server)."),
     ] = 1_000,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    as_json: AsJson = False,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Also draw the growth curve to this PNG.")
     ] = None,
@@ -301,12 +310,12 @@ def bench_scale_command(
 
 def bench_cards_command(
     catalog: Annotated[
-        Path, typer.Option("--catalog", help="Catalog to serve (the shared xlsx by default).")
+        Path, _catalog("Catalog to serve (the shared xlsx by default).")
     ] = SHARED_CATALOG,
     seekers: Annotated[
         int, typer.Option("--seekers", min=10, help="Seekers served for the seeker section.")
     ] = 200,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Seed = 0,
     events: Annotated[
         int, typer.Option("--events", min=100, help="Rated requests the votes learn from.")
     ] = 4_000,
@@ -319,7 +328,7 @@ def bench_cards_command(
             "--section", help="seeker (place, distinct jobs, clean text), learning, or all."
         ),
     ] = "all",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Cards: what seekers see (place, distinct jobs, clean text, new cards after 👎) and
     whether per-vacancy votes push vacancies everyone dislikes out of the cards."""
@@ -385,7 +394,7 @@ def bench_load_command(
             "--catalog", help="Catalog to serve (the shared xlsx if present, else the demo)."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """N seekers recommend → feedback against `vacrec serve --workers N` on a fresh store;
     then every acknowledged rating is looked up in the database."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vacrec.commands._hh_options import Area, MaxPages
 from vacrec.commands._output import fail, open_store, print_json, stderr
 from vacrec.config import Settings, get_settings
 
@@ -25,12 +26,8 @@ def register(app: typer.Typer) -> None:
 
 def collect_command(
     query: Annotated[str, typer.Option("--query", help="Search text, as on hh.ru.")],
-    area: Annotated[
-        str | None, typer.Option("--area", help="hh.ru region id (1 Москва, 113 Россия).")
-    ] = None,
-    max_pages: Annotated[
-        int | None, typer.Option("--max-pages", min=1, help="Stop after this many pages.")
-    ] = None,
+    area: Area = None,
+    max_pages: MaxPages = None,
     per_page: Annotated[
         int, typer.Option("--per-page", min=1, max=100, help="Results per search page.")
     ] = 100,

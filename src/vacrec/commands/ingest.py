@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import (
     BarColumn,
-    Progress,
     SpinnerColumn,
     TaskProgressColumn,
     TextColumn,
@@ -19,7 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from vacrec.commands._output import fail, open_store, print_json, spinner, stderr
+from vacrec.commands._output import fail, open_store, print_json, spinner, stderr, stderr_progress
 from vacrec.config import get_settings
 
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ def ingest_command(
 @contextmanager
 def _progress_bar() -> Iterator[Callable[[IngestProgress], None]]:
     """A bar on stderr over the input's bytes, with vacancies read, their rate and an ETA."""
-    with Progress(
+    with stderr_progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -86,8 +85,6 @@ def _progress_bar() -> Iterator[Callable[[IngestProgress], None]]:
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=stderr,
-        transient=True,
     ) as bar:
         task = bar.add_task("opening", total=None, read=0, rate=0.0)
         started = time.monotonic()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from vacrec.commands._hh_options import Area, MaxPages
 from vacrec.commands._output import fail, open_store, print_json, stderr
 from vacrec.config import Settings, get_settings
 
@@ -37,12 +38,8 @@ def refresh_command(
             help="Search text, as on hh.ru (repeatable). Default: the queries of the last refresh.",
         ),
     ] = None,
-    area: Annotated[
-        str | None, typer.Option("--area", help="hh.ru region id for every --query (1 Москва).")
-    ] = None,
-    max_pages: Annotated[
-        int | None, typer.Option("--max-pages", min=1, help="Most search pages per query.")
-    ] = None,
+    area: Area = None,
+    max_pages: MaxPages = None,
     every: Annotated[
         str | None,
         typer.Option("--every", help="Repeat this often (e.g. 6h) until stopped; at least 10m."),

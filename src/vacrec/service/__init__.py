@@ -1,4 +1,4 @@
-"""The HTTP service: FastAPI routes over the service layer (:mod:`vacrec.service.recommender`).
+"""The HTTP service: FastAPI routes over the application layer (:mod:`vacrec.app.recommender`).
 
 Routes are thin; the recommender composes the catalog snapshot, the live model
 and the event store, so the API and ``vacrec simulate`` run the same code.

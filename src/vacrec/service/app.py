@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from vacrec.app.models import ModelHolder
+from vacrec.app.recommender import Recommender
 from vacrec.app.snapshots import SnapshotHolder
 from vacrec.app.vacancy_votes import VoteHolder
 from vacrec.config import Settings, get_settings
@@ -49,7 +50,6 @@ from vacrec.service.metrics import Metrics, MetricsMiddleware
 from vacrec.service.openapi import use_skill_vocabulary
 from vacrec.service.rate_limits import RateLimits
 from vacrec.service.readiness import DatabaseProbe
-from vacrec.service.recommender import Recommender
 from vacrec.store.db import DbTimeouts, database_problem, make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def error_response(
     request: Request,
     status_code: int,
     message: str,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     errors: list[dict[str, str]] | None = None,
 ) -> JSONResponse:
     """The error envelope of the path's API generation."""

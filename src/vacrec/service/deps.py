@@ -11,10 +11,10 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 
+from vacrec.app.recommender import Recommender
 from vacrec.config import Settings
 from vacrec.service.clients import request_identity
 from vacrec.service.metrics import Metrics
-from vacrec.service.recommender import Recommender
 
 
 async def get_app_settings(request: Request) -> Settings:

@@ -21,7 +21,6 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from fastapi import Depends, Request
 from limits.aio.storage import MemoryStorage, Storage
@@ -94,7 +93,9 @@ def limits_storage(settings: Settings) -> Storage:
     uri = settings.rate_limit_storage
     if uri.strip().lower().startswith(MEMORY_SCHEME):
         return BoundedMemoryStorage(settings.rate_limit_max_keys)
-    storage: Any = storage_from_string(f"async+{uri}")
+    storage = storage_from_string(f"async+{uri}")
+    if not isinstance(storage, Storage):  # the async+ schemes all name asyncio storages
+        raise TypeError(f"rate-limit storage {uri!r} is not an asyncio storage")
     return storage
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from vacrec.app.recommender import Recommendation, Recommender
 from vacrec.app.serving import RecommendedItem, SeekerRequest
 from vacrec.errors import ServiceUnavailable
 from vacrec.ranking.cards import Card
@@ -12,7 +13,6 @@ from vacrec.ranking.snippets import marked_snippet, query_stems
 from vacrec.service.deps import ClientDep, RecommenderDep
 from vacrec.service.openapi import error_responses
 from vacrec.service.rate_limits import RECOMMEND_BUDGET, REWARD_BUDGET
-from vacrec.service.recommender import Recommendation, Recommender
 from vacrec.service.schemas import (
     ActionOut,
     AreasResponse,

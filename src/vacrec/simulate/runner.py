@@ -34,7 +34,7 @@ class ServedLike(Protocol):
 
 
 class RecommenderLike(Protocol):
-    """What the runner needs of a recommender (``vacrec.service.recommender.Recommender``,
+    """What the runner needs of a recommender (``vacrec.app.recommender.Recommender``,
     or ``vacrec.simulate.http.HttpRecommender`` for a running server)."""
 
     def serve(

@@ -6,7 +6,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -212,15 +212,16 @@ class _WriterConnection(sqlite3.Connection):
             held.release()
 
     def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            if not self.in_transaction:
-                self.release_writer_lock()
+        self._end_transaction(super().commit)
 
     def rollback(self) -> None:
+        self._end_transaction(super().rollback)
+
+    def _end_transaction(self, end: Callable[[], None]) -> None:
+        """Run COMMIT or ROLLBACK; release the lock once no transaction is left open, even
+        when the statement failed after ending it."""
         try:
-            super().rollback()
+            end()
         finally:
             if not self.in_transaction:
                 self.release_writer_lock()

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     MetaData,
     Row,
@@ -206,24 +207,36 @@ def mark_seen(
     """Record that stored vacancies were read again at ``seen_at``: an archived one is
     retired, an open one serves again if it was retired. Returns (newly retired, revived):
     when either is non-zero the served catalog changed."""
-    retired = revived = 0
-    for chunk in _chunks([*open_ids, *archived_ids]):
-        conn.execute(
-            update(vacancies).where(vacancies.c.id.in_(chunk)).values(last_seen_at=seen_at)
-        )
-    for chunk in _chunks(list(archived_ids)):
-        retired += conn.execute(
-            update(vacancies)
-            .where(vacancies.c.id.in_(chunk), vacancies.c.retired_at.is_(None))
-            .values(retired_at=seen_at, retired_reason=RETIRED_ARCHIVED)
-        ).rowcount
-    for chunk in _chunks(list(open_ids)):
-        revived += conn.execute(
-            update(vacancies)
-            .where(vacancies.c.id.in_(chunk), vacancies.c.retired_at.is_not(None))
-            .values(retired_at=None, retired_reason=None)
-        ).rowcount
+    _update_ids(conn, [*open_ids, *archived_ids], {"last_seen_at": seen_at})
+    retired = _update_ids(
+        conn,
+        archived_ids,
+        {"retired_at": seen_at, "retired_reason": RETIRED_ARCHIVED},
+        vacancies.c.retired_at.is_(None),
+    )
+    revived = _update_ids(
+        conn,
+        open_ids,
+        {"retired_at": None, "retired_reason": None},
+        vacancies.c.retired_at.is_not(None),
+    )
     return retired, revived
+
+
+def _update_ids(
+    conn: Connection,
+    ids: Sequence[str],
+    values: dict[str, object],
+    *where: ColumnElement[bool],
+) -> int:
+    """Set ``values`` on the vacancies ``ids`` that also meet ``where``, a chunk of ids per
+    statement (a bound-parameter list has a size limit); how many rows changed."""
+    changed = 0
+    for chunk in _chunks(ids):
+        changed += conn.execute(
+            update(vacancies).where(vacancies.c.id.in_(chunk), *where).values(values)
+        ).rowcount
+    return changed
 
 
 def retire_unseen(conn: Connection, seen_before: datetime, now: datetime) -> int:

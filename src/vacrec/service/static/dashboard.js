@@ -330,35 +330,34 @@
   /** The empty-state text of a traffic plot: nothing simulated is not "no users yet". */
   const emptyTraffic = (key) => (state.origin === "simulated" ? t("empty_simulated") : t(key));
 
-  function drawReward(data) {
-    const body = $("plot-reward").querySelector(".plot-body");
-    const { bucket_s: bucketS, reward_over_time: series } = traffic(data);
-    const rows = (series || []).filter((r) => r.mean_reward !== null);
-    if (!rows.length) return emptyState(body, emptyTraffic("empty_reward"));
+  /** A traffic series over time, one point a bucket (the reward and the feedback-rate plots):
+   *  `value` reads a bucket's figure (null: no point), `tip` says it; the rest is linePlot's. */
+  function drawOverTime(data, { plot, series: key, value, tip, empty, ...opts }) {
+    const body = $(plot).querySelector(".plot-body");
+    const { bucket_s: bucketS, [key]: series } = traffic(data);
+    const rows = (series || []).filter((r) => value(r) !== null);
+    if (!rows.length) return emptyState(body, emptyTraffic(empty));
     const points = rows.map((r) => ({
       x: Date.parse(r.t),
-      y: r.mean_reward,
-      tip: `${formatTime(Date.parse(r.t), bucketS)}: ${r.mean_reward.toFixed(3)} (${r.n} ${t("answers")})`,
+      y: value(r),
+      tip: `${formatTime(Date.parse(r.t), bucketS)}: ${tip(r)}`,
     }));
-    linePlot(body, points, {
-      yMin: -1, yMax: 1, zero: true, cls: "reward", label: t("reward_title"), width: bucketS * 1000,
-      yFmt: (v) => v.toFixed(1), xFmt: (v) => formatTime(v, bucketS),
+    linePlot(body, points, { ...opts, width: bucketS * 1000, xFmt: (v) => formatTime(v, bucketS) });
+  }
+
+  function drawReward(data) {
+    drawOverTime(data, {
+      plot: "plot-reward", series: "reward_over_time", empty: "empty_reward",
+      value: (r) => r.mean_reward, tip: (r) => `${r.mean_reward.toFixed(3)} (${r.n} ${t("answers")})`,
+      yMin: -1, yMax: 1, zero: true, cls: "reward", label: t("reward_title"), yFmt: (v) => v.toFixed(1),
     });
   }
 
   function drawRate(data) {
-    const body = $("plot-rate").querySelector(".plot-body");
-    const { bucket_s: bucketS, feedback_rate: series } = traffic(data);
-    const rows = (series || []).filter((r) => r.rate !== null);
-    if (!rows.length) return emptyState(body, emptyTraffic("empty_rate"));
-    const points = rows.map((r) => ({
-      x: Date.parse(r.t),
-      y: r.rate,
-      tip: `${formatTime(Date.parse(r.t), bucketS)}: ${Math.round(r.rate * 100)}% (${r.rated}/${r.events})`,
-    }));
-    linePlot(body, points, {
-      yMin: 0, yMax: 1, cls: "rate", label: t("rate_title"), width: bucketS * 1000,
-      yFmt: (v) => `${Math.round(v * 100)}%`, xFmt: (v) => formatTime(v, bucketS),
+    drawOverTime(data, {
+      plot: "plot-rate", series: "feedback_rate", empty: "empty_rate",
+      value: (r) => r.rate, tip: (r) => `${Math.round(r.rate * 100)}% (${r.rated}/${r.events})`,
+      yMin: 0, yMax: 1, cls: "rate", label: t("rate_title"), yFmt: (v) => `${Math.round(v * 100)}%`,
     });
   }
 

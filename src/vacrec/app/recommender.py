@@ -1,4 +1,4 @@
-"""The service layer: one recommendation or one piece of feedback, end to end.
+"""Serving a request and taking feedback, end to end: the use case the HTTP routes call.
 
 Used by the HTTP routes and by ``vacrec simulate`` alike, so simulated users
 walk the same path as real ones. It composes, it does not compute: it validates
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy import Engine
@@ -48,10 +49,20 @@ from vacrec.errors import InvalidRequest, ServiceUnavailable
 from vacrec.ranking.place import WORK_FORMATS, UnknownArea
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.ranking.vote_prior import VotePrior
-from vacrec.service.metrics import Metrics
 from vacrec.store import events
 from vacrec.store.db import utcnow
 from vacrec.store.events import SessionHistory
+
+
+class ServingMetrics(Protocol):
+    """What the recommender tells the server's metrics (``vacrec.service.metrics.Metrics``):
+    a protocol, so the application layer does not depend on the HTTP service."""
+
+    def observe_event(self, source: str, explore: bool) -> None:
+        """One recommendation was stored."""
+
+    def observe_feedback(self, kind: str, reward: float) -> None:
+        """One piece of feedback was stored."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,7 @@ class Recommender:
         settings: Settings,
         snapshots: SnapshotHolder,
         models: ModelHolder,
-        metrics: Metrics | None = None,
+        metrics: ServingMetrics | None = None,
         seed: int | None = None,
         votes: VoteHolder | None = None,
     ) -> None:
@@ -139,7 +150,7 @@ class Recommender:
         cls,
         engine: Engine,
         settings: Settings,
-        metrics: Metrics | None = None,
+        metrics: ServingMetrics | None = None,
         seed: int | None = None,
     ) -> Recommender:
         """A recommender over the store's current catalog and live model, without threads.

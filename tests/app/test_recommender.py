@@ -15,11 +15,11 @@ from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel, exploration_probabilities, related_industries
 from vacrec.app.ingest import ensure_catalog
+from vacrec.app.recommender import Recommender
 from vacrec.app.registry import promote, save_model
 from vacrec.config import Settings
 from vacrec.domain import SkillVocabulary
 from vacrec.errors import InvalidRequest, ServiceUnavailable, UnknownEvent
-from vacrec.service.recommender import Recommender
 from vacrec.store.tables import events
 
 
