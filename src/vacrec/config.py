@@ -47,9 +47,7 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default sqlite:///$VACREC_HOME/vacrec.db."
     )
     term_vector_folder: Path | None = Field(
-        default=None,
-        description="Where the encoder's term vectors are kept between snapshot builds, for "
-        "every process and catalog version (default: beside the saved snapshots).",
+        default=None, description="Where builds keep encoded term vectors (default: snapshots')."
     )
     epsilon: float = Field(default=0.1, ge=0.0, le=1.0, description="Exploration when serving.")
     explore_temperature: float = Field(
