@@ -21,7 +21,8 @@ words) and the catalog (cards, their TF-IDF rows, each posting's skill):
 * ``expected``: under that posterior, E[max cosine of a shown card to the wanted posting],
   E[mean cosine], and P(the wanted posting is among the cards);
 * ``count``: postings of the industry scoring ≥ ``NEAR`` × the best score anywhere (log-scaled);
-* ``skill_share``: the share of the industry's postings that call for the seeker's skill.
+* ``skill_share``: the share of the industry's postings that call for the seeker's skill;
+* ``e_mean_cos_any_skill``: the expected mean cosine under the posterior that ignores the skill.
 
 Run: ``PYTHONPATH=src .venv/bin/python scripts/context-features.py --taste independent``.
 """
@@ -102,6 +103,7 @@ class Features:
         "count_near",
         "skill_share",
         "oracle_content",
+        "e_mean_cos_any_skill",
     )
 
     def of(self, preference: str, skill: int) -> np.ndarray:
@@ -161,6 +163,13 @@ class Features:
             up_probability(cos, 0.0), np.broadcast_to(shown_mask, cos.shape)
         )
         out[:, 12] = p @ reward
+        # The expected mean cosine under the posterior that ignores the seeker's skill.
+        keep_any = weights_any > 1e-4
+        w_any, p_any = numbers[keep_any], weights_any[keep_any] / weights_any[keep_any].sum()
+        cos_any = (self.vectors[w_any] @ self.vectors[np.maximum(shown, 0)].T).toarray()
+        cos_any[:, shown < 0] = 0.0
+        cos_any = np.clip(cos_any, 0, 1).reshape(len(w_any), n_actions, K)
+        out[:, 13] = p_any @ (cos_any.sum(axis=2) / np.maximum(shown_mask.sum(axis=1), 1))
         return out
 
 
@@ -171,6 +180,7 @@ SETS: dict[str, tuple[str, ...]] = {
     "+ mass (any skill)": ("mass_any_skill",),
     "+ expected": ("e_max_cos", "e_mean_cos", "p_wanted_shown"),
     "+ expected mean cosine": ("e_mean_cos",),
+    "+ expected mean cosine (any skill)": ("e_mean_cos_any_skill",),
     "+ count, skill share": ("count_near", "skill_share"),
     "+ mass, expected": ("mass", "e_max_cos", "e_mean_cos", "p_wanted_shown"),
     "+ mass, expected, skill share": (
@@ -180,7 +190,7 @@ SETS: dict[str, tuple[str, ...]] = {
         "p_wanted_shown",
         "skill_share",
     ),
-    "+ all": Features.NAMES[:-1],
+    "+ all": Features.NAMES[:-2],
     "+ oracle content (diagnostic)": ("oracle_content",),
 }
 
