@@ -263,3 +263,20 @@ def test_scoring_only_the_taken_industry_equals_its_column_of_the_full_scores() 
             content[rows, taken].unsqueeze(1),
         ).squeeze(1)
     assert not torch.allclose(blind, full[rows, taken], atol=1e-4)
+
+
+def test_a_wider_content_row_starts_with_its_extra_columns_silent():
+    """Columns past the prior's own start at zero in the linear term and the MLP: an untrained
+    network scores as if they were not there, whatever they hold."""
+    contexts = _contexts()
+    torch.manual_seed(0)
+    net = ContextualQNetwork(3, 3, hidden=(16, 8), embedding_dim=4, n_content=N_CONTENT + 2)
+    extra = np.random.default_rng(0).random((*contexts.content.shape[:2], 2), dtype=np.float32)
+    wide = np.concatenate([contexts.content, extra], axis=2)
+    zeros = np.concatenate([contexts.content, np.zeros_like(extra)], axis=2)
+
+    torch.testing.assert_close(_q(net, contexts, content=wide), _q(net, contexts, content=zeros))
+    assert net.content_weights.shape == (N_CONTENT + 2,)
+    assert float(net.content_weights.detach()[N_CONTENT:].abs().sum()) == 0.0
+    with pytest.raises(ValueError, match="at least"):
+        ContextualQNetwork(3, 3, n_content=N_CONTENT - 1)

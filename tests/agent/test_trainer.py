@@ -16,7 +16,7 @@ from tests.agent.agent_fixtures import (
     encoder,
     request,
 )
-from vacrec.agent.context import CONTENT_FEATURES, PREFERENCE_FEATURES, ContextEncoder
+from vacrec.agent.context import CONTENT_FEATURES, PREFERENCE_FEATURES, ContextEncoder, Contexts
 from vacrec.agent.network import prior_weights
 from vacrec.agent.policy import CONTENT_PRIOR, greedy
 from vacrec.agent.trainer import (
@@ -266,3 +266,33 @@ def test_early_stopping_keeps_the_best_weights():
         assert stopper.should_stop(2.6)  # two measurements without improvement
     stopper.restore_best()
     assert float(network.weight.detach()) == 2.0
+
+
+def test_a_context_with_more_columns_is_trained_on_and_its_extra_column_learnt(
+    bandit: Transitions,
+):
+    """The network takes the context's width: a column the rewards follow is learnt."""
+    contexts = bandit.contexts
+    extra = np.random.default_rng(3).random((len(contexts), len(contexts.actions), 1))
+    wide = Contexts(
+        contexts.ages,
+        contexts.skills,
+        np.concatenate([contexts.content, extra.astype(np.float32)], axis=2),
+        contexts.actions,
+    )
+    rewards = 2.0 * extra[bandit.state, bandit.actions, 0] - 1.0
+    log = Transitions(
+        wide,
+        bandit.state,
+        bandit.next_state,
+        bandit.actions,
+        rewards.astype(np.float32),
+        bandit.propensities,
+    )
+
+    result = train(log, TrainConfig(batch_size=64, learning_rate=3e-3, updates=600, seed=5))
+
+    assert result.model.network.n_content == contexts.content.shape[-1] + 1
+    chosen = result.model.q_values(wide).argmax(axis=1)
+    chance = 1.0 / len(contexts.actions)
+    assert float(np.mean(chosen == extra[:, :, 0].argmax(axis=1))) > 2 * chance

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from vacrec.agent.context import N_CONTENT
+
 
 class _Meta(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -20,6 +22,9 @@ class _Meta(BaseModel):
 class NetworkShape(_Meta):
     hidden: list[int]
     embedding_dim: int
+    content_columns: int = N_CONTENT
+    """Width of the content row it scores: a model is served only by a context of that width
+    (rows stored before the field was kept are the seven-column context's)."""
 
 
 class Estimate(_Meta):

@@ -57,9 +57,10 @@ PREFERENCE_COLUMNS = tuple(range(len(PREFERENCE_FEATURES)))
 """The content columns holding the preference's match (zero-initialised MLP inputs)."""
 
 
-def prior_weights(scale: float = PRIOR_SCALE) -> np.ndarray:
-    """The linear weights that reproduce ``scale`` × :func:`vacrec.agent.context.prior_scores`."""
-    w = np.zeros(N_CONTENT, dtype=np.float32)
+def prior_weights(scale: float = PRIOR_SCALE, n_content: int = N_CONTENT) -> np.ndarray:
+    """The linear weights that reproduce ``scale`` × :func:`vacrec.agent.context.prior_scores`
+    (columns past the prior's own start at zero)."""
+    w = np.zeros(n_content, dtype=np.float32)
     w[PREFERENCE_TOP] = 1.0 / (1.0 + SKILL_TEXT_WEIGHT)
     w[SKILL_TOP] = SKILL_TEXT_WEIGHT / (1.0 + SKILL_TEXT_WEIGHT)
     w[INDUSTRY_SIZE] = SIZE_TIE_BREAK
@@ -83,19 +84,25 @@ class ContextualQNetwork(nn.Module):
         hidden: Sequence[int] = DEFAULT_HIDDEN,
         embedding_dim: int = DEFAULT_EMBEDDING,
         prior_scale: float = PRIOR_SCALE,
+        n_content: int = N_CONTENT,
     ) -> None:
         super().__init__()
         if n_skills < 0 or n_industries < 0 or embedding_dim < 1 or not hidden:
             raise ValueError("vocabulary sizes must be >= 0, embedding and hidden sizes positive")
+        if n_content < N_CONTENT:
+            raise ValueError(f"the content row has at least {N_CONTENT} columns, got {n_content}")
         if any(h < 1 for h in hidden):
             raise ValueError("vocabulary sizes must be >= 0, embedding and hidden sizes positive")
         self.n_skills = int(n_skills)
         self.n_industries = int(n_industries)
         self.hidden = tuple(int(h) for h in hidden)
         self.embedding_dim = int(embedding_dim)
+        self.n_content = int(n_content)
         self.skill_embedding = nn.Embedding(self.n_skills + 1, self.embedding_dim)
         self.industry_embedding = nn.Embedding(self.n_industries + 1, self.embedding_dim)
-        self.content_weights = nn.Parameter(torch.from_numpy(prior_weights(prior_scale)))
+        self.content_weights = nn.Parameter(
+            torch.from_numpy(prior_weights(prior_scale, self.n_content))
+        )
         self.gate_slope = nn.Parameter(torch.tensor(GATE_SLOPE))
         self.register_buffer("gate_bias", torch.tensor(GATE_BIAS))
         # Rated events per (skill, industry) the network was trained on (row/column 0:
@@ -106,9 +113,10 @@ class ContextualQNetwork(nn.Module):
         first = self.hidden[0]
         self.seeker_layer = nn.Linear(1 + self.embedding_dim, first)  # age, skill (+ bias)
         self.industry_layer = nn.Linear(self.embedding_dim, first, bias=False)
-        self.content_layer = nn.Linear(N_CONTENT, first, bias=False)
+        self.content_layer = nn.Linear(self.n_content, first, bias=False)
         with torch.no_grad():
             self.content_layer.weight[:, list(PREFERENCE_COLUMNS)] = 0.0
+            self.content_layer.weight[:, N_CONTENT:] = 0.0  # learnt only where logs fill them
         layers: list[nn.Module] = [nn.ReLU()]
         width = first
         for h in self.hidden[1:]:
@@ -134,7 +142,7 @@ class ContextualQNetwork(nn.Module):
         ages: torch.Tensor,  # float [B], scaled to [0, 1]
         skills: torch.Tensor,  # long [B], 0 = unknown
         industries: torch.Tensor,  # long [B, A] or [A], 0 = unknown
-        content: torch.Tensor,  # float [B, A, N_CONTENT]
+        content: torch.Tensor,  # float [B, A, n_content]
         strength: torch.Tensor | None = None,  # float [B, 1]: see match_strength
     ) -> torch.Tensor:
         """Q-values [B, A]. ``A`` may be a subset of the catalog's industries (training scores

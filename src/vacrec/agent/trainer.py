@@ -197,7 +197,12 @@ def _fit(t: Transitions, config: TrainConfig) -> TrainResult:
     skills = tuple(sorted({contexts.skills[i] for i in t.state}))
     industries = tuple(sorted({contexts.actions[a] for a in t.actions}))
     q_network = ContextualQNetwork(
-        len(skills), len(industries), config.hidden, config.embedding_dim, config.prior_scale
+        len(skills),
+        len(industries),
+        config.hidden,
+        config.embedding_dim,
+        config.prior_scale,
+        n_content=contexts.content.shape[-1],
     )
     model = QModel(q_network, skills, industries)
     target_network = copy.deepcopy(q_network)

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from vacrec.agent.context import ENCODING_VERSION
+from vacrec.agent.context import ENCODING_VERSION, N_CONTENT
 from vacrec.agent.model_meta import ModelMeta, NetworkShape
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
@@ -44,7 +44,9 @@ def describe(model: QModel, meta: ModelMeta, digest: str) -> ModelMeta:
             "industries": list(model.industries),
             "encoding_version": ENCODING_VERSION,
             "network": NetworkShape(
-                hidden=list(network.hidden), embedding_dim=network.embedding_dim
+                hidden=list(network.hidden),
+                embedding_dim=network.embedding_dim,
+                content_columns=network.n_content,
             ),
             "checksum": digest,
         }
@@ -67,6 +69,11 @@ def model_from_weights(
     meta = ModelMeta.parse(raw)
     if meta is None or meta.network is None:
         raise ModelRefused(f"model {version}: metadata this build cannot read")
+    if meta.network.content_columns != N_CONTENT:
+        raise ModelRefused(
+            f"model {version}: trained on {meta.network.content_columns} content columns, "
+            f"this build's context has {N_CONTENT}"
+        )
     try:
         network = ContextualQNetwork(
             len(meta.skills),
