@@ -4,6 +4,7 @@ the match, so neither moves a card nor the industry prior's features."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.place import choose, topic
@@ -67,3 +68,26 @@ def test_text_without_a_place_is_matched_as_typed() -> None:
     snapshot = CatalogSnapshot.from_records(1, CATALOG)
     text = "иллюстрации для детских книг"
     assert topic(text, snapshot.places.understand(text)) == text
+
+
+def test_a_posting_holding_every_word_outranks_a_short_one_holding_one() -> None:
+    """«преподаватель рисования»: a one-word title «Преподаватель» (of maths) has the higher
+    cosine, as cosine favours short postings; the drawing school's posting, long but holding
+    both words, ranks first once coverage counts (``COORDINATION``)."""
+    drawing = (
+        "Ведём занятия рисованием и живописью для детей и взрослых, акварель, гуашь, масло,"
+        " графика, скетчинг, выставки учеников, дружная команда, гибкий график, мастер-классы,"
+        " пленэры, композиция, рисунок, натюрморт, портрет, пейзаж"
+    )
+    records = [
+        _posting(1, "Преподаватель", "математика", "Образование", "Томск"),
+        _posting(2, "Преподаватель в школу рисования", drawing, "Образование", "Томск"),
+        _posting(3, "Рисование", "рисование", "Искусство", "Томск"),
+        _posting(4, "Бухгалтер", "учёт", "Искусство", "Томск"),
+    ]
+    snapshot = CatalogSnapshot.from_records(1, records)
+    match = snapshot.match("преподаватель рисования")
+    ranked = match.top_k("Образование", 2).items
+    assert [vid for vid, _ in ranked] == ["v2", "v1"]
+    covered = match.coverage(snapshot.cards.numbers_of(["v1", "v2"]))
+    assert covered[0] < 0.7 < covered[1] == pytest.approx(1.0)
