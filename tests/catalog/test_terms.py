@@ -56,3 +56,16 @@ def test_experience_phrases_do_not_become_query_terms() -> None:
     terms = query_terms("любая работа художником, можно без опыта")
     assert not any(t.startswith("опыт") for t in terms)
     assert "experi" not in query_terms("any artist job, no experience needed")
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("хочу любую работу иллюстратором", "иллюстратором"),
+        ("студент, ищу работу, подойдёт любая", ""),
+        ("можно работу художником", "художником"),
+        ("looking for any illustrator job, want to work", "illustrator"),
+    ],
+)
+def test_request_filler_words_are_no_query_terms(text: str, topic: str) -> None:
+    assert query_terms(text) == query_terms(topic)

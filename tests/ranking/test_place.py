@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vacrec.catalog.schema import CatalogRecord
-from vacrec.ranking.place import Places, Understood, UnknownArea, choose
+from vacrec.ranking.place import Places, Understood, UnknownArea, choose, topic
 from vacrec.ranking.snapshot import CatalogSnapshot
 
 AREAS = [
@@ -142,3 +142,28 @@ def test_a_city_reorders_strong_matches_but_never_lifts_a_weak_one() -> None:
     assert chosen[0].id == "v04"  # Moscow's drawing teacher
     assert chosen[-1].id == "v03"  # the Python teacher in Moscow: a weak match, last
     assert [c.place_match for c in chosen] == [True, False, False, True]
+
+
+def test_remote_said_in_the_words_puts_remote_matches_before_stronger_office_ones() -> None:
+    """«иллюстратор детских книг, удалённо»: an office illustrator elsewhere matches the words
+    best, and a remote one holds only «иллюстратор» (a weak match by coverage), but a seeker
+    who asked for remote work would not apply to the office; remote matches come first, the
+    office one after them, marked; a remote posting the words do not match comes last."""
+    records = [
+        _record(1, "Казань", "fullDay", "иллюстрации детских книг, сказки",
+                "Иллюстратор детских книг"),
+        _record(2, "Томск", "remote", "иллюстрации для журнала", "Иллюстратор"),
+        _record(3, "Томск", "remote", "верстка макетов", "Верстальщик"),
+    ]  # fmt: skip
+    records = [
+        CatalogRecord(**{**vars(r), "company": f"Студия {n}"}) for n, r in enumerate(records)
+    ]
+    snapshot = CatalogSnapshot.from_records(1, records)
+    text = "иллюстратор детских книг, удалённо"
+    wanted = snapshot.places.understand(text)
+    assert (wanted.work_format, wanted.format_from_words) == ("remote", True)
+    match = snapshot.match(topic(text, wanted))
+    plain = choose(match, snapshot.cards, "A", 3, Understood(), 3).items
+    assert plain[0].id == "v01"  # the office posting is the better match of the words
+    chosen = choose(match, snapshot.cards, "A", 3, wanted, 3).items
+    assert [(c.id, c.place_match) for c in chosen] == [("v02", True), ("v01", False), ("v03", True)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import tracemalloc
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,12 +56,25 @@ def reference_tfidf(records: list[CatalogRecord]) -> tuple[TfidfVectorizer, obje
     return vectorizer, matrix
 
 
-def test_scores_are_the_cosine_of_one_tfidf_over_the_catalog(catalog: list[CatalogRecord]):
+def coordinated(matrix: Any, query: Any) -> np.ndarray:
+    """Each row's cosine with the unit ``query`` times ``1 − c + c · coverage`` (coverage: the
+    query's squared weights of the terms the row holds; ``index.COORDINATION``)."""
+    cosine = (matrix @ query.T).toarray().ravel()
+    holds = (matrix != 0).astype(float)
+    coverage = (holds @ query.power(2).T).toarray().ravel()
+    weight = index_module.COORDINATION
+    factor: np.ndarray = cosine * (1.0 - weight + weight * coverage)
+    return factor
+
+
+def test_scores_are_the_coordinated_cosine_of_one_tfidf_over_the_catalog(
+    catalog: list[CatalogRecord],
+):
     # The lexical side alone (meaning's fusion is tested in test_meaning.py).
     snapshot = CatalogSnapshot.from_records(1, catalog, with_meaning=False)
     vectorizer, matrix = reference_tfidf(catalog)
     preference = "художник для игр, акварель"
-    expected = (matrix @ vectorizer.transform([preference]).T).toarray().ravel()
+    expected = coordinated(matrix, vectorizer.transform([preference]))
     cosine = {r.id: float(c) for r, c in zip(catalog, expected, strict=True)}
     art = [r for r in catalog if ART in r.industries]
 
@@ -258,7 +272,7 @@ def test_industry_whose_postings_have_no_content_words_falls_back():
     assert ids(ranked.items) == ["x"]
 
 
-def test_matches_brute_force_cosine_on_a_random_catalog():
+def test_matches_brute_force_coordinated_cosine_on_a_random_catalog():
     """Covers both accumulation paths: rare terms (sorted) and common terms (dense)."""
     rng = random.Random(7)
     words = [f"слово{chr(0x430 + i)}{chr(0x430 + j)}" for i in range(12) for j in range(12)]
@@ -273,7 +287,7 @@ def test_matches_brute_force_cosine_on_a_random_catalog():
     vectorizer.analyzer = query_terms
 
     for preference in [words[0], f"{common} {words[5]}", " ".join(rng.sample(words, 8)), common]:
-        expected = (matrix @ vectorizer.transform([preference]).T).toarray().ravel()
+        expected = coordinated(matrix, vectorizer.transform([preference]))
         ranked = index.top_k("G", preference, 10)
         best = np.sort(expected)[::-1][:10]
         assert [s for _, s in ranked.items] == pytest.approx(best.tolist(), abs=1e-6)

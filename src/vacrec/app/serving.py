@@ -22,7 +22,7 @@ from vacrec.agent.context import ContextEncoder, Contexts, content_match
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_industries
 from vacrec.app.vacancy_votes import VotedMatch, swap_cards
 from vacrec.ranking.index import MATCH_THRESHOLD, Match
-from vacrec.ranking.place import Understood, WorkFormat, choose, said_place
+from vacrec.ranking.place import Understood, WorkFormat, choose, said_place, topic
 from vacrec.ranking.snapshot import Card, CatalogSnapshot
 from vacrec.ranking.vote_prior import VotePrior, VoteTable
 from vacrec.store.events import SessionHistory
@@ -166,7 +166,7 @@ def decide(
     wanted = snapshot.places.understand(
         request.preference, request.area, _as_format(request.work_format)
     )
-    match = snapshot.match(request.preference)
+    match = snapshot.match(topic(request.preference, wanted))
     contexts = encoder.encode_one(
         request.age, request.skill, request.preference, snapshot.features_of(match)
     )

@@ -28,7 +28,7 @@ from vacrec.benchmarks.seeker_requests import LANGUAGES, SPLITS, SeekerRequest, 
 from vacrec.catalog.schema import CatalogRecord
 from vacrec.catalog.text import normalise
 from vacrec.domain import SkillVocabulary
-from vacrec.ranking.place import choose
+from vacrec.ranking.place import choose, topic
 from vacrec.ranking.snapshot import CatalogSnapshot
 
 CARDS = 5
@@ -42,12 +42,12 @@ def vacrec_server(snapshot: CatalogSnapshot) -> Server:
     encoder = ContextEncoder(snapshot, skill_texts(SkillVocabulary().skills))
 
     def serve(request: SeekerRequest) -> tuple[str, ...]:
-        match = snapshot.match(request.text)
+        wanted = snapshot.places.understand(request.text)
+        match = snapshot.match(topic(request.text, wanted))
         contexts = encoder.encode_one(
             request.age, request.skill, request.text, snapshot.features_of(match)
         )
         industry = snapshot.actions[int(greedy(CONTENT_PRIOR, contexts)[0])]
-        wanted = snapshot.places.understand(request.text)
         size = snapshot.index.size(industry)
         return tuple(
             c.id for c in choose(match, snapshot.cards, industry, CARDS, wanted, size).items

@@ -12,6 +12,10 @@
 - **English requests reach Russian postings.** The catalog is Russian; an English request's
   words are also looked up in a small glossary of the craft's words (:data:`GLOSSARY`) and
   their Russian counterparts are added to the query (queries only).
+- **Request filler weighs nothing.** «хочу», «любая работа», «ищу», «студент», "job",
+  "looking" say that someone wants a job, not which: they are taken out of the query
+  (:data:`FILLER`), so they neither match postings («Работа для студентов» in IT) nor move
+  the industry prior, which reads the same match.
 - **Experience is a wish, not a topic.** «без опыта», "no experience" and the like are taken
   out of the query (:func:`experience_wish` says what they ask for): the word «опыт» is in
   nearly every senior posting's requirements and otherwise pulls those up.
@@ -103,6 +107,23 @@ GLOSSARY: dict[str, str] = {
 """English words of the craft (looked up by their Snowball stems) → Russian words added to an
 English query."""
 
+_FILLER_WORDS = (
+    "хочу хочется хочет хотим хотел хотела хотелось подойдёт подойдут подходит подходящая"
+    " подходящую работа работу работы работой работе работать работаю поработать подработка"
+    " подработку подработки любая любой любую любые любое любых ищу ищем искать поиск можно"
+    " нужна нужен нужно вакансия вакансию вакансии интересует интересна рассмотрю"
+    " рассматриваю предложение предложения желательно готов готова студент студентка"
+    " студенты студентов студентам студентки студенческая"
+    " want wanted looking look seek seeking job jobs work working position positions vacancy"
+    " vacancies opportunity opportunities role roles anything something student students"
+    " hire hiring please"
+)
+FILLER = tuple(_FILLER_WORDS.split())
+"""Words of a request that ask for a job without saying which (Russian forms listed, as the
+stemmer keeps «работа» and «работать» apart): matched by their Snowball stems, so each listed
+form stands for the forms sharing its stem («работа», «работу», «работы»). «студент» still
+asks for postings without experience (:func:`experience_wish` reads the raw text)."""
+
 _EXPERIENCE = re.compile(
     r"(?:можно\s+)?без\s+опыта(?:\s+работы)?|no\s+(?:prior\s+)?experience(?:\s+(?:needed|required))?"
     r"|(?:with\s+)?\d+\+?\s+years?(?:\s+of)?\s+experience|опыт\w*(?:\s+от\s+\d+\s+\w+)?"
@@ -161,12 +182,13 @@ def _glossary() -> dict[str, list[str]]:
 
 
 _STEMMED_GLOSSARY = _glossary()
+_FILLER_STEMS = frozenset(stem for word in FILLER for stem in normalise(word))
 
 
 def query_terms(text: str) -> list[str]:
-    """The terms of a seeker's request: experience phrases out, glossary words in."""
+    """The terms of a seeker's request: experience phrases and filler out, glossary words in."""
     plain = _EXPERIENCE.sub(" ", text or "")
-    stems = normalise(plain)
+    stems = [stem for stem in normalise(plain) if stem not in _FILLER_STEMS]
     extra: list[str] = []
     for stem in stems:
         if not _CYRILLIC.search(stem):
@@ -174,4 +196,11 @@ def query_terms(text: str) -> list[str]:
     return with_roots(stems + extra)
 
 
-__all__ = ["document_terms", "experience_wish", "query_terms", "strip_addresses", "tokenize"]
+__all__ = [
+    "FILLER",
+    "document_terms",
+    "experience_wish",
+    "query_terms",
+    "strip_addresses",
+    "tokenize",
+]

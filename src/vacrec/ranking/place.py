@@ -24,7 +24,7 @@ from vacrec.catalog.schema import EXPERIENCES
 from vacrec.catalog.terms import ROOT_MARK, experience_wish
 from vacrec.catalog.text import normalise, stem_words, tokenize
 from vacrec.ranking.cards import CardTable
-from vacrec.ranking.index import Match
+from vacrec.ranking.index import MATCH_THRESHOLD, Match
 
 WorkFormat = Literal["any", "remote", "office"]
 WORK_FORMATS: tuple[str, ...] = ("any", "remote", "office")
@@ -302,6 +302,9 @@ def choose(
     if wanted.area is not None and wanted.area in cards.area_names:
         area_code = cards.area_names.index(wanted.area)
     placed = wanted.area is not None or wanted.work_format != "any"
+    # Remote said in the words: remote postings that match come before any other, however
+    # strong (an illustrator who wants remote work would not apply to an office elsewhere).
+    remote_said = wanted.work_format == "remote" and wanted.format_from_words
     skipped = len(exclude) + len(demote)
     total = industry_size + len(demote)
     pool = min(max(4 * k, 20) + skipped, POOL_MAX)
@@ -326,8 +329,21 @@ def choose(
         share = _strong_share(wanted)
         shown = [vid in demote for vid in ids] if demote else [False] * len(ids)
         covered = match.coverage(numbers, _place_terms(wanted)) if share > 0 else np.ones(len(ids))
+        scores = np.fromiter((score for _, score in ranked.items), np.float64, len(ids))
+        first = preferred & (scores >= MATCH_THRESHOLD) if remote_said else np.zeros(len(ids), bool)
         picked, duplicates = _pick(
-            ranked.items, numbers, keep, preferred, fit, shown, covered, cards, k, placed, share
+            ranked.items,
+            numbers,
+            keep,
+            preferred,
+            fit,
+            shown,
+            covered,
+            cards,
+            k,
+            placed,
+            share,
+            first,
         )
         enough = sum(1 for c in picked if c.place_match is not False) >= k
         # Or settled: k cards, none outside the place, and the pool already reaches weak
@@ -337,6 +353,8 @@ def choose(
             (c for c, kept in zip(covered.tolist(), keep, strict=True) if kept), default=0.0
         )
         reaches_weak = bool(ranked.items) and float(covered[-1]) < strong_from
+        if remote_said:  # and no remote match deeper in: the pool reaches non-matches
+            reaches_weak = reaches_weak and float(scores[-1]) < MATCH_THRESHOLD
         coverage_of = dict(zip(ids, covered.tolist(), strict=True))
         settled = (
             len(picked) == k
@@ -352,10 +370,10 @@ def choose(
 
 
 def _place_terms(wanted: Understood) -> Callable[[str], bool]:
-    """Whether an index term is the place or format the words said (a Moscow posting's
-    «Москва» is no better a match for «в Москве»: the place rules weigh it)."""
-    city = tuple(normalise(wanted.area)) if wanted.area and wanted.area_from_words else ()
-    remote = _REMOTE_STEMS if wanted.format_from_words else ()
+    """Whether an index term is the place or format asked for (a Moscow posting's «Москва»
+    is no better a match for «в Москве»: the place rules weigh it)."""
+    city = tuple(normalise(wanted.area)) if wanted.area else ()
+    remote = _REMOTE_STEMS if wanted.work_format == "remote" else ()
     prefixes = tuple(t.rstrip(ROOT_MARK) for t in city) + remote
     return lambda term: bool(prefixes) and term.rstrip(ROOT_MARK).startswith(prefixes)
 
@@ -371,6 +389,19 @@ def said_place(wanted: Understood) -> Callable[[str], bool]:
         return bool(stems) and all(is_place(stem) for stem in stems)
 
     return said
+
+
+def topic(text: str, wanted: Understood) -> str:
+    """``text`` without the words naming the place or format asked for: what the match reads.
+    «акварель в Москве» is about watercolour; left in, «Москве» matched every posting whose
+    address or boilerplate names Moscow, in whatever industry, and steered the industry
+    prior (to marketing); the place rules, not the match, weigh where a job is."""
+    if wanted.area is None and wanted.work_format != "remote":
+        return text
+    said = said_place(wanted)
+    words = tokenize(text)
+    kept = [w for w in words if not said(w)]
+    return text if len(kept) == len(words) else " ".join(kept)
 
 
 def _strong_share(wanted: Understood) -> float:
@@ -395,22 +426,26 @@ def _pick(
     k: int,
     placed: bool,
     strong_share: float,
+    first: np.ndarray,
 ) -> tuple[list[Chosen], int]:
-    """Cards not ``shown`` before in the session first, then those shown; in each, strong
-    matches first (see :data:`STRONG_SHARE`), then weak ones; in each, preferred candidates
-    first, then by experience fit, then in the match's order; a job once."""
+    """Cards not ``shown`` before in the session first, then those shown; in each, those
+    ``first`` says (remote matches when the words ask for remote work), then strong matches
+    (see :data:`STRONG_SHARE`), then weak ones; in each, preferred candidates first, then by
+    experience fit, then in the match's order; a job once."""
     picked: list[Chosen] = []
     jobs: set[int] = set()
     duplicates = 0
     # Python lists, read once: indexing NumPy arrays element by element in the loops below
     # made a NumPy scalar per access.
-    keeps, prefer, fits = keep.tolist(), preferred.tolist(), fit.tolist()
+    keeps, prefer, fits, firsts = keep.tolist(), preferred.tolist(), fit.tolist(), first.tolist()
     number_of = numbers.tolist()
     kept = [i for i in range(len(items)) if keeps[i]]
     coverage = covered.tolist()
     best = max((coverage[i] for i in kept), default=0.0)
     weak = [coverage[i] < strong_share * best for i in range(len(items))]
-    order = sorted(kept, key=lambda i: (shown[i], weak[i], not prefer[i], fits[i]))  # stable
+    order = sorted(
+        kept, key=lambda i: (shown[i], not firsts[i], weak[i], not prefer[i], fits[i])
+    )  # stable
     for i in order:
         number = number_of[i]
         job = cards.job(number)
