@@ -51,6 +51,7 @@ from vacrec.service.rate_limits import RateLimits
 from vacrec.service.readiness import DatabaseProbe
 from vacrec.service.recommender import Recommender
 from vacrec.store.db import DbTimeouts, database_problem, make_engine, migrate
+from vacrec.store.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +215,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.metrics = metrics
         app.state.readiness = DatabaseProbe(engine, settings)
+        # Concurrent requests' events and ratings share one transaction and one commit.
+        writes = GroupCommit(engine, timeout_s=settings.db_timeout_s)
         app.state.recommender = Recommender(
-            engine, settings, snapshots, models, metrics, votes=votes
+            engine, settings, snapshots, models, metrics, votes=votes, writes=writes
         )
         log.info(
             "serving catalog %s with model %s",
@@ -230,6 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            writes.close()
             snapshots.stop()
             models.stop()
             votes.stop()
