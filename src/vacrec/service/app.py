@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from vacrec.app.group_commit import GroupCommit
 from vacrec.app.models import ModelHolder
 from vacrec.app.snapshots import SnapshotHolder
 from vacrec.app.vacancy_votes import VoteHolder
@@ -51,7 +52,6 @@ from vacrec.service.rate_limits import RateLimits
 from vacrec.service.readiness import DatabaseProbe
 from vacrec.service.recommender import Recommender
 from vacrec.store.db import DbTimeouts, database_problem, make_engine, migrate
-from vacrec.store.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 

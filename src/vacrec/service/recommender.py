@@ -52,7 +52,7 @@ from vacrec.service.metrics import Metrics
 from vacrec.store import events
 from vacrec.store.db import utcnow
 from vacrec.store.events import SessionHistory
-from vacrec.store.group_commit import EachAlone, Writes
+from vacrec.store.writes import EachAlone, Writes
 
 
 @dataclass(frozen=True)

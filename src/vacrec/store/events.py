@@ -4,7 +4,7 @@ An event is one served recommendation; feedback is its reward. The database,
 not this process, guarantees one feedback per event (the unique constraint on
 ``feedback.event_id``), so two workers racing on the same event give one 200
 and one 409, never two rows or a 500. Given an engine, each write commits alone;
-given :class:`~vacrec.store.group_commit.Writes` (the service's group commit), a
+given :class:`~vacrec.store.writes.Writes` (the server's group commit), a
 write may share its transaction with other requests' writes, and returns once
 that transaction committed.
 """
@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from vacrec.domain import as_utc
 from vacrec.errors import AlreadyRated, FeedbackExpired, InvalidFeedback, UnknownEvent
 from vacrec.store.db import utcnow
-from vacrec.store.group_commit import Writes, writes_of
 from vacrec.store.tables import events, feedback, model_promotions, models
+from vacrec.store.writes import Writes, writes_of
 
 
 @dataclass(frozen=True)

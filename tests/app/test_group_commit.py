@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Connection, Engine, event, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from vacrec.app.group_commit import CommitTimeout, GroupCommit
 from vacrec.errors import AlreadyRated, UnknownEvent
 from vacrec.store import events as store
 from vacrec.store.db import (
@@ -24,7 +25,6 @@ from vacrec.store.db import (
     migrate,
     utcnow,
 )
-from vacrec.store.group_commit import CommitTimeout, GroupCommit
 from vacrec.store.tables import catalog_versions, events, feedback
 
 THREADS = 32

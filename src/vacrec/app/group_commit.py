@@ -1,12 +1,13 @@
 """Group commit: the writes of concurrent requests in one process share one transaction.
 
 Every served recommendation and every rating is one small write. Committed one by one,
-each pays its own transaction: a pooled connection's checkout and ping, BEGIN, COMMIT and,
-on PostgreSQL, a WAL flush to disk (on SQLite a turn at the write lock). Here one writer
-thread takes every write waiting when it comes free, runs them in one transaction and
-commits once; each caller gets its own result only after that commit returned, so what a
-request acknowledges is durable. Nothing waits for company: a write that finds the writer
-idle is committed at once, alone; batches form only while a commit is under way.
+each pays its own transaction: a pooled connection's checkout, BEGIN and COMMIT, on
+PostgreSQL a ping and a flush of the WAL to disk, on SQLite a turn at the write lock.
+Here one writer thread takes every write waiting when it comes free, runs them in one
+transaction and commits once; each caller gets its own result only after that commit
+returned, so what a request acknowledges is durable. Nothing waits for company: a write
+that finds the writer idle is committed at once, alone; batches form only while a commit
+is under way.
 
 Failures stay with their own requests. When the database cannot take writes (locked, disk
 full, read-only, unreachable, timed out) every write of that batch gets the error, which
@@ -24,12 +25,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
 from vacrec.store.db import database_problem
+from vacrec.store.writes import EachAlone
 
 T = TypeVar("T")
 
@@ -37,28 +39,6 @@ MAX_BATCH = 64
 """Most writes one transaction takes: a bound on how long a batch holds its locks."""
 
 _DEADLOCK = "40P01"  # PostgreSQL deadlock_detected: two batches crossed; alone they pass
-
-
-class Writes(Protocol):
-    """Something that runs a write in a transaction and returns its result once committed."""
-
-    def run(self, write: Callable[[Connection], T], /) -> T: ...
-
-
-@dataclass(frozen=True)
-class EachAlone:
-    """One transaction per write: for commands and tests that write from one thread."""
-
-    engine: Engine
-
-    def run(self, write: Callable[[Connection], T], /) -> T:
-        with self.engine.begin() as conn:
-            return write(conn)
-
-
-def writes_of(target: Engine | Writes) -> Writes:
-    """``target`` as :class:`Writes` (an engine writes each in its own transaction)."""
-    return EachAlone(target) if isinstance(target, Engine) else target
 
 
 class CommitTimeout(sa_exc.TimeoutError):
