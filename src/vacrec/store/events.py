@@ -177,11 +177,15 @@ def _feedback_of_event(
     client: str | None,
 ) -> StoredFeedback:
     """:func:`record_feedback`'s checks and insert, inside the caller's transaction."""
-    row = conn.execute(select(events).where(events.c.id == event_id)).first()
+    # The event and whether it is rated in one query: a round trip less in every rating.
+    row = conn.execute(
+        select(events, feedback.c.id.label("rated_by"))
+        .select_from(events.outerjoin(feedback, feedback.c.event_id == events.c.id))
+        .where(events.c.id == event_id)
+    ).first()
     if row is None:
         raise UnknownEvent(f"event_id: no recommendation {event_id!r}", field="event_id")
-    rated = conn.execute(select(feedback.c.id).where(feedback.c.event_id == event_id)).first()
-    if rated is not None:
+    if row.rated_by is not None:
         raise AlreadyRated(f"event_id: {event_id!r} already has feedback", field="event_id")
     if utcnow() - as_utc(row.created_at) > timedelta(seconds=ttl_s):
         raise FeedbackExpired(
