@@ -6,13 +6,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, event, func, insert, select
+from sqlalchemy import Engine, event, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from tests.writer_hold import WAIT_S, wait_queued, writer_held
 from vacrec.app.group_commit import CommitTimeout, GroupCommit
 from vacrec.errors import AlreadyRated, UnknownEvent
 from vacrec.store import events as store
@@ -28,7 +29,6 @@ from vacrec.store.db import (
 from vacrec.store.tables import catalog_versions, events, feedback
 
 THREADS = 32
-WAIT_S = 60.0  # generous bound for a test's own waits; the code's bounds are under test
 
 
 def _new_event(event_id: str) -> store.NewEvent:
@@ -77,38 +77,6 @@ def group_commit(engine: Engine, timeout_s: float = WAIT_S) -> Iterator[GroupCom
         yield writes
     finally:
         writes.close()
-
-
-@contextmanager
-def writer_held(writes: GroupCommit) -> Iterator[None]:
-    """The writer thread busy in a transaction of its own until the block ends, so that the
-    writes submitted meanwhile queue up for the next batch (the hold goes on even when its
-    own caller times out first)."""
-    inside, release = threading.Event(), threading.Event()
-
-    def hold(conn: Connection) -> None:
-        inside.set()
-        release.wait(WAIT_S)
-
-    def holder() -> None:
-        with suppress(CommitTimeout):
-            writes.run(hold)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    assert inside.wait(WAIT_S)
-    try:
-        yield
-    finally:
-        release.set()
-        thread.join(WAIT_S)
-
-
-def wait_queued(writes: GroupCommit, count: int) -> None:
-    """Until ``count`` writes wait in the queue (the threads submitting them are running)."""
-    done = threading.Event()
-    while writes.queued < count:
-        done.wait(0.01)
 
 
 def in_threads(calls: list[Callable[[], Any]]) -> tuple[list[Any], list[threading.Thread]]:
