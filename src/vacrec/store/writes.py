@@ -19,7 +19,10 @@ T = TypeVar("T")
 
 
 class Writes(Protocol):
-    """Runs a write in a transaction and returns its result once that committed."""
+    """Runs a write in a transaction and returns its result once that committed.
+
+    A write may run more than once (a shared transaction rolled back, then the write alone):
+    it does SQL on the connection it is given and nothing else."""
 
     def run(self, write: Callable[[Connection], T], /) -> T: ...
 
