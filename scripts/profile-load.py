@@ -8,12 +8,15 @@ Usage (from the project root):
 The run of `vacrec bench load` (a fresh store of the catalog, `vacrec serve --workers N`,
 N seekers recommend -> feedback after a 1 s warm-up), measured from outside: the CPU
 seconds the server's processes, this process (the load clients) and, on PostgreSQL, the
-server's own backends (found by the ``application_name`` the store's URL gives them) spent
-during the measured seconds, each divided by the HTTP requests served; the share of the
-machine's cores they used; and, on PostgreSQL, the transactions committed in the store's
-database per write (an event or a rating), which group commit brings below 1. Prints one
-JSON line. What the rest of the machine did meanwhile is not counted: compare runs made
-under the same load (`uptime`).
+backends of the store's database spent during the measured seconds, each divided by the
+HTTP requests served; the share of the machine's cores they used; and, on PostgreSQL, per
+write (an event or a rating) the transactions committed in the store's database, which
+group commit brings below 1, and the connections opened (a pool too small for the threads
+writing at once closes and reopens them; their backends' CPU is then missed above). On
+PostgreSQL the store is a database of its own on `VACREC_TEST_POSTGRES_URL`'s server
+(dropped afterwards), so those counts are this run's alone (PostgreSQL flushes them about
+once a second: read them as approximate). Prints one JSON line. What the rest of the
+machine did meanwhile is not counted: compare runs made under the same load (`uptime`).
 """
 
 from __future__ import annotations
@@ -24,13 +27,17 @@ import json
 import os
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from vacrec.app.ingest import ingest_paths
 from vacrec.benchmarks.load import (
     CLIENTS,
+    POSTGRES_URL,
     WARMUP_S,
     ServeProcess,
     fresh_store,
@@ -42,7 +49,6 @@ from vacrec.store.db import make_engine, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT.parent / "shared" / "data" / "hh_artist_vacancies_2023.xlsx"
-APPLICATION = "vacrec-profile-load"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -70,23 +76,46 @@ def group_pids(pgid: int) -> list[int]:
 
 
 def backend_pids(engine: Engine) -> list[int]:
-    """PostgreSQL backends serving this run's server (by application_name)."""
+    """PostgreSQL backends connected to the store's database (the server's, by now)."""
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-            {"name": APPLICATION},
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
         )
         return [int(row[0]) for row in rows]
 
 
-def committed(engine: Engine) -> int:
-    """Transactions committed so far in the store's database (all its users)."""
+@contextmanager
+def own_database(database: str, work: Path) -> Iterator[tuple[str, str]]:
+    """``fresh_store``, but a PostgreSQL store is a database of its own (dropped after)."""
+    if database != "postgres":
+        with fresh_store(database, work) as store:
+            yield store
+        return
+    name = f"profile_load_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield "postgres", make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def counters(engine: Engine) -> tuple[int, int]:
+    """Transactions committed and sessions opened so far in the store's database."""
     with engine.connect() as conn:
-        return int(
-            conn.execute(
-                text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-            ).scalar_one()
-        )
+        row = conn.execute(
+            text(
+                "SELECT xact_commit, sessions FROM pg_stat_database "
+                "WHERE datname = current_database()"
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
 
 def main() -> None:
@@ -99,9 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vacrec-profile-load-") as tmp:
         work = Path(tmp)
-        with fresh_store(args.database, work) as (kind, url):
-            if kind == "postgres":
-                url += f"&application_name={APPLICATION}"
+        with own_database(args.database, work) as (kind, url):
             engine = make_engine(url)
             migrate(engine)
             ingest_paths(engine, [args.catalog])
@@ -124,12 +151,12 @@ def measure(server: ServeProcess, engine: Engine | None, args: argparse.Namespac
     servers = group_pids(server.process.pid)
     backends = backend_pids(engine) if engine is not None else []
     before = {pid: cpu_seconds(pid) for pid in servers + backends}
-    commits_before = committed(engine) if engine is not None else 0
+    counted_before = counters(engine) if engine is not None else (0, 0)
     own_before, started = os.times(), time.monotonic()
     stats = asyncio.run(run_load(server.url, args.seconds, args.clients))
     own_after, elapsed = os.times(), time.monotonic() - started
     spent = {pid: cpu_seconds(pid) - before[pid] for pid in before}
-    commits = committed(engine) - commits_before if engine is not None else None
+    counted = counters(engine) if engine is not None else None
     requests = sum(stats.statuses.values())
     writes = len(stats.latencies["recommend"]) + len(stats.latencies["feedback"])
     parts = {
@@ -149,7 +176,12 @@ def measure(server: ServeProcess, engine: Engine | None, args: argparse.Namespac
         "cores_used": {k: round(v / elapsed, 2) for k, v in parts.items()},
         "cores": os.cpu_count(),
         "load_average": os.getloadavg(),
-        "commits_per_write": None if commits is None else round(commits / writes, 3),
+        "commits_per_write": None
+        if counted is None
+        else round((counted[0] - counted_before[0]) / writes, 3),
+        "sessions_per_write": None
+        if counted is None
+        else round((counted[1] - counted_before[1]) / writes, 3),
     }
 
 
