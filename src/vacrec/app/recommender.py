@@ -52,6 +52,7 @@ from vacrec.ranking.vote_prior import VotePrior
 from vacrec.store import events
 from vacrec.store.db import utcnow
 from vacrec.store.events import SessionHistory
+from vacrec.store.writes import EachAlone, Writes
 
 
 class ServingMetrics(Protocol):
@@ -128,8 +129,12 @@ class Recommender:
         metrics: ServingMetrics | None = None,
         seed: int | None = None,
         votes: VoteHolder | None = None,
+        writes: Writes | None = None,
     ) -> None:
         self.engine = engine
+        # Where events and ratings are written: the server's group commit shares one
+        # transaction among concurrent requests; in-process use commits each alone.
+        self.writes = writes if writes is not None else EachAlone(engine)
         # Per-vacancy votes (app/vacancy_votes.py); a holder nobody started reads on refresh().
         self.votes = votes if votes is not None else VoteHolder(engine, settings.model_poll_s)
         self.vote_prior = VotePrior(
@@ -270,7 +275,7 @@ class Recommender:
             source=source,
             client=client,
         )
-        events.insert_event(self.engine, event)
+        events.insert_event(self.writes, event)
         if self.metrics is not None:
             self.metrics.observe_event(source, request.explore)
         session = None
@@ -324,7 +329,7 @@ class Recommender:
         if votes is not None and not votes:  # an empty list would close the event unrated
             raise InvalidRequest("votes: give at least one vote", field="votes")
         stored = events.record_feedback(
-            self.engine,
+            self.writes,
             event_id,
             ttl_s=self.settings.feedback_ttl_s,
             votes=None if votes is None else [(str(v), int(s)) for v, s in votes],
@@ -357,7 +362,7 @@ class Recommender:
         skill = self._check_state(age, skill)
         if event_id is not None:
             stored = events.record_feedback(
-                self.engine,
+                self.writes,
                 event_id,
                 ttl_s=self.settings.feedback_ttl_s,
                 cum_reward=cum_reward,
@@ -375,7 +380,7 @@ class Recommender:
                     field="cum_reward",
                 )
             stored = events.record_legacy_feedback(
-                self.engine,
+                self.writes,
                 age=age,
                 skill=skill,
                 action=action,

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from vacrec.app.group_commit import GroupCommit
 from vacrec.app.models import ModelHolder
 from vacrec.app.recommender import Recommender
 from vacrec.app.snapshots import SnapshotHolder
@@ -214,8 +215,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.metrics = metrics
         app.state.readiness = DatabaseProbe(engine, settings)
+        # Concurrent requests' events and ratings share one transaction and one commit.
+        writes = GroupCommit(engine, timeout_s=settings.db_timeout_s)
         app.state.recommender = Recommender(
-            engine, settings, snapshots, models, metrics, votes=votes
+            engine, settings, snapshots, models, metrics, votes=votes, writes=writes
         )
         log.info(
             "serving catalog %s with model %s",
@@ -230,6 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            writes.close()
             snapshots.stop()
             models.stop()
             votes.stop()

@@ -1,9 +1,12 @@
-"""Writing events and their feedback, each write one transaction.
+"""Writing events and their feedback, each write in one transaction.
 
 An event is one served recommendation; feedback is its reward. The database,
 not this process, guarantees one feedback per event (the unique constraint on
 ``feedback.event_id``), so two workers racing on the same event give one 200
-and one 409, never two rows or a 500.
+and one 409, never two rows or a 500. Given an engine, each write commits alone;
+given :class:`~vacrec.store.writes.Writes` (the server's group commit), a
+write may share its transaction with other requests' writes, and returns once
+that transaction committed.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
@@ -21,6 +25,7 @@ from vacrec.domain import as_utc
 from vacrec.errors import AlreadyRated, FeedbackExpired, InvalidFeedback, UnknownEvent
 from vacrec.store.db import utcnow
 from vacrec.store.tables import events, feedback, model_promotions, models
+from vacrec.store.writes import Writes, writes_of
 
 
 @dataclass(frozen=True)
@@ -63,33 +68,36 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "")
 
 
-def insert_event(engine: Engine, event: NewEvent) -> None:
-    """Store one served recommendation (one transaction)."""
-    with engine.begin() as conn:
-        # Values as parameters, not .values(): the compiled INSERT is cached and reused.
-        conn.execute(
-            insert(events),
-            {
-                "id": event.id,
-                "created_at": event.created_at,
-                "session_id": event.session_id,
-                "age": event.age,
-                "skill": event.skill,
-                "preference": _storable(event.preference),
-                "action": event.action,
-                "industry": event.industry,
-                "propensity": event.propensity,
-                "explore": event.explore,
-                "model_version": event.model_version,
-                "catalog_version": event.catalog_version,
-                "shown": list(event.shown),
-                "source": event.source,
-                "client": event.client,
-                "card_propensities": None
-                if event.card_propensities is None
-                else list(event.card_propensities),
-            },
-        )
+def insert_event(db: Engine | Writes, event: NewEvent) -> None:
+    """Store one served recommendation; returns once it is committed."""
+    writes_of(db).run(partial(_insert_event, event=event))
+
+
+def _insert_event(conn: Connection, event: NewEvent) -> None:
+    # Values as parameters, not .values(): the compiled INSERT is cached and reused.
+    conn.execute(
+        insert(events),
+        {
+            "id": event.id,
+            "created_at": event.created_at,
+            "session_id": event.session_id,
+            "age": event.age,
+            "skill": event.skill,
+            "preference": _storable(event.preference),
+            "action": event.action,
+            "industry": event.industry,
+            "propensity": event.propensity,
+            "explore": event.explore,
+            "model_version": event.model_version,
+            "catalog_version": event.catalog_version,
+            "shown": list(event.shown),
+            "source": event.source,
+            "client": event.client,
+            "card_propensities": None
+            if event.card_propensities is None
+            else list(event.card_propensities),
+        },
+    )
 
 
 def reward_of(cum_reward: int) -> float:
@@ -129,7 +137,7 @@ def _insert_feedback(conn: Connection, **values: object) -> None:
 
 
 def record_feedback(
-    engine: Engine,
+    db: Engine | Writes,
     event_id: str,
     *,
     ttl_s: float,
@@ -147,61 +155,78 @@ def record_feedback(
     if (votes is None) == (cum_reward is None):
         raise InvalidFeedback("give exactly one of 'votes' or 'cum_reward'", field="votes")
     try:
-        with engine.begin() as conn:
-            row = conn.execute(select(events).where(events.c.id == event_id)).first()
-            if row is None:
-                raise UnknownEvent(f"event_id: no recommendation {event_id!r}", field="event_id")
-            rated = conn.execute(
-                select(feedback.c.id).where(feedback.c.event_id == event_id)
-            ).first()
-            if rated is not None:
-                raise AlreadyRated(f"event_id: {event_id!r} already has feedback", field="event_id")
-            if utcnow() - as_utc(row.created_at) > timedelta(seconds=ttl_s):
-                raise FeedbackExpired(
-                    f"event_id: {event_id!r} is older than {ttl_s:g} s and takes no feedback",
-                    field="event_id",
-                )
-            if expect:
-                _check_event_matches(row, expect)
-            shown = tuple(row.shown)
-            if votes is not None:
-                total = _sum_votes(votes, shown)
-                stored_votes: list[dict[str, object]] | None = [
-                    {"vacancy_id": v, "vote": s} for v, s in votes
-                ]
-            else:
-                assert cum_reward is not None
-                if isinstance(cum_reward, bool) or abs(cum_reward) > len(shown):
-                    raise InvalidFeedback(
-                        f"cum_reward: |{cum_reward}| is larger than the {len(shown)} "
-                        "vacancies shown",
-                        field="cum_reward",
-                    )
-                total, stored_votes = cum_reward, None
-            reward = reward_of(total)
-            _insert_feedback(
-                conn,
-                event_id=event_id,
-                age=row.age,
-                skill=row.skill,
-                action=row.action,
-                industry=row.industry,
-                cum_reward=total,
-                reward=reward,
-                votes=stored_votes,
-                legacy=False,
-                client=client,
+        return writes_of(db).run(
+            lambda conn: _feedback_of_event(
+                conn, event_id, ttl_s, votes, cum_reward, expect, client
             )
+        )
     except IntegrityError:
         # Another request stored this event's feedback between our check and our insert.
         raise AlreadyRated(
             f"event_id: {event_id!r} already has feedback", field="event_id"
         ) from None
+
+
+def _feedback_of_event(
+    conn: Connection,
+    event_id: str,
+    ttl_s: float,
+    votes: Sequence[tuple[str, int]] | None,
+    cum_reward: int | None,
+    expect: dict[str, object] | None,
+    client: str | None,
+) -> StoredFeedback:
+    """:func:`record_feedback`'s checks and insert, inside the caller's transaction."""
+    # The event and whether it is rated in one query: a round trip less in every rating.
+    row = conn.execute(
+        select(events, feedback.c.id.label("rated_by"))
+        .select_from(events.outerjoin(feedback, feedback.c.event_id == events.c.id))
+        .where(events.c.id == event_id)
+    ).first()
+    if row is None:
+        raise UnknownEvent(f"event_id: no recommendation {event_id!r}", field="event_id")
+    if row.rated_by is not None:
+        raise AlreadyRated(f"event_id: {event_id!r} already has feedback", field="event_id")
+    if utcnow() - as_utc(row.created_at) > timedelta(seconds=ttl_s):
+        raise FeedbackExpired(
+            f"event_id: {event_id!r} is older than {ttl_s:g} s and takes no feedback",
+            field="event_id",
+        )
+    if expect:
+        _check_event_matches(row, expect)
+    shown = tuple(row.shown)
+    if votes is not None:
+        total = _sum_votes(votes, shown)
+        stored_votes: list[dict[str, object]] | None = [
+            {"vacancy_id": v, "vote": s} for v, s in votes
+        ]
+    else:
+        assert cum_reward is not None
+        if isinstance(cum_reward, bool) or abs(cum_reward) > len(shown):
+            raise InvalidFeedback(
+                f"cum_reward: |{cum_reward}| is larger than the {len(shown)} vacancies shown",
+                field="cum_reward",
+            )
+        total, stored_votes = cum_reward, None
+    reward = reward_of(total)
+    _insert_feedback(
+        conn,
+        event_id=event_id,
+        age=row.age,
+        skill=row.skill,
+        action=row.action,
+        industry=row.industry,
+        cum_reward=total,
+        reward=reward,
+        votes=stored_votes,
+        legacy=False,
+        client=client,
+    )
     return StoredFeedback(event_id=event_id, cum_reward=total, reward=reward)
 
 
 def record_legacy_feedback(
-    engine: Engine,
+    db: Engine | Writes,
     *,
     age: int,
     skill: str,
@@ -223,18 +248,25 @@ def record_legacy_feedback(
     reward = reward_of(cum_reward)
     values = {"age": age, "skill": skill, "action": action, "industry": industry}
     values |= {"cum_reward": cum_reward, "reward": reward, "votes": None, "client": client}
+    writes = writes_of(db)
     try:
-        with engine.begin() as conn:
-            event_id = _unrated_legacy_event(
-                conn, ttl_s=ttl_s, shown_at_least=abs(cum_reward), **values
-            )
-            _insert_feedback(conn, event_id=event_id, legacy=event_id is None, **values)
+        event_id = writes.run(
+            partial(_legacy_feedback, ttl_s=ttl_s, shown_at_least=abs(cum_reward), values=values)
+        )
     except IntegrityError:
         # A concurrent write took that event between our read and our insert: store apart.
         event_id = None
-        with engine.begin() as conn:
-            _insert_feedback(conn, event_id=None, legacy=True, **values)
+        writes.run(lambda conn: _insert_feedback(conn, event_id=None, legacy=True, **values))
     return StoredFeedback(event_id=event_id, cum_reward=cum_reward, reward=reward)
+
+
+def _legacy_feedback(
+    conn: Connection, ttl_s: float, shown_at_least: int, values: dict[str, object]
+) -> str | None:
+    """Store a legacy write, tied to the event it answers when one is found (its id)."""
+    event_id = _unrated_legacy_event(conn, ttl_s=ttl_s, shown_at_least=shown_at_least, **values)
+    _insert_feedback(conn, event_id=event_id, legacy=event_id is None, **values)
+    return event_id
 
 
 def _unrated_legacy_event(
