@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 import sqlite3
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, event, insert, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from vacrec.store.db import (
@@ -21,7 +22,9 @@ from vacrec.store.db import (
     commit_heartbeat,
     database_problem,
     make_engine,
+    may_idle_while_computing,
     migrate,
+    read_transaction,
     utcnow,
 )
 from vacrec.store.tables import catalog_versions, heartbeats
@@ -106,6 +109,23 @@ def test_postgres_lock_timeout_is_named_locked(postgres_url: str) -> None:
     assert database_problem(caught.value) == LOCKED
     other.dispose()
     engine.dispose()
+
+
+@pytest.mark.parametrize("lifted", [False, True])
+def test_a_snapshot_read_may_idle_while_it_computes(postgres_url: str, lifted: bool) -> None:
+    # A session idle in its transaction past the bound is ended, except a read transaction
+    # told that its caller computes between reads (a snapshot build).
+    engine = make_engine(postgres_url, DbTimeouts(idle_in_transaction_s=0.5))
+    ended = nullcontext() if lifted else pytest.raises(DBAPIError, match="idle-in-transaction")
+    try:
+        with ended, read_transaction(engine) as conn:
+            if lifted:
+                may_idle_while_computing(conn)
+            conn.execute(text("SELECT 1"))
+            time.sleep(1.5)  # computing, three times the bound
+            assert conn.execute(text("SELECT 2")).scalar() == 2
+    finally:
+        engine.dispose()
 
 
 def test_a_server_that_never_answers_costs_the_connect_timeout() -> None:

@@ -31,7 +31,7 @@ from vacrec.store.catalog import (
     current_catalog_version,
     stream_catalog_records,
 )
-from vacrec.store.db import read_transaction
+from vacrec.store.db import may_idle_while_computing, read_transaction
 
 __all__ = ["SnapshotHolder", "build_lock", "default_cache_folder", "load_snapshot"]
 
@@ -111,6 +111,7 @@ def _build(
     """Build the current catalog's snapshot while streaming its rows, all in one read
     transaction (one consistent version; no vacancy is held longer than it takes to add)."""
     with read_transaction(engine) as conn:
+        may_idle_while_computing(conn)
         version = current_catalog_version(conn)
         actions = tuple(catalog_industries(conn))
         snapshot = CatalogSnapshot.from_records(

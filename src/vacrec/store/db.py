@@ -245,6 +245,16 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def may_idle_while_computing(conn: Connection) -> None:
+    """Let this read transaction sit idle while its caller computes between reads (a snapshot
+    build reads the catalog in one transaction, then encodes and indexes it before the
+    transaction ends). On PostgreSQL it lifts ``idle_in_transaction_session_timeout`` for this
+    transaction only: under load the build outlasted the service's 30 s and the server died
+    at startup. It holds only share locks; every statement stays bounded. SQLite: nothing."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
+
+
 def without_write_lock(conn: Connection) -> Connection:
     """``conn``, whose transactions from now on begin as :func:`read_transaction`'s do: on
     SQLite they read a snapshot and may write only TEMP tables, taking no lock a writer
