@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vacrec.catalog.schema import CatalogRecord
+from vacrec.ranking.cards import job_key
 from vacrec.ranking.place import Places, Understood, UnknownArea, choose, topic
 from vacrec.ranking.snapshot import CatalogSnapshot
 
@@ -167,3 +168,13 @@ def test_remote_said_in_the_words_puts_remote_matches_before_stronger_office_one
     assert plain[0].id == "v01"  # the office posting is the better match of the words
     chosen = choose(match, snapshot.cards, "A", 3, wanted, 3).items
     assert [(c.id, c.place_match) for c in chosen] == [("v02", True), ("v01", False), ("v03", True)]
+
+
+def test_one_job_whatever_alias_its_company_is_shown_with() -> None:
+    # The 2023 catalog shows Fntastic both ways; its 3D Character Artist filled two slots.
+    same = job_key("3D Character Artist", "Fntastic") == job_key(
+        "3D Character Artist", "Fntastic» (Фнтастик)"
+    )
+    assert same
+    assert job_key("3D Character Artist", "Fntastic") != job_key("3D Character Artist", "Playrix")
+    assert job_key("3D Character Artist", "Fntastic") != job_key("2D Character Artist", "Fntastic")

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import hashlib
 import os
+import re
 import tempfile
 import weakref
 from array import array
@@ -67,11 +68,16 @@ class Card:
         return self.schedule == REMOTE
 
 
+_ALIAS = re.compile(r"\([^()]*\)")
+"""A bracketed part of an employer's name: hh.ru shows one company as «Fntastic» in one
+posting and «Fntastic» (Фнтастик)» in another."""
+
+
 def job_key(name: str, company: str | None) -> int:
     """One number per job: the same title (letter case, punctuation and ё aside) at the same
-    company is one job however many cities it is posted in."""
+    company (a bracketed alias aside) is one job however many cities it is posted in."""
     title = " ".join(tokenize(name))
-    employer = " ".join(tokenize(company or ""))
+    employer = " ".join(tokenize(_ALIAS.sub(" ", company or "")))
     digest = hashlib.blake2b(f"{title}\x1f{employer}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
 
