@@ -52,6 +52,11 @@ BATCH_SIZE = 2_000
 HIDDEN_BATCH = 500
 """New vacancies written unpublished per transaction: ~0.1 s of SQLite's write lock on 2
 shared cores, well inside the 2.4 s a serving write waits for it."""
+WRITE_PAUSE_MIN_S = 0.1
+"""SQLite: the least pause after each of the ingest's short write transactions (and at least
+as long as the transaction held the lock). SQLite's busy wait polls, sleeping up to 100 ms
+between tries: back-to-back transactions left a serving write no gap to find, delaying it
+up to 2.7 s (one slice of a benchmark run), near the 2.4 s after which it is a 503."""
 INGEST_LOCK_WAIT_S = 300.0
 """How long an ingest waits for another's publishing (its unpublished writes and commit)."""
 TRAINING_SAMPLE = 20_000
@@ -185,9 +190,11 @@ def _stage_and_publish(
         with_write_lock(conn)
         writer.touch_seen()
         while True:  # the new vacancies, unpublished, a short transaction each
+            started = time.perf_counter()
             with conn.begin():
                 if not writer.hide_new(min(batch_size, HIDDEN_BATCH)):
                     break
+            let_writers_in(conn, time.perf_counter() - started)
             reading.note("publishing")
         with conn.begin():  # the one that makes the new catalog visible: small
             writer.publish()
@@ -198,6 +205,14 @@ def _stage_and_publish(
             if reserve_snapshot is not None and writer.version is not None:
                 reserve_build(conn, writer.version, reserve_snapshot)
     clock.lap("publishing")
+
+
+def let_writers_in(conn: Connection, held_s: float) -> None:
+    """On SQLite, pause after a write transaction that held the lock ``held_s`` seconds, so
+    the serving writes polling for it get their turn (see :data:`WRITE_PAUSE_MIN_S`);
+    PostgreSQL queues lock waiters and needs no pause."""
+    if conn.dialect.name == "sqlite":
+        time.sleep(max(WRITE_PAUSE_MIN_S, held_s))
 
 
 def discard_unpublished(engine: Engine) -> int:
@@ -216,12 +231,14 @@ def _discard_unpublished(conn: Connection) -> int:
     with_write_lock(conn)
     deleted = 0
     while True:
+        started = time.perf_counter()
         with conn.begin():
             page = sql.unpublished_id_page(conn)
             if not page:
                 versions = sql.delete_unpublished_versions(conn)
                 break
             sql.delete_vacancies(conn, page)
+        let_writers_in(conn, time.perf_counter() - started)
         deleted += len(page)
     if versions:
         log.warning(
@@ -382,8 +399,10 @@ class _Writer:
         """Mark the unchanged postings read now, a page per transaction (serving is the same)."""
         ids = [*self.seen_open, *self.seen_archived]
         for start in range(0, len(ids), HIDDEN_BATCH):
+            began = time.perf_counter()
             with self.conn.begin():
                 sql.touch_seen(self.conn, ids[start : start + HIDDEN_BATCH], self.seen_at)
+            let_writers_in(self.conn, time.perf_counter() - began)
 
     def hide_new(self, limit: int) -> int:
         """Write up to ``limit`` staged new vacancies into the store under the new version, not
