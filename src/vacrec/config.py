@@ -6,6 +6,7 @@ environment itself, so tests can build one with explicit values.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from functools import lru_cache
@@ -281,10 +282,11 @@ class Settings(BaseSettings):
         "`Authorization: Bearer <token>`; unset, they are open.",
     )
     dashboard_cache_s: float = Field(
-        default=10.0,
+        default=30.0,
         ge=0,
-        description="Each worker reuses the dashboard's figures this long; concurrent callers "
-        "share one computation (0: compute for every call, one at a time).",
+        description="The dashboard's figures are reused this long (the page reloads them "
+        "twice a minute); one worker of the host computes them, concurrent callers and the "
+        "other workers share it (0: compute for every call, one at a time).",
     )
     csp_img_src: str = Field(
         default="'self' data:",
@@ -362,6 +364,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'vacrec.db').resolve()}"
+
+    @property
+    def dashboard_share_path(self) -> Path:
+        """Where the workers of this host share the dashboard's figures (one file per
+        database: two servers with one home but different stores must not mix them)."""
+        digest = hashlib.sha256(self.resolved_database_url.encode()).hexdigest()[:16]
+        return self.home.resolve() / "dashboard" / f"{digest}.json"
 
     @property
     def skill_vocabulary(self) -> SkillVocabulary:

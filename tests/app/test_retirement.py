@@ -3,16 +3,19 @@ them unread for VACREC_RETIRE_AFTER_DAYS; rows stay, the snapshot loses them."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
+from tests.app.test_ingest import _taken_elsewhere
 from tests.catalog.factories import normalised, write_jsonl
 from vacrec.app.ingest import ingest_paths
 from vacrec.app.refresh import retire_unseen
+from vacrec.app.snapshots import build_lock
 from vacrec.domain import as_utc
-from vacrec.store.catalog import catalog_industries, read_catalog_records
+from vacrec.store.catalog import catalog_identity, catalog_industries, read_catalog_records
 from vacrec.store.db import utcnow
 from vacrec.store.tables import vacancies
 
@@ -82,3 +85,18 @@ def test_unseen_postings_retire_after_the_threshold_counted_from_last_seen(
     assert _state(engine)["t-1"][0] == "unseen"
     assert [r.id for r in read_catalog_records(engine)[2]] == ["t-0", "t-2"]
     assert retire_unseen(engine, now - timedelta(days=30), now) == (0, None)  # idempotent
+
+
+def test_a_refresh_reserves_its_retirement_versions_snapshot_build_as_an_ingest_does(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A server noticing the version a retirement made waits for the refresh's build."""
+    ingest_paths(engine, [write_jsonl(tmp_path / "a.jsonl", [normalised(i) for i in range(3)])])
+    later = utcnow() + timedelta(days=90)
+    with ExitStack() as reserved:
+        retired, version = retire_unseen(engine, later - timedelta(days=1), later, reserved)
+        assert retired == 3 and version is not None
+        with engine.connect() as conn:
+            lock = build_lock(engine, catalog_identity(conn, version))
+        assert lock is not None and _taken_elsewhere(lock.lock_file)
+    assert not _taken_elsewhere(lock.lock_file)

@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from sqlalchemy import Engine, insert
 
 from tests.service.conftest import ServerFactory
 from vacrec.service.dashboard import MAX_LOSS_POINTS, DashboardCache, dashboard_data
+from vacrec.service.shared_body import SharedBody
 from vacrec.store.tables import events, feedback, model_promotions, models
 
 T0 = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
@@ -284,6 +287,32 @@ def test_the_json_body_is_encoded_once_per_computation() -> None:
     now[0] += 10.1
     fresh = asyncio.run(cache.get_json(compute))
     assert json.loads(fresh) == {"n": 1, "word": "акварель"}
+
+
+def test_the_workers_of_a_host_share_one_computation_per_interval(tmp_path: Path) -> None:
+    """Two workers (each its own cache, as each process holds) arriving together on a stale
+    file: one computes under the file's lock, the other waits and reads what it wrote."""
+    now = [100.0]
+    path = tmp_path / "dashboard" / "figures.json"
+    workers = [DashboardCache(5.0, lambda: now[0], SharedBody(path)) for _ in range(2)]
+    calls: list[int] = []
+
+    def compute() -> dict[str, Any]:
+        calls.append(1)
+        time.sleep(0.3)  # long enough for the other worker to find the lock taken
+        return {"n": len(calls), "word": "акварель"}
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        bodies = list(pool.map(lambda w: asyncio.run(w.get_json(compute)), workers))
+    assert len(calls) == 1 and sorted(w.computations for w in workers) == [0, 1]
+    assert bodies[0] == bodies[1] and json.loads(bodies[0]) == {"n": 1, "word": "акварель"}
+
+    stale = time.time() - 6
+    os.utime(path, (stale, stale))  # the interval has passed, for the file ...
+    now[0] += 6  # ... and for what each worker kept
+    assert json.loads(asyncio.run(workers[1].get_json(compute)))["n"] == 2
+    assert json.loads(asyncio.run(workers[0].get_json(compute)))["n"] == 2  # read, not computed
+    assert len(calls) == 2
 
 
 def test_the_route_reuses_its_figures_for_the_interval(make_server: ServerFactory) -> None:

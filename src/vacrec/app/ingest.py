@@ -7,10 +7,15 @@ file (only the ids and description digests seen so far are kept, ~200 bytes a
 vacancy, to drop duplicates across batches). Each batch is staged in its own
 short transaction into temporary tables of the ingest's connection, which on
 SQLite take no lock a serving worker's write waits for; industries are inferred
-on the staged rows (learning from the labelled rows stored and staged); then one
-transaction publishes the staged rows and creates the new catalog version. A
-failure or a kill at any point leaves the store as it was, and a call that
-changes nothing creates no version, which makes re-ingesting idempotent.
+on the staged rows (learning from the labelled rows stored and staged). Then,
+under the ingest lock, the new vacancies are written into the store a page per
+short transaction under a catalog version not yet published (no reader sees
+them: ``store/visibility.py``), and one small transaction replaces the changed
+ones, retires, deletes and publishes the version: SQLite's write lock is never
+held for the whole catalog, and readers see all of it or none. A failure or a
+kill at any point leaves the served catalog as it was (rows written unpublished
+are deleted by the next ingest or a server's start), and a call that changes
+nothing creates no version, which makes re-ingesting idempotent.
 An empty store gets the bundled demo
 catalog (:func:`ensure_catalog`), which the first real ingest replaces.
 """
@@ -29,21 +34,31 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
-from filelock import Timeout as FileLockTimeout
 from sqlalchemy import Connection, Engine
 
-from vacrec.app.snapshots import build_lock, load_snapshot
+from vacrec.app.snapshots import load_snapshot, reserve_build
 from vacrec.catalog.industry import fit_with_accuracy
 from vacrec.catalog.readers import CatalogStream, Rejection, open_catalog
 from vacrec.catalog.schema import Vacancy, content_hash
 from vacrec.store import vacancies as sql
-from vacrec.store.catalog import catalog_identity, current_catalog_version
+from vacrec.store.catalog import current_catalog_version
 from vacrec.store.db import utcnow, with_write_lock, without_write_lock
+from vacrec.store.locks import LockTimeout, ingest_lock
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 2_000
 """Vacancies read and written at a time (~25 KB each while in flight)."""
+HIDDEN_BATCH = 500
+"""New vacancies written unpublished per transaction: ~0.1 s of SQLite's write lock on 2
+shared cores, well inside the 2.4 s a serving write waits for it."""
+WRITE_PAUSE_MIN_S = 0.1
+"""SQLite: the least pause after each of the ingest's short write transactions (and at least
+as long as the transaction held the lock). SQLite's busy wait polls, sleeping up to 100 ms
+between tries: back-to-back transactions left a serving write no gap to find, delaying it
+up to 2.7 s (one slice of a benchmark run), near the 2.4 s after which it is a 503."""
+INGEST_LOCK_WAIT_S = 300.0
+"""How long an ingest waits for another's publishing (its unpublished writes and commit)."""
 TRAINING_SAMPLE = 20_000
 """Most labelled vacancies the industry classifier learns from (a seeded uniform sample)."""
 MAX_REPORTED_REJECTIONS = 1_000
@@ -89,7 +104,7 @@ class IngestReport:
     catalog_version: int | None = None
     replaced_demo: bool = False  # the store held only the demo catalog, now gone
     # wall seconds of each stage: "staging" (reading and staging), "inferring", and
-    # "publishing" (the one transaction that holds the store's write lock)
+    # "publishing" (the unpublished writes, short transactions, and the one that publishes)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rejections: list[dict[str, object]] = field(default_factory=list)
 
@@ -167,34 +182,77 @@ def _stage_and_publish(
         writer.infer_industries(seen.ids if replace else None)
         clock.lap("inferring")
     reading.note("publishing")
-    with_write_lock(conn)
-    with conn.begin():
-        sql.lock_ingest(conn)
-        writer.publish()
-        if replace:
-            reading.note("removing vacancies absent from the files")
-            writer.delete_stale(seen.ids)
-        writer.finish()
-        if reserve_snapshot is not None and writer.version is not None:
-            _reserve_build(conn, writer.version, reserve_snapshot)
+    with ingest_lock(conn.engine, INGEST_LOCK_WAIT_S):
+        _discard_unpublished(conn)
+        without_write_lock(conn)
+        with conn.begin():  # reads the store, writes only the staging tables
+            writer.drop_unchanged()
+        with_write_lock(conn)
+        writer.touch_seen()
+        while True:  # the new vacancies, unpublished, a short transaction each
+            started = time.perf_counter()
+            with conn.begin():
+                if not writer.hide_new(min(batch_size, HIDDEN_BATCH)):
+                    break
+            let_writers_in(conn, time.perf_counter() - started)
+            reading.note("publishing")
+        with conn.begin():  # the one that makes the new catalog visible: small
+            writer.publish()
+            if replace:
+                reading.note("removing vacancies absent from the files")
+                writer.delete_stale(seen.ids)
+            writer.finish()
+            if reserve_snapshot is not None and writer.version is not None:
+                reserve_build(conn, writer.version, reserve_snapshot)
     clock.lap("publishing")
 
 
-def _reserve_build(conn: Connection, version: int, stack: ExitStack) -> None:
-    """Take the build lock of ``version``'s snapshot into ``stack`` (free: nobody knows the
-    version before it commits); a lock that cannot be had only costs the race it avoids,
-    never the ingest."""
+def let_writers_in(conn: Connection, held_s: float) -> None:
+    """On SQLite, pause after a write transaction that held the lock ``held_s`` seconds, so
+    the serving writes polling for it get their turn (see :data:`WRITE_PAUSE_MIN_S`);
+    PostgreSQL queues lock waiters and needs no pause."""
+    if conn.dialect.name == "sqlite":
+        time.sleep(max(WRITE_PAUSE_MIN_S, held_s))
+
+
+def discard_unpublished(engine: Engine) -> int:
+    """Delete what a crashed ingest wrote unpublished (a server's start calls it); skipped
+    while an ingest holds the lock, since then the rows may be that ingest's. How many."""
     try:
-        lock = build_lock(conn.engine, catalog_identity(conn, version))
-        if lock is not None:
-            lock.acquire(timeout=0)
-            stack.callback(lock.release)
-    except (OSError, FileLockTimeout) as error:
-        log.warning("the snapshot build of catalog version %s is not reserved: %s", version, error)
+        with ingest_lock(engine, 0), engine.connect() as conn:
+            return _discard_unpublished(conn)
+    except LockTimeout:
+        return 0
+
+
+def _discard_unpublished(conn: Connection) -> int:
+    """Delete the vacancies of unpublished versions a page per transaction, then the versions
+    (call under the ingest lock: any such rows are a crashed ingest's). How many vacancies."""
+    with_write_lock(conn)
+    deleted = 0
+    while True:
+        started = time.perf_counter()
+        with conn.begin():
+            page = sql.unpublished_id_page(conn)
+            if not page:
+                versions = sql.delete_unpublished_versions(conn)
+                break
+            sql.delete_vacancies(conn, page)
+        let_writers_in(conn, time.perf_counter() - started)
+        deleted += len(page)
+    if versions:
+        log.warning(
+            "deleted %s vacancies of %s catalog versions an interrupted ingest left unpublished",
+            deleted,
+            versions,
+        )
+    return deleted
 
 
 def ensure_catalog(engine: Engine) -> None:
-    """An empty store gets the bundled demo catalog, so a first run has something to serve."""
+    """An empty store gets the bundled demo catalog, so a first run has something to serve;
+    what an interrupted ingest left unpublished is deleted (run at a server's start)."""
+    discard_unpublished(engine)
     with engine.connect() as conn:
         if current_catalog_version(conn) is not None:
             return
@@ -299,6 +357,7 @@ class _Writer:
         self.source = source
         self.report = report
         self.version: int | None = None
+        self.published = False
         self.unlabelled = 0
         self.seen_at = utcnow()
         self.seen_open: list[str] = []  # unchanged postings read open / archived
@@ -327,25 +386,46 @@ class _Writer:
         self.report.updated += len(changed)
         self.unlabelled += sum(not v.industries for v in new + changed)
 
+    def drop_unchanged(self) -> None:
+        """Forget what another ingest published since this one staged it: it is no longer new
+        (count and publish only what still differs; under the ingest lock)."""
+        staged = self.report.inserted + self.report.updated
+        self.report.inserted, self.report.updated = sql.drop_staged_unchanged(
+            self.conn, self.staging
+        )
+        self.report.unchanged += staged - self.report.inserted - self.report.updated
+
+    def touch_seen(self) -> None:
+        """Mark the unchanged postings read now, a page per transaction (serving is the same)."""
+        ids = [*self.seen_open, *self.seen_archived]
+        for start in range(0, len(ids), HIDDEN_BATCH):
+            began = time.perf_counter()
+            with self.conn.begin():
+                sql.touch_seen(self.conn, ids[start : start + HIDDEN_BATCH], self.seen_at)
+            let_writers_in(self.conn, time.perf_counter() - began)
+
+    def hide_new(self, limit: int) -> int:
+        """Write up to ``limit`` staged new vacancies into the store under the new version, not
+        yet published; how many (0: none left)."""
+        if self.report.inserted == 0:
+            return 0
+        return sql.hide_new(self.conn, self.staging, self._version(published=False), limit)
+
     def publish(self) -> None:
-        """Mark the unchanged postings seen and move what was staged into the store as the new
-        version (none if nothing served changes)."""
-        retired, revived = sql.mark_seen(
+        """Retire and revive what was read again, replace the changed vacancies still staged,
+        and publish the new version (none if nothing served changes)."""
+        retired, revived = sql.retire_or_revive(
             self.conn, self.seen_open, self.seen_archived, self.seen_at
         )
         self.report.retired += retired
         self.report.revived += revived
         if retired or revived:
             self._version()
-        # What another ingest published since this one staged it is no longer new: count and
-        # publish only what still differs (under the ingest lock the caller holds).
-        staged = self.report.inserted + self.report.updated
-        self.report.inserted, self.report.updated = sql.drop_staged_unchanged(
-            self.conn, self.staging
-        )
-        self.report.unchanged += staged - self.report.inserted - self.report.updated
         if self.staging.count(self.conn):
             sql.publish(self.conn, self.staging, self._version())
+        if self.version is not None and not self.published:
+            sql.publish_version(self.conn, self.version)
+            self.published = True
 
     def delete_stale(self, keep: set[str]) -> None:
         """Delete the stored vacancies whose ids are not in ``keep``, a page at a time."""
@@ -399,9 +479,12 @@ class _Writer:
         )
         report.catalog_version = self.version
 
-    def _version(self) -> int:
+    def _version(self, *, published: bool = True) -> int:
+        """The new version, opened on first need: unpublished when its first rows are written
+        before the transaction that publishes it, else published at once."""
         if self.version is None:
-            self.version = sql.new_catalog_version(self.conn, self.source)
+            self.version = sql.new_catalog_version(self.conn, self.source, published=published)
+            self.published = published
         return self.version
 
 

@@ -13,7 +13,8 @@ starts it; the ingest inside also takes the ingest lock):
    retires nothing: an unreachable hh.ru must not empty the catalog;
 4. the run is logged in ``catalog_refreshes`` (its queries, which the next run reuses
    when none are given, and what it added and retired), and the new catalog version's
-   serving snapshot is built.
+   serving snapshot is built — under its build lock, taken (as `vacrec ingest` takes it)
+   before the version committed, so servers wait to map it rather than build it too.
 
 Retired postings stay in the store, so events and feedback that name them stay valid;
 they leave the serving snapshot with the catalog version the retirement creates.
@@ -26,6 +27,7 @@ import logging
 import re
 import shutil
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,13 +35,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from vacrec.app.ingest import ingest_paths, save_serving_snapshot
+from vacrec.app.ingest import INGEST_LOCK_WAIT_S, ingest_paths, save_serving_snapshot
+from vacrec.app.snapshots import reserve_build
 from vacrec.collect import CollectParams, HHClient, RetryPolicy, SearchFailed, collect
 from vacrec.collect.client import token_refused_message
 from vacrec.config import Settings
 from vacrec.store import vacancies as sql
 from vacrec.store.db import read_transaction, utcnow
-from vacrec.store.locks import refresh_lock
+from vacrec.store.locks import ingest_lock, refresh_lock
 from vacrec.store.refreshes import last_refresh, record_refresh
 
 log = logging.getLogger(__name__)
@@ -133,18 +136,42 @@ def refresh_once(
     started = time.perf_counter()
     started_at = utcnow()
     report = RefreshReport(queries=[asdict(q) for q in queries])
+    with ExitStack() as reserved:  # the new version's build lock, held until it is built
+        _refresh(engine, settings, queries, report, started_at, now, lock_wait_s, reserved)
+        if report.catalog_version is not None:
+            try:
+                report.snapshot_seconds = save_serving_snapshot(engine)
+            except (OSError, MemoryError, RuntimeError) as exc:  # servers build it themselves
+                log.warning("refreshed, but the serving snapshot was not saved: %s", exc)
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
+
+
+def _refresh(
+    engine: Engine,
+    settings: Settings,
+    queries: list[RefreshQuery],
+    report: RefreshReport,
+    started_at: datetime,
+    now: datetime | None,
+    lock_wait_s: float,
+    reserved: ExitStack,
+) -> None:
+    """Steps 1-4 but the snapshot, under the refresh lock, filling ``report``."""
     with refresh_lock(engine, lock_wait_s):
         run_dir = settings.home / "refresh" / started_at.strftime("%Y%m%dT%H%M%S%fZ")
         try:
             files = _collect_all(settings, queries, run_dir, report)
             if files:
-                ingest = ingest_paths(engine, files, source=_source(queries))
+                ingest = ingest_paths(
+                    engine, files, source=_source(queries), reserve_snapshot=reserved
+                )
                 report.inserted, report.updated = ingest.inserted, ingest.updated
                 report.retired_archived, report.revived = ingest.retired, ingest.revived
                 report.catalog_version = ingest.catalog_version
             if not report.search_errors:
                 cutoff = (now or utcnow()) - timedelta(days=settings.retire_after_days)
-                retired, version = retire_unseen(engine, cutoff, now or utcnow())
+                retired, version = retire_unseen(engine, cutoff, now or utcnow(), reserved)
                 report.retired_unseen = retired
                 report.catalog_version = version or report.catalog_version
         except TokenRefused as exc:
@@ -156,26 +183,27 @@ def refresh_once(
         with read_transaction(engine) as conn:
             report.vacancies = sql.catalog_counts(conn)[0]
         _log_run(engine, report, started_at, "; ".join(report.search_errors) or None)
-    if report.catalog_version is not None:
-        try:
-            report.snapshot_seconds = save_serving_snapshot(engine)
-        except (OSError, MemoryError, RuntimeError) as exc:  # servers build it themselves
-            log.warning("refreshed, but the serving snapshot was not saved: %s", exc)
-    report.seconds = round(time.perf_counter() - started, 2)
-    return report
 
 
-def retire_unseen(engine: Engine, seen_before: datetime, now: datetime) -> tuple[int, int | None]:
+def retire_unseen(
+    engine: Engine,
+    seen_before: datetime,
+    now: datetime,
+    reserve_snapshot: ExitStack | None = None,
+) -> tuple[int, int | None]:
     """Retire the served postings last seen before ``seen_before``, in one transaction under
-    the ingest lock; (how many, the catalog version that serves without them or None)."""
-    with engine.begin() as conn:
-        sql.lock_ingest(conn)
+    the ingest lock; (how many, the catalog version that serves without them or None).
+    With ``reserve_snapshot``, that version's build lock is taken into it before it commits
+    (:func:`~vacrec.app.snapshots.reserve_build`, as an ingest does)."""
+    with ingest_lock(engine, INGEST_LOCK_WAIT_S), engine.begin() as conn:
         retired = sql.retire_unseen(conn, seen_before, now)
         if not retired:
             return 0, None
         version = sql.new_catalog_version(conn, f"{REFRESH_SOURCE}: retired {retired} unseen")
         served, _ = sql.catalog_counts(conn)
         sql.record_version_counts(conn, version, inserted=0, updated=0, vacancies_now=served)
+        if reserve_snapshot is not None:
+            reserve_build(conn, version, reserve_snapshot)
     log.info("retired %s postings unseen since %s", retired, seen_before.isoformat())
     return retired, version
 

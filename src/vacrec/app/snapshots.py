@@ -14,10 +14,12 @@ under a lock, and saves it for the others.
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
 from sqlalchemy import Connection, Engine
 
 from vacrec.app import term_vectors
@@ -33,7 +35,13 @@ from vacrec.store.catalog import (
 )
 from vacrec.store.db import may_idle_while_computing, read_transaction
 
-__all__ = ["SnapshotHolder", "build_lock", "default_cache_folder", "load_snapshot"]
+__all__ = [
+    "SnapshotHolder",
+    "build_lock",
+    "default_cache_folder",
+    "load_snapshot",
+    "reserve_build",
+]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +109,21 @@ def build_lock(engine: Engine, identity: dict[str, Any]) -> FileLock | None:
         return None
     saved = SavedSnapshots(folder)
     return saved.lock(saved.key(identity, build_options(int(identity["vacancies"]))))
+
+
+def reserve_build(conn: Connection, version: int, stack: ExitStack) -> None:
+    """Take the build lock of ``version``'s snapshot into ``stack``, inside the transaction
+    that makes ``version`` current and before it commits (free then: nobody knows the
+    version yet), so servers wait to map what the caller builds next. Every writer of a
+    catalog version (``vacrec ingest``, a refresh) reserves through here; a lock that cannot
+    be had only costs the race it avoids, never the write."""
+    try:
+        lock = build_lock(conn.engine, catalog_identity(conn, version))
+        if lock is not None:
+            lock.acquire(timeout=0)
+            stack.callback(lock.release)
+    except (OSError, FileLockTimeout) as error:
+        log.warning("the snapshot build of catalog version %s is not reserved: %s", version, error)
 
 
 def _build(

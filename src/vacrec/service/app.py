@@ -51,6 +51,7 @@ from vacrec.service.metrics import Metrics, MetricsMiddleware
 from vacrec.service.openapi import use_skill_vocabulary
 from vacrec.service.rate_limits import RateLimits
 from vacrec.service.readiness import DatabaseProbe
+from vacrec.service.shared_body import SharedBody
 from vacrec.store.db import DbTimeouts, database_problem, make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -248,7 +249,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=FiniteJSONResponse,
     )
     app.state.rate_limits = RateLimits(settings)  # per process: memory:// counts per worker
-    app.state.dashboard_cache = DashboardCache(settings.dashboard_cache_s)  # per worker too
+    app.state.dashboard_cache = DashboardCache(
+        settings.dashboard_cache_s, shared=SharedBody(settings.dashboard_share_path)
+    )  # per worker, the figures computed once per interval for the host's workers
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -7,10 +7,12 @@ Model metadata is read as the registry's typed :class:`ModelMeta`; a model
 trained without off-policy estimates (or whose metadata this build cannot
 read) simply leaves its part of the plot empty.
 
-The aggregates scan the whole event log (most of a second at 50,000 events), so a
-worker computes them at most once per ``VACREC_DASHBOARD_CACHE_S`` and callers
-arriving meanwhile share that one computation (:class:`DashboardCache`): a crowd
-of dashboards costs the database one query set per interval, not one per viewer.
+The aggregates scan the whole event log (most of a second at 50,000 events), so they
+are computed at most once per ``VACREC_DASHBOARD_CACHE_S`` and callers arriving
+meanwhile share that one computation (:class:`DashboardCache`); the workers of one
+host share it too, through a file (:class:`~vacrec.service.shared_body.SharedBody`):
+a crowd of dashboards costs the database one query set per interval, not one per
+viewer or per worker.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from vacrec.agent.model_meta import Estimate, ModelMeta
 from vacrec.app.registry import live_version
+from vacrec.service.shared_body import SharedBody
 from vacrec.store.dashboard import as_utc, finite_or_none, iso_utc, traffic
 from vacrec.store.db import read_transaction
 from vacrec.store.events import SIMULATED_SOURCES
@@ -66,14 +69,22 @@ class DashboardCache:
     error, one after another, and the next call tries again.
     """
 
-    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        shared: SharedBody | None = None,
+    ) -> None:
         self.ttl_s = ttl_s
+        self.shared = shared  # the host's workers share one computation through it
         self.computations = 0  # how many times the figures were computed (tests, metrics)
         self._clock = clock
         self._value: dict[str, Any] | None = None
         self._at = 0.0
         self._lock = asyncio.Lock()
         self._encoded: tuple[dict[str, Any], bytes] | None = None  # (figures, their JSON)
+        self._body: bytes | None = None  # with ``shared``: the host's JSON, and since when
+        self._body_at = 0.0
 
     def _fresh(self) -> dict[str, Any] | None:
         if self._value is not None and self._clock() - self._at < self.ttl_s:
@@ -84,14 +95,35 @@ class DashboardCache:
         """:meth:`get`'s figures as the JSON body, encoded once per computation: encoding
         the figures anew for every caller cost more than the rest of a cached answer
         (16 clients reloading it took 37 % of the recommendations' throughput)."""
+        if self.shared is not None:
+            return await self._shared_json(self.shared, compute)
         value = await self.get(compute)
         encoded = self._encoded
         if encoded is None or encoded[0] is not value:
-            body = json.dumps(
-                jsonable_encoder(value), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-            ).encode()
-            encoded = self._encoded = (value, body)
+            encoded = self._encoded = (value, _encode(value))
         return encoded[1]
+
+    async def _shared_json(
+        self, shared: SharedBody, compute: Callable[[], dict[str, Any]]
+    ) -> bytes:
+        """The body kept here while fresh, else the host's (one worker computes per interval);
+        it ages from when it was computed, wherever that was."""
+        if (body := self._fresh_body()) is not None:
+            return body
+        async with self._lock:
+            if (body := self._fresh_body()) is not None:  # read while this caller waited
+                return body
+            fresh, age, computed = await run_in_threadpool(
+                shared.get, self.ttl_s, lambda: _encode(compute())
+            )
+            self.computations += computed
+            self._body, self._body_at = fresh, self._clock() - age
+            return fresh
+
+    def _fresh_body(self) -> bytes | None:
+        if self._body is not None and self._clock() - self._body_at < self.ttl_s:
+            return self._body
+        return None
 
     async def get(self, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """The cached figures if fresh, else ``compute()``'s, shared with concurrent callers."""
@@ -104,6 +136,12 @@ class DashboardCache:
             self.computations += 1
             self._value, self._at = value, self._clock()
             return value
+
+
+def _encode(value: dict[str, Any]) -> bytes:
+    return json.dumps(
+        jsonable_encoder(value), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode()
 
 
 # ---------------------------------------------------------------- catalog

@@ -13,11 +13,15 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from vacrec.catalog.schema import CatalogRecord, content_hash
 from vacrec.store.db import read_transaction, utcnow
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
+from vacrec.store.visibility import published_rows, served_rows
 
 
 def current_catalog_version(conn: Connection) -> int | None:
-    """The newest catalog version, or None for an empty store; cheap enough to poll."""
-    return conn.execute(select(func.max(catalog_versions.c.version))).scalar_one_or_none()
+    """The newest published catalog version, or None for an empty store; cheap enough to poll
+    (a version an ingest is still writing is not current: see store/visibility.py)."""
+    return conn.execute(
+        select(func.max(catalog_versions.c.version)).where(catalog_versions.c.published)
+    ).scalar_one_or_none()
 
 
 def catalog_industries(conn: Connection) -> list[str]:
@@ -26,7 +30,7 @@ def catalog_industries(conn: Connection) -> list[str]:
         select(vacancy_industries.c.industry)
         .distinct()
         .select_from(vacancy_industries.join(vacancies))
-        .where(vacancies.c.retired_at.is_(None))
+        .where(served_rows())
     )
     return sorted(row[0] for row in rows)
 
@@ -74,13 +78,13 @@ def stream_catalog_records(
             vacancies.c.schedule,
             vacancies.c.experience,
         )
-        .where(vacancies.c.retired_at.is_(None))
+        .where(served_rows())
         .order_by(vacancies.c.id)
     )
     links = streamed.execute(
         select(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry)
         .select_from(vacancy_industries.join(vacancies))
-        .where(vacancies.c.retired_at.is_(None))
+        .where(served_rows())
         .order_by(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry)
     )
     with rows, links:
@@ -142,7 +146,9 @@ class IndustryLabel(NamedTuple):
 def industry_labels(conn: Connection) -> list[IndustryLabel]:
     """Every vacancy's industries as stored, with the inferred flag (benchmarks' truth)."""
     rows = conn.execute(
-        select(vacancies.c.id, vacancies.c.industries, vacancies.c.industry_inferred)
+        select(vacancies.c.id, vacancies.c.industries, vacancies.c.industry_inferred).where(
+            published_rows()
+        )
     )
     return [IndustryLabel(r.id, frozenset(r.industries), bool(r.industry_inferred)) for r in rows]
 
@@ -165,7 +171,7 @@ def catalog_identity(conn: Connection, version: int) -> dict[str, str | int]:
 
 def vacancy_titles(conn: Connection, limit: int) -> list[str]:
     """Up to ``limit`` vacancy titles (benchmarks type them as seekers' preferences)."""
-    return list(conn.scalars(select(vacancies.c.name).limit(limit)))
+    return list(conn.scalars(select(vacancies.c.name).where(published_rows()).limit(limit)))
 
 
 WRITE_BATCH = 5_000

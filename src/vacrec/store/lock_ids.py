@@ -9,7 +9,7 @@ from enum import IntEnum, unique
 
 @unique
 class AdvisoryLock(IntEnum):
-    INGEST = 7_305_001  # transaction lock: one ingest at a time across replicas
+    INGEST = 7_305_001  # session lock: one ingest's publishing at a time across replicas
     MIGRATION = 7_305_002  # session lock: one migrating process at a time
     TRAINING = 7_305_003  # session lock: one training at a time
     REFRESH = 7_305_004  # session lock: one catalog refresh at a time

@@ -23,6 +23,7 @@ TRAINING_LOCK_KEY = int(
     AdvisoryLock.TRAINING
 )  # a plain int: psycopg would send an Enum by its name
 REFRESH_LOCK_KEY = int(AdvisoryLock.REFRESH)  # a plain int: psycopg would send an Enum by its name
+INGEST_LOCK_KEY = int(AdvisoryLock.INGEST)  # a plain int: psycopg would send an Enum by its name
 _POLL_S = 0.2
 
 
@@ -49,6 +50,17 @@ def refresh_lock(engine: Engine, wait_s: float) -> Iterator[None]:
     still takes the ingest lock, so a refresh and a `vacrec ingest` never interleave."""
     busy = f"another refresh still holds the refresh lock after {wait_s:g} s; try again later"
     with _database_lock(engine, REFRESH_LOCK_KEY, "refresh-lock", wait_s, busy):
+        yield
+
+
+@contextmanager
+def ingest_lock(engine: Engine, wait_s: float) -> Iterator[None]:
+    """Hold the database's ingest lock (as :func:`training_lock`) while a catalog version is
+    written and published: an ingest writes its new vacancies in many short transactions
+    under a version not yet published, so one transaction's lock no longer keeps two
+    ingests (or an ingest and a refresh's retirement) from interleaving their versions."""
+    busy = f"another ingest still holds the ingest lock after {wait_s:g} s; try again later"
+    with _database_lock(engine, INGEST_LOCK_KEY, "ingest-lock", wait_s, busy):
         yield
 
 

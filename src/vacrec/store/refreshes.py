@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from vacrec.store.tables import catalog_refreshes, vacancies
+from vacrec.store.visibility import published_rows
 
 
 def record_refresh(
@@ -56,16 +57,17 @@ def catalog_age(conn: Connection) -> dict[str, Any]:
     """How old the served catalog is: served and retired counts, the newest and oldest
     publication date served, and when a collection or ingest last read a served posting."""
     served = vacancies.c.retired_at.is_(None)
+    published = published_rows()
     n_served, newest, oldest, seen = conn.execute(
         select(
             func.count(),
             func.max(vacancies.c.published_at),
             func.min(vacancies.c.published_at),
             func.max(vacancies.c.last_seen_at),
-        ).where(served)
+        ).where(served, published)
     ).one()
     n_retired = conn.execute(
-        select(func.count()).select_from(vacancies).where(~served)
+        select(func.count()).select_from(vacancies).where(~served, published)
     ).scalar_one()
     return {
         "served": int(n_served),

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    true,
 )
 
 metadata = MetaData(
@@ -40,6 +41,9 @@ catalog_versions = Table(
     Column("inserted", Integer, nullable=False),
     Column("updated", Integer, nullable=False),
     Column("vacancies", Integer, nullable=False),
+    # False while an ingest writes the version's new vacancies in short transactions: no
+    # reader sees them (store/visibility.py) until one small transaction sets it.
+    Column("published", Boolean, nullable=False, server_default=true()),
 )
 
 vacancies = Table(

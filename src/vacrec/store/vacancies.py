@@ -2,9 +2,11 @@
 and the catalog version it creates. Transactions are the caller's (``vacrec.app.ingest``).
 
 An ingest first fills two temporary tables of its own connection (:class:`Staging`) in
-short transactions that never take the store's write lock, then :func:`publish` moves
-them into the store in one transaction: the catalog changes whole or not at all, and
-serving goes on writing while the files are read and industries inferred."""
+short transactions that never take the store's write lock. Then :func:`hide_new` moves the
+new vacancies into the store a page per short transaction, under a catalog version not yet
+published (no reader sees them: store/visibility.py), and one small transaction replaces the
+changed ones (:func:`publish`) and publishes the version (:func:`publish_version`): the
+catalog changes whole or not at all, and serving goes on writing meanwhile."""
 
 from __future__ import annotations
 
@@ -28,19 +30,17 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     update,
 )
 
 from vacrec.catalog.schema import Vacancy
 from vacrec.store.db import utcnow
-from vacrec.store.lock_ids import AdvisoryLock
 from vacrec.store.tables import catalog_versions, vacancies, vacancy_industries
+from vacrec.store.visibility import published_rows, served_rows, unpublished_versions
 
 _CHUNK = 500
 PAGE_ROWS = 2_000
 """Ids fetched at a time when paging through the stored vacancies."""
-_PG_INGEST_LOCK = int(AdvisoryLock.INGEST)  # a plain int: psycopg would send an Enum by its name
 RETIRED_ARCHIVED = "archived"
 """``retired_reason`` of a posting hh.ru reported archived."""
 RETIRED_UNSEEN = "unseen"
@@ -49,26 +49,81 @@ RETIRED_UNSEEN = "unseen"
 T = TypeVar("T")
 
 
-def lock_ingest(conn: Connection) -> None:
-    """Serialise ingests on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_INGEST_LOCK})
-
-
 def holds_only(conn: Connection, source: str) -> bool:
     """True when every catalog version so far came from ``source``."""
     sources = set(conn.execute(select(catalog_versions.c.source).distinct()).scalars())
     return sources == {source}
 
 
-def new_catalog_version(conn: Connection, source: str) -> int:
-    """Open a catalog version (its counts are recorded by :func:`record_version_counts`)."""
+def new_catalog_version(conn: Connection, source: str, *, published: bool = True) -> int:
+    """Open a catalog version (its counts are recorded by :func:`record_version_counts`);
+    an unpublished one is seen by no reader until :func:`publish_version`."""
     version: int = conn.execute(
         insert(catalog_versions)
-        .values(created_at=utcnow(), source=source[:1000], inserted=0, updated=0, vacancies=0)
+        .values(
+            created_at=utcnow(),
+            source=source[:1000],
+            inserted=0,
+            updated=0,
+            vacancies=0,
+            published=published,
+        )
         .returning(catalog_versions.c.version)
     ).scalar_one()
     return version
+
+
+def publish_version(conn: Connection, version: int) -> None:
+    """Make ``version`` and the vacancies written under it visible (one small update)."""
+    conn.execute(
+        update(catalog_versions).where(catalog_versions.c.version == version).values(published=True)
+    )
+
+
+def hide_new(conn: Connection, staging: Staging, version: int, limit: int) -> int:
+    """Move up to ``limit`` staged vacancies whose ids are not stored into the store under
+    ``version`` (unpublished: nobody sees them yet), with their industry links; how many.
+    Each call is meant as its own short transaction, under the ingest lock."""
+    rows = staging.vacancies
+    stored = select(vacancies.c.id).where(vacancies.c.id == rows.c.id).exists()
+    page = list(
+        conn.execute(select(rows.c.id).where(~stored).order_by(rows.c.id).limit(limit)).scalars()
+    )
+    if not page:
+        return 0
+    names = [c.name for c in vacancies.columns]
+    conn.execute(
+        insert(vacancies).from_select(
+            names,
+            select(
+                *(literal(version).label(n) if n == "catalog_version" else rows.c[n] for n in names)
+            ).where(rows.c.id.in_(page)),
+        )
+    )
+    links = staging.links
+    conn.execute(
+        insert(vacancy_industries).from_select(
+            ["vacancy_id", "industry"],
+            select(links.c.vacancy_id, links.c.industry).where(links.c.vacancy_id.in_(page)),
+        )
+    )
+    conn.execute(delete(links).where(links.c.vacancy_id.in_(page)))
+    conn.execute(delete(rows).where(rows.c.id.in_(page)))
+    return len(page)
+
+
+def unpublished_id_page(conn: Connection) -> list[str]:
+    """Up to :data:`PAGE_ROWS` ids of vacancies under an unpublished version (delete them a
+    page per transaction, then :func:`delete_unpublished_versions`)."""
+    query = select(vacancies.c.id).where(vacancies.c.catalog_version.in_(unpublished_versions()))
+    return list(conn.execute(query.limit(PAGE_ROWS)).scalars())
+
+
+def delete_unpublished_versions(conn: Connection) -> int:
+    """Delete the unpublished catalog versions (their vacancies deleted first); how many."""
+    return conn.execute(
+        delete(catalog_versions).where(catalog_versions.c.published.is_(False))
+    ).rowcount
 
 
 def existing_hashes(conn: Connection, ids: list[str]) -> dict[str, str]:
@@ -76,7 +131,9 @@ def existing_hashes(conn: Connection, ids: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for chunk in _chunks(ids):
         rows = conn.execute(
-            select(vacancies.c.id, vacancies.c.content_hash).where(vacancies.c.id.in_(chunk))
+            select(vacancies.c.id, vacancies.c.content_hash).where(
+                vacancies.c.id.in_(chunk), published_rows()
+            )
         )
         found.update({row.id: row.content_hash for row in rows})
     return found
@@ -153,7 +210,7 @@ def insert_vacancies(
 def drop_staged_unchanged(conn: Connection, staging: Staging) -> tuple[int, int]:
     """Forget the staged vacancies the store already holds unchanged (another ingest published
     them since they were staged: two replicas loading the demo catalog at once), and return
-    (new, changed) of what is left. Run under :func:`lock_ingest`, just before publishing."""
+    (new, changed) of what is left. Run under the ingest lock, just before publishing."""
     rows = staging.vacancies
     same = (
         select(vacancies.c.id)
@@ -201,13 +258,18 @@ def delete_vacancies(conn: Connection, ids: Sequence[str]) -> None:
         conn.execute(delete(vacancies).where(vacancies.c.id.in_(chunk)))
 
 
-def mark_seen(
+def touch_seen(conn: Connection, ids: Sequence[str], seen_at: datetime) -> None:
+    """Record that the stored vacancies ``ids`` were read again at ``seen_at`` (what serves
+    does not change: this may run in its own short transactions before publishing)."""
+    _update_ids(conn, ids, {"last_seen_at": seen_at})
+
+
+def retire_or_revive(
     conn: Connection, open_ids: Sequence[str], archived_ids: Sequence[str], seen_at: datetime
 ) -> tuple[int, int]:
-    """Record that stored vacancies were read again at ``seen_at``: an archived one is
-    retired, an open one serves again if it was retired. Returns (newly retired, revived):
-    when either is non-zero the served catalog changed."""
-    _update_ids(conn, [*open_ids, *archived_ids], {"last_seen_at": seen_at})
+    """Stored vacancies read again at ``seen_at``: an archived one is retired, an open one
+    serves again if it was retired. Returns (newly retired, revived): when either is
+    non-zero the served catalog changed."""
     retired = _update_ids(
         conn,
         archived_ids,
@@ -250,7 +312,7 @@ def retire_unseen(conn: Connection, seen_before: datetime, now: datetime) -> int
 
 def stored_id_pages(conn: Connection) -> Iterator[list[str]]:
     """Every stored vacancy id, a page at a time in id order."""
-    return _id_pages(conn, select(vacancies.c.id))
+    return _id_pages(conn, select(vacancies.c.id).where(published_rows()))
 
 
 def unlabelled_pages(conn: Connection, staging: Staging) -> Iterator[Sequence[Row[Any, Any, Any]]]:
@@ -298,6 +360,8 @@ def labelled_examples(
     replaces), or with ``staged`` the staged ones."""
     table = staging.vacancies if staging is not None and staged else vacancies
     labelled = select(table.c.id).where(table.c.industry_inferred.is_(False))
+    if not staged:
+        labelled = labelled.where(published_rows())
     if staging is not None and not staged:
         labelled = labelled.where(table.c.id.not_in(select(staging.vacancies.c.id)))
     for page in _id_pages(conn, labelled, table):
@@ -314,12 +378,12 @@ def labelled_examples(
 def catalog_counts(conn: Connection) -> tuple[int, int]:
     """(vacancies, distinct industries) served now: retired postings are not counted."""
     count = conn.execute(
-        select(func.count()).select_from(vacancies).where(vacancies.c.retired_at.is_(None))
+        select(func.count()).select_from(vacancies).where(served_rows())
     ).scalar_one()
     industries = conn.execute(
         select(func.count(vacancy_industries.c.industry.distinct()))
         .select_from(vacancy_industries.join(vacancies))
-        .where(vacancies.c.retired_at.is_(None))
+        .where(served_rows())
     ).scalar_one()
     return count, industries
 
