@@ -1,12 +1,12 @@
 """Advisory lock ids: one number per lock, so no two uses block each other."""
 
-from vacrec.store import db, locks, vacancies, vacancy_votes
+from vacrec.store import db, locks, vacancy_votes
 from vacrec.store.lock_ids import AdvisoryLock
 
 
 def test_every_lock_the_store_takes_has_its_own_id() -> None:
     used = [
-        vacancies._PG_INGEST_LOCK,
+        locks.INGEST_LOCK_KEY,
         db._PG_MIGRATION_LOCK,
         locks.TRAINING_LOCK_KEY,
         locks.REFRESH_LOCK_KEY,
