@@ -81,6 +81,9 @@ def test_a_moscow_request_shows_moscow_or_remote_on_every_card(
     assert page.locator('.card[data-id="303"] .also-in').inner_text() == "ещё в 1 городе"
     note = page.locator("#place-note").inner_text()
     assert "Москва" in note and ("поняли из ваших пожеланий" in note) == (not area)
+    # Said in the words, the place reorders only cards that match about as well: the note
+    # must not promise more.
+    assert ("если они подходят по словам не хуже" in note) == (not area)
 
     page.click("#lang-switch")
     remote = page.locator('.card[data-id="401"] .facts')

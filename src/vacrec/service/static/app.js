@@ -69,7 +69,10 @@
       also_in_title: (names) => `Эта же вакансия: ${names.join(", ")}`,
       card_elsewhere: "Не в выбранном городе",
       place_note: (parts, words) => `${parts.join(", ")}${words ? " — поняли из ваших пожеланий." : "."}`,
-      place_city: (city) => `Сначала вакансии в городе ${city} и удалённые`,
+      // A place said in the words reorders only cards that match the words about as well.
+      place_city: (city, words) =>
+        `Сначала вакансии в городе ${city} и удалённые` +
+        (words ? " (если они подходят по словам не хуже)" : ""),
       place_remote: "только удалённая работа",
       place_office: "только работа в офисе",
       open_posting: "Открыть вакансию (в новой вкладке)",
@@ -205,7 +208,8 @@
       also_in_title: (names) => `The same job: ${names.join(", ")}`,
       card_elsewhere: "Not in the city you chose",
       place_note: (parts, words) => `${parts.join(", ")}${words ? " — understood from your preferences." : "."}`,
-      place_city: (city) => `Jobs in ${city} and remote ones first`,
+      place_city: (city, words) =>
+        `Jobs in ${city} and remote ones first` + (words ? " (when they match your words as well)" : ""),
       place_remote: "remote work only",
       place_office: "office work only",
       open_posting: "Open the posting (new tab)",
@@ -816,7 +820,7 @@
     let words = false;
     if (place && typeof place === "object") {
       if (typeof place.area === "string" && place.area) {
-        parts.push(t("place_city", place.area));
+        parts.push(t("place_city", place.area, place.area_from_words === true));
         words = words || place.area_from_words === true;
       }
       if (place.work_format === "remote" || place.work_format === "office") {
