@@ -44,7 +44,11 @@ def vacrec_server(snapshot: CatalogSnapshot) -> Server:
     def serve(request: SeekerRequest) -> tuple[str, ...]:
         match = snapshot.match(request.text)
         contexts = encoder.encode_one(
-            request.age, request.skill, request.text, snapshot.features_of(match)
+            request.age,
+            request.skill,
+            request.text,
+            snapshot.features_of(match),
+            snapshot.expected_cosine_of(match),
         )
         industry = snapshot.actions[int(greedy(CONTENT_PRIOR, contexts)[0])]
         wanted = snapshot.places.understand(request.text)
