@@ -20,6 +20,7 @@ from tests.agent.agent_fixtures import (
 from tests.ranking.ranking_fixtures import record, small_catalog
 from vacrec.agent.context import (
     CONTENT_FEATURES,
+    EXPECTED_COSINE,
     INDUSTRY_SIZE,
     N_CONTENT,
     PREFERENCE_FEATURES,
@@ -47,8 +48,9 @@ def test_feature_columns_are_preference_then_skill_then_size():
         "skill_top",
         "skill_share",
         "industry_size",
+        "expected_card_cosine",
     )
-    assert N_CONTENT == 7 and INDUSTRY_SIZE == 6
+    assert N_CONTENT == 8 and INDUSTRY_SIZE == 6 and EXPECTED_COSINE == 7
     assert PREF == [0, 1, 2] and SKILL == [3, 4, 5]
 
 
@@ -57,7 +59,7 @@ def test_encode_gives_one_float32_row_per_seeker_and_industry():
     contexts = encoder(snap).encode([30, 45], ["акварель", "геймдев"], [ART_WORDS, IT_WORDS])
 
     assert len(contexts) == 2
-    assert contexts.content.shape == (2, len(snap.actions), N_CONTENT) == (2, 3, 7)
+    assert contexts.content.shape == (2, len(snap.actions), N_CONTENT) == (2, 3, 8)
     assert contexts.content.dtype == np.float32
     assert contexts.ages.dtype == np.int64 and contexts.ages.tolist() == [30, 45]
     assert contexts.skills == ("акварель", "геймдев")
@@ -125,7 +127,10 @@ def test_encode_one_with_precomputed_features_equals_encode():
     enc = encoder(snap)
     full = enc.encode([33], ["иллюстрация"], [ART_WORDS])
 
-    precomputed = enc.encode_one(33, "иллюстрация", ART_WORDS, snap.match_features(ART_WORDS))
+    match = snap.match(ART_WORDS)
+    precomputed = enc.encode_one(
+        33, "иллюстрация", ART_WORDS, snap.features_of(match), snap.expected_cosine_of(match)
+    )
     plain = enc.encode_one(33, "иллюстрация", ART_WORDS)
 
     for one in (precomputed, plain):
@@ -247,3 +252,24 @@ def test_a_one_posting_catalog_has_size_one():
     size = ContextEncoder(snap, {}).encode([30], ["x"], [""]).content[0, :, INDUSTRY_SIZE]
 
     assert size.tolist() == [1.0]
+
+
+def test_the_expected_card_cosine_column_points_to_the_industry_of_the_wanted_postings():
+    """The column is the snapshot's expected card cosine of the preference, zero with no words;
+    the art words make the art industry's cards the closest to what they want."""
+    snap = snapshot()
+    contexts = encoder(snap).encode([30, 30], ["акварель", "акварель"], [ART_WORDS, ""])
+
+    column = contexts.content[:, :, EXPECTED_COSINE]
+    np.testing.assert_array_equal(column[0], snap.expected_card_cosine(ART_WORDS))
+    assert int(column[0].argmax()) == snap.actions.index(ART)
+    assert not column[1].any()
+
+
+def test_the_content_prior_does_not_read_the_expected_card_cosine():
+    """Cold start is unchanged: the prior weighs the new column 0."""
+    contexts = encoder().encode([30], ["акварель"], [ART_WORDS])
+    changed = contexts.content.copy()
+    changed[:, :, EXPECTED_COSINE] = np.random.default_rng(0).random(changed.shape[:2])
+
+    np.testing.assert_array_equal(prior_scores(changed), prior_scores(contexts.content))

@@ -133,9 +133,10 @@ def test_the_preference_enters_the_mlp_through_weights_that_start_at_zero():
     """Only logs where people typed can teach the MLP about typed words."""
     net = _net(seed=3)
     weights = net.content_layer.weight.detach().numpy()
-    assert list(PREFERENCE_COLUMNS) == PREF
-    assert not weights[:, PREF].any()
-    others = [c for c in range(weights.shape[1]) if c not in PREF]
+    words = [*PREF, CONTENT_FEATURES.index("expected_card_cosine")]
+    assert list(PREFERENCE_COLUMNS) == words
+    assert not weights[:, words].any()
+    others = [c for c in range(weights.shape[1]) if c not in words]
     assert np.abs(weights[:, others]).min(axis=0).max() > 0  # the rest start random
 
     contexts = _contexts()

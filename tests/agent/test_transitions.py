@@ -18,7 +18,7 @@ from tests.agent.agent_fixtures import (
     encoder,
     request,
 )
-from vacrec.agent.context import ContextEncoder
+from vacrec.agent.context import N_CONTENT, ContextEncoder
 from vacrec.agent.transitions import (
     LoggedRequest,
     build_transitions,
@@ -133,7 +133,7 @@ def test_an_empty_log_builds_empty_transitions(enc: ContextEncoder):
     t = build_transitions([], enc)
 
     assert len(t) == 0 and len(t.contexts) == 0
-    assert t.contexts.content.shape == (0, 3, 7)
+    assert t.contexts.content.shape == (0, 3, N_CONTENT)
     assert t.time_range() == (None, None)
 
 

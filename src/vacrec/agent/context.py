@@ -4,8 +4,10 @@ A seeker is (age, skill, preference text). For every industry of the catalog
 the context holds how well the seeker's words match that industry's postings —
 best cosine, rank-weighted mean cosine of the five best (the cards), share of
 postings matched — once for the preference and once for the skill's own words, plus the
-industry's size. The Q-network scores each row with one shared scorer, so an
-industry or a skill it never saw still gets a score from its content.
+industry's size and the *expected card cosine*: how close the industry's cards come to the
+posting the preference points to (``vacrec.ranking.expected_cosine``; zero with no words).
+The Q-network scores each row with one shared scorer, so an industry or a skill it never
+saw still gets a score from its content. The prior does not read that last column.
 
 The content prior — the policy served before any feedback — is how well each
 industry's best postings (the cards it would show) match the seeker's words,
@@ -27,17 +29,22 @@ import numpy as np
 
 from vacrec.domain import AGE_MAX, AGE_MIN
 
-ENCODING_VERSION = 2
-"""Stored with every model; version 1 was the [age, one-hot skill] state."""
+ENCODING_VERSION = 3
+"""Stored with every model; version 1 was the [age, one-hot skill] state, version 2 the seven
+match columns without the expected card cosine."""
 
 PREFERENCE_FEATURES = ("preference_best", "preference_top", "preference_share")
 SKILL_FEATURES = ("skill_best", "skill_top", "skill_share")
-CONTENT_FEATURES = (*PREFERENCE_FEATURES, *SKILL_FEATURES, "industry_size")
+EXPECTED_COSINE_FEATURE = "expected_card_cosine"
+WORDS_FEATURES = (*PREFERENCE_FEATURES, EXPECTED_COSINE_FEATURE)
+"""The columns read from what the seeker wrote (zero when they wrote nothing)."""
+CONTENT_FEATURES = (*PREFERENCE_FEATURES, *SKILL_FEATURES, "industry_size", EXPECTED_COSINE_FEATURE)
 """Columns of :attr:`Contexts.content`, in this order."""
 N_CONTENT = len(CONTENT_FEATURES)
 PREFERENCE_TOP = CONTENT_FEATURES.index("preference_top")
 SKILL_TOP = CONTENT_FEATURES.index("skill_top")
 INDUSTRY_SIZE = CONTENT_FEATURES.index("industry_size")
+EXPECTED_COSINE = CONTENT_FEATURES.index(EXPECTED_COSINE_FEATURE)
 
 SKILL_TEXT_WEIGHT = 0.1
 """The skill's words count a tenth of what the seeker wrote: enough to choose when the
@@ -59,6 +66,10 @@ class Matcher(Protocol):
 
     def industry_sizes(self) -> np.ndarray:
         """[n_actions] postings per industry."""
+        ...
+
+    def expected_card_cosine(self, text: str) -> np.ndarray:
+        """[n_actions] expected cosine of each industry's cards to the posting ``text`` wants."""
         ...
 
 
@@ -134,24 +145,34 @@ class ContextEncoder:
         if len(ages) != n or len(preferences) != n:
             raise ValueError("ages, skills and preferences must have the same length")
         content = np.empty((n, len(self.actions), N_CONTENT), dtype=np.float32)
-        matched: dict[str, np.ndarray] = {}
+        matched: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for i, (skill, text) in enumerate(zip(skills, preferences, strict=True)):
             found = matched.get(text)
             if found is None:
-                found = matched[text] = self.matcher.match_features(text)
-            content[i, :, :3] = found
+                found = matched[text] = (
+                    self.matcher.match_features(text),
+                    self.matcher.expected_card_cosine(text),
+                )
+            content[i, :, :3], content[i, :, EXPECTED_COSINE] = found
             content[i, :, 3:6] = self._skill_features(skill)
         content[:, :, INDUSTRY_SIZE] = self._size_feature
         return Contexts(np.asarray(ages, dtype=np.int64), tuple(skills), content, self.actions)
 
     def encode_one(
-        self, age: int, skill: str, preference: str, preference_features: np.ndarray | None = None
+        self,
+        age: int,
+        skill: str,
+        preference: str,
+        preference_features: np.ndarray | None = None,
+        expected_cosine: np.ndarray | None = None,
     ) -> Contexts:
-        """One seeker; ``preference_features`` when the caller already matched the text."""
-        if preference_features is None:
+        """One seeker; ``preference_features`` and ``expected_cosine`` when the caller already
+        matched the text (the serving path matches it once for the context and the cards)."""
+        if preference_features is None or expected_cosine is None:
             return self.encode([age], [skill], [preference])
         content = np.empty((1, len(self.actions), N_CONTENT), dtype=np.float32)
         content[0, :, :3] = preference_features
+        content[0, :, EXPECTED_COSINE] = expected_cosine
         content[0, :, 3:6] = self._skill_features(skill)
         content[0, :, INDUSTRY_SIZE] = self._size_feature
         return Contexts(np.asarray([age], dtype=np.int64), (skill,), content, self.actions)

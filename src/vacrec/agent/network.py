@@ -34,13 +34,14 @@ import torch
 from torch import nn
 
 from vacrec.agent.context import (
+    CONTENT_FEATURES,
     INDUSTRY_SIZE,
     N_CONTENT,
-    PREFERENCE_FEATURES,
     PREFERENCE_TOP,
     SIZE_TIE_BREAK,
     SKILL_TEXT_WEIGHT,
     SKILL_TOP,
+    WORDS_FEATURES,
 )
 
 DEFAULT_HIDDEN: tuple[int, ...] = (64, 32)
@@ -53,8 +54,8 @@ GATE_BIAS = 4.0
 GATE_SLOPE = 20.0
 """...and it fades as the words match: half at a match of 0.2 (a typical job title), a tenth
 at 0.3, until feedback on typed requests says otherwise."""
-PREFERENCE_COLUMNS = tuple(range(len(PREFERENCE_FEATURES)))
-"""The content columns holding the preference's match (zero-initialised MLP inputs)."""
+PREFERENCE_COLUMNS = tuple(CONTENT_FEATURES.index(f) for f in WORDS_FEATURES)
+"""The content columns read from the preference (zero-initialised MLP inputs)."""
 
 
 def prior_weights(scale: float = PRIOR_SCALE, n_content: int = N_CONTENT) -> np.ndarray:

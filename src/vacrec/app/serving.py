@@ -168,7 +168,11 @@ def decide(
     )
     match = snapshot.match(topic(request.preference, wanted))
     contexts = encoder.encode_one(
-        request.age, request.skill, request.preference, snapshot.features_of(match)
+        request.age,
+        request.skill,
+        request.preference,
+        snapshot.features_of(match),
+        snapshot.expected_cosine_of(match),
     )
     policy, scores = policy_scores(model, contexts)
     avoided = history.mostly_rejected(SESSION_MIN_VOTES).intersection(snapshot.actions)

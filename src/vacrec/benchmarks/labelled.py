@@ -45,7 +45,11 @@ def vacrec_server(snapshot: CatalogSnapshot) -> Server:
         wanted = snapshot.places.understand(request.text)
         match = snapshot.match(topic(request.text, wanted))
         contexts = encoder.encode_one(
-            request.age, request.skill, request.text, snapshot.features_of(match)
+            request.age,
+            request.skill,
+            request.text,
+            snapshot.features_of(match),
+            snapshot.expected_cosine_of(match),
         )
         industry = snapshot.actions[int(greedy(CONTENT_PRIOR, contexts)[0])]
         size = snapshot.index.size(industry)

@@ -22,7 +22,7 @@ from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -197,6 +197,31 @@ class Match:
             self._top_by_partition(start, stop, matched, out)
         out[:, 2] = matched / np.maximum(index.sizes, 1)
         np.clip(out, 0.0, 1.0, out=out)
+        return out
+
+    def posting_scores(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct postings the text touches (rows of :attr:`TfidfIndex.posting_rows`)
+        and each one's score; a posting in two industries is listed once."""
+        postings = self._index._vacancy_index[self._rows]
+        distinct, first = np.unique(postings, return_index=True)
+        return distinct, self._scores[first]
+
+    def card_postings(self, k: int) -> np.ndarray:
+        """Each industry's k cards as :meth:`top_k` orders them with nothing excluded — the
+        best matches, then the most recent postings — as rows of
+        :attr:`TfidfIndex.posting_rows`, −1 past an industry's size: [n_industries, k]."""
+        index = self._index
+        starts = index._industry_start
+        out = np.full((len(index.industries), k), -1, dtype=np.int64)
+        for i in range(len(index.industries)):
+            lo, hi = self._segment[i], self._segment[i + 1]
+            rows, _ = _top_rows(self._rows[lo:hi], self._scores[lo:hi], k)
+            first, last = int(starts[i]), int(starts[i + 1])
+            if len(rows) < k:  # padded as top_k pads: the industry's most recent postings
+                recent = np.arange(first, min(last, first + 2 * k), dtype=np.int64)
+                recent = recent[~np.isin(recent, rows)][: k - len(rows)]
+                rows = np.concatenate([rows, recent])
+            out[i, : len(rows)] = index._vacancy_index[rows]
         return out
 
     def _top_by_sorting(self, start: np.ndarray, matched: np.ndarray, out: np.ndarray) -> None:
@@ -494,6 +519,13 @@ class TfidfIndex:
         rows = (sparse.diags(in_some) @ self._matrix).tocsr()[self._order]
         rows.eliminate_zeros()
         return rows
+
+    @cached_property
+    def posting_rows(self) -> sparse.csr_matrix:
+        """One L2-normalised TF-IDF row per posting, in the index's own posting order (what
+        :meth:`Match.posting_scores` and :meth:`Match.card_postings` name): built once per
+        index, for the cosines between postings the agent's context reads."""
+        return sparse.csr_matrix(self._matrix)
 
     def industries_of(self, vacancy_number: int) -> tuple[str, ...]:
         """The industry groups of one posting (by its position in :attr:`ids`)."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.cards import SNIPPET_CHARS, Card, CardTable, ColumnBuilder, snippet
+from vacrec.ranking.expected_cosine import expected_card_cosine
 from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
 from vacrec.ranking.place import Places
 
@@ -102,6 +103,16 @@ class CatalogSnapshot:
         out = features[np.maximum(self._action_rows, 0)]
         out[self._action_rows < 0] = 0.0
         return out
+
+    def expected_cosine_of(self, match: Match) -> np.ndarray:
+        """The expected card cosine (``ranking.expected_cosine``) of every action: [n_actions]."""
+        found = expected_card_cosine(self.index, match)[np.maximum(self._action_rows, 0)]
+        found[self._action_rows < 0] = 0.0
+        return found
+
+    def expected_card_cosine(self, text: str) -> np.ndarray:
+        """The expected card cosine of ``text`` for every action (an agent content column)."""
+        return self.expected_cosine_of(self.match(text))
 
     def match_features(self, text: str) -> np.ndarray:
         """``MATCH_FEATURES`` of ``text`` for every action (the agent's content features)."""

@@ -1,0 +1,62 @@
+"""How close each industry's cards come to the posting a seeker's words point to.
+
+The words rarely name one posting; they make some postings likelier than others. A softmax
+over the postings' match scores (temperature ``TEMPERATURE``) is that belief, and the
+*expected card cosine* of an industry is the mean TF-IDF cosine of its ``CARDS`` cards to the
+wanted posting, averaged over the belief. Seven match numbers say how well the cards match
+the words; this one says whether they are the *kind* of posting the words point to, which the
+match numbers lose (README "Training": full information 91 % → 97 % of the gap closed).
+
+The belief ignores the seeker's skill on purpose: a posting's "skill" would be our own
+label of its text, and restricting the belief to it copies how the simulator draws what a
+seeker wants; the skill reaches the model through its own columns and embedding instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vacrec.ranking.index import Match, TfidfIndex
+
+TEMPERATURE = 0.05
+"""Of the softmax over match scores (cosines in [0, 1]): a posting scoring 0.1 below the best
+is e² ≈ 7 times less likely to be the one wanted."""
+CARDS = 5
+"""Cards per industry, as served."""
+MIN_WEIGHT = 1e-4
+"""Postings less likely than this are dropped from the belief (and the rest renormalised)."""
+MAX_WANTED = 100
+"""At most this many likeliest postings are kept: a vague word touching thousands of postings
+costs a bounded product (``MAX_WANTED`` × industries × ``CARDS`` sparse cosines)."""
+
+
+def belief(match: Match) -> tuple[np.ndarray, np.ndarray]:
+    """The postings the words may want (rows of :attr:`TfidfIndex.posting_rows`) and their
+    probabilities (summing to 1); both empty when the words match nothing."""
+    postings, scores = match.posting_scores()
+    if not len(postings):
+        return postings, np.empty(0, dtype=np.float64)
+    weights = np.exp((scores.astype(np.float64) - float(scores.max())) / TEMPERATURE)
+    weights /= weights.sum()
+    keep = np.flatnonzero(weights > MIN_WEIGHT)
+    if len(keep) > MAX_WANTED:
+        keep = keep[np.argsort(-weights[keep], kind="stable")[:MAX_WANTED]]
+    kept = weights[keep]
+    return postings[keep], kept / kept.sum()
+
+
+def expected_card_cosine(index: TfidfIndex, match: Match) -> np.ndarray:
+    """Per industry (in ``index.industries`` order), the expected mean cosine of its cards to
+    the wanted posting, in [0, 1]: float32 [n_industries]; zeros when the words match nothing."""
+    out = np.zeros(len(index.industries), dtype=np.float32)
+    wanted, probability = belief(match)
+    if not len(wanted):
+        return out
+    cards = match.card_postings(CARDS)  # [industries, CARDS], −1: no card
+    shown = cards >= 0
+    rows = index.posting_rows
+    cosines = (rows[wanted] @ rows[np.maximum(cards, 0).reshape(-1)].T).toarray()
+    cosines = np.clip(cosines, 0.0, 1.0).reshape(len(wanted), *cards.shape) * shown
+    mean = cosines.sum(axis=2) / np.maximum(shown.sum(axis=1), 1)
+    out[:] = probability @ mean
+    return out
