@@ -3,13 +3,16 @@ benchmarks both serve through."""
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import nullcontext
 
 import numpy as np
 import pytest
 
-from tests.ranking.ranking_fixtures import ART, small_catalog
-from vacrec.agent.context import ContextEncoder
+from tests.ranking.ranking_fixtures import ART, IT, record, small_catalog
+from vacrec.agent.context import EXPECTED_COSINE, ContextEncoder
+from vacrec.agent.network import ContextualQNetwork
+from vacrec.agent.policy import QModel
 from vacrec.agent.skills import skill_texts
 from vacrec.app.serving import (
     SESSION_MIN_VOTES,
@@ -102,3 +105,38 @@ def test_a_shared_generator_is_one_seeded_stream():
         second = rng.random()
     expected = np.random.default_rng(3)
     assert (first, second) == (expected.random(), expected.random())
+
+
+@pytest.mark.parametrize("words", ["акварель и гуашь в Москве", "витрины, удалённо"])
+def test_a_model_is_served_the_context_training_encodes_from_the_logged_words(words):
+    # Training encodes the logged words again; serving matches them without the place they
+    # name. Both must read the same topic, or a model learns on contexts it is never served.
+    # Here the place words are in postings too (an address, a remote IT job).
+    records = [
+        *small_catalog(),
+        dataclasses.replace(
+            record("m1", "Офис в Москве, ул. Тверская. Работа удалённо возможна.", [IT], 2),
+            area="Москва",
+        ),
+    ]
+    snapshot = CatalogSnapshot.from_records(1, records)
+    encoder = ContextEncoder(snapshot, skill_texts(SkillVocabulary().skills))
+    skills = SkillVocabulary().skills
+    model = QModel(ContextualQNetwork(len(skills), len(snapshot.actions)), skills, snapshot.actions)
+    request = SeekerRequest(30, SKILL, words, explore=False)
+    served = decide(snapshot, encoder, model, request, _generator(), epsilon=0.0).contexts
+    logged = encoder.encode([30], [SKILL], [words])
+    np.testing.assert_array_equal(served.content, logged.content)
+    assert logged.content[0, :, EXPECTED_COSINE].any()  # a model reads the expected cosine
+    it_row = snapshot.actions.index(IT)
+    assert served.content[0, it_row, 0] == 0.0  # the place words matched no IT posting
+
+
+def test_the_content_prior_serves_without_the_expected_cosine(snapshot, encoder):
+    request = SeekerRequest(30, SKILL, WATERCOLOUR, explore=False)
+    served = decide(snapshot, encoder, None, request, _generator(), epsilon=0.0)
+    assert not served.contexts.content[0, :, EXPECTED_COSINE].any()  # weighed 0: not computed
+    logged = encoder.encode([30], [SKILL], [WATERCOLOUR])
+    assert logged.content[0, :, EXPECTED_COSINE].any()
+    served_without = np.delete(served.contexts.content, EXPECTED_COSINE, axis=2)
+    np.testing.assert_array_equal(served_without, np.delete(logged.content, EXPECTED_COSINE, 2))

@@ -19,7 +19,7 @@ from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.cards import SNIPPET_CHARS, Card, CardTable, ColumnBuilder, snippet
 from vacrec.ranking.expected_cosine import expected_card_cosine
 from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
-from vacrec.ranking.place import Places
+from vacrec.ranking.place import Places, topic
 
 __all__ = [  # Card and snippet live in cards.py; callers import them from here
     "SNIPPET_CHARS",
@@ -110,13 +110,19 @@ class CatalogSnapshot:
         found[self._action_rows < 0] = 0.0
         return found
 
+    def topic_of(self, text: str) -> str:
+        """``text`` as serving matches it: without the place or work format its words name
+        (see :func:`vacrec.ranking.place.topic`), so a context encoded again from logged
+        words for training is the one that was served."""
+        return topic(text, self.places.understand(text))
+
     def expected_card_cosine(self, text: str) -> np.ndarray:
         """The expected card cosine of ``text`` for every action (an agent content column)."""
-        return self.expected_cosine_of(self.match(text))
+        return self.expected_cosine_of(self.match(self.topic_of(text)))
 
     def match_features(self, text: str) -> np.ndarray:
         """``MATCH_FEATURES`` of ``text`` for every action (the agent's content features)."""
-        return self.features_of(self.match(text))
+        return self.features_of(self.match(self.topic_of(text)))
 
     @cached_property
     def places(self) -> Places:
