@@ -225,7 +225,7 @@ class Settings(BaseSettings):
         gt=0,
         description="Serving: longest run of one statement (PostgreSQL statement_timeout) "
         "before answering 503; lock waits (SQLite busy timeout, PostgreSQL lock_timeout) "
-        "end at 80 % of it; an event or rating waits at most this for its group commit.",
+        "end at 80 % of it; an event or rating waits at most twice this for its group commit.",
     )
     db_connect_timeout_s: int = Field(
         default=3, ge=1, description="Longest wait to open a database connection (PostgreSQL)."

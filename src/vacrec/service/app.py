@@ -216,8 +216,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.metrics = metrics
         app.state.readiness = DatabaseProbe(engine, settings)
-        # Concurrent requests' events and ratings share one transaction and one commit.
-        writes = GroupCommit(engine, timeout_s=settings.db_timeout_s)
+        # Concurrent requests' events and ratings share one transaction and one commit. A
+        # write may wait behind one batch and then its own batch's lock waits (this process's
+        # writer lock, then SQLite's busy timeout, 0.8 × the timeout each): its bound covers
+        # both, so a held lock is answered as "locked", not "did not answer in time".
+        writes = GroupCommit(engine, timeout_s=2 * settings.db_timeout_s)
         app.state.recommender = Recommender(
             engine, settings, snapshots, models, metrics, votes=votes, writes=writes
         )
