@@ -47,6 +47,7 @@ from vacrec.store.db import make_engine, migrate
 from vacrec.store.tables import catalog_versions, models, vacancies
 
 LOAD_BEFORE_KILL_S = 3.0
+ACKNOWLEDGED_WAIT_S = 30.0
 READY_WITHIN_S = (
     60.0  # bounded, not a speed claim: a restart that hangs fails; the figure is recorded
 )
@@ -154,7 +155,13 @@ def test_kill9_mid_load_loses_no_acknowledged_write(
             seekers = run_load(server.url, 60, clients=16, stats=stats)
             load = threading.Thread(target=asyncio.run, args=(seekers,))
             load.start()
+            # Kill once the load has run a while and some ratings were acknowledged (on a
+            # loaded machine 3 s once held none, and the proof proved nothing).
             time.sleep(LOAD_BEFORE_KILL_S)
+            deadline = time.monotonic() + ACKNOWLEDGED_WAIT_S
+            while len(stats.acknowledged) < 5 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert stats.acknowledged, "no rating was acknowledged before the kill"
             server.kill9()  # the seekers see their connections drop and stop
             load.join(timeout=60)
             assert not load.is_alive()
