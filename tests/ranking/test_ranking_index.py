@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tests.ranking.ranking_fixtures import ART, IT, record
 from vacrec.catalog.schema import CatalogRecord
-from vacrec.catalog.terms import document_terms, query_terms
+from vacrec.catalog.terms import document_terms, is_generic, query_terms
 from vacrec.ranking import index as index_module
 from vacrec.ranking.index import TITLE_WEIGHT, TOP_WEIGHTS, IndexDocument, TfidfIndex
 from vacrec.ranking.snapshot import CatalogSnapshot
@@ -56,14 +56,28 @@ def reference_tfidf(records: list[CatalogRecord]) -> tuple[TfidfVectorizer, obje
     return vectorizer, matrix
 
 
-def coordinated(matrix: Any, query: Any) -> np.ndarray:
-    """Each row's cosine with the unit ``query`` times ``1 − c + c · coverage`` (coverage: the
-    query's squared weights of the terms the row holds; ``index.COORDINATION``)."""
+def coordinated(vectorizer: TfidfVectorizer, matrix: Any, preference: str) -> np.ndarray:
+    """Each row's cosine with the unit query times ``1 − c + c · coverage`` (coverage: the
+    query's squared weights of the terms the row holds; ``index.COORDINATION``). Beside a
+    subject word a role word weighs ``GENERIC_WEIGHT`` of its TF-IDF weight, and a row holding
+    only role words scores ``GENERIC_ONLY`` of its score."""
+    query = vectorizer.transform([preference]).tocsr()
+    terms = vectorizer.get_feature_names_out()
+    generic = np.array([is_generic(str(terms[c])) for c in query.indices], dtype=bool)
+    mixed = generic.any() and not generic.all()
+    if mixed:
+        query.data[generic] *= index_module.GENERIC_WEIGHT
+        query = query / np.sqrt(query.power(2).sum())
     cosine = (matrix @ query.T).toarray().ravel()
     holds = (matrix != 0).astype(float)
     coverage = (holds @ query.power(2).T).toarray().ravel()
     weight = index_module.COORDINATION
     factor: np.ndarray = cosine * (1.0 - weight + weight * coverage)
+    if mixed:
+        subject = query.copy()
+        subject.data[generic] = 0.0
+        role_only = (holds @ subject.power(2).T).toarray().ravel() == 0
+        factor[role_only] *= index_module.GENERIC_ONLY
     return factor
 
 
@@ -74,7 +88,7 @@ def test_scores_are_the_coordinated_cosine_of_one_tfidf_over_the_catalog(
     snapshot = CatalogSnapshot.from_records(1, catalog, with_meaning=False)
     vectorizer, matrix = reference_tfidf(catalog)
     preference = "художник для игр, акварель"
-    expected = coordinated(matrix, vectorizer.transform([preference]))
+    expected = coordinated(vectorizer, matrix, preference)
     cosine = {r.id: float(c) for r, c in zip(catalog, expected, strict=True)}
     art = [r for r in catalog if ART in r.industries]
 
@@ -287,7 +301,7 @@ def test_matches_brute_force_coordinated_cosine_on_a_random_catalog():
     vectorizer.analyzer = query_terms
 
     for preference in [words[0], f"{common} {words[5]}", " ".join(rng.sample(words, 8)), common]:
-        expected = coordinated(matrix, vectorizer.transform([preference]))
+        expected = coordinated(vectorizer, matrix, preference)
         ranked = index.top_k("G", preference, 10)
         best = np.sort(expected)[::-1][:10]
         assert [s for _, s in ranked.items] == pytest.approx(best.tolist(), abs=1e-6)

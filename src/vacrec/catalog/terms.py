@@ -16,6 +16,13 @@
   "looking" say that someone wants a job, not which: they are taken out of the query
   (:data:`FILLER`), so they neither match postings («Работа для студентов» in IT) nor move
   the industry prior, which reads the same match.
+- **A tool's name is one word.** "After Effects", "Substance Painter", "Unreal Engine" are
+  joined into one term in postings and requests alike (:data:`TOOLS`): split, "painter" met
+  painters and "effects" meant nothing; the glossary adds the craft they belong to.
+- **A role word alone says little.** «преподаватель», «художник», "artist", "junior" are in
+  postings of every craft; beside a word naming the subject they weigh less
+  (:func:`is_generic`, read by ``ranking.index``), so a Python teacher sharing only
+  «преподаватель» does not outrank drawing teachers for «учитель рисования».
 - **Experience is a wish, not a topic.** «без опыта», "no experience" and the like are taken
   out of the query (:func:`experience_wish` says what they ask for): the word «опыт» is in
   nearly every senior posting's requirements and otherwise pulls those up.
@@ -43,7 +50,19 @@ _MARKED = re.compile(
 _NUMBERED_PART = re.compile(r"\([^()]*\d[^()]*\)")
 _ADDRESS_LINE = re.compile(r"(?im)^.*\b(?:адрес|address)\b\s*:?.*$")
 
+TOOLS: dict[str, str] = {
+    r"after\s*effects?": "aftereffects",
+    r"substance\s*(?:3d\s*)?painter": "substancepainter",
+    r"substance\s*(?:3d\s*)?designer": "substancedesigner",
+    r"unreal\s*engine": "unrealengine",
+}
+"""Tool names (a regular expression, any letter case) → the one word they become."""
+_TOOLS = [(re.compile(rf"\b{pattern}\b", re.IGNORECASE), word) for pattern, word in TOOLS.items()]
+
 GLOSSARY: dict[str, str] = {
+    "aftereffects": "моушн анимация",
+    "substancepainter": "текстура",
+    "substancedesigner": "текстура",
     "artist": "художник",
     "painter": "художник живописец живопись",
     "painting": "живопись роспись",
@@ -138,6 +157,24 @@ _NO_EXPERIENCE = re.compile(
 _SENIOR = re.compile(r"senior|ведущ|lead\b|старш|опыт\w*\s+от\s+[3-9]|[3-9]\+?\s+years", re.I)
 
 
+_GENERIC_WORDS = (
+    "художник художника художником художники дизайнер дизайнера дизайнером преподаватель"
+    " преподавателя преподавателем педагог педагога педагогом учитель учителя учителем"
+    " специалист специалиста сотрудник помощник младший ведущий стажер"
+    " artist artists designer designers teacher teachers specialist assistant junior"
+    " middle senior lead"
+)
+"""Role words that name no craft (forms listed: the stemmer keeps «учитель» and «учителем»
+apart); «мастер» is not one here: in this catalog it names crafts («мастер татуировки»)."""
+
+
+def join_tools(text: str) -> str:
+    """``text`` with every tool name of :data:`TOOLS` written as one word."""
+    for pattern, word in _TOOLS:
+        text = pattern.sub(word, text)
+    return text
+
+
 def strip_addresses(text: str) -> str:
     """``text`` without the parts that read as an address (see the module docstring)."""
     text = _ADDRESS_LINE.sub(" ", text or "")
@@ -159,7 +196,17 @@ def with_roots(stems: list[str]) -> list[str]:
 
 def document_terms(text: str) -> list[str]:
     """The terms the index counts of a posting's title or description."""
-    return with_roots(normalise(strip_addresses(text)))
+    return with_roots(normalise(join_tools(strip_addresses(text))))
+
+
+_GENERIC_TERMS = frozenset(
+    with_roots([stem for word in _GENERIC_WORDS.split() for stem in normalise(word)])
+)
+
+
+def is_generic(term: str) -> bool:
+    """Whether an index term is a role word that names no craft (see the module docstring)."""
+    return term in _GENERIC_TERMS
 
 
 def experience_wish(text: str) -> str | None:
@@ -187,7 +234,7 @@ _FILLER_STEMS = frozenset(stem for word in FILLER for stem in normalise(word))
 
 def query_terms(text: str) -> list[str]:
     """The terms of a seeker's request: experience phrases and filler out, glossary words in."""
-    plain = _EXPERIENCE.sub(" ", text or "")
+    plain = join_tools(_EXPERIENCE.sub(" ", text or ""))
     stems = [stem for stem in normalise(plain) if stem not in _FILLER_STEMS]
     extra: list[str] = []
     for stem in stems:
@@ -200,6 +247,7 @@ __all__ = [
     "FILLER",
     "document_terms",
     "experience_wish",
+    "is_generic",
     "query_terms",
     "strip_addresses",
     "tokenize",

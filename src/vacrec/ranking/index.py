@@ -27,7 +27,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 from scipy import sparse
 
-from vacrec.catalog.terms import document_terms, query_terms
+from vacrec.catalog.terms import document_terms, is_generic, query_terms
 from vacrec.catalog.text import tokenize
 from vacrec.domain import as_utc
 from vacrec.ranking import meaning
@@ -64,6 +64,15 @@ PRIOR_COORDINATION = 0.2
 coordination 0: precision@5 0.750 / 0.750 / 0.727 / 0.727 / 0.727 / 0.709 at 0 / 0.2 / 0.3 /
 0.4 / 0.5 / 1 (the title-typing seekers' industry hit 0.907 / 0.913 / 0.923 / 0.930 / 0.937 /
 0.933: whole-title matches tell the industry better; seekers' own words do not)."""
+GENERIC_WEIGHT = 0.5
+"""How much a role word that names no craft (``catalog.terms.is_generic``: «преподаватель»,
+«художник», "junior") weighs in a text that also names a subject, against its TF-IDF weight:
+«учитель рисования» served Python and web teachers, sharing only «учитель», among drawing
+teachers. Chosen on the tuning half of the labelled requests (see the README)."""
+GENERIC_ONLY = 0.25
+"""A posting sharing only role words with a text that names a subject scores this share of
+its score: with the lower weight alone a short title («Учитель математики») could still
+outscore a drawing school whose «рисования» is a common word. Chosen on the tuning half."""
 MEANING_FLOOR = 0.2
 """Meaning closer than this adds nothing: static vectors of unrelated texts are seldom
 orthogonal."""
@@ -553,12 +562,20 @@ class TfidfIndex:
             return Match(self, np.empty(0, np.int64), np.empty(0, _DTYPE))
         cols, counts = np.unique(known, return_counts=True)
         weights = (1.0 + np.log(counts)) * self._idf[cols]
+        generic = np.fromiter((is_generic(str(vocabulary[c])) for c in cols), bool, len(cols))
+        mixed = bool(generic.any() and not generic.all())  # a role word beside a subject
+        if mixed:
+            weights[generic] *= GENERIC_WEIGHT
         weights /= np.sqrt(np.dot(weights, weights))
         indptr, indices, data = self._matrix.indptr, self._matrix.indices, self._matrix.data
         spans = [(indptr[c], indptr[c + 1]) for c in cols]
         postings = np.concatenate([indices[s:e] for s, e in spans])
         values = np.concatenate([data[s:e] * w for (s, e), w in zip(spans, weights, strict=True)])
-        masses = np.repeat(weights**2, [e - s for s, e in spans])
+        lengths = [e - s for s, e in spans]
+        masses = np.repeat(weights**2, lengths)
+        # Each entry's weight towards the text's subject (0 for a role word's): a posting
+        # holding none of it shares only role words.
+        subject = np.repeat(np.where(generic, 0.0, weights**2), lengths) if mixed else None
         n = len(self._ids)
         sense: np.ndarray | None = None
         if self._term_vectors is not None:
@@ -569,6 +586,8 @@ class TfidfIndex:
             if sense is not None:
                 posting_scores[touched] = self._fused(touched, posting_scores[touched], sense)
             covered = np.bincount(postings, weights=masses, minlength=n)
+            if subject is not None:
+                posting_scores *= _role_only(np.bincount(postings, subject, minlength=n))
             coordinated = posting_scores * _coordination(covered, PRIOR_COORDINATION)
             posting_scores[touched] *= _coordination(covered[touched], COORDINATION)
             row_scores = posting_scores[self._vacancy_index]
@@ -580,6 +599,8 @@ class TfidfIndex:
         if sense is not None:
             scores = self._fused(hit, scores, sense)
         covered = np.bincount(inverse, weights=masses)
+        if subject is not None:
+            scores = scores * _role_only(np.bincount(inverse, weights=subject))
         prior = scores * _coordination(covered, PRIOR_COORDINATION)
         scores = scores * _coordination(covered, COORDINATION)
         keep = scores > 0
@@ -644,6 +665,12 @@ class TfidfIndex:
 def _coordination(covered: np.ndarray, weight: float) -> np.ndarray:
     """``1 − weight + weight · covered``: the factor for postings covering ``covered``."""
     factor: np.ndarray = 1.0 - weight + weight * np.minimum(covered, 1.0)
+    return factor
+
+
+def _role_only(subject_covered: np.ndarray) -> np.ndarray:
+    """``GENERIC_ONLY`` for postings holding none of the text's subject words, else 1."""
+    factor: np.ndarray = np.where(subject_covered > 0, 1.0, GENERIC_ONLY)
     return factor
 
 
