@@ -107,7 +107,12 @@ def test_cards_that_miss_the_words_are_labelled_as_such(tab: Tab, live_server: L
     matched = [item["id"] for item in data["items"] if item["matched"]]
     assert matched == ["101"]  # only the watercolour posting says "акварель"
     assert data["fallback"] is False
-    assert page.locator("#fallback-note").is_hidden()
+    # The industry has no more matches: the page says so rather than let the rest pass.
+    note = page.locator("#fallback-note")
+    assert note.is_visible()
+    assert "совпадают только 1 из этих вакансий: других таких в этой отрасли нет" in (
+        note.inner_text()
+    )
 
     hit = _card(tab, "101")
     assert hit.locator(".relevance.unmatched").count() == 0
@@ -131,6 +136,7 @@ def test_cards_that_miss_the_words_are_labelled_as_such(tab: Tab, live_server: L
         "Not matching your words — a vacancy in this industry"
     )
     assert _text(hit.locator(".relevance").inner_text()).startswith("Match with your words: ")
+    assert note.inner_text().startswith("Only 1 of these vacancies match your words")
 
 
 def test_no_match_at_all_says_so_above_the_cards(tab: Tab, live_server: LiveServer) -> None:

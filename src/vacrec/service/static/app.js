@@ -39,6 +39,10 @@
       fallback:
         "Ни одна вакансия этой отрасли не совпала с вашими словами, поэтому показываем самые свежие.",
       fallback_blank: "Вы не написали пожеланий, поэтому показываем самые свежие вакансии отрасли.",
+      few_matches: (n) =>
+        n
+          ? `С вашими словами совпадают только ${n} из этих вакансий: других таких в этой отрасли нет, остальные — просто её вакансии.`
+          : "Хорошо с вашими словами не совпала ни одна вакансия этой отрасли: это просто её вакансии.",
       card_match: (pct) => `Совпадение с вашими словами: ${pct}`,
       card_unmatched: "Не по вашему запросу — вакансия этой отрасли",
       card_weak: (words) => `Слабое совпадение: общие только слова ${words}`,
@@ -181,6 +185,10 @@
         "and try again.",
       fallback: "No vacancy in this industry matched your words, so these are the newest ones.",
       fallback_blank: "You wrote no preferences, so these are the industry's newest vacancies.",
+      few_matches: (n) =>
+        n
+          ? `Only ${n} of these vacancies match your words: the industry has no more such, the rest are just its vacancies.`
+          : "No vacancy in this industry matches your words well: these are just its vacancies.",
       card_match: (pct) => `Match with your words: ${pct}`,
       card_unmatched: "Not matching your words — a vacancy in this industry",
       card_weak: (words) => `Weak match: shares only ${words}`,
@@ -781,9 +789,17 @@
     const industry = (result.action && result.action.industry) || "";
     $("results").hidden = false;
     $("results-title").replaceChildren(...phrase("results_title", industry));
+    // When the words match fewer cards than are shown, the page says the industry has no
+    // more matches rather than let the others pass for them.
+    const matched = items.filter((item) => item.matched === true).length;
+    const few = !result.fallback && Boolean(state.query) && matched < items.length;
     const fallback = $("fallback-note");
-    fallback.hidden = !(result.fallback && items.length);
-    fallback.textContent = state.query ? t("fallback") : t("fallback_blank");
+    fallback.hidden = !((result.fallback || few) && items.length);
+    fallback.textContent = few
+      ? t("few_matches", matched)
+      : state.query
+        ? t("fallback")
+        : t("fallback_blank");
     renderSessionNote(result.session);
     renderPlaceNote(result.place);
 
