@@ -23,6 +23,7 @@ from vacrec.agent.context import (
     EXPECTED_COSINE,
     INDUSTRY_SIZE,
     N_CONTENT,
+    PLACE_MISS,
     PREFERENCE_FEATURES,
     SKILL_FEATURES,
     SKILL_TEXT_WEIGHT,
@@ -49,8 +50,9 @@ def test_feature_columns_are_preference_then_skill_then_size():
         "skill_share",
         "industry_size",
         "expected_card_cosine",
+        "place_miss",
     )
-    assert N_CONTENT == 8 and INDUSTRY_SIZE == 6 and EXPECTED_COSINE == 7
+    assert N_CONTENT == 9 and INDUSTRY_SIZE == 6 and EXPECTED_COSINE == 7 and PLACE_MISS == 8
     assert PREF == [0, 1, 2] and SKILL == [3, 4, 5]
 
 
@@ -59,7 +61,7 @@ def test_encode_gives_one_float32_row_per_seeker_and_industry():
     contexts = encoder(snap).encode([30, 45], ["акварель", "геймдев"], [ART_WORDS, IT_WORDS])
 
     assert len(contexts) == 2
-    assert contexts.content.shape == (2, len(snap.actions), N_CONTENT) == (2, 3, 8)
+    assert contexts.content.shape == (2, len(snap.actions), N_CONTENT) == (2, 3, 9)
     assert contexts.content.dtype == np.float32
     assert contexts.ages.dtype == np.int64 and contexts.ages.tolist() == [30, 45]
     assert contexts.skills == ("акварель", "геймдев")

@@ -19,7 +19,7 @@ from vacrec.agent.context import (
 from vacrec.agent.network import (
     GATE_BIAS,
     GATE_SLOPE,
-    PREFERENCE_COLUMNS,
+    LEARNED_COLUMNS,
     PRIOR_SCALE,
     ContextualQNetwork,
     prior_weights,
@@ -130,11 +130,15 @@ def test_the_learned_part_fades_as_the_words_match_more():
 
 
 def test_the_preference_enters_the_mlp_through_weights_that_start_at_zero():
-    """Only logs where people typed can teach the MLP about typed words."""
+    """Only logs where people typed (or asked for a place) can teach the MLP about it."""
     net = _net(seed=3)
     weights = net.content_layer.weight.detach().numpy()
-    words = [*PREF, CONTENT_FEATURES.index("expected_card_cosine")]
-    assert list(PREFERENCE_COLUMNS) == words
+    words = [
+        *PREF,
+        CONTENT_FEATURES.index("expected_card_cosine"),
+        CONTENT_FEATURES.index("place_miss"),
+    ]
+    assert list(LEARNED_COLUMNS) == words
     assert not weights[:, words].any()
     others = [c for c in range(weights.shape[1]) if c not in words]
     assert np.abs(weights[:, others]).min(axis=0).max() > 0  # the rest start random

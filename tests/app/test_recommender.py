@@ -75,6 +75,26 @@ def test_recommend_feedback_and_model_refresh(engine: Engine, tmp_path: Path) ->
     assert greedy.industry == max(greedy.q_values, key=greedy.q_values.__getitem__)
 
 
+def test_an_event_keeps_the_place_its_fields_gave_for_training(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed_catalog(engine, tmp_path)
+    recommender = Recommender.from_store(engine, _settings(tmp_path), seed=7)
+    given = recommender.recommend(30, "акварель", "живопись", area="МОСКВЕ", work_format="office")
+    said = recommender.recommend(30, "акварель", "живопись в Москве удалённо")
+    with engine.connect() as conn:
+        rows = {
+            row.id: (row.area, row.work_format)
+            for row in conn.execute(
+                select(events.c.id, events.c.area, events.c.work_format).where(
+                    events.c.id.in_([given.event_id, said.event_id])
+                )
+            )
+        }
+    assert rows[given.event_id] == ("Москва", "office")  # as the catalog spells it
+    assert rows[said.event_id] == (None, None)  # the words are in the preference
+
+
 def test_the_content_prior_serves_the_industry_matching_the_words(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.ranking.ranking_fixtures import ART, IT, record, small_catalog
-from vacrec.agent.context import EXPECTED_COSINE, ContextEncoder
+from vacrec.agent.context import EXPECTED_COSINE, PLACE_MISS, ContextEncoder
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
 from vacrec.agent.skills import skill_texts
@@ -130,6 +130,20 @@ def test_a_model_is_served_the_context_training_encodes_from_the_logged_words(wo
     assert logged.content[0, :, EXPECTED_COSINE].any()  # a model reads the expected cosine
     it_row = snapshot.actions.index(IT)
     assert served.content[0, it_row, 0] == 0.0  # the place words matched no IT posting
+
+
+def test_a_model_is_served_the_place_of_the_fields_as_training_reads_it_from_the_log(
+    snapshot, encoder
+):
+    skills = SkillVocabulary().skills
+    model = QModel(ContextualQNetwork(len(skills), len(snapshot.actions)), skills, snapshot.actions)
+    request = SeekerRequest(30, SKILL, WATERCOLOUR, explore=False, work_format="remote")
+    served = decide(snapshot, encoder, model, request, _generator(), epsilon=0.0).contexts
+    logged = encoder.encode([30], [SKILL], [WATERCOLOUR], [(None, "remote")])
+    np.testing.assert_array_equal(served.content, logged.content)
+    assert served.content[0, :, PLACE_MISS].all()  # the catalog holds no remote job
+    prior = decide(snapshot, encoder, None, request, _generator(), epsilon=0.0).contexts
+    assert not prior.content[0, :, PLACE_MISS].any()  # weighed 0 by the prior: not computed
 
 
 def test_the_content_prior_serves_without_the_expected_cosine(snapshot, encoder):

@@ -18,7 +18,7 @@ from tests.agent.agent_fixtures import (
     MKT_WORDS,
     encoder,
 )
-from vacrec.agent.context import ContextEncoder
+from vacrec.agent.context import PLACE_MISS, ContextEncoder
 from vacrec.agent.model_meta import TrainingWindow
 from vacrec.agent.transitions import Transitions
 from vacrec.app.training_logs import load_transitions
@@ -54,6 +54,7 @@ def _event(
     propensity: float = 1 / 3,
     session: str | None = None,
     source: str = "api",
+    place: tuple[str | None, str | None] = (None, None),
 ) -> dict:
     """An events row as :func:`vacrec.store.events.insert_event` writes it."""
     return {
@@ -71,6 +72,8 @@ def _event(
         "catalog_version": 1,
         "shown": ["a1"],
         "source": source,
+        "area": place[0],
+        "work_format": place[1],
     }
 
 
@@ -256,3 +259,32 @@ def test_an_empty_store_gives_no_transitions(engine: Engine, enc: ContextEncoder
         t = load_transitions(conn, enc, include_simulated=True, include_legacy=True)
 
     assert len(t) == 0
+
+
+def test_the_place_given_in_a_requests_fields_is_encoded_as_it_was_served(
+    engine: Engine, enc: ContextEncoder
+):
+    """Serving's context reads the place and format of the fields as well as the words', so
+    training must read the logged fields: a remote-only request misses every office posting."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(events),
+            [
+                _event(
+                    "fields", 1, 30, "акварель", ART, preference=ART_WORDS, place=(None, "remote")
+                ),
+                _event("words", 2, 30, "акварель", ART, preference=ART_WORDS + " удалённо"),
+                _event("none", 3, 30, "акварель", ART, preference=ART_WORDS),
+            ],
+        )
+        conn.execute(
+            insert(feedback),
+            [_feedback(e, 4, 30, "акварель", 1, 1) for e in ("fields", "words", "none")],
+        )
+    with engine.connect() as conn:
+        content = load_transitions(conn, enc).states().content
+    remote = enc.encode([30], ["акварель"], [ART_WORDS], [(None, "remote")]).content[0]
+    np.testing.assert_array_equal(content[0], remote)
+    assert content[0, :, PLACE_MISS].min() > 0  # the catalog has no remote art or IT job
+    np.testing.assert_array_equal(content[1, :, PLACE_MISS], content[0, :, PLACE_MISS])
+    assert not content[2, :, PLACE_MISS].any()  # nothing asked: every posting fits

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 from vacrec.catalog.schema import CatalogRecord
@@ -178,3 +181,35 @@ def test_one_job_whatever_alias_its_company_is_shown_with() -> None:
     assert same
     assert job_key("3D Character Artist", "Fntastic") != job_key("3D Character Artist", "Playrix")
     assert job_key("3D Character Artist", "Fntastic") != job_key("2D Character Artist", "Fntastic")
+
+
+def test_the_place_miss_is_each_industrys_share_of_postings_outside_the_place() -> None:
+    """What the agent's context knows of the place: the share of every industry's postings
+    that :func:`choose` would not put first for it (as many of an industry as fit)."""
+    records = [
+        *(_record(i, "Москва", "fullDay", "живопись") for i in range(2)),
+        _record(2, "Казань", "remote", "живопись"),
+        _record(3, "Казань", "fullDay", "живопись"),
+        *(
+            dataclasses.replace(_record(10 + i, "Казань", "fullDay", "дизайн"), industries=("B",))
+            for i in range(3)
+        ),
+        dataclasses.replace(_record(13, "Москва", "remote", "дизайн"), industries=("B",)),
+    ]
+    snapshot = CatalogSnapshot.from_records(1, records)
+    assert snapshot.actions == ("A", "B")
+
+    def miss(wanted: Understood) -> list[float]:
+        return [round(float(x), 6) for x in snapshot.place_miss(wanted)]
+
+    assert miss(Understood()) == [0.0, 0.0]  # nothing asked: every posting fits
+    assert miss(Understood("Москва")) == [0.25, 0.75]  # its office jobs and every remote one
+    assert miss(Understood("Казань", "office")) == [0.75, 0.25]
+    assert miss(Understood(work_format="remote")) == [0.75, 0.75]
+    assert miss(Understood(work_format="office")) == [0.25, 0.25]
+    assert miss(Understood("Томск")) == [0.75, 0.75]  # not in the catalog: only remote ones
+    # A logged request: the fields win, an area since gone counts as not given.
+    logged = snapshot.place_miss_of
+    np.testing.assert_array_equal(logged("живопись в Москве", (None, None)), [0.25, 0.75])
+    np.testing.assert_array_equal(logged("живопись в Москве", ("Казань", "office")), [0.75, 0.25])
+    np.testing.assert_array_equal(logged("живопись", ("Атлантида", None)), [0.0, 0.0])

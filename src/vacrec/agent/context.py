@@ -4,10 +4,13 @@ A seeker is (age, skill, preference text). For every industry of the catalog
 the context holds how well the seeker's words match that industry's postings —
 best cosine, rank-weighted mean cosine of the five best (the cards), share of
 postings matched — once for the preference and once for the skill's own words, plus the
-industry's size and the *expected card cosine*: how close the industry's cards come to the
-posting the preference points to (``vacrec.ranking.expected_cosine``; zero with no words).
+industry's size, the *expected card cosine*: how close the industry's cards come to the
+posting the preference points to (``vacrec.ranking.expected_cosine``; zero with no words),
+and the *place miss*: the share of the industry's postings outside the place and work format
+the seeker asked for (in the fields or the words; 0 when they asked for none, as then every
+posting fits).
 The Q-network scores each row with one shared scorer, so an industry or a skill it never
-saw still gets a score from its content. The prior does not read that last column.
+saw still gets a score from its content. The prior reads neither of the last two columns.
 
 The content prior — the policy served before any feedback — is how well each
 industry's best postings (the cards it would show) match the seeker's words,
@@ -29,22 +32,37 @@ import numpy as np
 
 from vacrec.domain import AGE_MAX, AGE_MIN
 
-ENCODING_VERSION = 3
+ENCODING_VERSION = 4
 """Stored with every model; version 1 was the [age, one-hot skill] state, version 2 the seven
-match columns without the expected card cosine."""
+match columns without the expected card cosine, version 3 eight without the place miss."""
 
 PREFERENCE_FEATURES = ("preference_best", "preference_top", "preference_share")
 SKILL_FEATURES = ("skill_best", "skill_top", "skill_share")
 EXPECTED_COSINE_FEATURE = "expected_card_cosine"
 WORDS_FEATURES = (*PREFERENCE_FEATURES, EXPECTED_COSINE_FEATURE)
 """The columns read from what the seeker wrote (zero when they wrote nothing)."""
-CONTENT_FEATURES = (*PREFERENCE_FEATURES, *SKILL_FEATURES, "industry_size", EXPECTED_COSINE_FEATURE)
+PLACE_MISS_FEATURE = "place_miss"
+CONTENT_FEATURES = (
+    *PREFERENCE_FEATURES,
+    *SKILL_FEATURES,
+    "industry_size",
+    EXPECTED_COSINE_FEATURE,
+    PLACE_MISS_FEATURE,
+)
 """Columns of :attr:`Contexts.content`, in this order."""
+LEARNED_ONLY_FEATURES = (*WORDS_FEATURES, PLACE_MISS_FEATURE)
+"""The columns read from what the seeker asked (zero when they asked nothing): only feedback
+on such requests gives them a meaning, so the network's weights for them start at zero."""
 N_CONTENT = len(CONTENT_FEATURES)
 PREFERENCE_TOP = CONTENT_FEATURES.index("preference_top")
 SKILL_TOP = CONTENT_FEATURES.index("skill_top")
 INDUSTRY_SIZE = CONTENT_FEATURES.index("industry_size")
 EXPECTED_COSINE = CONTENT_FEATURES.index(EXPECTED_COSINE_FEATURE)
+PLACE_MISS = CONTENT_FEATURES.index(PLACE_MISS_FEATURE)
+
+Place = tuple[str | None, str | None]
+"""A request's ``area`` and ``work_format`` fields as given (None: not given)."""
+NO_PLACE: Place = (None, None)
 
 SKILL_TEXT_WEIGHT = 0.1
 """The skill's words count a tenth of what the seeker wrote: enough to choose when the
@@ -70,6 +88,12 @@ class Matcher(Protocol):
 
     def expected_card_cosine(self, text: str) -> np.ndarray:
         """[n_actions] expected cosine of each industry's cards to the posting ``text`` wants."""
+        ...
+
+    def place_miss_of(self, text: str, place: Place) -> np.ndarray:
+        """[n_actions] share of each industry's postings outside the place and work format
+        asked for by the fields ``place`` or, where they give none, by ``text``; 0 when none
+        is."""
         ...
 
 
@@ -139,14 +163,18 @@ class ContextEncoder:
         ages: Sequence[int] | np.ndarray,
         skills: Sequence[str],
         preferences: Sequence[str],
+        places: Sequence[Place] | None = None,
     ) -> Contexts:
-        """Feature rows of every seeker × action; repeated preferences are matched once."""
+        """Feature rows of every seeker × action; repeated preferences are matched once.
+        ``places``: each request's ``area`` and ``work_format`` fields (default: none given)."""
         n = len(skills)
-        if len(ages) != n or len(preferences) != n:
-            raise ValueError("ages, skills and preferences must have the same length")
+        places = [NO_PLACE] * n if places is None else places
+        if len(ages) != n or len(preferences) != n or len(places) != n:
+            raise ValueError("ages, skills, preferences and places must have the same length")
         content = np.empty((n, len(self.actions), N_CONTENT), dtype=np.float32)
         matched: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for i, (skill, text) in enumerate(zip(skills, preferences, strict=True)):
+        misses: dict[tuple[str, Place], np.ndarray] = {}
+        for i, (skill, text, place) in enumerate(zip(skills, preferences, places, strict=True)):
             found = matched.get(text)
             if found is None:
                 found = matched[text] = (
@@ -154,6 +182,10 @@ class ContextEncoder:
                     self.matcher.expected_card_cosine(text),
                 )
             content[i, :, :3], content[i, :, EXPECTED_COSINE] = found
+            miss = misses.get((text, place))
+            if miss is None:
+                miss = misses[text, place] = self.matcher.place_miss_of(text, place)
+            content[i, :, PLACE_MISS] = miss
             content[i, :, 3:6] = self._skill_features(skill)
         content[:, :, INDUSTRY_SIZE] = self._size_feature
         return Contexts(np.asarray(ages, dtype=np.int64), tuple(skills), content, self.actions)
@@ -165,14 +197,17 @@ class ContextEncoder:
         preference: str,
         preference_features: np.ndarray | None = None,
         expected_cosine: np.ndarray | None = None,
+        place_miss: np.ndarray | None = None,
     ) -> Contexts:
-        """One seeker; ``preference_features`` and ``expected_cosine`` when the caller already
-        matched the text (the serving path matches it once for the context and the cards)."""
-        if preference_features is None or expected_cosine is None:
+        """One seeker; ``preference_features``, ``expected_cosine`` and ``place_miss`` when the
+        caller already has them (the serving path matches the text once for the context and the
+        cards, and reads the place, fields included, once); else encoded with no place fields."""
+        if preference_features is None or expected_cosine is None or place_miss is None:
             return self.encode([age], [skill], [preference])
         content = np.empty((1, len(self.actions), N_CONTENT), dtype=np.float32)
         content[0, :, :3] = preference_features
         content[0, :, EXPECTED_COSINE] = expected_cosine
+        content[0, :, PLACE_MISS] = place_miss
         content[0, :, 3:6] = self._skill_features(skill)
         content[0, :, INDUSTRY_SIZE] = self._size_feature
         return Contexts(np.asarray([age], dtype=np.int64), (skill,), content, self.actions)

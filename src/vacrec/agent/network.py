@@ -36,12 +36,12 @@ from torch import nn
 from vacrec.agent.context import (
     CONTENT_FEATURES,
     INDUSTRY_SIZE,
+    LEARNED_ONLY_FEATURES,
     N_CONTENT,
     PREFERENCE_TOP,
     SIZE_TIE_BREAK,
     SKILL_TEXT_WEIGHT,
     SKILL_TOP,
-    WORDS_FEATURES,
 )
 
 DEFAULT_HIDDEN: tuple[int, ...] = (64, 32)
@@ -54,8 +54,8 @@ GATE_BIAS = 4.0
 GATE_SLOPE = 20.0
 """...and it fades as the words match: half at a match of 0.2 (a typical job title), a tenth
 at 0.3, until feedback on typed requests says otherwise."""
-PREFERENCE_COLUMNS = tuple(CONTENT_FEATURES.index(f) for f in WORDS_FEATURES)
-"""The content columns read from the preference (zero-initialised MLP inputs)."""
+LEARNED_COLUMNS = tuple(CONTENT_FEATURES.index(f) for f in LEARNED_ONLY_FEATURES)
+"""The content columns only feedback gives a meaning (zero-initialised MLP inputs)."""
 
 
 def prior_weights(scale: float = PRIOR_SCALE, n_content: int = N_CONTENT) -> np.ndarray:
@@ -116,7 +116,7 @@ class ContextualQNetwork(nn.Module):
         self.industry_layer = nn.Linear(self.embedding_dim, first, bias=False)
         self.content_layer = nn.Linear(self.n_content, first, bias=False)
         with torch.no_grad():
-            self.content_layer.weight[:, list(PREFERENCE_COLUMNS)] = 0.0
+            self.content_layer.weight[:, list(LEARNED_COLUMNS)] = 0.0
             self.content_layer.weight[:, N_CONTENT:] = 0.0  # learnt only where logs fill them
         layers: list[nn.Module] = [nn.ReLU()]
         width = first

@@ -151,6 +151,10 @@ class Request(Protocol):
     def created_at(self) -> datetime | None: ...
     @property
     def client(self) -> str | None: ...
+    @property
+    def area(self) -> str | None: ...
+    @property
+    def work_format(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,8 @@ class LoggedRequest:
     session_id: str | None = None
     created_at: datetime | None = None
     client: str | None = None  # the requester's identity; None: unknown
+    area: str | None = None  # the place given in the request's field; None: none given
+    work_format: str | None = None  # likewise the work format
 
 
 _DTYPES: dict[str, Any] = {
@@ -250,7 +256,12 @@ class TransitionBuilder:
 
     def _encode(self, kept: Sequence[Request]) -> None:
         skills = [self._skill_names.setdefault(r.skill, r.skill) for r in kept]
-        contexts = self.encoder.encode([r.age for r in kept], skills, [r.preference for r in kept])
+        contexts = self.encoder.encode(
+            [r.age for r in kept],
+            skills,
+            [r.preference for r in kept],
+            [(r.area, r.work_format) for r in kept],
+        )
         self._ages.append(contexts.ages)
         self._skills.extend(skills)
         self._content.append(contexts.content)

@@ -274,6 +274,10 @@ class Recommender:
             card_propensities=decision.card_propensities,
             source=source,
             client=client,
+            # What the fields gave (the area as the catalog names it), so training encodes the
+            # place the context saw; one said in the words is in the preference.
+            area=decision.place.area if request.area is not None else None,
+            work_format=request.work_format,
         )
         events.insert_event(self.writes, event)
         if self.metrics is not None:

@@ -167,16 +167,17 @@ def decide(
         request.preference, request.area, _as_format(request.work_format)
     )
     match = snapshot.match(topic(request.preference, wanted))
-    # The expected card cosine costs ~1.3 ms a request and only a model reads it: the content
-    # prior weighs it 0, and events store no context (training encodes the logged words
-    # again), so the cold start serves without it.
-    expected = (
-        snapshot.expected_cosine_of(match)
-        if model is not None
-        else np.zeros(len(snapshot.actions), dtype=np.float32)
-    )
+    # The expected card cosine costs ~1.3 ms a request and only a model reads it (with the
+    # place miss): the content prior weighs both 0, and events store no context (training
+    # encodes the logged request again), so the cold start serves without them.
+    nothing = np.zeros(len(snapshot.actions), dtype=np.float32)
     contexts = encoder.encode_one(
-        request.age, request.skill, request.preference, snapshot.features_of(match), expected
+        request.age,
+        request.skill,
+        request.preference,
+        snapshot.features_of(match),
+        snapshot.expected_cosine_of(match) if model is not None else nothing,
+        snapshot.place_miss(wanted) if model is not None else nothing,
     )
     policy, scores = policy_scores(model, contexts)
     avoided = history.mostly_rejected(SESSION_MIN_VOTES).intersection(snapshot.actions)
@@ -200,8 +201,6 @@ def decide(
         )
         u = float(generator.random()) if swap > 0 else 0.0  # no draw: streams unchanged
     industry = snapshot.actions[chosen.action]
-    # The agent's context does not yet say how many of each industry's postings fit the
-    # place asked for: an industry with none there may still be chosen (then marked).
     ranker = match
     if votes is not None:
         # choose() only asks its match for top_k, which VotedMatch answers with the votes in.

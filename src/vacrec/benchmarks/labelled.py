@@ -50,6 +50,7 @@ def vacrec_server(snapshot: CatalogSnapshot) -> Server:
             request.text,
             snapshot.features_of(match),
             snapshot.expected_cosine_of(match),
+            snapshot.place_miss(wanted),
         )
         industry = snapshot.actions[int(greedy(CONTENT_PRIOR, contexts)[0])]
         size = snapshot.index.size(industry)

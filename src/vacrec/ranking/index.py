@@ -506,6 +506,11 @@ class TfidfIndex:
         """Vacancies per industry, in :attr:`industries` order."""
         return np.diff(self._industry_start)
 
+    def industry_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which postings each industry holds: the first row of each industry's segment
+        ([n_industries + 1]) and the vacancy number of each row (see :attr:`ids`)."""
+        return self._industry_start, self._vacancy
+
     @property
     def nbytes(self) -> int:
         """Bytes held by the index arrays."""

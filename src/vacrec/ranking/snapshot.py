@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import TypedDict
+from typing import TypedDict, cast
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.cards import SNIPPET_CHARS, Card, CardTable, ColumnBuilder, snippet
 from vacrec.ranking.expected_cosine import expected_card_cosine
 from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
-from vacrec.ranking.place import Places, topic
+from vacrec.ranking.place import WORK_FORMATS, Places, Understood, UnknownArea, WorkFormat, topic
 
 __all__ = [  # Card and snippet live in cards.py; callers import them from here
     "SNIPPET_CHARS",
@@ -123,6 +123,58 @@ class CatalogSnapshot:
     def match_features(self, text: str) -> np.ndarray:
         """``MATCH_FEATURES`` of ``text`` for every action (the agent's content features)."""
         return self.features_of(self.match(self.topic_of(text)))
+
+    def place_miss(self, wanted: Understood) -> np.ndarray:
+        """The share of each action's postings outside the place and work format ``wanted``
+        (what :func:`vacrec.ranking.place.choose` puts first): [n_actions], 0 when neither is
+        asked for."""
+        if wanted.area is None and wanted.work_format == "any":
+            return np.zeros(len(self.actions), dtype=np.float32)
+        office_in, remote, sizes = self._place_counts
+        area = (
+            self.cards.area_names.index(wanted.area) if wanted.area in self.cards.area_names else -1
+        )
+        here = office_in[:, area] if area >= 0 else np.zeros(len(sizes))
+        if wanted.work_format == "remote":
+            fitting = remote
+        elif wanted.work_format == "office":
+            fitting = here if wanted.area is not None else sizes - remote
+        else:  # a city: its office jobs and every remote one
+            fitting = here + remote
+        miss = 1.0 - fitting / np.maximum(sizes, 1)
+        return np.where(sizes > 0, miss, 0.0).astype(np.float32)
+
+    def place_miss_of(self, text: str, place: tuple[str | None, str | None]) -> np.ndarray:
+        """:meth:`place_miss` of a logged request: its ``area`` and ``work_format`` fields,
+        else what its words say (an area the catalog no longer has counts as not given)."""
+        area, work_format = place
+        fmt = cast(WorkFormat, work_format) if work_format in WORK_FORMATS else None
+        try:
+            wanted = self.places.understand(text, area, fmt)
+        except UnknownArea:
+            wanted = self.places.understand(text, None, fmt)
+        return self.place_miss(wanted)
+
+    @cached_property
+    def _place_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per action: its office postings in each area [n_actions, n_areas], its remote
+        postings and all its postings [n_actions]; counted once per snapshot."""
+        start, vacancy = self.index.industry_rows()
+        cards = self.cards.numbers_of(list(self.index.ids[vacancy]))
+        known = cards >= 0
+        n_areas = max(len(self.cards.area_names), 1)
+        remote_of = np.where(known, self.cards.remote[np.maximum(cards, 0)], False)
+        area_of = np.where(known, self.cards.area_code[np.maximum(cards, 0)], -1)
+        segment = np.repeat(np.arange(len(start) - 1), np.diff(start))
+        office = ~remote_of & (area_of >= 0)
+        by_industry = np.zeros((len(start) - 1, n_areas))
+        np.add.at(by_industry, (segment[office], area_of[office]), 1.0)
+        remote = np.bincount(segment[remote_of], minlength=len(start) - 1).astype(np.float64)
+        rows = np.maximum(self._action_rows, 0)
+        missing = self._action_rows < 0
+        office_in = np.where(missing[:, None], 0.0, by_industry[rows])
+        sizes = np.where(missing, 0.0, self.index.sizes[rows].astype(np.float64))
+        return office_in, np.where(missing, 0.0, remote[rows]), sizes
 
     @cached_property
     def places(self) -> Places:

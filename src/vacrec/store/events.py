@@ -48,6 +48,8 @@ class NewEvent:
     source: str
     client: str | None = None  # the requester's identity (service/clients.py); None: in-process
     card_propensities: tuple[float, ...] | None = None  # per shown card; None: not randomised
+    area: str | None = None  # given in the request's field (the catalog's name); None: not given
+    work_format: str | None = None  # likewise: remote, any or office
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ def _insert_event(conn: Connection, event: NewEvent) -> None:
             "card_propensities": None
             if event.card_propensities is None
             else list(event.card_propensities),
+            "area": event.area,
+            "work_format": event.work_format,
         },
     )
 

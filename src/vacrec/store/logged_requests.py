@@ -115,7 +115,7 @@ def requests_with_feedback(
     """Logged requests (rated or not) with their reward (NULL: never rated), oldest first.
 
     Columns: created_at, session_id, age, skill, preference, industry, propensity, reward,
-    client.
+    client, area, work_format.
     """
     query = (
         select(
@@ -128,6 +128,8 @@ def requests_with_feedback(
             events.c.propensity,
             feedback.c.reward,
             events.c.client,
+            events.c.area,
+            events.c.work_format,
         )
         .select_from(events.outerjoin(feedback, feedback.c.event_id == events.c.id))
         .where(*_event_window(read, utcnow()))

@@ -105,6 +105,10 @@ events = Table(
     Column("client", String(32)),
     # Each shown card's probability of the position it was shown at (NULL: not randomised).
     Column("card_propensities", JSON),
+    # The place and work format given in the request's fields (NULL: none given; one said in
+    # the words is in the preference): training encodes the context serving saw.
+    Column("area", Text),
+    Column("work_format", String(16)),
     Index("ix_events_created_at", "created_at"),
     Index("ix_events_session_id_created_at", "session_id", "created_at"),
 )
