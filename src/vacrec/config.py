@@ -104,6 +104,14 @@ class Settings(BaseSettings):
         description="`GET /api/v1/dashboard` calls per client address; same syntax (the page "
         "itself refreshes twice a minute).",
     )
+    rate_limit_delay_s: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=10.0,
+        description="A 429 (over budget) is answered this many seconds late (at most its "
+        "Retry-After): a client retrying at once then costs a worker one cheap answer a second "
+        "per connection, not hundreds.",
+    )
     rate_limit_max_keys: int = Field(
         default=50_000,
         ge=1,

@@ -61,6 +61,34 @@ def test_recommendations_past_the_budget_get_429_with_retry_after(
     assert _count(server, events) == 4  # refused requests stored nothing
 
 
+def test_an_answer_over_budget_comes_late_without_holding_anyone_else_up(
+    make_server: ServerFactory,
+) -> None:
+    """A client retrying at once gets about one 429 a second per connection, so a flood of
+    them costs a worker little; the wait is this request's alone."""
+    server = make_server(
+        rate_limit_recommendations="1/minute", rate_limit_delay_s=1.5, trusted_proxies=PROXY
+    )
+    assert server.client.post("/api/v1/recommendations", json=BODY, headers=ATTACKER).is_success
+
+    async def both() -> tuple[tuple[int, float], tuple[int, float]]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+
+            async def timed(headers: dict[str, str]) -> tuple[int, float]:
+                started = time.monotonic()
+                answer = await client.post("/api/v1/recommendations", json=BODY, headers=headers)
+                return answer.status_code, time.monotonic() - started
+
+            over = asyncio.create_task(timed(ATTACKER))
+            await asyncio.sleep(0.2)  # the over-budget request is waiting by now
+            other = await timed(_from("203.0.113.7"))
+            return await over, other
+
+    (over_status, over_s), (other_status, other_s) = asyncio.run(both())
+    assert over_status == 429 and over_s >= 1.4
+    assert other_status == 200 and other_s < over_s  # served while the 429 waited
+
+
 def test_rewards_share_one_budget_across_legacy_writes_and_feedback(
     make_server: ServerFactory,
 ) -> None:
@@ -150,6 +178,7 @@ def test_a_flood_from_one_address_does_not_move_the_trained_policy(
         rate_limit_rewards="60/minute;600/hour",
         trusted_proxies=PROXY,
         train_max_client_share=1.0,  # budgets alone: test_steering.py covers the share cap
+        rate_limit_delay_s=0.0,  # the delay only slows a flood; what it stores is the budget's
     )
     _honest_traffic(limited, 300)
     train_from_store(limited.engine, limited.settings, promote_mode="never")

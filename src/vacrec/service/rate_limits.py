@@ -2,9 +2,13 @@
 
 The agent learns from what clients send, so one client that can write
 hundreds of rows a second can teach it anything. Each client address gets a
-moving-window budget for recommendations (each one stores an event) and for
-rewards (legacy writes and v1 feedback); past it the answer is 429 with
-``Retry-After``. The counting is the ``limits`` library's.
+moving-window budget for recommendations (each one stores an event), for
+rewards (legacy writes and v1 feedback) and for the dashboard; past it the answer
+is 429 with ``Retry-After``, sent ``VACREC_RATE_LIMIT_DELAY_S`` late: a flood of
+clients that retry at once (16 of them reloading the dashboard made ~290 answers a
+second, and cost the seekers 31 % of their throughput on 2 cores) then gets one
+answer a second per connection, and the per-address connection cap bounds how many
+it can hold. The counting is the ``limits`` library's.
 
 With the default ``memory://`` storage the counts live in the worker, one
 entry per address and rule: :class:`BoundedMemoryStorage` keeps that from
@@ -17,6 +21,7 @@ IPv6 client's budget is its /64's.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import OrderedDict
@@ -110,13 +115,16 @@ class RateLimits:
         }
         self.storage = limits_storage(settings)
         self._limiter = MovingWindowRateLimiter(self.storage)
+        self._over_budget_delay_s = settings.rate_limit_delay_s
 
     async def hit(self, rule: str, client: str) -> None:
-        """Count one request of ``client`` against ``rule``; TooManyRequests when over budget."""
+        """Count one request of ``client`` against ``rule``; TooManyRequests when over budget,
+        raised after the over-budget delay (only this request waits: the event loop does not)."""
         for limit in self._rules[rule]:
             if not await self._limiter.hit(limit, rule, client):
                 stats = await self._limiter.get_window_stats(limit, rule, client)
                 wait_s = max(1, math.ceil(stats.reset_time - time.time()))
+                await asyncio.sleep(min(self._over_budget_delay_s, wait_s))
                 raise TooManyRequests(
                     f"too many {rule} from {client}: at most {limit}; retry in {wait_s} s",
                     retry_after_s=wait_s,
