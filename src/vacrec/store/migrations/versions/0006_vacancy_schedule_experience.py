@@ -25,8 +25,6 @@ from vacrec.catalog.text import clean_text
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 _PAGE = 1_000
 

@@ -16,8 +16,6 @@ from alembic import op
 
 revision = "0007_vacancy_retirement"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
