@@ -3,9 +3,9 @@ on stderr, and the store opened and closed the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from vacrec.config import Settings
 
 stderr = Console(stderr=True)
+Result = TypeVar("Result", bound=Mapping[str, Any])
 
 
 def print_json(payload: Mapping[str, object]) -> None:
@@ -34,6 +35,15 @@ def print_json(payload: Mapping[str, object]) -> None:
         print(dumps(payload, ensure_ascii=False, default=str))
     except UnicodeEncodeError:
         print(dumps(payload, default=str))
+
+
+def emit(result: Result, as_json: bool, prose: Callable[[Result], None]) -> None:
+    """Print a command's result once: as the JSON line under ``--json``, else as ``prose``
+    for people (so every command's stdout is either machine-readable or not)."""
+    if as_json:
+        print_json(result)
+    else:
+        prose(result)
 
 
 def stderr_progress(*columns: str | ProgressColumn) -> Progress:

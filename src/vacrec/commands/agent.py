@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vacrec.commands._output import fail, open_store, print_json, spinner
+from vacrec.commands._output import emit, fail, open_store, spinner
 from vacrec.config import Settings, get_settings
 from vacrec.evaluation.promotion import PromoteMode
 
 if TYPE_CHECKING:
-    from vacrec.app.training import LogSelection, NothingNew
+    from vacrec.app.training import LogSelection, NothingNew, TrainingReport
 
 
 def _selection(settings: Settings, simulated: bool | None) -> LogSelection:
@@ -99,9 +99,10 @@ def train_command(
         return
     except LearningError as error:
         fail(str(error), as_json)
-    if as_json:
-        print_json(report)
-        return
+    emit(report, as_json, _say_trained)
+
+
+def _say_trained(report: TrainingReport) -> None:
     print(
         f"model {report['version']}: {report['transitions']} transitions, {report['updates']} "
         f"updates in {report['seconds']:.2f} s ({report['samples_per_second']:,.0f} samples/s), "
@@ -124,10 +125,7 @@ def _number(value: float | None, spec: str) -> str:
 def _nothing_registered(unchanged: NothingNew, as_json: bool) -> None:
     """Report a training that found nothing new: not a failure (a cron job or a loop runs it
     on a timer), but no version either, said in the same keys a training reports."""
-    if not as_json:
-        print(str(unchanged))
-        return
-    print_json(
+    emit(
         {
             "version": None,
             "registered": False,
@@ -139,7 +137,9 @@ def _nothing_registered(unchanged: NothingNew, as_json: bool) -> None:
             "final_loss": None,
             "promoted": False,
             "ope": {},
-        }
+        },
+        as_json,
+        lambda _: print(str(unchanged)),
     )
 
 
@@ -162,9 +162,10 @@ def evaluate_command(
             result = evaluate_store(engine, settings, seed, _selection(settings, simulated))
     except LearningError as error:
         fail(str(error), as_json)
-    if as_json:
-        print_json(result)
-        return
+    emit(result, as_json, _say_estimates)
+
+
+def _say_estimates(result: dict[str, Any]) -> None:
     print(f"{result['logged_rows']} logged events with propensities")
     for name, entry in result["policies"].items():
         if "refused" in entry:
@@ -208,9 +209,11 @@ def model_list_command(as_json: Annotated[bool, typer.Option("--json")] = False)
     ]
     live = next((r["version"] for r in rows if r["live"]), None)
     policy = "content prior" if live is None else "model"
-    if as_json:
-        print_json({"models": rows, "live": live, "policy": policy})
-        return
+    emit({"models": rows, "live": live, "policy": policy}, as_json, _say_models)
+
+
+def _say_models(listing: dict[str, Any]) -> None:
+    rows, live = listing["models"], listing["live"]
     if live is None:
         print("live: the content prior")
     if not rows:
@@ -278,12 +281,15 @@ def model_promote_command(
                 promote(conn, target, reason)
     except (ModelRefused, RegistryError) as error:
         fail(str(error), as_json)
-    if as_json:
-        print_json({"live": target, "policy": "content prior" if target is None else "model"})
-    elif target is None:
+    policy = "content prior" if target is None else "model"
+    emit({"live": target, "policy": policy}, as_json, _say_live)
+
+
+def _say_live(promoted: dict[str, Any]) -> None:
+    if promoted["live"] is None:
         print("the content prior is live")
     else:
-        print(f"model {target} is live")
+        print(f"model {promoted['live']} is live")
 
 
 def model_rollback_command(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -305,11 +311,12 @@ def model_rollback_command(as_json: Annotated[bool, typer.Option("--json")] = Fa
                 _checked(conn, version)  # raising rolls the transaction back
     except (ModelRefused, RegistryError) as error:
         fail(str(error), as_json)
-    if as_json:
-        policy = "content prior" if version is None else "model"
-        print_json({"live": version, "previous": before, "policy": policy})
-    else:
-        print(f"rolled back from {serving_name(before)} to {serving_name(version)}")
+    policy = "content prior" if version is None else "model"
+    emit(
+        {"live": version, "previous": before, "policy": policy},
+        as_json,
+        lambda _: print(f"rolled back from {serving_name(before)} to {serving_name(version)}"),
+    )
 
 
 # --------------------------------------------------------------------------- simulate
@@ -352,9 +359,10 @@ def simulate_command(
                 summary = simulate_into_store(engine, settings, events, seed, note)
     except LearningError as error:
         fail(str(error), as_json)
-    if as_json:
-        print_json(summary)
-        return
+    emit(summary, as_json, _say_simulated)
+
+
+def _say_simulated(summary: dict[str, Any]) -> None:
     print(
         f"{summary['events']} events from {summary['users']} users "
         f"({summary['sessions']} multi-request sessions): mean reward "

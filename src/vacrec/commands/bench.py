@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vacrec.commands._output import fail, print_json, spinner, stderr
+from vacrec.commands._output import emit, fail, spinner, stderr
 
 SHARED_CATALOG = Path("../shared/data/hh_artist_vacancies_2023.xlsx")
 
@@ -64,9 +64,10 @@ def bench_serve_command(
     from vacrec.benchmarks.serve import run
 
     figures = _measure("bench serve", catalog, run, http=http, http_requests=requests)
-    if as_json:
-        print_json(figures)
-        return
+    emit(figures, as_json, _say_serve)
+
+
+def _say_serve(figures: dict[str, Any]) -> None:
     reference = figures["reference"]["median_ms"]
     print(f"original per-request path: {reference:.1f} ms (median, large industries)")
     if "http" in figures:
@@ -142,11 +143,7 @@ def bench_train_command(
 
     if events:
         figures = _measure("bench train", catalog, run_scale, sizes=events)
-        if as_json:
-            print_json(figures)
-        else:
-            for size in figures["sizes"]:
-                print(size)
+        emit(figures, as_json, _say_big_logs)
         return
     chosen = budgets or list(CURVE_BUDGETS if curve is not None else BUDGETS)
     figures = _measure(
@@ -165,9 +162,15 @@ def bench_train_command(
         from vacrec.benchmarks.train_plot import plot_learning_curves
 
         plot_learning_curves(figures, curve)
-    if as_json:
-        print_json(figures)
-        return
+    emit(figures, as_json, _say_train)
+
+
+def _say_big_logs(figures: dict[str, Any]) -> None:
+    for size in figures["sizes"]:
+        print(size)
+
+
+def _say_train(figures: dict[str, Any]) -> None:
     print(
         f"vectorised: {figures['samples_per_second']:,.0f} samples/s; per-sample loop: "
         f"{figures['reference_samples_per_second']:,.0f} samples/s → {figures['ratio']}× "
@@ -210,9 +213,10 @@ def bench_relevance_command(
     from vacrec.benchmarks.relevance import run
 
     figures = _measure("bench relevance", catalog, run, seekers=seekers, seed=seed, trained=trained)
-    if as_json:
-        print_json(figures)
-        return
+    emit(figures, as_json, _say_relevance)
+
+
+def _say_relevance(figures: dict[str, Any]) -> None:
     for name, f in figures["policies"].items():
         print(
             f"{name:30s} industry hit {f['industry_hit']:.2f}  posting in cards "
@@ -241,21 +245,21 @@ def bench_ingest_command(
     from vacrec.benchmarks.ingest import run, run_synthetic
 
     if synthetic:
-        figures = _measure("bench ingest", catalog, run_synthetic, sizes=synthetic)
-        if as_json:
-            print_json(figures)
-            return
-        for size in figures["sizes"]:
-            print(
-                f"ingest {size['vacancies']:,} vacancies ({size['file_mb']} MB JSONL): "
-                f"{size['seconds']} s, {size['vacancies_per_second']:,}/s, peak RSS "
-                f"{size['peak_rss_mb']} MB ({figures['cpu_count']} cores)"
-            )
-        return
-    figures = _measure("bench ingest", catalog, run, repeats=repeats)
-    if as_json:
-        print_json(figures)
-        return
+        emit(_measure("bench ingest", catalog, run_synthetic, sizes=synthetic), as_json, _say_sizes)
+    else:
+        emit(_measure("bench ingest", catalog, run, repeats=repeats), as_json, _say_ingest)
+
+
+def _say_sizes(figures: dict[str, Any]) -> None:
+    for size in figures["sizes"]:
+        print(
+            f"ingest {size['vacancies']:,} vacancies ({size['file_mb']} MB JSONL): "
+            f"{size['seconds']} s, {size['vacancies_per_second']:,}/s, peak RSS "
+            f"{size['peak_rss_mb']} MB ({figures['cpu_count']} cores)"
+        )
+
+
+def _say_ingest(figures: dict[str, Any]) -> None:
     print(
         f"ingest {figures['counts']['inserted']} vacancies: {figures['median_seconds']} s median "
         f"({figures['speedup_vs_original']}× the original's {figures['original_seconds']} s)"
@@ -289,9 +293,10 @@ def bench_scale_command(
         from vacrec.benchmarks.scale_plot import plot_scale
 
         plot_scale(figures, plot)
-    if as_json:
-        print_json(figures)
-        return
+    emit(figures, as_json, _say_scale)
+
+
+def _say_scale(figures: dict[str, Any]) -> None:
     for s in figures["sizes"]:
         print(
             f"{s['vacancies']:>9,} vacancies: built in {s['build_s']} s, loaded in "
@@ -346,9 +351,10 @@ def bench_cards_command(
             "bench cards", catalog, run_learning, seed=seed, events=events,
             eval_seekers=eval_seekers,
         )  # fmt: skip
-    if as_json:
-        print_json(figures)
-        return
+    emit(figures, as_json, _say_cards)
+
+
+def _say_cards(figures: dict[str, object]) -> None:
     if "seeker" in figures:
         s = figures["seeker"]
         assert isinstance(s, dict)
@@ -413,9 +419,10 @@ def bench_load_command(
             workers=workers,
             database=database,
         )
-    if as_json:
-        print_json(figures)
-        return
+    emit(figures, as_json, _say_load)
+
+
+def _say_load(figures: dict[str, Any]) -> None:
     print(
         f"{figures['database']}, {figures['workers']} workers, {figures['clients']} clients, "
         f"{figures['cores']} cores: {figures['requests_per_s']} req/s "

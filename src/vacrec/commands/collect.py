@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vacrec.commands._hh_options import Area, MaxPages
-from vacrec.commands._output import fail, open_store, print_json, stderr
+from vacrec.commands._output import emit, fail, open_store, stderr
 from vacrec.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -110,9 +110,10 @@ def collect_command(
         # between collecting and ingesting leaves lines that a rerun writes no more.
         has_lines = path.exists() and path.stat().st_size > 0
         result["ingest"] = _ingest(settings, path) if has_lines else None
-    if as_json:
-        print_json(result)
-        return
+    emit(result, as_json, lambda r: _say_collected(summary, path, r.get("ingest")))
+
+
+def _say_collected(summary: CollectSummary, path: Path, report: object) -> None:
     failures = ", ".join(f"{k} {v}" for k, v in sorted(summary.failures.items())) or "none"
     where = path if path.exists() else f"{path} (not created: nothing to write)"
     print(
@@ -122,8 +123,7 @@ def collect_command(
         f"{summary.industry_sources.get('role_category', 0)}, "
         f"left to the classifier {summary.industry_sources.get('unmapped', 0)}"
     )
-    if ingest and result["ingest"]:
-        report = result["ingest"]
+    if report:
         assert isinstance(report, dict)
         print(
             f"ingested: inserted {report['inserted']}, updated {report['updated']}, "

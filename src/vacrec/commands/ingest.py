@@ -18,13 +18,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from vacrec.commands._output import fail, open_store, print_json, spinner, stderr, stderr_progress
+from vacrec.commands._output import emit, fail, open_store, spinner, stderr, stderr_progress
 from vacrec.config import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from vacrec.app.ingest import IngestProgress
+    from vacrec.app.ingest import IngestProgress, IngestReport
 
 
 def register(app: typer.Typer) -> None:
@@ -56,9 +56,10 @@ def ingest_command(
         fail(str(exc), as_json, code=2)
 
     summary = {**report.as_dict(), "snapshot_seconds": snapshot_s}
-    if as_json:
-        print_json(summary)
-        return
+    emit(summary, as_json, lambda _: _say_ingested(report, snapshot_s))
+
+
+def _say_ingested(report: IngestReport, snapshot_s: float | None) -> None:
     for rejection in report.rejections[:20]:
         stderr.print(f"rejected {rejection['source']}:{rejection['row']}: {rejection['reason']}")
     if report.replaced_demo:

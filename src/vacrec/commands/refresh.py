@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vacrec.commands._hh_options import Area, MaxPages
-from vacrec.commands._output import fail, open_store, print_json, stderr
+from vacrec.commands._output import emit, fail, open_store, stderr
 from vacrec.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -139,17 +139,15 @@ def _run_or_fail(
 
 
 def _print_report(as_json: bool) -> Callable[[RefreshReport], None]:
-    def show(result: RefreshReport) -> None:
-        if as_json:
-            print_json(result.as_dict())
-            return
-        for error in result.search_errors:
-            stderr.print(f"search failed, nothing retired as unseen: {error}")
-        print(
-            f"collected {result.collected}; inserted {result.inserted}, updated "
-            f"{result.updated}; retired {result.retired} (archived {result.retired_archived}, "
-            f"unseen {result.retired_unseen}); {result.vacancies} vacancies served "
-            f"(catalog version {result.catalog_version})"
-        )
+    return lambda result: emit(result.as_dict(), as_json, lambda _: _say_refreshed(result))
 
-    return show
+
+def _say_refreshed(result: RefreshReport) -> None:
+    for error in result.search_errors:
+        stderr.print(f"search failed, nothing retired as unseen: {error}")
+    print(
+        f"collected {result.collected}; inserted {result.inserted}, updated "
+        f"{result.updated}; retired {result.retired} (archived {result.retired_archived}, "
+        f"unseen {result.retired_unseen}); {result.vacancies} vacancies served "
+        f"(catalog version {result.catalog_version})"
+    )
