@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, event, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from tests.store.rows import new_event
 from tests.writer_hold import WAIT_S, wait_queued, writer_held
 from vacrec.app.group_commit import CommitTimeout, GroupCommit
 from vacrec.errors import AlreadyRated, UnknownEvent
@@ -29,25 +30,6 @@ from vacrec.store.db import (
 from vacrec.store.tables import catalog_versions, events, feedback
 
 THREADS = 32
-
-
-def _new_event(event_id: str) -> store.NewEvent:
-    return store.NewEvent(
-        id=event_id,
-        created_at=utcnow(),
-        session_id=None,
-        age=30,
-        skill="акварель",
-        preference="",
-        action=0,
-        industry="X",
-        propensity=0.5,
-        explore=True,
-        model_version=None,
-        catalog_version=1,
-        shown=("a", "b"),
-        source="test",
-    )
 
 
 @pytest.fixture
@@ -113,7 +95,7 @@ def test_writes_queued_behind_a_commit_share_the_next_one(
         with writer_held(writes):
             before = len(commits)
             calls = [
-                lambda i=i: store.insert_event(writes, _new_event(f"e{i}")) for i in range(THREADS)
+                lambda i=i: store.insert_event(writes, new_event(f"e{i}")) for i in range(THREADS)
             ]
             outcomes, threads = in_threads(calls)
             wait_queued(writes, THREADS)
@@ -132,7 +114,7 @@ def test_concurrent_writes_make_at_most_one_commit_each_and_every_row(
     def writer(t: int) -> None:
         start.wait(WAIT_S)
         for i in range(per_thread):
-            store.insert_event(writes, _new_event(f"t{t}-{i}"))
+            store.insert_event(writes, new_event(f"t{t}-{i}"))
 
     with group_commit(catalog) as writes:
         before = len(commits)
@@ -151,7 +133,7 @@ def test_a_write_that_returned_is_stored(catalog: Engine, database_url: str) -> 
     def write_then_look(t: int) -> None:
         for i in range(5):
             event_id = f"t{t}-{i}"
-            store.insert_event(writes, _new_event(event_id))
+            store.insert_event(writes, new_event(event_id))
             with observer.connect() as conn:
                 if conn.execute(select(events.c.id).where(events.c.id == event_id)).first() is None:
                     missing.append(event_id)
@@ -164,17 +146,17 @@ def test_a_write_that_returned_is_stored(catalog: Engine, database_url: str) -> 
 
 
 def test_one_bad_row_fails_only_its_own_write(catalog: Engine) -> None:
-    store.insert_event(catalog, _new_event("taken"))
-    store.insert_event(catalog, _new_event("rated"))
+    store.insert_event(catalog, new_event("taken"))
+    store.insert_event(catalog, new_event("rated"))
     store.record_feedback(catalog, "rated", ttl_s=60, cum_reward=1)
     with group_commit(catalog) as writes:
         with writer_held(writes):
             calls: list[Callable[[], Any]] = [
-                lambda: store.insert_event(writes, _new_event("good-1")),
-                lambda: store.insert_event(writes, _new_event("taken")),  # duplicate key
+                lambda: store.insert_event(writes, new_event("good-1")),
+                lambda: store.insert_event(writes, new_event("taken")),  # duplicate key
                 lambda: store.record_feedback(writes, "nope", ttl_s=60, cum_reward=1),  # 404
                 lambda: store.record_feedback(writes, "rated", ttl_s=60, cum_reward=1),  # 409
-                lambda: store.insert_event(writes, _new_event("good-2")),
+                lambda: store.insert_event(writes, new_event("good-2")),
                 lambda: store.record_feedback(writes, "taken", ttl_s=60, cum_reward=-1),
             ]
             outcomes, threads = in_threads(calls)
@@ -195,9 +177,9 @@ def test_a_write_still_queued_at_its_timeout_is_withdrawn(catalog: Engine) -> No
     with group_commit(catalog, timeout_s=0.2) as writes:
         with writer_held(writes):
             with pytest.raises(CommitTimeout) as raised:
-                store.insert_event(writes, _new_event("late"))
+                store.insert_event(writes, new_event("late"))
             assert database_problem(raised.value) == TIMED_OUT
-        store.insert_event(writes, _new_event("after"))
+        store.insert_event(writes, new_event("after"))
     assert stored_events(catalog) == {"after"}  # "late" never ran: nobody was told it did
 
 
@@ -217,11 +199,11 @@ def test_a_batch_the_database_refuses_fails_with_its_cause_and_the_next_one_pass
         other.execute("BEGIN IMMEDIATE")  # another process's writer holds SQLite's lock
         try:
             with pytest.raises(OperationalError) as raised:
-                store.insert_event(writes, _new_event("blocked"))
+                store.insert_event(writes, new_event("blocked"))
             assert database_problem(raised.value) == LOCKED
         finally:
             other.execute("ROLLBACK")
-        store.insert_event(writes, _new_event("after"))
+        store.insert_event(writes, new_event("after"))
     other.close()
     assert stored_events(engine) == {"after"}
     engine.dispose()
@@ -231,7 +213,7 @@ def test_writes_after_close_commit_alone(catalog: Engine, commits: list[int]) ->
     writes = GroupCommit(catalog, timeout_s=WAIT_S)
     writes.close()
     before = len(commits)
-    store.insert_event(writes, _new_event("late"))
+    store.insert_event(writes, new_event("late"))
     assert len(commits) - before == 1
     with catalog.connect() as conn:
         assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 1

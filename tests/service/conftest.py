@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -18,6 +18,9 @@ from tests.live_server import serve_in_thread
 from vacrec.app.ingest import ingest_paths
 from vacrec.config import Settings
 from vacrec.store.db import make_engine, migrate
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 ARTS = "Искусство, развлечения, масс-медиа"
 IT = "Информационные технологии, интернет, телеком"
@@ -112,6 +115,33 @@ def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
         return Server(url=url, settings=settings, engine=engine, client=client)
 
     with servers:
+        yield start
+    engine.dispose()
+
+
+AppStart = Callable[..., "tuple[FastAPI, httpx.Client]"]
+
+
+@contextmanager
+def live_apps(
+    database_url: str, tmp_path: Path, timeout_s: float, **defaults: Any
+) -> Iterator[AppStart]:
+    """A seeded store, and ``start(**overrides)`` serving an app over it in a thread, for
+    tests that reach into ``app.state`` (settings: ``defaults``, then ``overrides``)."""
+    from vacrec.service.app import create_app  # here, so store-only tests run alone
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    seed_catalog(engine, tmp_path)
+    stack = ExitStack()
+
+    def start(**overrides: Any) -> tuple[FastAPI, httpx.Client]:
+        values = {"home": tmp_path / "home", "database_url": database_url, **defaults}
+        app = create_app(Settings(**values | overrides))
+        url = stack.enter_context(serve_in_thread(app))
+        return app, stack.enter_context(httpx.Client(base_url=url, timeout=timeout_s))
+
+    with stack:
         yield start
     engine.dispose()
 

@@ -6,48 +6,27 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, text
 
-from tests.live_server import serve_in_thread
-from tests.service.conftest import seed_catalog
-from vacrec.config import Settings
-from vacrec.service.app import create_app
-from vacrec.store.db import make_engine, migrate
+from tests.service.conftest import AppStart, live_apps
+from vacrec.store.db import make_engine
 
 REC = {"age": 30, "skill": "акварель"}
-Start = Callable[..., tuple[FastAPI, httpx.Client]]
 
 
 @pytest.fixture
-def live(database_url: str, tmp_path: Path) -> Iterator[Start]:
+def live(database_url: str, tmp_path: Path) -> Iterator[AppStart]:
     """Start a seeded server with short database bounds; yields (app, client)."""
-    engine = make_engine(database_url)
-    migrate(engine)
-    seed_catalog(engine, tmp_path)
-    stack = ExitStack()
-
-    def start(**overrides: Any) -> tuple[FastAPI, httpx.Client]:
-        values: dict[str, Any] = {
-            "home": tmp_path / "home",
-            "database_url": database_url,
-            "db_timeout_s": 1.0,
-            "retry_after_s": 2,
-            "ready_write_every_s": 0,
-        }
-        app = create_app(Settings(**values | overrides))
-        url = stack.enter_context(serve_in_thread(app))
-        return app, stack.enter_context(httpx.Client(base_url=url, timeout=60))
-
-    with stack:
+    with live_apps(
+        database_url, tmp_path, 60, db_timeout_s=1.0, retry_after_s=2, ready_write_every_s=0
+    ) as start:
         yield start
-    engine.dispose()
 
 
 @contextmanager

@@ -4,55 +4,36 @@ one commit they share, and a request whose write outwaits the database timeout i
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import Connection, event, func, select
 
-from tests.live_server import serve_in_thread
-from tests.service.conftest import seed_catalog
+from tests.service.conftest import AppStart, live_apps
 from tests.writer_hold import WAIT_S, wait_queued, writer_held
 from vacrec.app.group_commit import GroupCommit
-from vacrec.config import Settings
-from vacrec.service.app import create_app
-from vacrec.store.db import make_engine, migrate
 from vacrec.store.tables import events
 
 REC = {"age": 30, "skill": "акварель", "preference": "акварель"}
 REQUESTS = 8
-Start = Callable[..., tuple[FastAPI, httpx.Client]]
 
 
 @pytest.fixture
-def live(database_url: str, tmp_path: Path) -> Iterator[Start]:
+def live(database_url: str, tmp_path: Path) -> Iterator[AppStart]:
     """Start a seeded server; yields (app, client)."""
-    engine = make_engine(database_url)
-    migrate(engine)
-    seed_catalog(engine, tmp_path)
-    stack = ExitStack()
-
-    def start(**overrides: Any) -> tuple[FastAPI, httpx.Client]:
-        values: dict[str, Any] = {
-            "home": tmp_path / "home",
-            "database_url": database_url,
-            "rate_limit_recommendations": "off",
-            "rate_limit_rewards": "off",
-        }
-        app = create_app(Settings(**values | overrides))
-        url = stack.enter_context(serve_in_thread(app))
-        return app, stack.enter_context(httpx.Client(base_url=url, timeout=WAIT_S))
-
-    with stack:
+    with live_apps(
+        database_url,
+        tmp_path,
+        WAIT_S,
+        rate_limit_recommendations="off",
+        rate_limit_rewards="off",
+    ) as start:
         yield start
-    engine.dispose()
 
 
-def test_concurrent_requests_are_answered_after_the_commit_they_share(live: Start) -> None:
+def test_concurrent_requests_are_answered_after_the_commit_they_share(live: AppStart) -> None:
     app, client = live()
     writes = app.state.recommender.writes
     assert isinstance(writes, GroupCommit)
@@ -93,7 +74,7 @@ def test_concurrent_requests_are_answered_after_the_commit_they_share(live: Star
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_write_that_outwaits_the_database_timeout_is_a_503(live: Start) -> None:
+def test_a_write_that_outwaits_the_database_timeout_is_a_503(live: AppStart) -> None:
     app, client = live(db_timeout_s=1.0, retry_after_s=2)
     with writer_held(app.state.recommender.writes):
         refused = client.post("/api/v1/recommendations", json=REC)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
+from tests.store.rows import new_event
 from vacrec.errors import AlreadyRated, FeedbackExpired, InvalidFeedback, UnknownEvent
 from vacrec.store import events as store
 from vacrec.store.db import utcnow
@@ -23,25 +24,7 @@ def _event(engine: Engine, event_id: str = "e1", shown: tuple[str, ...] = ("a", 
                     created_at=utcnow(), source="test", inserted=0, updated=0, vacancies=0
                 )
             )
-    store.insert_event(
-        engine,
-        store.NewEvent(
-            id=event_id,
-            created_at=utcnow(),
-            session_id=None,
-            age=30,
-            skill="акварель",
-            preference="nul\x00here",
-            action=0,
-            industry="X",
-            propensity=0.5,
-            explore=True,
-            model_version=None,
-            catalog_version=1,
-            shown=shown,
-            source="test",
-        ),
-    )
+    store.insert_event(engine, new_event(event_id, shown, preference="nul\x00here"))
 
 
 def test_feedback_checks_in_order(engine: Engine) -> None:
