@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.ranking.ranking_fixtures import ART, IT, record, small_catalog
-from vacrec.ranking.expected_cosine import CARDS, belief, expected_card_cosine
+from vacrec.ranking.expected_cosine import CARDS, MAX_WANTED, belief, expected_card_cosine
 from vacrec.ranking.snapshot import CatalogSnapshot
 
 WATER = "Акварель"
@@ -95,3 +95,62 @@ def test_an_industry_with_no_postings_scores_zero():
     found = expected_card_cosine(snap.index, snap.match("акварель"))
     assert len(found) == len(snap.index.industries)
     assert snap.expected_card_cosine("акварель")[2] == 0.0
+
+
+def _by_definition(snap: CatalogSnapshot, text: str) -> np.ndarray:
+    """The column as defined: every (wanted posting, card) cosine, each industry's mean over
+    its cards, weighted by the belief — in float64, one pair at a time."""
+    match = snap.match(text)
+    wanted, probability = belief(match)
+    rows = snap.index.posting_rows.toarray().astype(np.float64)
+    out = np.zeros(len(snap.index.industries))
+    for i, cards in enumerate(match.card_postings(CARDS)):
+        shown = cards[cards >= 0]
+        if len(wanted) and len(shown):
+            out[i] = probability @ (rows[wanted] @ rows[shown].T).mean(axis=1)
+    return out
+
+
+def _many_postings() -> CatalogSnapshot:
+    """600 postings of a few shared words each over six industries (some postings in two), so
+    a word touches hundreds of postings and the belief is cut at ``MAX_WANTED``."""
+    rng = np.random.default_rng(7)
+    words = [
+        "художник",
+        "акварель",
+        "дизайн",
+        "python",
+        "маркетинг",
+        "реклама",
+        "анимация",
+        "интерьер",
+        "витрина",
+        "figma",
+        "театр",
+        "роспись",
+        "логотип",
+        "игры",
+        "обучение",
+    ]
+    groups = [f"Отрасль {g}" for g in range(6)]
+    records = []
+    for n in range(600):
+        text = " ".join(rng.choice(words, size=int(rng.integers(2, 7))))
+        industries = list(rng.choice(groups, size=int(rng.integers(1, 3)), replace=False))
+        records.append(
+            record(f"p{n}", text, industries, float(n % 50), name=str(rng.choice(words)))
+        )
+    return CatalogSnapshot.from_records(1, records)
+
+
+def test_the_column_equals_its_definition_within_a_millionth():
+    """Computed through the belief's mean row (one product per card), the column is the
+    pairwise definition up to float rounding: 1e-6 is the tolerance the agent's context keeps
+    (ENCODING_VERSION unchanged)."""
+    snap = _many_postings()
+    for text in ("художник акварель", "дизайн figma логотип", "реклама", "игры python обучение"):
+        match = snap.match(text)
+        assert len(match.posting_scores()[0]) > MAX_WANTED  # the cut is exercised
+        found = expected_card_cosine(snap.index, match)
+        np.testing.assert_allclose(found, _by_definition(snap, text), rtol=0, atol=1e-6)
+        assert found.any()

@@ -9,8 +9,15 @@ One run measures, on the same catalog and preferences:
    ingested), keeping the requests whose chosen industry is a large one, and
    ``CatalogSnapshot.top_k`` alone in process;
 3. ``top_k`` on the catalog replicated 10× and 100× with new ids (latency,
-   build time, index size, RSS growth) to show the cost grows sub-linearly;
+   build time, index size, RSS growth) to show the cost grows sub-linearly, and
+   ``CatalogSnapshot.expected_cosine_of`` (the context column only a model reads);
 4. the server's RSS before and after thousands of requests.
+
+With ``model=True`` a model serves instead of the content prior: a network of the size
+training makes (``DEFAULT_HIDDEN``, ``DEFAULT_EMBEDDING``) for every skill and industry, saved
+and promoted in the benchmark's store before the server starts. Its weights are as
+initialised — what a request costs does not depend on them — and every request still
+explores (``VACREC_EPSILON`` 1), so the industries served are the same as with the prior.
 
 Figures are medians over many calls; the machine is shared, so they wobble.
 """
@@ -32,12 +39,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import torch
+from sqlalchemy import Engine
 
+from vacrec.agent.model_meta import ModelMeta
+from vacrec.agent.network import DEFAULT_EMBEDDING, DEFAULT_HIDDEN, ContextualQNetwork
+from vacrec.agent.policy import QModel
 from vacrec.app.ingest import drop_duplicates, ingest_paths
+from vacrec.app.registry import promote, save_model
 from vacrec.benchmarks.original import OriginalPath, Posting, save_network
 from vacrec.benchmarks.workload import PREFERENCES, replicate
 from vacrec.catalog.readers import read_catalog
 from vacrec.catalog.schema import CatalogRecord
+from vacrec.domain import SkillVocabulary
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.store.catalog import read_catalog_records
 from vacrec.store.db import make_engine, migrate
@@ -46,6 +60,7 @@ from vacrec.store.db import make_engine, migrate
 LARGE_INDUSTRY_MIN = 400  # "large" industries: 400 postings or more
 REFERENCE_ROUNDS = 3  # rounds: one reference pass (industries × preferences), then HTTP
 TOP_K_CALLS = 3_000  # in-process top_k calls per catalog size
+EXPECTED_COSINE_CALLS = 1_000  # in-process expected_cosine_of calls per catalog size
 HTTP_WARMUP = 50
 HTTP_REQUESTS = 2_000  # sequential requests; also the RSS-growth window
 SCALES = (1, 10, 100)
@@ -65,16 +80,22 @@ def run(
     scales: Sequence[int] = SCALES,
     http_requests: int = HTTP_REQUESTS,
     reference_rounds: int = REFERENCE_ROUNDS,
+    model: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Run every measurement and return the figures as one JSON-ready dictionary.
+    """Run every measurement and return the figures as one JSON-ready dictionary;
+    ``model``: a model serves the HTTP requests (see the module docstring).
 
     The reference and the HTTP requests run in alternating rounds, so both
     see the same load on a shared machine and their ratio stays fair.
     """
     note = progress or (lambda _message: None)
     catalog_path = Path(catalog_path)
-    result: dict[str, Any] = {"catalog": str(catalog_path), "cpu_count": os.cpu_count()}
+    result: dict[str, Any] = {
+        "catalog": str(catalog_path),
+        "cpu_count": os.cpu_count(),
+        "serving": "model" if model else "content prior",
+    }
 
     with tempfile.TemporaryDirectory(prefix="vacrec-bench-serve-") as tmp:
         home = Path(tmp)
@@ -90,6 +111,8 @@ def run(
             result["ingest_s"] = round(time.perf_counter() - started, 3)
             result["vacancies"] = report.vacancies
             version, actions, records = read_catalog_records(engine)
+            if model:
+                _promote_a_model(engine, actions)
         finally:
             engine.dispose()
 
@@ -161,7 +184,18 @@ class _ReferenceTimer:
         }
 
 
-# --- 3. in-process top_k at 1×, 10×, 100× ------------------------------------------------
+def _promote_a_model(engine: Engine, actions: tuple[str, ...]) -> None:
+    """Make a network of the trained size, for every skill and action, the live model."""
+    skills = SkillVocabulary().skills
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        network = ContextualQNetwork(len(skills), len(actions), DEFAULT_HIDDEN, DEFAULT_EMBEDDING)
+    with engine.begin() as conn:
+        version = save_model(conn, QModel(network, skills, actions), ModelMeta())
+        promote(conn, version, "bench serve: a model serves")
+
+
+# --- 3. in-process top_k and the expected card cosine at 1×, 10×, 100× --------------------
 
 
 def _scaling(
@@ -196,6 +230,8 @@ def _scaling(
             started = time.perf_counter()
             snapshot.top_k(industry, preference, K)
             times.append(time.perf_counter() - started)
+        note(f"scaling: {EXPECTED_COSINE_CALLS} expected_cosine_of calls at {scale}×")
+        cosine = _expected_cosine_times(snapshot, rng)
         sizes.append(
             {
                 "scale": scale,
@@ -206,6 +242,8 @@ def _scaling(
                 "rss_growth_mb": round((rss_after - rss_before) / 2**20, 1),
                 "top_k_median_ms": _ms(statistics.median(times)),
                 "top_k_p95_ms": _ms(statistics.quantiles(times, n=20)[-1]),
+                "expected_cosine_median_ms": _ms(statistics.median(cosine)),
+                "expected_cosine_p95_ms": _ms(statistics.quantiles(cosine, n=20)[-1]),
             }
         )
         del snapshot
@@ -217,6 +255,21 @@ def _scaling(
         size["latency_growth"] = round(size["top_k_median_ms"] / base["top_k_median_ms"], 2)
         size["sublinear"] = size["latency_growth"] < factor
     return {"sizes": sizes, "calls_per_size": TOP_K_CALLS}
+
+
+def _expected_cosine_times(snapshot: CatalogSnapshot, rng: random.Random) -> list[float]:
+    """Seconds of ``expected_cosine_of`` per call, on the words as serving matches them (the
+    match itself untimed: serving makes it for the other columns too)."""
+    matches = [snapshot.match(snapshot.topic_of(p)) for p in PREFERENCES]
+    for match in matches:  # warm-up (builds the posting rows once per snapshot)
+        snapshot.expected_cosine_of(match)
+    times: list[float] = []
+    for _ in range(EXPECTED_COSINE_CALLS):
+        match = rng.choice(matches)
+        started = time.perf_counter()
+        snapshot.expected_cosine_of(match)
+        times.append(time.perf_counter() - started)
+    return times
 
 
 # --- 2 and 4. the real server over HTTP ----------------------------------------------------

@@ -58,12 +58,31 @@ def bench_serve_command(
         bool, typer.Option("--http/--no-http", help="Also measure the real server over HTTP.")
     ] = True,
     requests: Annotated[int, typer.Option("--requests", min=100, help="HTTP requests.")] = 2_000,
+    model: Annotated[
+        bool,
+        typer.Option(
+            "--model/--prior",
+            help="Serve with a model live (it reads the expected card cosine), or the prior.",
+        ),
+    ] = False,
+    scales: Annotated[
+        list[int] | None,
+        typer.Option("--scale", min=1, help="Catalog sizes timed in process (default 1 10 100)."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Serving latency vs the original's per-request path, at 1×, 10×, 100× the catalog."""
-    from vacrec.benchmarks.serve import run
+    from vacrec.benchmarks.serve import SCALES, run
 
-    figures = _measure("bench serve", catalog, run, http=http, http_requests=requests)
+    figures = _measure(
+        "bench serve",
+        catalog,
+        run,
+        http=http,
+        http_requests=requests,
+        model=model,
+        scales=tuple(scales or SCALES),
+    )
     emit(figures, as_json, _say_serve)
 
 
@@ -76,7 +95,8 @@ def _say_serve(figures: dict[str, Any]) -> None:
     for size in figures["scaling"]["sizes"]:
         print(
             f"top_k at {size['scale']}× ({size['vacancies']} vacancies): "
-            f"{size['top_k_median_ms']:.3f} ms, index {size['index_mb']} MB, "
+            f"{size['top_k_median_ms']:.3f} ms, expected card cosine "
+            f"{size['expected_cosine_median_ms']:.3f} ms, index {size['index_mb']} MB, "
             f"built in {size['build_s']} s"
         )
 

@@ -27,7 +27,7 @@ MIN_WEIGHT = 1e-4
 """Postings less likely than this are dropped from the belief (and the rest renormalised)."""
 MAX_WANTED = 100
 """At most this many likeliest postings are kept: a vague word touching thousands of postings
-costs a bounded product (``MAX_WANTED`` × industries × ``CARDS`` sparse cosines)."""
+costs a bounded sum (the belief's mean row over ``MAX_WANTED`` rows)."""
 
 
 def belief(match: Match) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +47,13 @@ def belief(match: Match) -> tuple[np.ndarray, np.ndarray]:
 
 def expected_card_cosine(index: TfidfIndex, match: Match) -> np.ndarray:
     """Per industry (in ``index.industries`` order), the expected mean cosine of its cards to
-    the wanted posting, in [0, 1]: float32 [n_industries]; zeros when the words match nothing."""
+    the wanted posting, in [0, 1]: float32 [n_industries]; zeros when the words match nothing.
+
+    A cosine is a dot product of unit rows, so its expectation over the belief is the dot
+    product with the belief's mean row: ``Σ_w p_w (w · c) = (Σ_w p_w w) · c``. One mean row
+    and one product per card replace a product per (wanted posting, card) pair: the same
+    values up to float rounding (the tests pin 1e-6), in a tenth of the time (README,
+    "Training" → "Its cost")."""
     out = np.zeros(len(index.industries), dtype=np.float32)
     wanted, probability = belief(match)
     if not len(wanted):
@@ -55,8 +61,8 @@ def expected_card_cosine(index: TfidfIndex, match: Match) -> np.ndarray:
     cards = match.card_postings(CARDS)  # [industries, CARDS], −1: no card
     shown = cards >= 0
     rows = index.posting_rows
-    cosines = (rows[wanted] @ rows[np.maximum(cards, 0).reshape(-1)].T).toarray()
-    cosines = np.clip(cosines, 0.0, 1.0).reshape(len(wanted), *cards.shape) * shown
-    mean = cosines.sum(axis=2) / np.maximum(shown.sum(axis=1), 1)
-    out[:] = probability @ mean
+    mean_row = rows[wanted].T @ probability  # dense [n_terms], float64
+    cosines = (rows[np.maximum(cards, 0).reshape(-1)] @ mean_row).reshape(cards.shape) * shown
+    mean = cosines.sum(axis=1) / np.maximum(shown.sum(axis=1), 1)
+    out[:] = np.clip(mean, 0.0, 1.0)
     return out
