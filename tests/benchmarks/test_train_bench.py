@@ -42,3 +42,27 @@ def test_the_noise_free_log_holds_exact_rewards_of_actions_explored_as_served(mo
         (1 - ANY_INDUSTRY_SHARE) / k[some & chose_related] + lone,
     )
     assert chose_related.mean() > 1 - ANY_INDUSTRY_SHARE  # most explorations follow the words
+
+
+def test_a_blank_population_logs_and_scores_seekers_who_typed_nothing(monkeypatch):
+    """``--blank-share 1``: every logged request has no words, so the preference columns of its
+    context are zero; with the default share some seekers typed something."""
+    from importlib import resources
+    from pathlib import Path
+
+    from vacrec.agent.context import PREFERENCE_TOP
+    from vacrec.agent.trainer import TrainConfig
+    from vacrec.benchmarks.store import catalog_store
+
+    monkeypatch.setattr(bench_train, "EVAL_USERS", 200)
+    monkeypatch.setattr(bench_train, "TrainConfig", lambda **kw: TrainConfig(updates=20, **kw))
+    demo = resources.files("vacrec.catalog").joinpath("demo/vacancies.jsonl")
+    typed = {}
+    with resources.as_file(demo) as catalog, catalog_store(Path(catalog), "t", print) as store:
+        for share in (0.0, 1.0):
+            figures, log, _ = bench_train._one_population(
+                *store, 0, "independent", lambda _m: None, budgets=(150,), blank_share=share
+            )
+            assert figures["transitions"] == 150
+            typed[share] = float((log.contexts.content[..., PREFERENCE_TOP].max(axis=1) > 0).mean())
+    assert typed[1.0] == 0.0 < typed[0.0]

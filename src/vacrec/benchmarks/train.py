@@ -214,6 +214,7 @@ def _one_population(
     progress: Progress,
     budgets: Sequence[int] = BUDGETS,
     peers: dict[str, Any] | None = None,
+    blank_share: float = 0.0,
 ) -> tuple[dict[str, Any], Transitions, dict[int, dict[str, dict[str, float]]]]:
     """The detailed figures at ``EVENTS`` (or the smallest budget), the log they came from, and
     every learner's figures at each budget: one log of the largest budget, cut to each."""
@@ -225,11 +226,11 @@ def _one_population(
     clear_logs(engine)
     settings = Settings(home=home, database_url=str(engine.url), epsilon=1.0, simulator_seed=seed)
     progress(f"seed {seed}, {taste}: logging {most} events through the service (ε = 1)")
-    logged = simulate_into_store(engine, settings, most, seed, taste=taste)
+    logged = simulate_into_store(engine, settings, most, seed, taste=taste, blank_share=blank_share)
     snapshot, encoder, whole = read_training_logs(engine, settings, LogSelection(simulated=True))
     transitions = first_events(whole, events)
     skills = SkillVocabulary().skills
-    env = JobSeekerEnv(snapshot, skills, seed=seed, taste=taste)
+    env = JobSeekerEnv(snapshot, skills, seed=seed, taste=taste, blank_share=blank_share)
 
     def score(policy: Any) -> Any:
         return evaluate_on_simulator(env, greedy_chooser(policy, encoder, skills), EVAL_USERS)
@@ -296,6 +297,7 @@ def _adaptive_population(
     progress: Progress,
     budgets: Sequence[int],
     peers: dict[str, Any],
+    blank_share: float = 0.0,
 ) -> tuple[dict[str, Any], dict[int, dict[str, dict[str, float]]]]:
     """The rounds of an adaptive log of the largest budget (:mod:`.train_adaptive`) and every
     learner's figures on its first N events at each budget, as :func:`_one_population`."""
@@ -311,10 +313,10 @@ def _adaptive_population(
         simulator_seed=seed,
     )
     most = max(budgets)
-    rounds = log_adaptively(engine, settings, most, every, seed, taste, progress)
+    rounds = log_adaptively(engine, settings, most, every, seed, taste, progress, blank_share)
     snapshot, encoder, whole = read_training_logs(engine, settings, LogSelection(simulated=True))
     skills = SkillVocabulary().skills
-    env = JobSeekerEnv(snapshot, skills, seed=seed, taste=taste)
+    env = JobSeekerEnv(snapshot, skills, seed=seed, taste=taste, blank_share=blank_share)
 
     def score(policy: Any) -> Any:
         return evaluate_on_simulator(env, greedy_chooser(policy, encoder, skills), EVAL_USERS)
@@ -393,9 +395,12 @@ def run(
     budgets: Sequence[int] = BUDGETS,
     with_peers: bool = True,
     adaptive_every: int | None = None,
+    blank_share: float = 0.0,
 ) -> dict[str, Any]:
     """All figures of ``vacrec bench train`` as one JSON-ready dict; with ``adaptive_every``
-    also every learner on an adaptively explored log (:func:`_adaptive_population`)."""
+    also every learner on an adaptively explored log (:func:`_adaptive_population`).
+    ``blank_share``: the share of logged and scored seekers who type nothing (1: all of them,
+    the population the agent can serve only from age, skill and ratings)."""
     from vacrec.benchmarks.peers import load_peers
 
     note = progress or (lambda _msg: None)
@@ -409,7 +414,7 @@ def run(
         for seed in seeds:
             for taste in tastes:
                 figures, transitions, by_budget = _one_population(
-                    engine, home, seed, taste, note, budgets, peers
+                    engine, home, seed, taste, note, budgets, peers, blank_share
                 )
                 runs.append(figures)
                 per_run[(seed, taste)] = by_budget
@@ -439,6 +444,7 @@ def run(
         "torch_threads": TrainConfig().torch_threads,
         "logging": "real service layer (Recommender) into a temporary SQLite store, ε = 1",
         "events": runs[0]["transitions"] if runs else EVENTS,
+        "blank_share": blank_share,
         "stopping": TrainConfig().stopping_rule(),
         "gap_closed_min": {t: min(g) for t, g in by_taste.items()},
         "gap_closed_mean": {t: float(np.mean(g)) for t, g in by_taste.items()},

@@ -37,6 +37,7 @@ def log_adaptively(
     seed: int,
     taste: TasteMode,
     progress: Progress | None = None,
+    blank_share: float = 0.0,
 ) -> dict[str, Any]:
     """Log ``events`` simulated requests in rounds of ``every``, retraining and promoting a
     model after each round but the last; returns what each round served and trained."""
@@ -53,7 +54,12 @@ def log_adaptively(
         size = min(every, events - logged)
         note(f"adaptive round {len(rounds) + 1}: logging events {logged + 1}–{logged + size}")
         served = simulate_into_store(
-            engine, settings, size, seed + ROUND_SEED_STEP * len(rounds), taste=taste
+            engine,
+            settings,
+            size,
+            seed + ROUND_SEED_STEP * len(rounds),
+            taste=taste,
+            blank_share=blank_share,
         )
         logged += size
         entry: dict[str, Any] = {

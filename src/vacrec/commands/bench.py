@@ -130,6 +130,16 @@ def bench_train_command(
         bool,
         typer.Option("--peers/--no-peers", help="Also train Vowpal Wabbit and LightGBM."),
     ] = True,
+    blank_share: Annotated[
+        float,
+        typer.Option(
+            "--blank-share",
+            min=0.0,
+            max=1.0,
+            help="Share of simulated seekers who type nothing (1: all; they are served from "
+            "age, skill and ratings alone).",
+        ),
+    ] = 0.0,
     adaptive_every: Annotated[
         int | None,
         typer.Option(
@@ -175,6 +185,7 @@ def bench_train_command(
         tastes=tastes or list(TASTES),
         with_peers=with_peers,
         adaptive_every=adaptive_every,
+        blank_share=blank_share,
     )
     for name, why in figures["peers_missing"].items():
         stderr.print(f"[yellow]peer {name} skipped:[/] {why}")
