@@ -91,6 +91,27 @@ def test_a_session_never_sees_a_rejected_card_and_serves_a_rejected_industry_las
     assert decision.industry != ART
 
 
+def test_exploring_does_not_favour_an_industry_the_session_turned_down(snapshot, encoder):
+    request = SeekerRequest(30, SKILL, WATERCOLOUR)
+    mostly_down = SessionHistory(votes_by_industry={ART: (SESSION_MIN_VOTES, SESSION_MIN_VOTES)})
+    rng = _generator(3)
+
+    def art(history: SessionHistory) -> tuple[float, float]:
+        """How often ART is served at ε = 1, and its logged propensity."""
+        served = [
+            decide(snapshot, encoder, None, request, rng, epsilon=1.0, history=history)
+            for _ in range(400)
+        ]
+        on_art = [d.propensity for d in served if d.industry == ART]
+        return len(on_art) / len(served), on_art[0]
+
+    fresh_share, fresh_p = art(SessionHistory())
+    turned_share, turned_p = art(mostly_down)
+    assert fresh_p > 0.7  # the words point to art: exploration favours it
+    assert turned_p <= 1 / len(snapshot.actions) + 1e-9  # no more than any other industry
+    assert abs(fresh_share - fresh_p) < 0.07 and abs(turned_share - turned_p) < 0.07  # exact
+
+
 def test_an_area_the_catalog_lacks_is_refused(snapshot, encoder):
     request = SeekerRequest(30, SKILL, WATERCOLOUR, area="Атлантида")
     with pytest.raises(UnknownArea):

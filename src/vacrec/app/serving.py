@@ -186,6 +186,10 @@ def decide(
     # says what it wants seldom gets an unrelated page, and spends the rest where the
     # policy is unsure (see exploration_probabilities).
     related = related_industries(content_match(contexts.content[0]))
+    # Nor does exploration favour an industry the session turned down (it may still land
+    # there through the share spread where the policy is unsure): asking again after
+    # rating every card 👎 must not bring the same industry's leftovers back.
+    related[[snapshot.actions.index(a) for a in avoided]] = False
     unsure = policy.uncertainty(contexts)[0] if request.explore else None  # greedy needs none
     swap = card_swap if request.explore else 0.0
     with rng as generator:
