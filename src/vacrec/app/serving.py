@@ -167,8 +167,8 @@ def decide(
         request.preference, request.area, _as_format(request.work_format)
     )
     match = snapshot.match(topic(request.preference, wanted))
-    # The expected card cosine costs ~1.3 ms a request and only a model reads it (with the
-    # place miss): the content prior weighs both 0, and events store no context (training
+    # Only a model reads the expected card cosine and the place miss (the costliest context
+    # columns): the content prior weighs both 0, and events store no context (training
     # encodes the logged request again), so the cold start serves without them.
     nothing = np.zeros(len(snapshot.actions), dtype=np.float32)
     contexts = encoder.encode_one(
@@ -181,7 +181,8 @@ def decide(
     )
     policy, scores = policy_scores(model, contexts)
     avoided = history.mostly_rejected(SESSION_MIN_VOTES).intersection(snapshot.actions)
-    served_scores = _below_the_rest(scores[0], [snapshot.actions.index(a) for a in avoided])
+    avoided_rows = [snapshot.actions.index(a) for a in avoided]
+    served_scores = _below_the_rest(scores[0], avoided_rows)
     # Exploration favours the industries the seeker's words point to, so a request that
     # says what it wants seldom gets an unrelated page, and spends the rest where the
     # policy is unsure (see exploration_probabilities).
@@ -189,7 +190,7 @@ def decide(
     # Nor does exploration favour an industry the session turned down (it may still land
     # there through the share spread where the policy is unsure): asking again after
     # rating every card 👎 must not bring the same industry's leftovers back.
-    related[[snapshot.actions.index(a) for a in avoided]] = False
+    related[avoided_rows] = False
     unsure = policy.uncertainty(contexts)[0] if request.explore else None  # greedy needs none
     swap = card_swap if request.explore else 0.0
     with rng as generator:
