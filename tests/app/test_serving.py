@@ -175,3 +175,65 @@ def test_the_content_prior_serves_without_the_expected_cosine(snapshot, encoder)
     assert logged.content[0, :, EXPECTED_COSINE].any()
     served_without = np.delete(served.contexts.content, EXPECTED_COSINE, axis=2)
     np.testing.assert_array_equal(served_without, np.delete(logged.content, EXPECTED_COSINE, 2))
+
+
+MEDIA = "СМИ, маркетинг"
+
+
+@pytest.fixture(scope="module")
+def remote_catalog() -> tuple[CatalogSnapshot, ContextEncoder]:
+    """Art and media have remote postings; IT has none."""
+    remote = {"a1", "a2", "m1"}
+    records = [
+        dataclasses.replace(r, schedule="remote" if r.id in remote else "fullDay")
+        for r in small_catalog()
+        if r.id != "a2"  # a2 is in IT too: IT must have no remote posting
+    ]
+    records.append(
+        dataclasses.replace(
+            record("m1", "Иллюстрации для журнала, рисуем обложки.", [MEDIA], 2), schedule="remote"
+        )
+    )
+    snapshot = CatalogSnapshot.from_records(1, records)
+    return snapshot, ContextEncoder(snapshot, skill_texts(SkillVocabulary().skills))
+
+
+def test_an_industry_with_nothing_to_show_is_never_drawn(remote_catalog):
+    # A seeker who asked for remote work (the field filters, see choose) was once explored to
+    # an industry with no remote posting and got an empty page.
+    snapshot, encoder = remote_catalog
+    it = snapshot.actions.index(IT)
+    remote = snapshot.places.understand("", None, "remote")
+    assert snapshot.servable(remote).tolist() == [a != IT for a in snapshot.actions]
+    anywhere = snapshot.places.understand("", None, None)
+    assert snapshot.servable(anywhere).all()
+
+    request = SeekerRequest(30, SKILL, "python бэкенд", work_format="remote")
+    rng = _generator(4)
+    served = [decide(snapshot, encoder, None, request, rng, epsilon=1.0) for _ in range(300)]
+    assert all(d.action != it and d.items for d in served)
+    for action in {d.action for d in served}:  # the rest still drawn with exact odds
+        share = sum(d.action == action for d in served) / len(served)
+        p = next(d.propensity for d in served if d.action == action)
+        assert abs(share - p) < 0.08
+    greedy = decide(
+        snapshot, encoder, None, dataclasses.replace(request, explore=False), rng, epsilon=0.0
+    )
+    assert greedy.action != it and greedy.items  # the words point to IT, which has nothing remote
+
+
+def test_an_industry_the_session_emptied_is_never_drawn(remote_catalog):
+    snapshot, encoder = remote_catalog
+    media = snapshot.actions.index(MEDIA)
+    anywhere = snapshot.places.understand("", None, None)
+    assert not snapshot.servable(anywhere, frozenset({"m1"}))[media]
+    assert snapshot.servable(anywhere, frozenset({"a1", "gone-from-the-catalog"})).all()
+
+    emptied = SessionHistory(rejected=frozenset({"m1"}))
+    request = SeekerRequest(30, SKILL, "обложки для журнала")
+    rng = _generator(5)
+    served = [
+        decide(snapshot, encoder, None, request, rng, epsilon=1.0, history=emptied)
+        for _ in range(200)
+    ]
+    assert all(d.action != media and d.items for d in served)

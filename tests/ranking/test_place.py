@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -183,9 +184,12 @@ def test_one_job_whatever_alias_its_company_is_shown_with() -> None:
     assert job_key("3D Character Artist", "Fntastic") != job_key("2D Character Artist", "Fntastic")
 
 
-def test_the_place_miss_is_each_industrys_share_of_postings_outside_the_place() -> None:
+@pytest.mark.parametrize("dated", [False, True])
+def test_the_place_miss_is_each_industrys_share_of_postings_outside_the_place(dated: bool) -> None:
     """What the agent's context knows of the place: the share of every industry's postings
-    that :func:`choose` would not put first for it (as many of an industry as fit)."""
+    that :func:`choose` would not put first for it (as many of an industry as fit).
+    ``dated``: the later given, the newer, so the index's most-recent-first order is not
+    the order the postings came in (it once counted other postings' places)."""
     records = [
         *(_record(i, "Москва", "fullDay", "живопись") for i in range(2)),
         _record(2, "Казань", "remote", "живопись"),
@@ -196,6 +200,12 @@ def test_the_place_miss_is_each_industrys_share_of_postings_outside_the_place() 
         ),
         dataclasses.replace(_record(13, "Москва", "remote", "дизайн"), industries=("B",)),
     ]
+    if dated:
+        start = datetime(2023, 6, 1, tzinfo=UTC)
+        records = [
+            dataclasses.replace(r, published_at=start + timedelta(days=n))
+            for n, r in enumerate(records)
+        ]
     snapshot = CatalogSnapshot.from_records(1, records)
     assert snapshot.actions == ("A", "B")
 

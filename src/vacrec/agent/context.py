@@ -32,9 +32,11 @@ import numpy as np
 
 from vacrec.domain import AGE_MAX, AGE_MIN
 
-ENCODING_VERSION = 4
+ENCODING_VERSION = 5
 """Stored with every model; version 1 was the [age, one-hot skill] state, version 2 the seven
-match columns without the expected card cosine, version 3 eight without the place miss."""
+match columns without the expected card cosine, version 3 eight without the place miss,
+version 4 a place miss counted from other postings' places (the index's recency order read as
+the catalog's)."""
 
 PREFERENCE_FEATURES = ("preference_best", "preference_top", "preference_share")
 SKILL_FEATURES = ("skill_best", "skill_top", "skill_share")

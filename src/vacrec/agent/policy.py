@@ -173,18 +173,23 @@ def epsilon_greedy(
     related: np.ndarray | None = None,
     unsure: np.ndarray | None = None,
     temperature: float = 0.0,
+    allowed: np.ndarray | None = None,
 ) -> Decision:
     """Greedy with probability 1 − ε, else explore (:func:`exploration_probabilities`:
     mostly among the ``related`` actions, the rest where the policy is ``unsure``; with
     ``temperature`` > 0, optimistically around ``q_values``). ``explore=False`` → greedy with
-    propensity 1; no scores → exploration only. The propensity logged is the action's exact
-    probability."""
+    propensity 1; no scores → exploration only. ``allowed`` (bool [A]): exploration draws
+    only these (the caller keeps the greedy action among them); ignored when none is. The
+    propensity logged is the action's exact probability."""
     if n_actions < 1:
         raise ValueError("there are no actions to choose from")
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError("epsilon must be in [0, 1]")
     scores = None if q_values is None or temperature <= 0 else np.asarray(q_values, np.float64)
     explored = exploration_probabilities(n_actions, related, unsure, scores, temperature)
+    if allowed is not None and np.any(allowed):
+        explored = np.where(np.asarray(allowed, dtype=bool), explored, 0.0)
+        explored = explored / explored.sum()
     if q_values is None:
         action = int(rng.choice(n_actions, p=explored))
         return Decision(action, float(explored[action]), None, None)

@@ -182,7 +182,12 @@ def decide(
     policy, scores = policy_scores(model, contexts)
     avoided = history.mostly_rejected(SESSION_MIN_VOTES).intersection(snapshot.actions)
     avoided_rows = [snapshot.actions.index(a) for a in avoided]
-    served_scores = _below_the_rest(scores[0], avoided_rows)
+    # An industry with nothing left to show this request (none of its postings in the work
+    # format the fields ask for, or all rejected by the session) would serve an empty page:
+    # it is never drawn, and goes below every other for the greedy choice.
+    servable = snapshot.servable(wanted, history.rejected)
+    empty_rows = np.flatnonzero(~servable).tolist() if servable.any() else []
+    served_scores = _below_the_rest(_below_the_rest(scores[0], avoided_rows), empty_rows)
     # Exploration favours the industries the seeker's words point to, so a request that
     # says what it wants seldom gets an unrelated page, and spends the rest where the
     # policy is unsure (see exploration_probabilities).
@@ -203,6 +208,7 @@ def decide(
             related,
             unsure,
             0.0 if policy is CONTENT_PRIOR else explore_temperature,
+            servable,
         )
         u = float(generator.random()) if swap > 0 else 0.0  # no draw: streams unchanged
     industry = snapshot.actions[chosen.action]

@@ -356,7 +356,7 @@ class TfidfIndex:
         self.industries = industries  # sorted group names; position = industry number
         self._industry_position = {name: i for i, name in enumerate(industries)}
         self._industry_start = industry_start  # [n_industries + 1] first row of each segment
-        self._vacancy = vacancy  # row -> vacancy number; within a segment most recent first
+        self._vacancy = vacancy  # row -> posting number (of _ids); most recent first in a segment
         # The same as native-width indices: NumPy gathers through an int32 index array about
         # five times slower (it converts it on every call), and a match gathers every row.
         self._vacancy_index = np.asarray(vacancy, dtype=np.intp)
@@ -508,8 +508,8 @@ class TfidfIndex:
 
     def industry_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Which postings each industry holds: the first row of each industry's segment
-        ([n_industries + 1]) and the vacancy number of each row (see :attr:`ids`)."""
-        return self._industry_start, self._vacancy
+        ([n_industries + 1]) and the vacancy id of each row."""
+        return self._industry_start, self._ids[self._vacancy]
 
     @property
     def nbytes(self) -> int:

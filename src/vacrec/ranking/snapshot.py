@@ -8,7 +8,7 @@ built and how a process swaps it in are the application layer's (``vacrec.app.sn
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TypedDict, cast
@@ -155,17 +155,61 @@ class CatalogSnapshot:
             wanted = self.places.understand(text, None, fmt)
         return self.place_miss(wanted)
 
+    def servable(self, wanted: Understood, rejected: Collection[str] = ()) -> np.ndarray:
+        """Per action: True when it has a card to show ``wanted`` — a posting in the work
+        format the request's fields ask for (:func:`vacrec.ranking.place.choose` drops the
+        others; a format said only in the words just orders them) that the session has not
+        rejected. An action without one would serve an empty page."""
+        strict = wanted.work_format != "any" and not wanted.format_from_words
+        if not strict and not rejected:  # the common case: no per-posting count needed
+            return self.industry_sizes() > 0
+        _, remote, sizes = self._place_counts
+        if strict and wanted.work_format == "remote":
+            left = remote.copy()
+        elif strict and wanted.work_format == "office":
+            left = sizes - remote
+        else:
+            left = sizes.copy()
+        if rejected:
+            # A rejected vacancy may have left the catalog since: it holds no row then.
+            numbers = np.asarray([self.cards.number_of(v) for v in rejected], dtype=np.intp)
+            numbers = numbers[numbers >= 0]
+            if strict:
+                numbers = numbers[self.cards.remote[numbers] == (wanted.work_format == "remote")]
+            order, sorted_cards, segment = self._rows_by_card
+            first = np.searchsorted(sorted_cards, numbers, side="left")
+            last = np.searchsorted(sorted_cards, numbers, side="right")
+            pieces = [order[a:b] for a, b in zip(first, last, strict=True)]
+            rows = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.intp)
+            gone = np.bincount(segment[rows], minlength=len(self.index.sizes))
+            left -= np.where(self._action_rows >= 0, gone[np.maximum(self._action_rows, 0)], 0)
+        return left > 0
+
+    @cached_property
+    def _row_cards(self) -> tuple[np.ndarray, np.ndarray]:
+        """The card number of every (industry, posting) row of the index (-1: no card) and
+        the industry (index position) of each row; laid out once per snapshot."""
+        start, ids = self.index.industry_rows()
+        cards = self.cards.numbers_of(list(ids))
+        return cards, np.repeat(np.arange(len(start) - 1), np.diff(start))
+
+    @cached_property
+    def _rows_by_card(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:attr:`_row_cards` sorted by card number, to find a few cards' rows by bisection."""
+        cards, segment = self._row_cards
+        order = np.argsort(cards, kind="stable")
+        return order, cards[order], segment
+
     @cached_property
     def _place_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per action: its office postings in each area [n_actions, n_areas], its remote
         postings and all its postings [n_actions]; counted once per snapshot."""
-        start, vacancy = self.index.industry_rows()
-        cards = self.cards.numbers_of(list(self.index.ids[vacancy]))
+        start, _ = self.index.industry_rows()
+        cards, segment = self._row_cards
         known = cards >= 0
         n_areas = max(len(self.cards.area_names), 1)
         remote_of = np.where(known, self.cards.remote[np.maximum(cards, 0)], False)
         area_of = np.where(known, self.cards.area_code[np.maximum(cards, 0)], -1)
-        segment = np.repeat(np.arange(len(start) - 1), np.diff(start))
         office = ~remote_of & (area_of >= 0)
         by_industry = np.zeros((len(start) - 1, n_areas))
         np.add.at(by_industry, (segment[office], area_of[office]), 1.0)
