@@ -138,21 +138,15 @@ class Vacancy(BaseModel):
         return value if value in EXPERIENCES else None
 
 
-CATALOG_FIELDS: tuple[str, ...] = (
-    "id",
-    "name",
-    "description",
-    "industries",
-    "company",
-    "salary",
-    "url",
-    "logo",
-    "area",
-    "schedule",
-    "experience",
-    "published_at",
+NOT_FROM_THE_SOURCE = frozenset({"industry_inferred", "industry_confidence", "archived"})
+"""Fields a vacancy has that its source does not write: what the inference said, and
+whether hh.ru closed the posting (which retires it rather than changing it)."""
+
+CATALOG_FIELDS: tuple[str, ...] = tuple(
+    name for name in Vacancy.model_fields if name not in NOT_FROM_THE_SOURCE
 )
-"""Fields of the normalised JSONL/CSV format, in their documented order."""
+"""Fields of the normalised JSONL/CSV format, in their documented order (:class:`Vacancy`
+declares them in it)."""
 
 
 @dataclass(frozen=True)
@@ -186,9 +180,7 @@ def content_hash(vacancy: Vacancy | CatalogRecord) -> str:
         vacancy = Vacancy.model_construct(
             **{f.name: getattr(vacancy, f.name) for f in fields(vacancy)}
         )
-    dumped = vacancy.model_dump(
-        mode="json", exclude={"industry_inferred", "industry_confidence", "archived"}
-    )
+    dumped = vacancy.model_dump(mode="json", exclude=set(NOT_FROM_THE_SOURCE))
     if vacancy.industry_inferred:
         dumped["industries"] = []
     return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
