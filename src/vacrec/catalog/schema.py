@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from vacrec.catalog.text import clean_text
 
@@ -21,7 +21,27 @@ EXPERIENCES: tuple[str, ...] = ("noExperience", "between1And3", "between3And6", 
 REMOTE = "remote"
 
 
-class Vacancy(BaseModel):
+@dataclass(frozen=True)
+class CatalogRecord:
+    """One vacancy as a serving snapshot is built from it (from the store or in memory),
+    trusted: the fields of the normalised format, in its order. :class:`Vacancy` extends it
+    with the checks a source needs and what the store adds."""
+
+    id: str
+    name: str
+    description: str
+    industries: tuple[str, ...]
+    company: str | None = None
+    salary: int | None = None
+    url: str | None = None
+    logo: str | None = None
+    area: str | None = None
+    schedule: str | None = None
+    experience: str | None = None
+    published_at: datetime | None = None
+
+
+class Vacancy(BaseModel, CatalogRecord, frozen=True):
     """One job posting in the normalised form of DESIGN.md.
 
     ``industries`` holds whole hh.ru industry groups (a group name may contain
@@ -29,20 +49,14 @@ class Vacancy(BaseModel):
     ``industry_inferred=True`` and the classifier's ``industry_confidence``.
     """
 
-    model_config = ConfigDict(frozen=True)
-
+    # The fields are CatalogRecord's (pydantic takes a dataclass base's annotations and
+    # defaults, in its order), those redeclared here with the limits a source must keep,
+    # then what the store adds.
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=512)
     description: str = Field(min_length=1)
     industries: tuple[str, ...] = ()
-    company: str | None = None
     salary: int | None = Field(default=None, ge=0)
-    url: str | None = None
-    logo: str | None = None
-    area: str | None = None
-    schedule: str | None = None
-    experience: str | None = None
-    published_at: datetime | None = None
     industry_inferred: bool = False
     industry_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     archived: bool = False
@@ -138,39 +152,15 @@ class Vacancy(BaseModel):
         return value if value in EXPERIENCES else None
 
 
-CATALOG_FIELDS: tuple[str, ...] = (
-    "id",
-    "name",
-    "description",
-    "industries",
-    "company",
-    "salary",
-    "url",
-    "logo",
-    "area",
-    "schedule",
-    "experience",
-    "published_at",
+NOT_FROM_THE_SOURCE = frozenset({"industry_inferred", "industry_confidence", "archived"})
+"""Fields a vacancy has that its source does not write: what the inference said, and
+whether hh.ru closed the posting (which retires it rather than changing it)."""
+
+CATALOG_FIELDS: tuple[str, ...] = tuple(
+    name for name in Vacancy.model_fields if name not in NOT_FROM_THE_SOURCE
 )
-"""Fields of the normalised JSONL/CSV format, in their documented order."""
-
-
-@dataclass(frozen=True)
-class CatalogRecord:
-    """One vacancy row as the snapshot is built from it (from the store or in memory)."""
-
-    id: str
-    name: str
-    description: str
-    industries: tuple[str, ...]
-    company: str | None = None
-    salary: int | None = None
-    url: str | None = None
-    logo: str | None = None
-    published_at: datetime | None = None
-    area: str | None = None
-    schedule: str | None = None
-    experience: str | None = None
+"""Fields of the normalised JSONL/CSV format, in their documented order (:class:`Vacancy`
+declares them in it)."""
 
 
 def content_hash(vacancy: Vacancy | CatalogRecord) -> str:
@@ -182,13 +172,11 @@ def content_hash(vacancy: Vacancy | CatalogRecord) -> str:
     (the benchmarks' bulk writer) is hashed as the vacancy it describes, trusted as it
     comes from the store or from a catalog already validated.
     """
-    if isinstance(vacancy, CatalogRecord):
+    if not isinstance(vacancy, Vacancy):
         vacancy = Vacancy.model_construct(
             **{f.name: getattr(vacancy, f.name) for f in fields(vacancy)}
         )
-    dumped = vacancy.model_dump(
-        mode="json", exclude={"industry_inferred", "industry_confidence", "archived"}
-    )
+    dumped = vacancy.model_dump(mode="json", exclude=set(NOT_FROM_THE_SOURCE))
     if vacancy.industry_inferred:
         dumped["industries"] = []
     return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()

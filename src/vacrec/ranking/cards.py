@@ -38,8 +38,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class Card:
-    """What a job seeker sees of one vacancy."""
+class CardHeader:
+    """What every rendering of a card begins with: the vacancy's id, title, employer, pay and
+    links. :class:`Card` extends it, and so does the API's item (``service/schemas.py``, a
+    pydantic model that takes these annotations as its first fields): declared once."""
 
     id: str
     name: str
@@ -47,6 +49,12 @@ class Card:
     salary: int | None
     url: str | None
     logo: str | None
+
+
+@dataclass(frozen=True)
+class Card(CardHeader):
+    """What a job seeker sees of one vacancy."""
+
     snippet: str
     published_at: datetime | None
     area: str | None

@@ -29,6 +29,7 @@ from vacrec.domain import (
     PREFERENCE_MAX_CHARS,
     SESSION_ID_MAX_CHARS,
 )
+from vacrec.ranking.cards import CardHeader
 
 ID_MAX_CHARS = 64
 AREA_MAX_CHARS = 100
@@ -164,13 +165,9 @@ class ActionOut(BaseModel):
     industry: str
 
 
-class ItemOut(BaseModel):
-    id: str
-    name: str
-    company: str | None
-    salary: int | None
-    url: str | None
-    logo: str | None
+class ItemOut(BaseModel, CardHeader, frozen=True):
+    # The card's header leads: pydantic takes the annotations of ranking's CardHeader (a
+    # frozen dataclass, hence frozen here too) as the first fields; then how it matched.
     snippet: str = Field(
         description="Plain text: the part of the description around the words that matched "
         "(its first words when none did)."

@@ -35,6 +35,14 @@ def catalog_industries(conn: Connection) -> list[str]:
     return sorted(row[0] for row in rows)
 
 
+_RECORD_COLUMNS = tuple(
+    vacancies.c[field.name]
+    for field in dataclasses.fields(CatalogRecord)
+    if field.name != "industries"
+)
+"""The ``vacancies`` columns a :class:`CatalogRecord` holds, named as its fields (its
+industries are ``vacancy_industries`` rows): one list, the record's."""
+
 READ_BATCH = 1_000
 """Vacancies fetched from the database at a time while a snapshot is built: a few MB of
 text in flight, and a PostgreSQL session never idles in its transaction for long (each
@@ -64,23 +72,7 @@ def stream_catalog_records(
     inside the transaction that opened ``conn``.
     """
     streamed = conn.execution_options(yield_per=batch_size)
-    rows = streamed.execute(
-        select(
-            vacancies.c.id,
-            vacancies.c.name,
-            vacancies.c.description,
-            vacancies.c.company,
-            vacancies.c.salary,
-            vacancies.c.url,
-            vacancies.c.logo,
-            vacancies.c.published_at,
-            vacancies.c.area,
-            vacancies.c.schedule,
-            vacancies.c.experience,
-        )
-        .where(served_rows())
-        .order_by(vacancies.c.id)
-    )
+    rows = streamed.execute(select(*_RECORD_COLUMNS).where(served_rows()).order_by(vacancies.c.id))
     links = streamed.execute(
         select(vacancy_industries.c.vacancy_id, vacancy_industries.c.industry)
         .select_from(vacancy_industries.join(vacancies))
@@ -90,20 +82,7 @@ def stream_catalog_records(
     with rows, links:
         groups = _IndustriesInIdOrder(iter(links))
         for row in rows:
-            yield CatalogRecord(
-                id=row.id,
-                name=row.name,
-                description=row.description,
-                industries=groups.of(row.id),
-                company=row.company,
-                salary=row.salary,
-                url=row.url,
-                logo=row.logo,
-                published_at=row.published_at,
-                area=row.area,
-                schedule=row.schedule,
-                experience=row.experience,
-            )
+            yield CatalogRecord(**row._mapping, industries=groups.of(row.id))
         groups.check_exhausted()
 
 
