@@ -43,6 +43,24 @@ def test_a_title_word_outranks_the_same_word_in_a_description() -> None:
     assert [vid for vid, _ in ranked.items] == ["illustrator", "editor"]
 
 
+def test_a_title_saying_the_subject_outranks_a_description_repeating_it() -> None:
+    """A title counts ``TITLE_WEIGHT`` times, yet sublinear tf gives a word said three times in
+    a description nearly as much, and a description saying every word typed covers more: the
+    title's coverage of the words decides (TITLE_COVERAGE). A title holding only a role word
+    beside a subject is not lifted by it (test_role_and_tool_words)."""
+    index = TfidfIndex.build(
+        [
+            _doc("decorator", "Художник-декоратор", "Керамика и лепка: лепка, керамика, лепка."),
+            _doc("ceramist", "Керамист", "Мастерская, обжиг и глазурь."),
+        ]
+    )
+    ranked = index.top_k(GROUP, "керамика, лепка", 2)
+    assert [vid for vid, _ in ranked.items] == ["ceramist", "decorator"]
+    # The industries' features read the same order: the best posting's is the ceramist's.
+    match = index.match("керамика, лепка")
+    assert match.features()[0, 0] == max(score for _, score in ranked.items)
+
+
 def test_a_card_names_the_words_it_shares_and_a_weak_one_is_no_match() -> None:
     records = [
         _record("illustrator", "Иллюстратор детских книг", "Рисуем книги для издательства."),

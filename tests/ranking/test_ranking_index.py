@@ -56,11 +56,15 @@ def reference_tfidf(records: list[CatalogRecord]) -> tuple[TfidfVectorizer, obje
     return vectorizer, matrix
 
 
-def coordinated(vectorizer: TfidfVectorizer, matrix: Any, preference: str) -> np.ndarray:
+def coordinated(
+    vectorizer: TfidfVectorizer, matrix: Any, preference: str, titles: list[str]
+) -> np.ndarray:
     """Each row's cosine with the unit query times ``1 − c + c · coverage`` (coverage: the
-    query's squared weights of the terms the row holds; ``index.COORDINATION``). Beside a
-    subject word a role word weighs ``GENERIC_WEIGHT`` of its TF-IDF weight, and a row holding
-    only role words scores ``GENERIC_ONLY`` of its score."""
+    query's squared weights of the terms the row holds; ``index.COORDINATION``) and times
+    ``1 − t + t · title coverage`` (the same over the terms of the row's title, ``titles``;
+    ``index.TITLE_COVERAGE``). Beside a subject word a role word weighs ``GENERIC_WEIGHT`` of
+    its TF-IDF weight, and a row holding only role words scores ``GENERIC_ONLY`` of its
+    score."""
     query = vectorizer.transform([preference]).tocsr()
     terms = vectorizer.get_feature_names_out()
     generic = np.array([is_generic(str(terms[c])) for c in query.indices], dtype=bool)
@@ -73,6 +77,12 @@ def coordinated(vectorizer: TfidfVectorizer, matrix: Any, preference: str) -> np
     coverage = (holds @ query.power(2).T).toarray().ravel()
     weight = index_module.COORDINATION
     factor: np.ndarray = cosine * (1.0 - weight + weight * coverage)
+    vocabulary = vectorizer.vocabulary_
+    in_title = np.zeros(matrix.shape, dtype=float)
+    for row, title in enumerate(titles):
+        in_title[row, [vocabulary[t] for t in set(document_terms(title)) if t in vocabulary]] = 1
+    title_coverage = (in_title @ query.power(2).T.toarray()).ravel()
+    factor *= 1.0 - index_module.TITLE_COVERAGE + index_module.TITLE_COVERAGE * title_coverage
     if mixed:
         subject = query.copy()
         subject.data[generic] = 0.0
@@ -88,7 +98,7 @@ def test_scores_are_the_coordinated_cosine_of_one_tfidf_over_the_catalog(
     snapshot = CatalogSnapshot.from_records(1, catalog, with_meaning=False)
     vectorizer, matrix = reference_tfidf(catalog)
     preference = "художник для игр, акварель"
-    expected = coordinated(vectorizer, matrix, preference)
+    expected = coordinated(vectorizer, matrix, preference, [r.name for r in catalog])
     cosine = {r.id: float(c) for r, c in zip(catalog, expected, strict=True)}
     art = [r for r in catalog if ART in r.industries]
 
@@ -301,7 +311,7 @@ def test_matches_brute_force_coordinated_cosine_on_a_random_catalog():
     vectorizer.analyzer = query_terms
 
     for preference in [words[0], f"{common} {words[5]}", " ".join(rng.sample(words, 8)), common]:
-        expected = coordinated(vectorizer, matrix, preference)
+        expected = coordinated(vectorizer, matrix, preference, [""] * len(docs))
         ranked = index.top_k("G", preference, 10)
         best = np.sort(expected)[::-1][:10]
         assert [s for _, s in ranked.items] == pytest.approx(best.tolist(), abs=1e-6)
