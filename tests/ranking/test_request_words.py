@@ -91,3 +91,33 @@ def test_a_posting_holding_every_word_outranks_a_short_one_holding_one() -> None
     assert [vid for vid, _ in ranked] == ["v2", "v1"]
     covered = match.coverage(snapshot.cards.numbers_of(["v1", "v2"]))
     assert covered[0] < 0.7 < covered[1] == pytest.approx(1.0)
+
+
+def test_an_english_request_reaches_the_industry_of_the_russian_craft() -> None:
+    """The catalog names its crafts in Russian: "jewelry, engraving" shares no word with its
+    jewellers' postings but the glossary's, and the content prior then serves their industry,
+    not the larger one of English-speaking designers."""
+    from vacrec.agent.context import ContextEncoder
+    from vacrec.agent.policy import CONTENT_PRIOR, greedy
+
+    snapshot = CatalogSnapshot.from_records(
+        1,
+        [
+            _posting(
+                1, "Дизайнер ювелирных украшений", "Эскизы колец и серег", "Ювелирка", "Москва"
+            ),
+            _posting(2, "Ювелир-гравер", "Ремонт украшений", "Ювелирка", "Москва"),
+            _posting(3, "UI designer", "Interfaces for mobile apps, Figma", "IT", "Москва"),
+            _posting(4, "Product designer", "Web and mobile design", "IT", "Москва"),
+            _posting(5, "Graphic designer", "Banners, web design", "IT", "Москва"),
+        ],
+    )
+    encoder = ContextEncoder(snapshot, {"ювелир": "ювелир"})
+    text = "jewelry, engraving"
+    match = snapshot.match(text)
+    contexts = encoder.encode_one(
+        30, "ювелир", text, snapshot.features_of(match), snapshot.expected_cosine_of(match),
+        snapshot.place_miss(snapshot.places.understand(text)),
+    )  # fmt: skip
+    assert snapshot.actions[int(greedy(CONTENT_PRIOR, contexts)[0])] == "Ювелирка"
+    assert match.top_k("Ювелирка", 1).items[0][0] == "v2"  # its title holds both
