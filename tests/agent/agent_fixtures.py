@@ -37,7 +37,7 @@ def catalog_records() -> list[CatalogRecord]:
     return [
         *small_catalog(),
         record("a5", "Фотограф в студию, съёмка портретов.", [ART], 6),
-        record("m1", "SMM-менеджер: ведение соцсетей и реклама бренда.", [MKT], 2),
+        record("m1", "SMM-менеджер: ведение соцсетей и реклама бренда.", [MKT], 2, "SMM-менеджер"),
     ]
 
 
