@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import cast
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vacrec.catalog.text import clean_text
 
@@ -21,27 +21,7 @@ EXPERIENCES: tuple[str, ...] = ("noExperience", "between1And3", "between3And6", 
 REMOTE = "remote"
 
 
-@dataclass(frozen=True)
-class CatalogRecord:
-    """One vacancy as a serving snapshot is built from it (from the store or in memory),
-    trusted: the fields of the normalised format, in its order. :class:`Vacancy` extends it
-    with the checks a source needs and what the store adds."""
-
-    id: str
-    name: str
-    description: str
-    industries: tuple[str, ...]
-    company: str | None = None
-    salary: int | None = None
-    url: str | None = None
-    logo: str | None = None
-    area: str | None = None
-    schedule: str | None = None
-    experience: str | None = None
-    published_at: datetime | None = None
-
-
-class Vacancy(BaseModel, CatalogRecord, frozen=True):
+class Vacancy(BaseModel):
     """One job posting in the normalised form of DESIGN.md.
 
     ``industries`` holds whole hh.ru industry groups (a group name may contain
@@ -49,14 +29,20 @@ class Vacancy(BaseModel, CatalogRecord, frozen=True):
     ``industry_inferred=True`` and the classifier's ``industry_confidence``.
     """
 
-    # The fields are CatalogRecord's (pydantic takes a dataclass base's annotations and
-    # defaults, in its order), those redeclared here with the limits a source must keep,
-    # then what the store adds.
+    model_config = ConfigDict(frozen=True)
+
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=512)
     description: str = Field(min_length=1)
     industries: tuple[str, ...] = ()
+    company: str | None = None
     salary: int | None = Field(default=None, ge=0)
+    url: str | None = None
+    logo: str | None = None
+    area: str | None = None
+    schedule: str | None = None
+    experience: str | None = None
+    published_at: datetime | None = None
     industry_inferred: bool = False
     industry_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     archived: bool = False
@@ -163,6 +149,24 @@ CATALOG_FIELDS: tuple[str, ...] = tuple(
 declares them in it)."""
 
 
+@dataclass(frozen=True)
+class CatalogRecord:
+    """One vacancy row as the snapshot is built from it (from the store or in memory)."""
+
+    id: str
+    name: str
+    description: str
+    industries: tuple[str, ...]
+    company: str | None = None
+    salary: int | None = None
+    url: str | None = None
+    logo: str | None = None
+    published_at: datetime | None = None
+    area: str | None = None
+    schedule: str | None = None
+    experience: str | None = None
+
+
 def content_hash(vacancy: Vacancy | CatalogRecord) -> str:
     """A digest of the source fields: equal digests mean nothing to update.
 
@@ -172,7 +176,7 @@ def content_hash(vacancy: Vacancy | CatalogRecord) -> str:
     (the benchmarks' bulk writer) is hashed as the vacancy it describes, trusted as it
     comes from the store or from a catalog already validated.
     """
-    if not isinstance(vacancy, Vacancy):
+    if isinstance(vacancy, CatalogRecord):
         vacancy = Vacancy.model_construct(
             **{f.name: getattr(vacancy, f.name) for f in fields(vacancy)}
         )
