@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vacrec.catalog.schema import CatalogRecord
-from vacrec.ranking.cards import job_key
+from vacrec.ranking.cards import CardTable, ColumnBuilder, job_key
 from vacrec.ranking.place import Places, Understood, UnknownArea, choose, topic
 from vacrec.ranking.snapshot import CatalogSnapshot
 
@@ -223,3 +223,23 @@ def test_the_place_miss_is_each_industrys_share_of_postings_outside_the_place(da
     np.testing.assert_array_equal(logged("живопись в Москве", (None, None)), [0.25, 0.75])
     np.testing.assert_array_equal(logged("живопись в Москве", ("Казань", "office")), [0.75, 0.25])
     np.testing.assert_array_equal(logged("живопись", ("Атлантида", None)), [0.0, 0.0])
+
+
+def test_the_place_counts_do_not_depend_on_the_cards_order() -> None:
+    """Cards laid out in another order than the index's documents (a snapshot assembled from
+    other parts) are mapped through their ids: the same place miss and servable industries."""
+    records = [
+        _record(0, "Москва", "fullDay", "живопись"),
+        _record(1, "Казань", "remote", "живопись"),
+        dataclasses.replace(_record(2, "Казань", "fullDay", "дизайн"), industries=("B",)),
+    ]
+    built = CatalogSnapshot.from_records(1, records)
+    columns = ColumnBuilder()
+    for r in reversed(records):
+        columns.add_record(r)
+    reordered = CatalogSnapshot(1, built.actions, CardTable(columns.arrays()), built.index)
+    remote = Understood(work_format="remote")
+    for snapshot in (built, reordered.prepare_serving()):
+        assert snapshot.place_miss(Understood("Москва")).tolist() == [0.0, 1.0]
+        assert snapshot.servable(remote).tolist() == [True, False]
+        assert snapshot.servable(Understood(), frozenset({"v02"})).tolist() == [True, False]

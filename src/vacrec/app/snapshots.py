@@ -156,7 +156,7 @@ class SnapshotHolder(StampedHolder[CatalogSnapshot, int | None]):
     def __init__(
         self, engine: Engine, poll_s: float, initial: CatalogSnapshot | None = None
     ) -> None:
-        snapshot = initial if initial is not None else load_snapshot(engine)
+        snapshot = initial if initial is not None else load_snapshot(engine).prepare_serving()
         super().__init__(
             engine,
             snapshot,
@@ -172,6 +172,6 @@ class SnapshotHolder(StampedHolder[CatalogSnapshot, int | None]):
 
     def load(self, stamp: int | None) -> tuple[CatalogSnapshot, int | None]:
         """Rebuild (or load the saved) snapshot of the store's catalog now."""
-        fresh = load_snapshot(self._engine)
+        fresh = load_snapshot(self._engine).prepare_serving()
         log.info("catalog snapshot swapped to version %s", fresh.version)
         return fresh, fresh.version

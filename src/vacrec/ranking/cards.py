@@ -324,6 +324,10 @@ class CardTable(Mapping[str, Card]):
     def nbytes(self) -> int:
         return int(sum(a.nbytes for a in self._columns.values()))
 
+    def id_at(self, number: int) -> str:
+        """The vacancy id of card ``number``."""
+        return str(self._ids[number])
+
     def number_of(self, vacancy_id: str) -> int:
         """The card number of ``vacancy_id``, or -1."""
         ids, order = self._ids, self._by_id

@@ -529,8 +529,26 @@ class TfidfIndex:
 
     def industry_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Which postings each industry holds: the first row of each industry's segment
-        ([n_industries + 1]) and the vacancy id of each row."""
-        return self._industry_start, self._ids[self._vacancy]
+        ([n_industries + 1]) and the vacancy number of each row (its position in :attr:`ids`,
+        the order the documents came in — not the posting numbers rows hold inside)."""
+        public = np.empty(len(self._order), dtype=np.intp)
+        public[self._order] = np.arange(len(self._order), dtype=np.intp)
+        return self._industry_start, public[self._vacancy_index]
+
+    @property
+    def industry_starts(self) -> np.ndarray:
+        """The first row of each industry's segment, [n_industries + 1]."""
+        return self._industry_start
+
+    @property
+    def n_postings(self) -> int:
+        """How many postings (vacancy numbers) the index holds."""
+        return len(self._ids)
+
+    def id_of(self, vacancy_number: int) -> str:
+        """The vacancy id at ``vacancy_number`` (a position in :attr:`ids`), without building
+        :attr:`ids`."""
+        return str(self._ids[self._order[vacancy_number]])
 
     @property
     def nbytes(self) -> int:
