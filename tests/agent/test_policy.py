@@ -357,3 +357,29 @@ def test_without_a_temperature_exploration_ignores_the_scores():
         optimistic_probabilities(q, np.ones(3), 0.0)
     with pytest.raises(ValueError, match="scores"):
         exploration_probabilities(3, related, None, np.zeros(2), 0.1)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.1])
+def test_actions_not_allowed_are_never_served_and_the_rest_keep_exact_odds(temperature):
+    q = np.array([1.0, 0.5, 0.2, -0.3])  # the best action is not allowed
+    allowed = np.array([False, True, True, True])
+    related = np.array([True, True, False, False])
+    unsure = np.array([0.2, 0.4, 1.0, 1.0])
+    eps, n = 0.3, 30_000
+    rng = np.random.default_rng(3)
+    decisions = [
+        epsilon_greedy(q, 4, eps, rng, True, related, unsure, temperature, allowed)
+        for _ in range(n)
+    ]
+    explored = exploration_probabilities(4, related, unsure, q, temperature) * allowed
+    expected = eps * explored / explored.sum()
+    expected[1] += 1 - eps  # the best allowed is the greedy one
+    assert expected.sum() == pytest.approx(1.0) and expected[0] == 0.0
+    assert all(d.greedy == 1 for d in decisions[:100])
+    for d in decisions[:300]:
+        assert d.propensity == pytest.approx(expected[d.action])
+    freq = np.bincount([d.action for d in decisions], minlength=4) / n
+    np.testing.assert_allclose(freq, expected, atol=0.01)
+    # Nothing allowed: the mask is ignored rather than leaving nothing to serve.
+    nothing = epsilon_greedy(q, 4, 0.0, rng, True, related, unsure, temperature, ~allowed & False)
+    assert nothing.action == 0

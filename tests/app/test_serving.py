@@ -14,6 +14,7 @@ from vacrec.agent.context import EXPECTED_COSINE, PLACE_MISS, ContextEncoder
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
 from vacrec.agent.skills import skill_texts
+from vacrec.app.recommender import industry_scores
 from vacrec.app.serving import (
     SESSION_MIN_VOTES,
     SeekerRequest,
@@ -237,3 +238,25 @@ def test_an_industry_the_session_emptied_is_never_drawn(remote_catalog):
         for _ in range(200)
     ]
     assert all(d.action != media and d.items for d in served)
+
+
+def test_what_feedback_added_is_read_before_the_empty_industries_move_last(remote_catalog):
+    snapshot, encoder = remote_catalog
+    skills = SkillVocabulary().skills
+    model = QModel(ContextualQNetwork(len(skills), len(snapshot.actions)), skills, snapshot.actions)
+    request = SeekerRequest(30, SKILL, "python бэкенд", explore=False, work_format="remote")
+    decision = decide(snapshot, encoder, model, request, _generator(), epsilon=0.0)
+    it = snapshot.actions.index(IT)
+    assert decision.policy_scores[it] < decision.policy_scores.min() + 1e-9  # served last
+    rows = industry_scores(
+        snapshot.actions,
+        decision.contexts,
+        decision.policy_scores,
+        decision.own_scores,
+        decision.model_version,
+    )
+    as_if_nothing_moved = industry_scores(
+        snapshot.actions, decision.contexts, decision.own_scores, decision.own_scores, 1
+    )
+    assert [r.learned for r in rows] == [r.learned for r in as_if_nothing_moved]
+    assert [r.score for r in rows] == decision.policy_scores.tolist()

@@ -32,11 +32,12 @@ import numpy as np
 
 from vacrec.domain import AGE_MAX, AGE_MIN
 
-ENCODING_VERSION = 5
+ENCODING_VERSION = 6
 """Stored with every model; version 1 was the [age, one-hot skill] state, version 2 the seven
 match columns without the expected card cosine, version 3 eight without the place miss,
 version 4 a place miss counted from other postings' places (the index's recency order read as
-the catalog's)."""
+the catalog's), version 5 match scores before a title holding none of the words cut them to a
+tenth (``ranking.index.TITLE_COVERAGE``)."""
 
 PREFERENCE_FEATURES = ("preference_best", "preference_top", "preference_share")
 SKILL_FEATURES = ("skill_best", "skill_top", "skill_share")

@@ -178,8 +178,8 @@ def epsilon_greedy(
     """Greedy with probability 1 − ε, else explore (:func:`exploration_probabilities`:
     mostly among the ``related`` actions, the rest where the policy is ``unsure``; with
     ``temperature`` > 0, optimistically around ``q_values``). ``explore=False`` → greedy with
-    propensity 1; no scores → exploration only. ``allowed`` (bool [A]): exploration draws
-    only these (the caller keeps the greedy action among them); ignored when none is. The
+    propensity 1; no scores → exploration only. ``allowed`` (bool [A]): only these are served
+    (greedy is the best of them, exploration draws among them); ignored when none is. The
     propensity logged is the action's exact probability."""
     if n_actions < 1:
         raise ValueError("there are no actions to choose from")
@@ -187,8 +187,11 @@ def epsilon_greedy(
         raise ValueError("epsilon must be in [0, 1]")
     scores = None if q_values is None or temperature <= 0 else np.asarray(q_values, np.float64)
     explored = exploration_probabilities(n_actions, related, unsure, scores, temperature)
-    if allowed is not None and np.any(allowed):
-        explored = np.where(np.asarray(allowed, dtype=bool), explored, 0.0)
+    allowed = None if allowed is None or not np.any(allowed) else np.asarray(allowed, dtype=bool)
+    if allowed is not None:
+        if allowed.shape != (n_actions,):
+            raise ValueError(f"allowed has shape {allowed.shape}, expected ({n_actions},)")
+        explored = np.where(allowed, explored, 0.0)
         explored = explored / explored.sum()
     if q_values is None:
         action = int(rng.choice(n_actions, p=explored))
@@ -196,7 +199,7 @@ def epsilon_greedy(
     q = np.asarray(q_values, dtype=np.float64)
     if q.shape != (n_actions,):
         raise ValueError(f"q_values has shape {q.shape}, expected ({n_actions},)")
-    greedy = int(np.argmax(q))
+    greedy = int(np.argmax(q if allowed is None else np.where(allowed, q, -np.inf)))
     if not explore:
         return Decision(greedy, 1.0, greedy, q)
     action = int(rng.choice(n_actions, p=explored)) if rng.random() < epsilon else greedy

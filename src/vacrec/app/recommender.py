@@ -107,7 +107,9 @@ class Recommendation(Decision):
     def scores(self) -> tuple[IndustryScore, ...]:
         """Every industry's score for this seeker, in action order (built only when asked:
         the legacy API and simulated seekers never need it)."""
-        return industry_scores(self.actions, self.contexts, self.policy_scores, self.model_version)
+        return industry_scores(
+            self.actions, self.contexts, self.policy_scores, self.own_scores, self.model_version
+        )
 
     @property
     def q_values(self) -> dict[str, float] | None:
@@ -400,13 +402,19 @@ class Recommender:
 
 
 def industry_scores(
-    actions: Sequence[str], contexts: Contexts, scores: np.ndarray, model_version: int | None
+    actions: Sequence[str],
+    contexts: Contexts,
+    scores: np.ndarray,
+    own_scores: np.ndarray,
+    model_version: int | None,
 ) -> tuple[IndustryScore, ...]:
-    """Split one seeker's scores into content match and what feedback added (see IndustryScore)."""
+    """Split one seeker's scores into content match and what feedback added (see IndustryScore):
+    ``scores`` as served (the session's turned-down industries and those with nothing to show
+    moved last), what feedback added read from the policy's ``own_scores``."""
     match = content_match(contexts.content[0]).astype(np.float64)
     learned: list[float | None] = [None] * len(actions)
     if model_version is not None:
-        moved = scores - PRIOR_SCALE * match
+        moved = own_scores - PRIOR_SCALE * match
         learned = (moved - moved.mean()).tolist()
     return tuple(
         IndustryScore(name, m, lift, q)

@@ -96,7 +96,8 @@ class Decision:
     fallback: bool  # the cards are the industry's latest, not matches of the words
     model_version: int | None  # the model that scored; None: the content prior
     contexts: Contexts  # the seeker's feature rows, kept to explain the choice
-    policy_scores: np.ndarray  # [n_actions], what the policy ranked by
+    policy_scores: np.ndarray  # [n_actions], what serving ranked by
+    own_scores: np.ndarray  # [n_actions], the policy's, before the session's and the empty moves
     avoided: tuple[str, ...]  # industries this session mostly rejected, tried last
     place: Understood  # the place and work format the cards were chosen for
 
@@ -252,6 +253,7 @@ def decide(
         model_version=policy.version,
         contexts=contexts,
         policy_scores=served_scores,
+        own_scores=scores[0],
         avoided=tuple(sorted(avoided)),
         place=wanted,
     )
