@@ -71,12 +71,22 @@ POSTGRES_ADMIN_URL = (
 """This process's database; the per-test schemas live in it."""
 
 
+BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""One BLAS/OpenMP thread in every test process and what it starts. The suite runs more
+processes than the machine has cores: OpenBLAS's spinning threads then fight each other, and
+the 512 × 512 eigen-decomposition of every snapshot build took 3–6 s on two threads against
+0.1 s on one (load average 14, 2 cores)."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Point the commands the tests start (``vacrec bench load --database postgres`` and the
     like read ``VACREC_TEST_POSTGRES_URL``) at this process's database, before any test module
-    is imported."""
+    is imported; and set the BLAS threads before NumPy is loaded (xdist workers and the
+    servers the tests start inherit both)."""
     os.environ[SERVER_URL_ENV] = SERVER_POSTGRES_URL
     os.environ[POSTGRES_URL_ENV] = POSTGRES_ADMIN_URL
+    for name, value in BLAS_THREADS.items():
+        os.environ.setdefault(name, value)
 
 
 def _server_admin() -> Engine:
