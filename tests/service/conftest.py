@@ -105,6 +105,9 @@ def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
             "rate_limit_rewards": "off",
             "train_max_client_share": 1.0,
             "rate_limit_dashboard": "off",
+            # A 429 answers at once: the tests that provoke one assert its status and headers;
+            # test_rate_limits.py sets the delay where the delay is what it proves.
+            "rate_limit_delay_s": 0.0,
         }
         values.update(overrides)
         settings = Settings(**values)
