@@ -13,7 +13,8 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -191,9 +192,9 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'vacrec.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema on the real server, dropped after the test."""
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL schema on the real server, dropped on exit."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_ADMIN_URL)
     with admin.begin() as conn:
@@ -204,6 +205,19 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Callable[[], AbstractContextManager[str]]:
+    """:func:`fresh_postgres_schema`, for fixtures of a wider scope than a test's."""
+    return fresh_postgres_schema
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema on the real server, dropped after the test."""
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
