@@ -13,7 +13,8 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,12 +72,22 @@ POSTGRES_ADMIN_URL = (
 """This process's database; the per-test schemas live in it."""
 
 
+BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""One BLAS/OpenMP thread in every test process and what it starts. The suite runs more
+processes than the machine has cores: OpenBLAS's spinning threads then fight each other, and
+the 512 × 512 eigen-decomposition of every snapshot build took 3–6 s on two threads against
+0.1 s on one (load average 14, 2 cores)."""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Point the commands the tests start (``vacrec bench load --database postgres`` and the
     like read ``VACREC_TEST_POSTGRES_URL``) at this process's database, before any test module
-    is imported."""
+    is imported; and set the BLAS threads before NumPy is loaded (xdist workers and the
+    servers the tests start inherit both)."""
     os.environ[SERVER_URL_ENV] = SERVER_POSTGRES_URL
     os.environ[POSTGRES_URL_ENV] = POSTGRES_ADMIN_URL
+    for name, value in BLAS_THREADS.items():
+        os.environ.setdefault(name, value)
 
 
 def _server_admin() -> Engine:
@@ -181,9 +192,9 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'vacrec.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema on the real server, dropped after the test."""
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL schema on the real server, dropped on exit."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_ADMIN_URL)
     with admin.begin() as conn:
@@ -194,6 +205,19 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Callable[[], AbstractContextManager[str]]:
+    """:func:`fresh_postgres_schema`, for fixtures of a wider scope than a test's."""
+    return fresh_postgres_schema
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema on the real server, dropped after the test."""
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

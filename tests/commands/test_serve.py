@@ -105,7 +105,12 @@ def test_serve_ignores_forwarded_headers_from_an_untrusted_peer(
     engine = make_engine(database_url)
     migrate(engine)
     seed_catalog(engine, tmp_path)
-    env = vacrec_env(tmp_path / "home", database_url, VACREC_RATE_LIMIT_RECOMMENDATIONS="3/minute")
+    env = vacrec_env(
+        tmp_path / "home",
+        database_url,
+        VACREC_RATE_LIMIT_RECOMMENDATIONS="3/minute",
+        VACREC_RATE_LIMIT_DELAY_S="0",  # the 429s' status is the subject, not their delay
+    )
     server = ServeProcess.start(env, tmp_path / "serve.log")
     try:
         server.wait_ready()

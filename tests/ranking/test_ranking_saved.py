@@ -123,6 +123,7 @@ _LOADER = textwrap.dedent(
 
     url, go = sys.argv[1], Path(sys.argv[2])
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    Path(sys.argv[4]).touch()  # imported: waiting for the go
     while not go.exists():
         time.sleep(0.005)
     snapshot = load_snapshot(make_engine(url))
@@ -141,19 +142,27 @@ def test_two_processes_starting_at_once_build_once(tmp_path: Path, sqlite_url: s
     write_catalog(engine, records)
     engine.dispose()
     go = tmp_path / "go"
+    ready = [tmp_path / f"ready-{n}" for n in range(2)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", _LOADER, sqlite_url, str(go), ART],
+            [sys.executable, "-c", _LOADER, sqlite_url, str(go), ART, str(flag)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
             text=True,
         )
-        for _ in range(2)
+        for flag in ready
     ]
-    time.sleep(3.0)  # both imported and polling
-    go.touch()
+    deadline = time.monotonic() + 120
+    try:
+        while not all(flag.exists() for flag in ready):  # both imported and polling
+            ended = [p.communicate() for p in processes if p.poll() is not None]
+            assert not ended, ended  # a loader failed before the go
+            assert time.monotonic() < deadline, "the loaders did not start"
+            time.sleep(0.02)
+    finally:
+        go.touch()  # even on failure: no loader is left waiting
     outputs = [p.communicate(timeout=120) for p in processes]
 
     assert [p.returncode for p in processes] == [0, 0], [err for _, err in outputs]

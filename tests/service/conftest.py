@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from tests.live_server import serve_in_thread
 from vacrec.app.ingest import ingest_paths
 from vacrec.config import Settings
 from vacrec.store.db import make_engine, migrate
+from vacrec.store.tables import events, feedback
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -80,6 +81,36 @@ class Server:
 ServerFactory = Callable[..., Server]
 
 
+SERVER_DEFAULTS: dict[str, Any] = {
+    "epsilon": 0.1,
+    "model_poll_s": 0.2,
+    "catalog_poll_s": 0.2,
+    # Tests send hundreds of requests from one address; tests/service/test_rate_limits.py
+    # and test_steering.py cover the budgets and the client share themselves.
+    "rate_limit_recommendations": "off",
+    "rate_limit_rewards": "off",
+    "train_max_client_share": 1.0,
+    "rate_limit_dashboard": "off",
+    # A 429 answers at once: the tests that provoke one assert its status and headers;
+    # test_rate_limits.py sets the delay where the delay is what it proves.
+    "rate_limit_delay_s": 0.0,
+}
+"""The settings of a test server, before a test's own."""
+
+
+def _serve(
+    servers: ExitStack, engine: Engine, database_url: str, home: Path, **overrides: Any
+) -> Server:
+    """Start a server on ``database_url`` (closed with ``servers``)."""
+    values = {"home": home, "database_url": database_url, **SERVER_DEFAULTS, **overrides}
+    settings = Settings(**values)
+    from vacrec.service.app import create_app  # here, so store-only tests run alone
+
+    url = servers.enter_context(serve_in_thread(create_app(settings)))
+    client = servers.enter_context(httpx.Client(base_url=url, timeout=30))
+    return Server(url=url, settings=settings, engine=engine, client=client)
+
+
 @pytest.fixture
 def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
     """Start servers on the test's database; ``seed=False`` leaves the catalog empty."""
@@ -93,30 +124,41 @@ def make_server(database_url: str, tmp_path: Path) -> Iterator[ServerFactory]:
         if seed and not seeded:
             seed_catalog(engine, tmp_path)
             seeded = True
-        values: dict[str, Any] = {
-            "home": tmp_path / "home",
-            "database_url": database_url,
-            "epsilon": 0.1,
-            "model_poll_s": 0.2,
-            "catalog_poll_s": 0.2,
-            # Tests send hundreds of requests from one address; tests/service/test_rate_limits.py
-            # and test_steering.py cover the budgets and the client share themselves.
-            "rate_limit_recommendations": "off",
-            "rate_limit_rewards": "off",
-            "train_max_client_share": 1.0,
-            "rate_limit_dashboard": "off",
-        }
-        values.update(overrides)
-        settings = Settings(**values)
-        from vacrec.service.app import create_app  # here, so store-only tests run alone
-
-        url = servers.enter_context(serve_in_thread(create_app(settings)))
-        client = servers.enter_context(httpx.Client(base_url=url, timeout=30))
-        return Server(url=url, settings=settings, engine=engine, client=client)
+        return _serve(servers, engine, database_url, tmp_path / "home", **overrides)
 
     with servers:
         yield start
     engine.dispose()
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def refusing_server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_schemas: Callable[[], AbstractContextManager[str]],
+) -> Iterator[Server]:
+    """One server over the small seeded catalog, shared by a module's tests whose every
+    request is refused (a 4xx): they store nothing, so they need no server of their own.
+    At the end it checks that nothing was stored."""
+    folder = tmp_path_factory.mktemp("refusing-server")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            database_url = f"sqlite:///{folder / 'vacrec.db'}"
+        else:
+            database_url = stack.enter_context(postgres_schemas())
+        engine = make_engine(database_url)
+        stack.callback(engine.dispose)
+        migrate(engine)
+        seed_catalog(engine, folder)
+        yield _serve(stack, engine, database_url, folder / "home")
+        with engine.connect() as conn:
+            stored = {
+                table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (events, feedback)
+            }
+        assert stored == {"events": 0, "feedback": 0}, "a refused request stored something"
 
 
 AppStart = Callable[..., "tuple[FastAPI, httpx.Client]"]

@@ -52,21 +52,23 @@ def _detail(response) -> str:  # type: ignore[no-untyped-def]
         ({"extra": 1}, "extra"),
     ],
 )
-def test_recommendation_field_errors(server: Server, change: dict, field: str) -> None:
-    response = server.client.post("/api/v1/recommendations", json=GOOD | change)
+def test_recommendation_field_errors(refusing_server: Server, change: dict, field: str) -> None:
+    response = refusing_server.client.post("/api/v1/recommendations", json=GOOD | change)
     assert response.status_code == 422
     assert _detail(response).startswith(f"{field}:")
 
 
-def test_missing_fields_are_named(server: Server) -> None:
-    response = server.client.post("/api/v1/recommendations", json={"preference": "x"})
+def test_missing_fields_are_named(refusing_server: Server) -> None:
+    response = refusing_server.client.post("/api/v1/recommendations", json={"preference": "x"})
     assert response.status_code == 422
     detail = _detail(response)
     assert "age: field required" in detail and "skill: field required" in detail
 
 
-def test_unknown_skill_lists_the_allowed_ones(server: Server) -> None:
-    response = server.client.post("/api/v1/recommendations", json=GOOD | {"skill": "жонглёр"})
+def test_unknown_skill_lists_the_allowed_ones(refusing_server: Server) -> None:
+    response = refusing_server.client.post(
+        "/api/v1/recommendations", json=GOOD | {"skill": "жонглёр"}
+    )
     assert response.status_code == 422
     detail = _detail(response)
     assert detail.startswith("skill:") and "жонглёр" in detail
@@ -90,16 +92,18 @@ def test_unknown_skill_lists_the_allowed_ones(server: Server) -> None:
         (b'{"age": 30, "skill": "a"}', "text/plain"),
     ],
 )
-def test_malformed_bodies_are_422(server: Server, content: bytes, content_type: str) -> None:
-    response = server.client.post(
+def test_malformed_bodies_are_422(
+    refusing_server: Server, content: bytes, content_type: str
+) -> None:
+    response = refusing_server.client.post(
         "/api/v1/recommendations", content=content, headers={"content-type": content_type}
     )
     assert response.status_code == 422, response.text
     assert _detail(response)
 
 
-def test_unknown_event_is_404(server: Server) -> None:
-    response = _feedback(server, {"event_id": "no-such-event", "cum_reward": 1})
+def test_unknown_event_is_404(refusing_server: Server) -> None:
+    response = _feedback(refusing_server, {"event_id": "no-such-event", "cum_reward": 1})
     assert response.status_code == 404 and _detail(response).startswith("event_id:")
 
 
@@ -158,16 +162,16 @@ def test_feedback_content_errors(server: Server) -> None:
     assert count == 1
 
 
-def test_unknown_routes_and_methods_are_json(server: Server) -> None:
-    missing = server.client.get("/api/v1/nothing-here")
+def test_unknown_routes_and_methods_are_json(refusing_server: Server) -> None:
+    missing = refusing_server.client.get("/api/v1/nothing-here")
     assert missing.status_code == 404 and _detail(missing)
-    wrong_method = server.client.get("/api/v1/feedback")
+    wrong_method = refusing_server.client.get("/api/v1/feedback")
     assert wrong_method.status_code == 405 and _detail(wrong_method)
 
 
-def test_oversized_bodies_are_413_declared_or_streamed(server: Server) -> None:
+def test_oversized_bodies_are_413_declared_or_streamed(refusing_server: Server) -> None:
     huge = b'{"age": 30, "skill": "\xd0\xb0", "preference": "' + b"x" * 100_000 + b'"}'
-    declared = server.client.post(
+    declared = refusing_server.client.post(
         "/api/v1/recommendations", content=huge, headers={"content-type": "application/json"}
     )
     assert declared.status_code == 413
@@ -177,9 +181,9 @@ def test_oversized_bodies_are_413_declared_or_streamed(server: Server) -> None:
         for start in range(0, len(huge), 8192):
             yield huge[start : start + 8192]
 
-    streamed = server.client.post(
+    streamed = refusing_server.client.post(
         "/api/write/", content=chunks(), headers={"content-type": "application/json"}
     )
     assert streamed.status_code == 413
     assert streamed.json()["status_code"] == 413
-    assert server.client.get("/healthz").status_code == 200
+    assert refusing_server.client.get("/healthz").status_code == 200

@@ -122,17 +122,19 @@ def test_write_with_event_must_match_it(server: Server) -> None:
         ({"skill": ""}, "skill"),
     ],
 )
-def test_recommend_invalid_query(server: Server, params: dict, field: str) -> None:
+def test_recommend_invalid_query(refusing_server: Server, params: dict, field: str) -> None:
     query = {"age": 25, "skill": "геймдев", "preference": "игры"} | params
-    message = _legacy_error(server.client.get("/api/recommend/", params=query), 422)
+    message = _legacy_error(refusing_server.client.get("/api/recommend/", params=query), 422)
     assert message.startswith(f"{field}:")
 
 
-def test_recommend_missing_and_unknown_skill(server: Server) -> None:
-    message = _legacy_error(server.client.get("/api/recommend/", params={"skill": "геймдев"}), 422)
+def test_recommend_missing_and_unknown_skill(refusing_server: Server) -> None:
+    message = _legacy_error(
+        refusing_server.client.get("/api/recommend/", params={"skill": "геймдев"}), 422
+    )
     assert message.startswith("age:")
     message = _legacy_error(
-        server.client.get("/api/recommend/", params={"age": 30, "skill": "python"}), 422
+        refusing_server.client.get("/api/recommend/", params={"age": 30, "skill": "python"}), 422
     )
     assert message.startswith("skill:") and all(s in message for s in SkillVocabulary().skills)
 
@@ -151,18 +153,18 @@ def test_recommend_missing_and_unknown_skill(server: Server) -> None:
         ({"event_id": ""}, "event_id"),
     ],
 )
-def test_write_invalid(server: Server, body: dict, field: str) -> None:
+def test_write_invalid(refusing_server: Server, body: dict, field: str) -> None:
     full = {"cum_reward": 1, "age": 25, "skill": "геймдев", "action": 0} | body
-    message = _legacy_error(server.client.post("/api/write/", json=full), 422)
+    message = _legacy_error(refusing_server.client.post("/api/write/", json=full), 422)
     assert message.startswith(f"{field}:")
 
 
-def test_write_malformed_json_in_legacy_envelope(server: Server) -> None:
-    response = server.client.post(
+def test_write_malformed_json_in_legacy_envelope(refusing_server: Server) -> None:
+    response = refusing_server.client.post(
         "/api/write/", content=b"{cum_reward: 1", headers={"content-type": "application/json"}
     )
     assert _legacy_error(response, 422).startswith("body:")
-    missing = server.client.post("/api/write/", json={"age": 25})
+    missing = refusing_server.client.post("/api/write/", json={"age": 25})
     message = _legacy_error(missing, 422)
     assert all(f"{f}: field required" in message for f in ("cum_reward", "skill", "action"))
 
