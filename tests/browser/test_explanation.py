@@ -82,7 +82,8 @@ def test_content_prior_shows_the_match_and_no_learned_values(
     rows = _table(tab)
     assert [r["industry"] for r in rows] == [r["industry"] for r in industries]  # best first
     for row, expected in zip(rows, industries, strict=True):
-        assert row["match"] == ru_percent(expected["match"])
+        # a share of the best industry's match (the first: the prior ranks by it)
+        assert row["match"] == ru_percent(expected["match"] / industries[0]["match"])
         assert row["learned"] == "—" and row["learned_sr"] == ["пока нет оценок"]
         assert row["chosen"] == (expected["industry"] == data["action"]["industry"])
     assert industries[0]["industry"] == INDUSTRIES[0]  # the watercolour postings match best
@@ -97,7 +98,7 @@ def test_content_prior_shows_the_match_and_no_learned_values(
     else:  # ε-exploration around the prior
         assert "пробуем другую отрасль" in note and INDUSTRIES[0] in note
     foot = plain(page.locator("#why-foot").inner_text())
-    assert "Совпадение: от 0 до 100 %" in foot
+    assert "Совпадение: 100 % у отрасли, чьи лучшие вакансии ближе всего" in foot
     assert "Поправка по оценкам: «—», пока оценок мало" in foot
     assert "−" not in foot and "+" not in foot  # no range of learned values to state
     why = page.locator("#why").inner_text()
@@ -114,7 +115,10 @@ def test_content_prior_shows_the_match_and_no_learned_values(
         "Match with your words",
         "Learned from ratings",
     ]
-    assert "Match: 0 to 100%" in page.locator("#why-foot").inner_text()
+    assert (
+        "Match: 100% for the industry whose best vacancies come closest"
+        in page.locator("#why-foot").inner_text()
+    )
     assert page.locator("#why-chart .why-learned .sr-only").first.inner_text() == "no ratings yet"
 
 
@@ -167,7 +171,7 @@ def test_exploring_model_keeps_the_chosen_row_and_states_the_real_range(
     assert [r["industry"] for r in rows] == [names[i] for i in shown]
     assert [r["chosen"] for r in rows] == [False] * (MAX_BARS - 1) + [True]
     for row, i in zip(rows, shown, strict=True):
-        assert row["match"] == ru_percent(match[i])
+        assert row["match"] == ru_percent(match[i] / max(match))  # a share of the best
         assert row["learned"] == ru_signed(learned[i]) and row["learned_sr"] == []
     assert rows[0]["learned"] == "+2,03"
     assert "Ещё отраслей ниже по списку: 2." in page.locator("#why-chart").inner_text()
@@ -175,7 +179,7 @@ def test_exploring_model_keeps_the_chosen_row_and_states_the_real_range(
     note = page.locator("#why-note").inner_text()
     assert "пробуем другую отрасль" in note and f"«{names[0]}»" in note
     foot = plain(page.locator("#why-foot").inner_text())
-    assert "Совпадение: от 0 до 100 %" in foot
+    assert "Совпадение: 100 % у отрасли, чьи лучшие вакансии ближе всего" in foot
     # The range is that of every industry's learned value, not a fixed −1…1.
     assert "Поправка по оценкам: от −1,90 до +2,03 по всем отраслям (8)" in foot
 

@@ -43,7 +43,7 @@
         n
           ? `С вашими словами совпадают только ${n} из этих вакансий: других таких в этой отрасли нет, остальные — просто её вакансии.`
           : "Хорошо с вашими словами не совпала ни одна вакансия этой отрасли: это просто её вакансии.",
-      card_match: (pct) => `Совпадение с вашими словами: ${pct}`,
+      card_match: "Совпадает с вашими словами",
       card_unmatched: "Не по вашему запросу — вакансия этой отрасли",
       card_weak: (words) => `Слабое совпадение: общие только слова ${words}`,
       card_words: (words) => `Совпали слова: ${words}`,
@@ -131,8 +131,8 @@
       why_none: "Сведений о выборе отрасли нет.",
       why_more: (n) => `Ещё отраслей ниже по списку: ${n}.`,
       why_foot_match:
-        "Совпадение: от 0 до 100 % — насколько лучшие вакансии отрасли похожи на ваши пожелания " +
-        "(и немного — на навык).",
+        "Совпадение: 100 % у отрасли, чьи лучшие вакансии ближе всего к вашим пожеланиям " +
+        "(и немного — к навыку); у остальных — доля от неё.",
       why_foot_learned: (lo, hi, n) =>
         `Поправка по оценкам: от ${lo} до ${hi} по всем отраслям (${n}) — насколько оценки ` +
         "людей с похожим профилем подняли (+) или опустили (−) отрасль относительно остальных; " +
@@ -189,7 +189,7 @@
         n
           ? `Only ${n} of these vacancies match your words: the industry has no more such, the rest are just its vacancies.`
           : "No vacancy in this industry matches your words well: these are just its vacancies.",
-      card_match: (pct) => `Match with your words: ${pct}`,
+      card_match: "Matches your words",
       card_unmatched: "Not matching your words — a vacancy in this industry",
       card_weak: (words) => `Weak match: shares only ${words}`,
       card_words: (words) => `Matched words: ${words}`,
@@ -272,8 +272,8 @@
       why_none: "No details about the choice of industry.",
       why_more: (n) => (n === 1 ? "1 more industry ranks lower." : `${n} more industries rank lower.`),
       why_foot_match:
-        "Match: 0 to 100% — how closely the industry's best vacancies resemble your preferences " +
-        "(and, a little, your skill).",
+        "Match: 100% for the industry whose best vacancies come closest to your preferences " +
+        "(and, a little, your skill); the others as a share of it.",
       why_foot_learned: (lo, hi, n) =>
         `Learned from ratings: ${lo} to ${hi} across all ${n} industries — how much ratings by ` +
         "people like you raised (+) or lowered (−) the industry compared with the others; " +
@@ -677,7 +677,7 @@
     if (item.matched === true && finite(item.score)) {
       relevance = el("p", {
         className: "relevance matched",
-        text: t("card_match", formatPercent(Math.min(Math.max(item.score, 0), 1))),
+        text: t("card_match"),
       });
     } else if (item.matched === false && words) {
       relevance = el("p", { className: "relevance weak", text: t("card_weak", words) });
@@ -917,19 +917,24 @@
     }
     if (!model) return [prior];
     if (!state.query) return ["why_model_blank"];
-    // None of its vacancies shares a word with the preference: the ratings carried it.
-    if (result.fallback || best.match < 0.005) return ["why_model_ratings"];
+    // Its vacancies hardly match the preference (a twentieth of the best industry's match, or
+    // none shares a word): the ratings carried it.
+    const top = Math.max(...rows.map((r) => r.match));
+    if (result.fallback || !(top > 0) || best.match < 0.05 * top) return ["why_model_ratings"];
     if (best.learned === null || best.learned < 0.005) return ["why_model_words"];
     const closest = rows.reduce((a, b) => (b.match > a.match ? b : a));
     return closest.industry === chosen ? ["why_model_both"] : ["why_model_rated", closest.industry];
   }
 
-  function whyRow(row, isChosen, reach) {
+  /** ``top``: the best industry's match; each row's match is shown as a share of it (match
+   * scores are comparable between industries, not meaningful alone). */
+  function whyRow(row, isChosen, reach, top) {
+    const share = top > 0 ? Math.min(Math.max(row.match / top, 0), 1) : 0;
     const fill = el("span", { className: "meter-fill" });
-    fill.style.width = `${row.match * 100}%`;
+    fill.style.width = `${share * 100}%`;
     const matchCell = el("td", { className: "why-match" }, [
       el("span", { className: "meter", "aria-hidden": "true" }, [fill]),
-      el("span", { className: "why-val", text: formatPercent(row.match) }),
+      el("span", { className: "why-val", text: formatPercent(share) }),
     ]);
     let learnedCell;
     if (row.learned === null) {
@@ -981,6 +986,7 @@
     // One scale for every learned value (not only the rows shown), as the footnote states it.
     const learned = rows.map((r) => r.learned).filter((v) => v !== null);
     const reach = Math.max(0, ...learned.map(Math.abs)) || 1;
+    const topMatch = Math.max(0, ...rows.map((r) => r.match));
 
     const head = el("tr", {}, [
       el("th", { scope: "col", text: t("why_col_industry") }),
@@ -989,7 +995,7 @@
     ]);
     const table = el("table", { className: "why-table", "aria-describedby": "why-foot" }, [
       el("thead", {}, [head]),
-      el("tbody", {}, shown.map((row) => whyRow(row, row.industry === chosen, reach))),
+      el("tbody", {}, shown.map((row) => whyRow(row, row.industry === chosen, reach, topMatch))),
     ]);
     chart.replaceChildren(table);
     const rest = rows.length - shown.length;
