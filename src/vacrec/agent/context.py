@@ -37,7 +37,7 @@ ENCODING_VERSION = 6
 match columns without the expected card cosine, version 3 eight without the place miss,
 version 4 a place miss counted from other postings' places (the index's recency order read as
 the catalog's), version 5 match scores before a title holding none of the words cut them to a
-tenth (``ranking.index.TITLE_COVERAGE``)."""
+tenth (``ranking.index.TITLE_COVERAGE``) and the expected card cosine's belief on raw scores."""
 
 PREFERENCE_FEATURES = ("preference_best", "preference_top", "preference_share")
 SKILL_FEATURES = ("skill_best", "skill_top", "skill_share")

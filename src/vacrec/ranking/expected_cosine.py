@@ -18,9 +18,10 @@ import numpy as np
 
 from vacrec.ranking.index import Match, TfidfIndex
 
-TEMPERATURE = 0.05
-"""Of the softmax over match scores (cosines in [0, 1]): a posting scoring 0.1 below the best
-is e² ≈ 7 times less likely to be the one wanted."""
+TEMPERATURE = 0.2
+"""Of the softmax over match scores relative to the best (a score is only comparable with
+others of the same words): a posting scoring two fifths less than the best is e² ≈ 7 times
+less likely to be the one wanted."""
 CARDS = 5
 """Cards per industry, as served."""
 MIN_WEIGHT = 1e-4
@@ -36,7 +37,8 @@ def belief(match: Match) -> tuple[np.ndarray, np.ndarray]:
     postings, scores = match.posting_scores()
     if not len(postings):
         return postings, np.empty(0, dtype=np.float64)
-    weights = np.exp((scores.astype(np.float64) - float(scores.max())) / TEMPERATURE)
+    best = float(scores.max())
+    weights = np.exp((scores.astype(np.float64) / best - 1.0) / TEMPERATURE)
     weights /= weights.sum()
     keep = np.flatnonzero(weights > MIN_WEIGHT)
     if len(keep) > MAX_WANTED:
