@@ -224,11 +224,10 @@ class CatalogSnapshot:
         """Per action: its office postings in each area [n_actions, n_areas], its remote
         postings and all its postings [n_actions]; counted once per snapshot."""
         start = self.index.industry_starts
-        cards, segment = self._row_cards
-        known = cards >= 0
+        cards, segment = self._row_cards  # every row has a card (see _row_cards)
         n_areas = max(len(self.cards.area_names), 1)
-        remote_of = np.where(known, self.cards.remote[np.maximum(cards, 0)], False)
-        area_of = np.where(known, self.cards.area_code[np.maximum(cards, 0)], -1)
+        remote_of = self.cards.remote[cards]
+        area_of = self.cards.area_code[cards]
         office = ~remote_of & (area_of >= 0)
         by_industry = np.zeros((len(start) - 1, n_areas))
         np.add.at(by_industry, (segment[office], area_of[office]), 1.0)
