@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,6 +67,27 @@ def _postgres_url(parsed: URL, timeouts: DbTimeouts) -> URL:
     return parsed.update_query_dict({"options": " ".join([*filter(None, [existing]), *flags])})
 
 
+def _switch_to_wal(cursor: sqlite3.Cursor, deadline_s: float) -> None:
+    """Put the file in WAL mode, waiting at most ``deadline_s`` for the other openers.
+
+    Several processes opening a fresh file at once each hold a shared lock and want the
+    exclusive one to switch modes; SQLite breaks that deadlock by failing one of them at
+    once, without its busy handler, so the busy timeout alone does not cover it. A file
+    already in WAL (the mode is stored in the file) returns on the first try.
+    """
+    give_up_at = time.monotonic() + deadline_s
+    pause_s = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause_s > give_up_at:
+                raise
+        time.sleep(pause_s * (0.5 + random.random()))  # jitter: the racers do not re-collide
+        pause_s = min(pause_s * 2, 0.2)
+
+
 def make_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
     """An engine for ``url`` whose every wait is bounded by ``timeouts``.
 
@@ -109,7 +132,7 @@ def make_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
         # The busy timeout first: switching a fresh file to WAL needs its lock too, and a
         # process starting while another migrates must wait for it, not fail.
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor, timeouts.lock_s)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # No memory-mapped reads of the database file: an I/O error or a file cut short under
