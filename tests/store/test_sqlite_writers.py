@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from sqlalchemy import Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from vacrec.store.db import DbTimeouts, make_engine, migrate, utcnow
 from vacrec.store.tables import catalog_versions, heartbeats
@@ -57,9 +57,27 @@ def test_many_threads_writing_at_once_all_succeed(sqlite_url: str) -> None:
 
 
 def test_two_engines_on_one_file_share_the_writers_lock(sqlite_url: str) -> None:
-    first = make_engine(sqlite_url, DbTimeouts(lock_s=0.5))
+    # A write on the second engine queues behind the first engine's open write on this
+    # process's lock, not in SQLite's busy wait: its refusal names our lock.
+    first = make_engine(sqlite_url, DbTimeouts(lock_s=0.3))
     migrate(first)
-    second = make_engine(sqlite_url, DbTimeouts(lock_s=0.5))
+    second = make_engine(sqlite_url, DbTimeouts(lock_s=0.3))
+    with first.begin() as held:
+        held.execute(insert(heartbeats).values(worker="held", beat_at=utcnow()))
+        with pytest.raises(OperationalError, match="this process's writers"):
+            _write(second)
+    _write(second)  # given back once the first write ended
+    assert _count(first) == 1
+    first.dispose()
+    second.dispose()
+
+
+def test_two_engines_writing_at_once_all_succeed(sqlite_url: str) -> None:
+    # The lock wait of the serving default (0.8 x 3 s), not a tight one: on a loaded
+    # machine 16 queued writers can take longer than half a second to drain.
+    first = make_engine(sqlite_url, DbTimeouts(lock_s=2.4))
+    migrate(first)
+    second = make_engine(sqlite_url, DbTimeouts(lock_s=2.4))
     errors: list[BaseException] = []
 
     def writer(engine: Engine) -> None:
