@@ -260,3 +260,53 @@ def test_what_feedback_added_is_read_before_the_empty_industries_move_last(remot
     )
     assert [r.learned for r in rows] == [r.learned for r in as_if_nothing_moved]
     assert [r.score for r in rows] == decision.policy_scores.tolist()
+
+
+@pytest.fixture(scope="module")
+def shared_posting_catalog() -> tuple[CatalogSnapshot, ContextEncoder]:
+    """The best Blender match, a2, is listed under art and IT; media has a weaker one."""
+    records = [
+        *small_catalog(),
+        record(
+            "m1",
+            "Анимация роликов, моделирование в Blender.",
+            [MEDIA],
+            2,
+        ),
+    ]
+    snapshot = CatalogSnapshot.from_records(1, records)
+    return snapshot, ContextEncoder(snapshot, skill_texts(SkillVocabulary().skills))
+
+
+def test_an_industry_whose_matches_were_all_rejected_is_not_chosen_for_them(
+    shared_posting_catalog,
+):
+    # A sculptor rejected «Художник скульптор», shown under sales; asking again chose the
+    # other industry that posting is listed in, for the same (rejected) match, and served
+    # five unrelated leftovers while a sculpture teacher was left elsewhere.
+    snapshot, encoder = shared_posting_catalog
+    request = SeekerRequest(30, SKILL, "3D моделирование в Blender", explore=False)
+    first = decide(snapshot, encoder, None, request, _generator(), epsilon=0.0)
+    assert first.industry in (ART, IT) and first.items[0].id == "a2"
+
+    match = snapshot.match(request.preference)
+    rejected = frozenset({"a2"})
+    everyone = [True] * len(snapshot.actions)
+    before, left = snapshot.matches_left(match, rejected)
+    assert before.tolist() == everyone
+    assert left.tolist() == [a == MEDIA for a in snapshot.actions]
+    assert snapshot.matches_left(match, frozenset({"i1"}))[1].tolist() == everyone  # no match
+
+    history = SessionHistory(rejected=rejected)
+    again = decide(snapshot, encoder, None, request, _generator(), epsilon=0.0, history=history)
+    assert again.industry == MEDIA and again.items[0].id == "m1" and again.items[0].matched
+
+    exploring = [
+        decide(snapshot, encoder, None, dataclasses.replace(request, explore=True), rng,
+               epsilon=1.0, history=history)
+        for rng in [_generator(9)]
+        for _ in range(300)
+    ]  # fmt: skip
+    media = sum(d.industry == MEDIA for d in exploring) / len(exploring)
+    p_media = next(d.propensity for d in exploring if d.industry == MEDIA)
+    assert p_media > 0.5 and abs(media - p_media) < 0.08  # related-first favours what is left

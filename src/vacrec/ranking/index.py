@@ -222,6 +222,11 @@ class Match:
         np.clip(out, 0.0, 1.0, out=out)
         return out
 
+    def rows_scoring(self, threshold: float) -> np.ndarray:
+        """The (industry, posting) rows of the index whose card score is at least
+        ``threshold``, ascending."""
+        return self._rows[self._scores >= threshold]
+
     def posting_scores(self) -> tuple[np.ndarray, np.ndarray]:
         """The distinct postings the text touches (rows of :attr:`TfidfIndex.posting_rows`)
         and each one's score; a posting in two industries is listed once."""

@@ -18,7 +18,7 @@ import numpy as np
 from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.cards import SNIPPET_CHARS, Card, CardTable, ColumnBuilder, snippet
 from vacrec.ranking.expected_cosine import expected_card_cosine
-from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
+from vacrec.ranking.index import MATCH_THRESHOLD, IndexDocument, Match, Ranked, TfidfIndex
 from vacrec.ranking.place import WORK_FORMATS, Places, Understood, UnknownArea, WorkFormat, topic
 
 __all__ = [  # Card and snippet live in cards.py; callers import them from here
@@ -171,19 +171,49 @@ class CatalogSnapshot:
         else:
             left = sizes.copy()
         if rejected:
-            # A rejected vacancy may have left the catalog since: it holds no row then.
-            numbers = np.asarray([self.cards.number_of(v) for v in rejected], dtype=np.intp)
-            numbers = numbers[numbers >= 0]
+            numbers = self._numbers_of(rejected)
             if strict:
                 numbers = numbers[self.cards.remote[numbers] == (wanted.work_format == "remote")]
-            order, sorted_cards, segment = self._rows_by_card
-            first = np.searchsorted(sorted_cards, numbers, side="left")
-            last = np.searchsorted(sorted_cards, numbers, side="right")
-            pieces = [order[a:b] for a, b in zip(first, last, strict=True)]
-            rows = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.intp)
-            gone = np.bincount(segment[rows], minlength=len(self.index.sizes))
-            left -= np.where(self._action_rows >= 0, gone[np.maximum(self._action_rows, 0)], 0)
+            _, _, segment = self._rows_by_card
+            gone = np.bincount(
+                segment[self._rows_of_cards(numbers)], minlength=len(self.index.sizes)
+            )
+            left -= self._per_action(gone)
         return left > 0
+
+    def matches_left(
+        self, match: Match, rejected: Collection[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per action: whether some of its postings match the words (score at least
+        ``MATCH_THRESHOLD``, what a card calls a match), and whether one the session has not
+        rejected still does. An action matching only through rejected postings keeps its
+        match features (they read every posting) but can no longer show the match."""
+        matched = match.rows_scoring(MATCH_THRESHOLD)
+        _, _, segment = self._rows_by_card
+        n = len(self.index.sizes)
+        before = self._per_action(np.bincount(segment[matched], minlength=n)) > 0
+        if not rejected:
+            return before, before
+        left = matched[~np.isin(matched, self._rows_of_cards(self._numbers_of(rejected)))]
+        return before, self._per_action(np.bincount(segment[left], minlength=n)) > 0
+
+    def _numbers_of(self, ids: Collection[str]) -> np.ndarray:
+        """The card numbers of ``ids``; an id that left the catalog since holds none."""
+        numbers = np.asarray([self.cards.number_of(v) for v in ids], dtype=np.intp)
+        return numbers[numbers >= 0]
+
+    def _rows_of_cards(self, numbers: np.ndarray) -> np.ndarray:
+        """Every (industry, posting) row of the index holding one of the cards ``numbers``."""
+        order, sorted_cards, _ = self._rows_by_card
+        first = np.searchsorted(sorted_cards, numbers, side="left")
+        last = np.searchsorted(sorted_cards, numbers, side="right")
+        pieces = [order[a:b] for a, b in zip(first, last, strict=True)]
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.intp)
+
+    def _per_action(self, per_industry: np.ndarray) -> np.ndarray:
+        """A per-industry count (index order) in :attr:`actions` order, 0 for an action the
+        index does not hold."""
+        return np.where(self._action_rows >= 0, per_industry[np.maximum(self._action_rows, 0)], 0)
 
     def prepare_serving(self) -> CatalogSnapshot:
         """Lay out now what :meth:`servable` and :meth:`place_miss` would lay out on first
