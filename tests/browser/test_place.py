@@ -105,3 +105,34 @@ def test_an_unknown_city_is_explained_on_the_form(tab: Tab, live_server: LiveSer
     error = page.locator("#form-error")
     error.wait_for()
     assert error.inner_text() == "Город: в каталоге нет вакансий в этом городе. Может быть, Москва?"
+
+
+@pytest.mark.parametrize(
+    ("area", "preference", "russian", "english"),
+    [
+        ("", "акварель, удалённо", "Не удалённая работа", "Not remote work"),
+        (
+            "Самара",
+            "акварель",
+            "Не в городе Самара и не удалённая",
+            "Not in Самара, and not remote",
+        ),
+    ],
+)
+def test_a_card_outside_the_asked_place_says_what_it_misses(
+    tab: Tab, live_server: LiveServer, area: str, preference: str, russian: str, english: str
+) -> None:
+    # A remote illustrator's office cards once read «Не в выбранном городе», a city they
+    # never chose.
+    page = tab.page
+    data = _search_in(tab, live_server, area, preference)
+    misfits = [item["id"] for item in data["items"] if item["place_match"] is False]
+    assert misfits  # remote (or Samara) postings run out before five cards
+    for vacancy in misfits:
+        assert page.locator(f'.card[data-id="{vacancy}"] .elsewhere').inner_text() == russian
+    fitting = [item["id"] for item in data["items"] if item["place_match"] is True]
+    assert fitting and all(
+        page.locator(f'.card[data-id="{v}"] .elsewhere').count() == 0 for v in fitting
+    )
+    page.click("#lang-switch")
+    assert page.locator(f'.card[data-id="{misfits[0]}"] .elsewhere').inner_text() == english

@@ -71,7 +71,11 @@
         return `ещё в ${n} ${tail}`;
       },
       also_in_title: (names) => `Эта же вакансия: ${names.join(", ")}`,
+      // Why a card does not fit the place asked for: what was asked decides what to say.
       card_elsewhere: "Не в выбранном городе",
+      card_not_remote: "Не удалённая работа",
+      card_not_office: "Удалённая, а не в офисе",
+      card_not_in: (city) => `Не в городе ${city} и не удалённая`,
       place_note: (parts, words) => `${parts.join(", ")}${words ? " — поняли из ваших пожеланий." : "."}`,
       // A place said in the words reorders only cards that match the words about as well.
       place_city: (city, words) =>
@@ -215,6 +219,9 @@
       also_in: (n) => `also in ${n} ${n === 1 ? "city" : "cities"}`,
       also_in_title: (names) => `The same job: ${names.join(", ")}`,
       card_elsewhere: "Not in the city you chose",
+      card_not_remote: "Not remote work",
+      card_not_office: "Remote, not in an office",
+      card_not_in: (city) => `Not in ${city}, and not remote`,
       place_note: (parts, words) => `${parts.join(", ")}${words ? " — understood from your preferences." : "."}`,
       place_city: (city, words) =>
         `Jobs in ${city} and remote ones first` + (words ? " (when they match your words as well)" : ""),
@@ -651,7 +658,15 @@
     return icon;
   }
 
-  function renderCard(item) {
+  /** What a card outside the asked place or work format misses, from what was asked. */
+  function misfitText(place) {
+    if (place && place.work_format === "remote") return t("card_not_remote");
+    if (place && place.work_format === "office") return t("card_not_office");
+    if (place && typeof place.area === "string" && place.area) return t("card_not_in", place.area);
+    return t("card_elsewhere");
+  }
+
+  function renderCard(item, place) {
     const name = String(item.name ?? "");
     const href = safeUrl(item.url, ["http:", "https:"]);
     const title = href
@@ -721,7 +736,7 @@
       item.matched === true && words
         ? el("p", { className: "matched-words", text: t("card_words", words) })
         : null,
-      item.place_match === false ? el("p", { className: "elsewhere", text: t("card_elsewhere") }) : null,
+      item.place_match === false ? el("p", { className: "elsewhere", text: misfitText(place) }) : null,
       el("p", { className: salary ? "salary" : "salary none", text: salary ?? t("salary_none") }),
       facts,
       renderSnippet(item),
@@ -804,7 +819,7 @@
     renderPlaceNote(result.place);
 
     const cards = $("cards");
-    cards.replaceChildren(...items.map(renderCard));
+    cards.replaceChildren(...items.map((item) => renderCard(item, result.place)));
     const rejected = result.session && result.session.rejected > 0;
     const empty = rejected ? t("no_items_left") : t("no_items");
     if (!items.length) cards.append(el("li", { className: "empty", text: empty }));
