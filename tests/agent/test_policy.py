@@ -18,7 +18,15 @@ from tests.agent.agent_fixtures import (
     snapshot,
 )
 from tests.ranking.ranking_fixtures import record
-from vacrec.agent.context import ENCODING_VERSION, Contexts, prior_scores, scale_age
+from vacrec.agent.context import (
+    ENCODING_VERSION,
+    N_CONTENT,
+    PREFERENCE_TOP,
+    SKILL_TOP,
+    Contexts,
+    prior_scores,
+    scale_age,
+)
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import (
     ANY_INDUSTRY_SHARE,
@@ -34,6 +42,7 @@ from vacrec.agent.policy import (
     optimistic_probabilities,
     policy_matrix,
     related_industries,
+    related_to_words,
 )
 from vacrec.agent.trainer import TrainConfig, train
 from vacrec.agent.transitions import LoggedRequest, build_transitions
@@ -383,3 +392,13 @@ def test_actions_not_allowed_are_never_served_and_the_rest_keep_exact_odds(tempe
     # Nothing allowed: the mask is ignored rather than leaving nothing to serve.
     nothing = epsilon_greedy(q, 4, 0.0, rng, True, related, unsure, temperature, ~allowed & False)
     assert nothing.action == 0
+
+
+def test_only_the_seekers_own_words_make_an_industry_related():
+    """A seeker who typed nothing (or words matching nothing) has no related industry: the
+    skill's words alone would keep exploration on the industries the prior serves anyway."""
+    content = np.zeros((4, N_CONTENT), dtype=np.float32)
+    content[:2, SKILL_TOP] = 0.6  # the skill's words point to the first two
+    assert not related_to_words(content).any()
+    content[2, PREFERENCE_TOP] = 0.5  # the seeker's words point to the third
+    assert related_to_words(content).tolist() == [False, False, True, False]

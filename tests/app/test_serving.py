@@ -310,3 +310,19 @@ def test_an_industry_whose_matches_were_all_rejected_is_not_chosen_for_them(
     media = sum(d.industry == MEDIA for d in exploring) / len(exploring)
     p_media = next(d.propensity for d in exploring if d.industry == MEDIA)
     assert p_media > 0.5 and abs(media - p_media) < 0.08  # related-first favours what is left
+
+
+def test_a_seeker_who_typed_nothing_is_explored_evenly(snapshot, encoder):
+    # Related-first exploration read the skill's words for them and sent most explored
+    # requests where the prior already serves them: their taste was learned from the rest.
+    blank = SeekerRequest(30, SKILL, "")
+    rng = _generator(11)
+    served = [decide(snapshot, encoder, None, blank, rng, epsilon=1.0) for _ in range(300)]
+    assert {d.propensity for d in served} == {1 / len(snapshot.actions)}
+    typed = SeekerRequest(30, SKILL, WATERCOLOUR)
+    on_art = [
+        d.propensity
+        for d in (decide(snapshot, encoder, None, typed, rng, epsilon=1.0) for _ in range(20))
+        if d.industry == ART
+    ]
+    assert on_art and on_art[0] > 0.7  # typed words still favour their industry

@@ -15,7 +15,14 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from vacrec.agent.context import ENCODING_VERSION, Contexts, prior_scores, scale_age
+from vacrec.agent.context import (
+    ENCODING_VERSION,
+    PREFERENCE_TOP,
+    Contexts,
+    content_match,
+    prior_scores,
+    scale_age,
+)
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.domain import skill_key
 
@@ -152,6 +159,16 @@ RELATED_SHARE = 0.5
 share of the best industry's. Sharing a word is too weak a test: in a real catalog nearly every
 industry has some posting that shares a word with any title (a children's-book illustrator's
 words reach sales at a twentieth of the best match)."""
+
+
+def related_to_words(content: np.ndarray) -> np.ndarray:
+    """:func:`related_industries` of one seeker's context rows [A, N_CONTENT]; none when
+    their words match nothing (or they typed none). The skill's own words alone would send
+    most exploration to the industries the prior already serves them, and what such seekers
+    prefer would be learned only from the rest."""
+    if not content[:, PREFERENCE_TOP].any():
+        return np.zeros(content.shape[0], dtype=bool)
+    return related_industries(content_match(content))
 
 
 def related_industries(match: np.ndarray) -> np.ndarray:

@@ -18,8 +18,8 @@ from typing import cast
 
 import numpy as np
 
-from vacrec.agent.context import ContextEncoder, Contexts, content_match
-from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_industries
+from vacrec.agent.context import ContextEncoder, Contexts
+from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_to_words
 from vacrec.app.vacancy_votes import VotedMatch, swap_cards
 from vacrec.ranking.index import MATCH_THRESHOLD, Match
 from vacrec.ranking.place import Understood, WorkFormat, choose, said_place, topic
@@ -219,7 +219,7 @@ def decide(
     # Exploration favours the industries the seeker's words point to, so a request that
     # says what it wants seldom gets an unrelated page, and spends the rest where the
     # policy is unsure (see exploration_probabilities).
-    related = related_industries(content_match(contexts.content[0]))
+    related = related_to_words(contexts.content[0])
     # Nor does exploration favour an industry the session turned down (it may still land
     # there through the share spread where the policy is unsure): asking again after
     # rating every card 👎 must not bring the same industry's leftovers back.

@@ -43,13 +43,13 @@ import torch
 import torch.nn.functional as F
 from sqlalchemy import Engine
 
-from vacrec.agent.context import ContextEncoder, content_match, scale_age
+from vacrec.agent.context import ContextEncoder, scale_age
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import (
     CONTENT_PRIOR,
     QModel,
     exploration_probabilities,
-    related_industries,
+    related_to_words,
 )
 from vacrec.agent.trainer import TrainConfig, td_targets, train
 from vacrec.agent.transitions import Transitions
@@ -153,8 +153,7 @@ def _noise_free_log(
     )
     n_actions = len(contexts.actions)
     spread = [
-        exploration_probabilities(n_actions, related_industries(content_match(row)))
-        for row in contexts.content
+        exploration_probabilities(n_actions, related_to_words(row)) for row in contexts.content
     ]
     actions = np.asarray([rng.choice(n_actions, p=p) for p in spread], dtype=np.int64)
     rows = np.arange(n)
