@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
+from itertools import islice
 
 import numpy as np
 from scipy import sparse
@@ -101,6 +102,10 @@ length decided: typed «2D-художник», the four postings titled so ranke
 labelled requests, the largest that costs it nothing: precision@5 0.832 at 0 / 0.1 / 0.15 /
 **0.2**, 0.826 at 0.25 and 0.3, 0.821 at 0.5; the title-typing seekers' posting among five
 0.800 / 0.800 / 0.803 / **0.810** / 0.817 / 0.820 / 0.833."""
+FILLER_POOL = 256
+"""How many of an industry's latest postings the padding after the matches is chosen from by
+meaning (``Match._padding_rows``): a bounded dot product per padded industry at any catalog
+size."""
 MEANING_FLOOR = 0.2
 """Meaning closer than this adds nothing: static vectors of unrelated texts are seldom
 orthogonal."""
@@ -167,7 +172,16 @@ class Match:
     segment; nothing is sorted beyond what a caller asks for.
     """
 
-    __slots__ = ("_columns", "_index", "_industry_scores", "_mass", "_rows", "_scores", "_segment")
+    __slots__ = (
+        "_columns",
+        "_index",
+        "_industry_scores",
+        "_mass",
+        "_rows",
+        "_scores",
+        "_segment",
+        "_sense",
+    )
 
     def __init__(
         self,
@@ -177,8 +191,10 @@ class Match:
         columns: np.ndarray | None = None,
         mass: np.ndarray | None = None,
         industry_scores: np.ndarray | None = None,
+        sense: np.ndarray | None = None,
     ) -> None:
         self._index = index
+        self._sense = sense  # the text's meaning vector (None: no meaning in the index)
         self._rows = rows  # ascending
         self._scores = scores
         # What the industries' features read (scores weighed by coverage, PRIOR_COORDINATION)
@@ -254,10 +270,11 @@ class Match:
             lo, hi = self._segment[i], self._segment[i + 1]
             rows, _ = _top_rows(self._rows[lo:hi], self._scores[lo:hi], k)
             first, last = int(starts[i]), int(starts[i + 1])
-            if len(rows) < k:  # padded as top_k pads: the industry's most recent postings
-                recent = np.arange(first, min(last, first + 2 * k), dtype=np.int64)
-                recent = recent[~np.isin(recent, rows)][: k - len(rows)]
-                rows = np.concatenate([rows, recent])
+            if len(rows) < k:  # padded as top_k pads (see _padding_rows)
+                taken = set(rows.tolist())
+                rest = (row for row in self._padding_rows(first, last) if row not in taken)
+                pad = np.fromiter(islice(rest, k - len(rows)), np.int64)
+                rows = np.concatenate([rows, pad])
             out[i, : len(rows)] = index._vacancy_index[rows]
         return out
 
@@ -320,9 +337,9 @@ class Match:
         def recent() -> Iterator[str]:
             return (str(ids[index._vacancy[row]]) for row in range(first, last))
 
-        if len(items) < k:  # pad with the industry's most recent postings
+        if len(items) < k:  # pad with the industry's postings closest in meaning, or latest
             chosen = {vid for vid, _ in ranked}
-            for vid in recent():
+            for vid in self._filler(first, last):
                 if len(items) == k:
                     break
                 if vid not in chosen and vid not in skipped:
@@ -338,6 +355,27 @@ class Match:
                     items.append((vid, score))
                     taken.add(vid)
         return Ranked(items=items, fallback=matched == 0)
+
+    def _padding_rows(self, first: int, last: int) -> Iterator[int]:
+        """An industry's rows ``first .. last − 1`` in the order that pads its cards after
+        the matches: its ``FILLER_POOL`` most recent postings, closest in meaning to the text
+        first (ties, and all when the index holds no meaning, most recent first), then the
+        rest most recent first. The matches' rows are among them: callers skip those. A
+        padding card shares no word with the text; the one closest in meaning is the nearest
+        thing to what was asked (a sculptor's third ask reached a cashier by date)."""
+        index = self._index
+        head = np.arange(first, min(last, first + FILLER_POOL))
+        vectors = index._posting_vectors
+        if self._sense is not None and vectors is not None and len(head):
+            close = (vectors[index._vacancy_index[head]] * self._sense).sum(axis=1)
+            head = head[np.argsort(-close, kind="stable")]
+        yield from head.tolist()
+        yield from range(first + len(head), last)
+
+    def _filler(self, first: int, last: int) -> Iterator[str]:
+        """The ids of :meth:`_padding_rows`."""
+        ids, vacancy = self._index._ids, self._index._vacancy
+        return (str(ids[vacancy[row]]) for row in self._padding_rows(first, last))
 
 
 class TfidfIndex:
@@ -668,7 +706,7 @@ class TfidfIndex:
             row_scores = posting_scores[self._vacancy_index]
             hit = np.flatnonzero(row_scores > 0)
             prior = coordinated[self._vacancy_index][hit]
-            return Match(self, hit, row_scores[hit], cols, weights**2, prior)
+            return Match(self, hit, row_scores[hit], cols, weights**2, prior, sense)
         hit, inverse = np.unique(postings, return_inverse=True)
         scores = np.bincount(inverse, weights=values)
         if sense is not None:
@@ -685,7 +723,7 @@ class TfidfIndex:
         keep = scores > 0
         rows, row_scores = self._rows_of(hit[keep], scores[keep])
         _, row_prior = self._rows_of(hit[keep], prior[keep])
-        return Match(self, rows, row_scores, cols, weights**2, row_prior)
+        return Match(self, rows, row_scores, cols, weights**2, row_prior, sense)
 
     @cached_property
     def title_mass(self) -> np.ndarray:
