@@ -345,3 +345,22 @@ def test_memory_does_not_grow_over_many_requests(catalog: list[CatalogRecord]):
         tracemalloc.stop()
 
     assert after - before < 64 * 1024
+
+
+def test_a_titles_weight_is_its_terms_squared_weights_summed_in_any_slices(
+    catalog: list[CatalogRecord], monkeypatch: pytest.MonkeyPatch
+):
+    """``title_mass`` (what ``TITLE_PRECISION`` divides by) is read in slices at a million
+    postings; slices of seven entries give what the scikit-learn rows say."""
+    vectorizer, matrix = reference_tfidf(catalog)
+    vocabulary = vectorizer.vocabulary_
+    expected = []
+    for row, r in enumerate(catalog):
+        title = [vocabulary[t] for t in set(document_terms(r.name)) if t in vocabulary]
+        expected.append(float((matrix[row, title].toarray() ** 2).sum()))
+    monkeypatch.setattr(index_module, "_TITLE_MASS_SLICE", 7)
+    index = CatalogSnapshot.from_records(1, catalog, with_meaning=False).index
+    number_of = {str(v): n for n, v in enumerate(index.ids)}
+    got = index.title_mass[index._order[[number_of[r.id] for r in catalog]]]
+    assert got == pytest.approx(expected, abs=1e-6)
+    assert min(expected) > 0

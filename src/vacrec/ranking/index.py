@@ -120,6 +120,8 @@ _DTYPE = np.float32
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
 # Above this share of the catalog's rows touched, a dense accumulator beats sorting.
 _DENSE_SHARE = 0.125
+# Matrix entries read at a time when a posting's title weight is summed (``title_mass``).
+_TITLE_MASS_SLICE = 1 << 22
 # Up to this many hits one sort of them all gives every industry's top five fastest.
 _SORT_ALL_HITS = 8192
 
@@ -730,10 +732,17 @@ class TfidfIndex:
         """Each posting's squared weight held by its title's terms (zeros when titles are not
         known): what :data:`TITLE_PRECISION` divides by; one pass over the matrix, made when a
         snapshot is prepared for serving."""
-        data = self._matrix.data.astype(np.float64)
-        in_title = np.zeros(len(data)) if self._in_title is None else self._in_title
-        held = data**2 * in_title
-        return np.bincount(self._matrix.indices, weights=held, minlength=len(self._ids))
+        out = np.zeros(len(self._ids), dtype=np.float64)
+        if self._in_title is None:
+            return out
+        data, indices, in_title = self._matrix.data, self._matrix.indices, self._in_title
+        # In slices: at a million postings the matrix holds ~10⁸ entries, and whole-array
+        # temporaries would cost gigabytes for a moment.
+        for lo in range(0, len(data), _TITLE_MASS_SLICE):
+            hi = lo + _TITLE_MASS_SLICE
+            held = np.square(data[lo:hi], dtype=np.float64) * in_title[lo:hi]
+            out += np.bincount(indices[lo:hi], weights=held, minlength=len(out))
+        return out
 
     def _title_precision(
         self, entries: np.ndarray, held: np.ndarray, postings: np.ndarray | slice
