@@ -15,6 +15,17 @@ def test_stop_words_are_removed_in_both_languages() -> None:
     assert normalise("the and of to with") == []
 
 
+def test_english_content_words_are_not_stop_words() -> None:
+    """The packaged English list dropped "web", "qa", "test", "part": a typed "web designer"
+    read as "designer" and «PR-менеджер» as «менеджер»."""
+    assert normalise("web designer") == ["web", "design"]
+    assert normalise("QA Lead / Test Lead") == ["qa", "lead", "test", "lead"]
+    assert normalise("PR-менеджер") == ["pr", "менеджер"]
+    assert normalise("computer graphics, line art, face painting") == [
+        "comput", "graphic", "line", "art", "face", "paint",
+    ]  # fmt: skip
+
+
 def test_content_words_survive_with_their_stems() -> None:
     tokens = normalise("Рисую акварелью иллюстрации для детских книг")
     assert tokens == normalise("рисую акварелью иллюстрации детских книг")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -105,3 +106,30 @@ def test_a_rare_term_gets_no_vector_and_a_catalog_without_terms_none() -> None:
     assert not vectors[1].any()  # in one posting only
     empty = TfidfIndex.build([], with_meaning=True)
     assert empty.match("живопись").empty
+
+
+def test_padding_after_the_matches_is_closest_in_meaning_first() -> None:
+    """When an industry's matches run out, the cards are filled with its postings closest in
+    meaning to the words, not its latest: a sculptor is shown ceramics before a till."""
+
+    def posting(i: int, name: str, words: str, day: int) -> CatalogRecord:
+        return CatalogRecord(
+            id=f"v{i}", name=name, description=words, industries=("A",),
+            company=f"Компания {i}", published_at=datetime(2023, 1, day, tzinfo=UTC),
+        )  # fmt: skip
+
+    records = [
+        posting(1, "Скульптор", "лепка памятники", 1),
+        posting(2, "Скульптор", "лепка гипс", 2),
+        posting(3, "Кассир", "касса покупатели магазин", 9),
+        posting(4, "Кассир", "касса покупатели магазин", 8),
+        posting(5, "Керамист", "глина керамика обжиг", 3),
+        posting(6, "Керамист", "глина керамика обжиг", 4),
+    ]
+    fused = CatalogSnapshot.from_records(1, records)
+    ranked = [vid for vid, _ in fused.match("скульптор").top_k("A", 6).items]
+    assert set(ranked[:2]) == {"v1", "v2"}
+    assert set(ranked[2:4]) == {"v5", "v6"}  # older than the tills, closer to a sculptor
+    latest = CatalogSnapshot.from_records(1, records, with_meaning=False)
+    padded = [vid for vid, _ in latest.match("скульптор").top_k("A", 6).items]
+    assert padded[2:] == ["v3", "v4", "v6", "v5"]  # without meaning: the latest first

@@ -62,7 +62,9 @@ def coordinated(
     """Each row's cosine with the unit query times ``1 − c + c · coverage`` (coverage: the
     query's squared weights of the terms the row holds; ``index.COORDINATION``) and times
     ``1 − t + t · title coverage`` (the same over the terms of the row's title, ``titles``;
-    ``index.TITLE_COVERAGE``). Beside a subject word a role word weighs ``GENERIC_WEIGHT`` of
+    ``index.TITLE_COVERAGE``) and times ``1 − p + p · title precision`` (the share of the
+    row's own squared weight on its title's terms held by the query's terms;
+    ``index.TITLE_PRECISION``). Beside a subject word a role word weighs ``GENERIC_WEIGHT`` of
     its TF-IDF weight, and a row holding only role words scores ``GENERIC_ONLY`` of its
     score."""
     query = vectorizer.transform([preference]).tocsr()
@@ -83,6 +85,11 @@ def coordinated(
         in_title[row, [vocabulary[t] for t in set(document_terms(title)) if t in vocabulary]] = 1
     title_coverage = (in_title @ query.power(2).T.toarray()).ravel()
     factor *= 1.0 - index_module.TITLE_COVERAGE + index_module.TITLE_COVERAGE * title_coverage
+    own = matrix.toarray() ** 2 * in_title  # the row's own weight held by its title's terms
+    title_mass = own.sum(axis=1)
+    held = own[:, query.indices].sum(axis=1)
+    precision = np.where(title_mass > 0, held / np.maximum(title_mass, 1e-12), 0.0)
+    factor *= 1.0 - index_module.TITLE_PRECISION + index_module.TITLE_PRECISION * precision
     if mixed:
         subject = query.copy()
         subject.data[generic] = 0.0
@@ -338,3 +345,22 @@ def test_memory_does_not_grow_over_many_requests(catalog: list[CatalogRecord]):
         tracemalloc.stop()
 
     assert after - before < 64 * 1024
+
+
+def test_a_titles_weight_is_its_terms_squared_weights_summed_in_any_slices(
+    catalog: list[CatalogRecord], monkeypatch: pytest.MonkeyPatch
+):
+    """``title_mass`` (what ``TITLE_PRECISION`` divides by) is read in slices at a million
+    postings; slices of seven entries give what the scikit-learn rows say."""
+    vectorizer, matrix = reference_tfidf(catalog)
+    vocabulary = vectorizer.vocabulary_
+    expected = []
+    for row, r in enumerate(catalog):
+        title = [vocabulary[t] for t in set(document_terms(r.name)) if t in vocabulary]
+        expected.append(float((matrix[row, title].toarray() ** 2).sum()))
+    monkeypatch.setattr(index_module, "_TITLE_MASS_SLICE", 7)
+    index = CatalogSnapshot.from_records(1, catalog, with_meaning=False).index
+    number_of = {str(v): n for n, v in enumerate(index.ids)}
+    got = index.title_mass[index._order[[number_of[r.id] for r in catalog]]]
+    assert got == pytest.approx(expected, abs=1e-6)
+    assert min(expected) > 0

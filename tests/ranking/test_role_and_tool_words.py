@@ -81,3 +81,24 @@ def test_a_tool_name_meets_its_postings_and_not_painters() -> None:
     assert match.top_k("Игры", 1).items[0][1] > 0
     ranked = snapshot.match("After Effects").top_k("Реклама", 2).items
     assert ranked[0][0] == "v3" and ranked[1][1] == 0.0
+
+
+# Two titles hold both typed words; the one saying nothing else has the longer description,
+# which alone puts it below the other on cosine and on the title's share of the words.
+TWO_D = [
+    _posting(
+        1,
+        "2D-художник",
+        "Рисуем игры. " + " ".join(f"задача{i} навык{i}" for i in range(20)),
+        "Игры",
+    ),
+    _posting(2, "2D художник-аниматор мультфильмов для рекламы", "Мультфильмы", "Игры"),
+    *(_posting(10 + i, f"Менеджер {i}", "Продажи", "Игры") for i in range(6)),
+]
+
+
+def test_a_title_saying_only_the_typed_words_ranks_first() -> None:
+    """Among titles holding every typed word, the one holding nothing else comes first
+    (``TITLE_PRECISION``): typed «2D-художник», the posting titled so, not the animator."""
+    snapshot = CatalogSnapshot.from_records(1, TWO_D)
+    assert _order(snapshot, "2D-художник", "Игры")[:2] == ["v1", "v2"]

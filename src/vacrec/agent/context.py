@@ -32,12 +32,13 @@ import numpy as np
 
 from vacrec.domain import AGE_MAX, AGE_MIN
 
-ENCODING_VERSION = 6
+ENCODING_VERSION = 7
 """Stored with every model; version 1 was the [age, one-hot skill] state, version 2 the seven
 match columns without the expected card cosine, version 3 eight without the place miss,
 version 4 a place miss counted from other postings' places (the index's recency order read as
 the catalog's), version 5 match scores before a title holding none of the words cut them to a
-tenth (``ranking.index.TITLE_COVERAGE``) and the expected card cosine's belief on raw scores."""
+tenth (``ranking.index.TITLE_COVERAGE``) and the expected card cosine's belief on raw scores,
+version 6 match scores before a title's other words counted (``TITLE_PRECISION``)."""
 
 PREFERENCE_FEATURES = ("preference_best", "preference_top", "preference_share")
 SKILL_FEATURES = ("skill_best", "skill_top", "skill_share")

@@ -24,11 +24,27 @@ _MIN_LENGTH = 2
 _STEM_OVERRIDES = {"живопись": "живопис", "роспись": "роспис", "подпись": "подпис"}
 
 
+_ENGLISH_FUNCTION_WORDS = (
+    "i me my myself we our ours ourselves you your yours yourself yourselves he him his himself"
+    " she her hers herself it its itself they them their theirs themselves what which who whom"
+    " this that these those am is are was were be been being have has had having do does did"
+    " doing would should could ought a an the and but if or because as until while of at by for"
+    " with about against between into through during before after above below to from up down"
+    " in out on off over under again further then once here there when where why how all any"
+    " both each few more most other some such no nor not only own same so than too very s t d"
+    " ll m re ve y"
+)
+ENGLISH_STOP_WORDS = frozenset(_ENGLISH_FUNCTION_WORDS.split())
+"""English function words (Snowball's English stop list, whose stemmer we use). The packaged
+English list (1,333 words) also drops content words a posting or a seeker means: "web",
+"computer", "qa", "test", "face", "line", "part", "full", "home", "free", "text", "copy",
+"research", "ring" — "web designer" read as "designer", «PR-менеджер» as «менеджер»."""
+
+
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
     words = {w.lower().replace("ё", "е") for w in get_stop_words("ru")}
-    words |= {w.lower() for w in get_stop_words("en")}
-    return frozenset(words)
+    return frozenset(words | ENGLISH_STOP_WORDS)
 
 
 @lru_cache(maxsize=1)

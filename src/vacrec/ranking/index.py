@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
+from itertools import islice
 
 import numpy as np
 from scipy import sparse
@@ -36,13 +37,17 @@ from vacrec.ranking.cards import StringColumn
 TITLE_WEIGHT = 8
 """How many times a title's words count against the description's (chosen on the tuning half
 of the labelled requests: 3 → 8 lifted its precision@5 from 0.65 to 0.72)."""
-MATCH_THRESHOLD = 0.018
+MATCH_THRESHOLD = 0.016
 """A card scoring below this is not called a match (it shares a word or two, weakly): chosen
 on the tuning half of the labelled requests, where it best tells the cards a seeker would open
-from the rest (accuracy over the cards served). Since a title saying none of the words keeps a
-tenth of its score (``TITLE_COVERAGE``) scores are an order smaller: accuracy 0.871 / 0.894 /
-**0.906** / 0.894 / 0.865 / 0.829 at 0.01 / 0.015 / 0.018 / 0.02 / 0.025 / 0.03, 0.347 at
-the former 0.15 (0.829 for "shares any word"). Before that factor: 0.15, accuracy 0.76."""
+from the rest (accuracy over the 170 cards served). Since a title's other words cost up to a
+fifth of a score (``TITLE_PRECISION``): accuracy 0.876 / 0.882 / 0.900 / 0.894 / **0.906** /
+0.894 / 0.876 / 0.876 at 0.01 / 0.012 / 0.014 / 0.015 / 0.016 / 0.017 / 0.018 / 0.02. Read
+beside the score, neither the title's share of the words, the share all the posting's words
+hold, the score against the best card's nor the meaning cosine told them better (at most
+0.906 with either, as an "or" or an "and"). Before the title's other words counted: 0.018,
+accuracy 0.906; before a title saying none of the words kept a tenth of its score
+(``TITLE_COVERAGE``): 0.15, accuracy 0.76."""
 FUSION_WEIGHT = 0.1
 """How much the meaning of the words counts: a posting the text touches scores
 ``(1 − w) · its lexical cosine + w · the cosine of their meaning vectors`` (``ranking.meaning``;
@@ -87,6 +92,20 @@ the description orders those whose titles say nothing. Chosen on the tuning half
 labelled requests: precision@5 0.797 / 0.809 / 0.821 / **0.832** / 0.832 at 0 / 0.8 / 0.85 /
 0.9 / 0.95; the title-typing seekers' posting among five 0.737 → 0.797, industry hit 0.920 →
 0.960."""
+TITLE_PRECISION = 0.2
+"""How much a posting's score depends on its title saying *only* what was typed: the score (and
+the industries' features) is multiplied by ``1 − p + p · the share of the title's own weight
+held by the text's terms`` (a title's length normalisation, as BM25F gives each field). Two
+titles that both hold every typed word tied on ``TITLE_COVERAGE``, and the description's
+length decided: typed «2D-художник», the four postings titled so ranked below «2D
+художник-аниматор (на рисование мультфильмов)» and others. Chosen on the tuning half of the
+labelled requests, the largest that costs it nothing: precision@5 0.832 at 0 / 0.1 / 0.15 /
+**0.2**, 0.826 at 0.25 and 0.3, 0.821 at 0.5; the title-typing seekers' posting among five
+0.800 / 0.800 / 0.803 / **0.810** / 0.817 / 0.820 / 0.833."""
+FILLER_POOL = 256
+"""How many of an industry's latest postings the padding after the matches is chosen from by
+meaning (``Match._padding_rows``): a bounded dot product per padded industry at any catalog
+size."""
 MEANING_FLOOR = 0.2
 """Meaning closer than this adds nothing: static vectors of unrelated texts are seldom
 orthogonal."""
@@ -101,6 +120,8 @@ _DTYPE = np.float32
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
 # Above this share of the catalog's rows touched, a dense accumulator beats sorting.
 _DENSE_SHARE = 0.125
+# Matrix entries read at a time when a posting's title weight is summed (``title_mass``).
+_TITLE_MASS_SLICE = 1 << 22
 # Up to this many hits one sort of them all gives every industry's top five fastest.
 _SORT_ALL_HITS = 8192
 
@@ -153,7 +174,16 @@ class Match:
     segment; nothing is sorted beyond what a caller asks for.
     """
 
-    __slots__ = ("_columns", "_index", "_industry_scores", "_mass", "_rows", "_scores", "_segment")
+    __slots__ = (
+        "_columns",
+        "_index",
+        "_industry_scores",
+        "_mass",
+        "_rows",
+        "_scores",
+        "_segment",
+        "_sense",
+    )
 
     def __init__(
         self,
@@ -163,8 +193,10 @@ class Match:
         columns: np.ndarray | None = None,
         mass: np.ndarray | None = None,
         industry_scores: np.ndarray | None = None,
+        sense: np.ndarray | None = None,
     ) -> None:
         self._index = index
+        self._sense = sense  # the text's meaning vector (None: no meaning in the index)
         self._rows = rows  # ascending
         self._scores = scores
         # What the industries' features read (scores weighed by coverage, PRIOR_COORDINATION)
@@ -245,10 +277,11 @@ class Match:
             lo, hi = self._segment[i], self._segment[i + 1]
             rows, _ = _top_rows(self._rows[lo:hi], self._scores[lo:hi], k)
             first, last = int(starts[i]), int(starts[i + 1])
-            if len(rows) < k:  # padded as top_k pads: the industry's most recent postings
-                recent = np.arange(first, min(last, first + 2 * k), dtype=np.int64)
-                recent = recent[~np.isin(recent, rows)][: k - len(rows)]
-                rows = np.concatenate([rows, recent])
+            if len(rows) < k:  # padded as top_k pads (see _padding_rows)
+                taken = set(rows.tolist())
+                rest = (row for row in self._padding_rows(first, last) if row not in taken)
+                pad = np.fromiter(islice(rest, k - len(rows)), np.int64)
+                rows = np.concatenate([rows, pad])
             out[i, : len(rows)] = index._vacancy_index[rows]
         return out
 
@@ -311,9 +344,9 @@ class Match:
         def recent() -> Iterator[str]:
             return (str(ids[index._vacancy[row]]) for row in range(first, last))
 
-        if len(items) < k:  # pad with the industry's most recent postings
+        if len(items) < k:  # pad with the industry's postings closest in meaning, or latest
             chosen = {vid for vid, _ in ranked}
-            for vid in recent():
+            for vid in self._filler(first, last):
                 if len(items) == k:
                     break
                 if vid not in chosen and vid not in skipped:
@@ -329,6 +362,27 @@ class Match:
                     items.append((vid, score))
                     taken.add(vid)
         return Ranked(items=items, fallback=matched == 0)
+
+    def _padding_rows(self, first: int, last: int) -> Iterator[int]:
+        """An industry's rows ``first .. last − 1`` in the order that pads its cards after
+        the matches: its ``FILLER_POOL`` most recent postings, closest in meaning to the text
+        first (ties, and all when the index holds no meaning, most recent first), then the
+        rest most recent first. The matches' rows are among them: callers skip those. A
+        padding card shares no word with the text; the one closest in meaning is the nearest
+        thing to what was asked (a sculptor's third ask reached a cashier by date)."""
+        index = self._index
+        head = np.arange(first, min(last, first + FILLER_POOL))
+        vectors = index._posting_vectors
+        if self._sense is not None and vectors is not None and len(head):
+            close = (vectors[index._vacancy_index[head]] * self._sense).sum(axis=1)
+            head = head[np.argsort(-close, kind="stable")]
+        yield from head.tolist()
+        yield from range(first + len(head), last)
+
+    def _filler(self, first: int, last: int) -> Iterator[str]:
+        """The ids of :meth:`_padding_rows`."""
+        ids, vacancy = self._index._ids, self._index._vacancy
+        return (str(ids[vacancy[row]]) for row in self._padding_rows(first, last))
 
 
 class TfidfIndex:
@@ -630,10 +684,14 @@ class TfidfIndex:
         # «учитель рисования») covers nothing (see _title_coverage).
         titled: np.ndarray | None = None
         title_subject: np.ndarray | None = None
+        title_held: np.ndarray | None = None
         if self._in_title is not None:
             in_title = np.concatenate([self._in_title[s:e] for s, e in spans])
             titled = masses * in_title
             title_subject = None if subject is None else subject * in_title
+            # Each entry's share of its posting's own vector, where the term is in its title.
+            own = np.concatenate([data[s:e] for s, e in spans]).astype(np.float64)
+            title_held = own**2 * in_title
         n = len(self._ids)
         sense: np.ndarray | None = None
         if self._term_vectors is not None:
@@ -648,12 +706,14 @@ class TfidfIndex:
                 posting_scores *= _role_only(np.bincount(postings, subject, minlength=n))
             if titled is not None:
                 posting_scores *= _title_factor(postings, titled, title_subject, n)
+            if title_held is not None:
+                posting_scores *= self._title_precision(postings, title_held, slice(None))
             coordinated = posting_scores * _coordination(covered, PRIOR_COORDINATION)
             posting_scores[touched] *= _coordination(covered[touched], COORDINATION)
             row_scores = posting_scores[self._vacancy_index]
             hit = np.flatnonzero(row_scores > 0)
             prior = coordinated[self._vacancy_index][hit]
-            return Match(self, hit, row_scores[hit], cols, weights**2, prior)
+            return Match(self, hit, row_scores[hit], cols, weights**2, prior, sense)
         hit, inverse = np.unique(postings, return_inverse=True)
         scores = np.bincount(inverse, weights=values)
         if sense is not None:
@@ -663,12 +723,42 @@ class TfidfIndex:
             scores = scores * _role_only(np.bincount(inverse, weights=subject))
         if titled is not None:
             scores = scores * _title_factor(inverse, titled, title_subject, len(hit))
+        if title_held is not None:
+            scores = scores * self._title_precision(inverse, title_held, hit)
         prior = scores * _coordination(covered, PRIOR_COORDINATION)
         scores = scores * _coordination(covered, COORDINATION)
         keep = scores > 0
         rows, row_scores = self._rows_of(hit[keep], scores[keep])
         _, row_prior = self._rows_of(hit[keep], prior[keep])
-        return Match(self, rows, row_scores, cols, weights**2, row_prior)
+        return Match(self, rows, row_scores, cols, weights**2, row_prior, sense)
+
+    @cached_property
+    def title_mass(self) -> np.ndarray:
+        """Each posting's squared weight held by its title's terms (zeros when titles are not
+        known): what :data:`TITLE_PRECISION` divides by; one pass over the matrix, made when a
+        snapshot is prepared for serving."""
+        out = np.zeros(len(self._ids), dtype=np.float64)
+        if self._in_title is None:
+            return out
+        data, indices, in_title = self._matrix.data, self._matrix.indices, self._in_title
+        # In slices: at a million postings the matrix holds ~10⁸ entries, and whole-array
+        # temporaries would cost gigabytes for a moment.
+        for lo in range(0, len(data), _TITLE_MASS_SLICE):
+            hi = lo + _TITLE_MASS_SLICE
+            held = np.square(data[lo:hi], dtype=np.float64) * in_title[lo:hi]
+            out += np.bincount(indices[lo:hi], weights=held, minlength=len(out))
+        return out
+
+    def _title_precision(
+        self, entries: np.ndarray, held: np.ndarray, postings: np.ndarray | slice
+    ) -> np.ndarray:
+        """``1 − p + p · the share of each posting's title weight the text holds``
+        (:data:`TITLE_PRECISION`) of ``postings`` (every posting: ``slice(None)``), the
+        entries (indices into ``postings``, their held weights) summed per posting."""
+        mass = self.title_mass[postings]
+        matched = np.bincount(entries, weights=held, minlength=len(mass))
+        share = np.where(mass > 0, matched / np.maximum(mass, 1e-12), 0.0)
+        return _coordination(share, TITLE_PRECISION)
 
     def _fused(self, postings: np.ndarray, lexical: np.ndarray, query: np.ndarray) -> np.ndarray:
         """The lexical cosines of ``postings`` fused with their meaning (see FUSION_WEIGHT)."""

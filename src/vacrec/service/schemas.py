@@ -181,7 +181,8 @@ class ItemOut(BaseModel, CardHeader, frozen=True):
     matched: bool = Field(
         description="True when the vacancy matches the preference well (score at least "
         "vacrec.ranking.index.MATCH_THRESHOLD); false for weak matches and for the vacancies "
-        "added, most recent first, to fill the list."
+        "added to fill the list (the closest in meaning to the preference first, else the most "
+        "recent)."
     )
     area: str | None = Field(default=None, description="The posting's city; null: unknown.")
     schedule: str | None = Field(
@@ -266,7 +267,7 @@ class RecommendationResponse(BaseModel):
     items: list[ItemOut]
     fallback: bool = Field(
         description="True when the preference matched no vacancy of the industry; items are "
-        "then most recent first."
+        "then the closest in meaning to the preference first (else the most recent first)."
     )
     explanation: ExplanationOut
     session: SessionOut | None = Field(

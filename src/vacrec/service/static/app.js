@@ -37,7 +37,8 @@
       no_items_left:
         "Все вакансии этой отрасли вы уже отклонили. Измените пожелания или навык и попробуйте ещё раз.",
       fallback:
-        "Ни одна вакансия этой отрасли не совпала с вашими словами, поэтому показываем самые свежие.",
+        "Ни одна вакансия этой отрасли не совпала с вашими словами, поэтому показываем " +
+        "самые близкие к ним по смыслу (или самые свежие).",
       fallback_blank: "Вы не написали пожеланий, поэтому показываем самые свежие вакансии отрасли.",
       few_matches: (n) =>
         n
@@ -187,7 +188,9 @@
       no_items_left:
         "You have turned down every vacancy in this industry. Change your preferences or skill " +
         "and try again.",
-      fallback: "No vacancy in this industry matched your words, so these are the newest ones.",
+      fallback:
+        "No vacancy in this industry matched your words, so these are the closest to them " +
+        "in meaning (or the newest).",
       fallback_blank: "You wrote no preferences, so these are the industry's newest vacancies.",
       few_matches: (n) =>
         n
