@@ -22,6 +22,7 @@ from vacrec.app.serving import (
     decide,
 )
 from vacrec.domain import SkillVocabulary
+from vacrec.ranking.index import MATCH_THRESHOLD
 from vacrec.ranking.place import UnknownArea
 from vacrec.ranking.snapshot import CatalogSnapshot
 from vacrec.store.events import SessionHistory
@@ -326,3 +327,14 @@ def test_a_seeker_who_typed_nothing_is_explored_evenly(snapshot, encoder):
         if d.industry == ART
     ]
     assert on_art and on_art[0] > 0.7  # typed words still favour their industry
+
+
+def test_a_card_saying_every_typed_word_is_a_match_wherever_it_says_them(snapshot, encoder):
+    # «акварель» typed alone, said only in a posting's description: its title says none of the
+    # words, so its score fell under the threshold and the card read "weak match".
+    request = SeekerRequest(30, SKILL, "гуашь", k=3, explore=False)
+    decision = decide(snapshot, encoder, None, request, _generator(), epsilon=0.0)
+    top = decision.items[0]
+    assert top.id == "a1" and top.score < MATCH_THRESHOLD  # the title holds none of it
+    assert top.coverage == pytest.approx(1.0) and top.matched
+    assert all(not item.matched and item.coverage == 0.0 for item in decision.items[1:])

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, update
 from tests.service.conftest import INDUSTRIES, Server, catalog_rows, seed_catalog
 from vacrec.agent.model_meta import ModelMeta
 from vacrec.agent.network import ContextualQNetwork
-from vacrec.agent.policy import QModel, exploration_probabilities, related_industries
+from vacrec.agent.policy import QModel, exploration_probabilities
 from vacrec.app.registry import promote, promote_prior, rollback, save_model
 from vacrec.domain import SkillVocabulary
 from vacrec.store.tables import models
@@ -102,10 +102,10 @@ def test_promoted_model_goes_live_without_failed_requests(server: Server) -> Non
         "/api/v1/recommendations", json={"age": 35, "skill": "геймдев"}
     ).json()
     eps, action = server.settings.epsilon, explored["action"]["index"]
-    related = related_industries(
-        np.array([row["match"] for row in explored["explanation"]["industries"]])
-    )
-    spread = exploration_probabilities(len(actions), related)
+    # No words typed: no industry is related to them (the skill's words do not count, see
+    # agent.policy.related_to_words), so exploration spreads evenly.
+    assert any(row["match"] > 0 for row in explored["explanation"]["industries"])
+    spread = exploration_probabilities(len(actions), np.zeros(len(actions), dtype=bool))
     expected = (1 - eps if action == int(np.argmax(q)) else 0.0) + eps * spread[action]
     assert abs(explored["propensity"] - expected) < 1e-9
 

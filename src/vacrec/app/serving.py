@@ -21,8 +21,15 @@ import numpy as np
 from vacrec.agent.context import ContextEncoder, Contexts
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_to_words
 from vacrec.app.vacancy_votes import VotedMatch, swap_cards
-from vacrec.ranking.index import MATCH_THRESHOLD, Match
-from vacrec.ranking.place import Understood, WorkFormat, choose, said_place, topic
+from vacrec.ranking.index import MATCH_COVERAGE, MATCH_THRESHOLD, Match
+from vacrec.ranking.place import (
+    Understood,
+    WorkFormat,
+    choose,
+    said_place,
+    topic,
+    word_coverage,
+)
 from vacrec.ranking.snapshot import Card, CatalogSnapshot
 from vacrec.ranking.vote_prior import VotePrior, VoteTable
 from vacrec.store.events import SessionHistory
@@ -72,6 +79,7 @@ class RecommendedItem:
     also_in: tuple[str, ...] = ()  # the other areas the same job is posted in
     propensity: float | None = None  # of its position, when the cards were randomised
     words: tuple[str, ...] = ()  # the preference's words the card shares
+    coverage: float = 0.0  # the share of the words' weight the card holds
 
     @property
     def id(self) -> str:
@@ -80,8 +88,9 @@ class RecommendedItem:
     @property
     def matched(self) -> bool:
         """True when the card matches the seeker's words well enough to say so: a card sharing
-        a word weakly is not called a match (``MATCH_THRESHOLD``)."""
-        return self.score >= MATCH_THRESHOLD
+        a word weakly is not called a match (``MATCH_THRESHOLD``), one saying nearly all of
+        them is, wherever it says them (``MATCH_COVERAGE``)."""
+        return self.score >= MATCH_THRESHOLD or (self.score > 0 and self.coverage >= MATCH_COVERAGE)
 
 
 @dataclass(frozen=True)
@@ -258,6 +267,7 @@ def decide(
     )
     shown, propensities = swap_cards(ranked.items, request.k, swap, u)
     said = said_place(wanted)
+    covered = word_coverage(match, [c.number for c in shown], wanted).tolist()
     items = tuple(
         RecommendedItem(
             snapshot.cards.card(c.number),
@@ -268,8 +278,9 @@ def decide(
             tuple(w for w in snapshot.shared_words(request.preference, c.id) if not said(w))
             if c.score > 0.0
             else (),
+            coverage,
         )
-        for c, p in zip(shown, propensities or (None,) * len(shown), strict=True)
+        for c, p, coverage in zip(shown, propensities or (None,) * len(shown), covered, strict=True)
     )
     return Decision(
         action=chosen.action,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -367,6 +367,12 @@ def choose(
             break
         pool = min(pool * 2, POOL_MAX)
     return Choice(picked, bool(ranked.fallback), duplicates)
+
+
+def word_coverage(match: Match, numbers: Sequence[int], wanted: Understood) -> np.ndarray:
+    """The share of the words' weight each card (by number) holds, the place and work format
+    said in the words not counted (the place rules weigh them): [len(numbers)]."""
+    return match.coverage(np.asarray(numbers, dtype=np.int64), _place_terms(wanted))
 
 
 def _place_terms(wanted: Understood) -> Callable[[str], bool]:

@@ -180,7 +180,8 @@ class ItemOut(BaseModel, CardHeader, frozen=True):
     score: float = Field(description="Cosine similarity to the preference, 0–1.")
     matched: bool = Field(
         description="True when the vacancy matches the preference well (score at least "
-        "vacrec.ranking.index.MATCH_THRESHOLD); false for weak matches and for the vacancies "
+        "vacrec.ranking.index.MATCH_THRESHOLD, or it holds nearly all the words: "
+        "MATCH_COVERAGE); false for weak matches and for the vacancies "
         "added to fill the list (the closest in meaning to the preference first, else the most "
         "recent)."
     )
