@@ -279,7 +279,7 @@ def shared_posting_catalog() -> tuple[CatalogSnapshot, ContextEncoder]:
     return snapshot, ContextEncoder(snapshot, skill_texts(SkillVocabulary().skills))
 
 
-def test_an_industry_whose_matches_were_all_rejected_is_not_chosen_for_them(
+def test_industries_are_judged_by_the_postings_the_session_left(
     shared_posting_catalog,
 ):
     # A sculptor rejected «Художник скульптор», shown under sales; asking again chose the
@@ -292,11 +292,13 @@ def test_an_industry_whose_matches_were_all_rejected_is_not_chosen_for_them(
 
     match = snapshot.match(request.preference)
     rejected = frozenset({"a2"})
-    everyone = [True] * len(snapshot.actions)
-    before, left = snapshot.matches_left(match, rejected)
-    assert before.tolist() == everyone
-    assert left.tolist() == [a == MEDIA for a in snapshot.actions]
-    assert snapshot.matches_left(match, frozenset({"i1"}))[1].tolist() == everyone  # no match
+    before = snapshot.features_of(match)[:, 0]  # each industry's best match
+    left = snapshot.features_of(snapshot.match_left(match, rejected))[:, 0]
+    for i, action in enumerate(snapshot.actions):
+        assert left[i] == (0.0 if action in (ART, IT) else before[i]) and before[i] > 0
+    assert snapshot.match_left(match, frozenset()) is match
+    unmatched = snapshot.match_left(match, frozenset({"i1", "gone-from-the-catalog"}))
+    np.testing.assert_array_equal(snapshot.features_of(unmatched)[:, 0], before)
 
     history = SessionHistory(rejected=rejected)
     again = decide(snapshot, encoder, None, request, _generator(), epsilon=0.0, history=history)

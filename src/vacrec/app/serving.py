@@ -146,29 +146,12 @@ def _as_format(work_format: str | None) -> WorkFormat | None:
     return None if work_format is None else "any"
 
 
-_STEP = 1e-6
-"""How far apart :func:`_just_below` sets the scores it moves: far under any real gap."""
-
-
 def _below_the_rest(scores: np.ndarray, rows: Sequence[int]) -> np.ndarray:
     """``scores`` with ``rows`` moved below every other action, order among them kept."""
     if not rows:
         return scores
     moved = np.array(scores, dtype=np.float64)
     moved[list(rows)] -= float(moved.max() - moved.min()) + 1.0
-    return moved
-
-
-def _just_below(scores: np.ndarray, rows: np.ndarray, floor: np.ndarray) -> np.ndarray:
-    """``scores`` with those of ``rows`` that are not already below every ``floor`` action
-    moved just under the lowest of them, order among them kept; the rest untouched."""
-    lowest = float(scores[floor].min())
-    lift = rows[scores[rows] >= lowest]
-    if len(lift) == 0:
-        return scores
-    moved = np.array(scores, dtype=np.float64)
-    rank = np.argsort(np.argsort(-moved[lift], kind="stable"), kind="stable")
-    moved[lift] = lowest - _STEP * (1 + rank)
     return moved
 
 
@@ -193,7 +176,10 @@ def decide(
     wanted = snapshot.places.understand(
         request.preference, request.area, _as_format(request.work_format)
     )
-    match = snapshot.match(topic(request.preference, wanted))
+    # The industries are judged by the postings the session has left: one that matched the
+    # words only through postings rejected under another industry (a posting listed in two)
+    # would otherwise be chosen for a match it can no longer show.
+    match = snapshot.match_left(snapshot.match(topic(request.preference, wanted)), history.rejected)
     # Only a model reads the expected card cosine and the place miss (the costliest context
     # columns): the content prior weighs both 0, and events store no context (training
     # encodes the logged request again), so the cold start serves without them.
@@ -214,16 +200,7 @@ def decide(
     # it is never drawn, and goes below every other for the greedy choice.
     servable = snapshot.servable(wanted, history.rejected)
     empty_rows = np.flatnonzero(~servable).tolist() if servable.any() else []
-    # An industry that matched the words only through postings the session rejected would
-    # be chosen for a match it can no longer show: it comes just after the industries that
-    # still have one (turned-down ones included), where there are such.
-    spent = np.zeros(len(snapshot.actions), dtype=bool)
     served_scores = _below_the_rest(scores[0], avoided_rows)
-    if history.rejected:
-        matched, left = snapshot.matches_left(match, history.rejected)
-        if left.any():
-            spent = matched & ~left
-            served_scores = _just_below(served_scores, np.flatnonzero(spent), left)
     served_scores = _below_the_rest(served_scores, empty_rows)
     # Exploration favours the industries the seeker's words point to, so a request that
     # says what it wants seldom gets an unrelated page, and spends the rest where the
@@ -233,7 +210,6 @@ def decide(
     # there through the share spread where the policy is unsure): asking again after
     # rating every card 👎 must not bring the same industry's leftovers back.
     related[avoided_rows] = False
-    related[spent] = False
     unsure = policy.uncertainty(contexts)[0] if request.explore else None  # greedy needs none
     swap = card_swap if request.explore else 0.0
     with rng as generator:

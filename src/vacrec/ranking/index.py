@@ -260,10 +260,21 @@ class Match:
         np.clip(out, 0.0, 1.0, out=out)
         return out
 
-    def rows_scoring(self, threshold: float) -> np.ndarray:
-        """The (industry, posting) rows of the index whose card score is at least
-        ``threshold``, ascending."""
-        return self._rows[self._scores >= threshold]
+    def without(self, rows: np.ndarray) -> Match:
+        """This match with the (industry, posting) ``rows`` of the index taken out: what is
+        left to show once they are excluded (a session's rejected postings)."""
+        keep = ~np.isin(self._rows, rows)
+        if keep.all():
+            return self
+        return Match(
+            self._index,
+            self._rows[keep],
+            self._scores[keep],
+            self._columns,
+            self._mass,
+            self._industry_scores[keep],
+            self._sense,
+        )
 
     def posting_scores(self) -> tuple[np.ndarray, np.ndarray]:
         """The distinct postings the text touches (rows of :attr:`TfidfIndex.posting_rows`)

@@ -18,7 +18,7 @@ import numpy as np
 from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.cards import SNIPPET_CHARS, Card, CardTable, ColumnBuilder, snippet
 from vacrec.ranking.expected_cosine import expected_card_cosine
-from vacrec.ranking.index import MATCH_THRESHOLD, IndexDocument, Match, Ranked, TfidfIndex
+from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
 from vacrec.ranking.place import WORK_FORMATS, Places, Understood, UnknownArea, WorkFormat, topic
 
 __all__ = [  # Card and snippet live in cards.py; callers import them from here
@@ -181,21 +181,12 @@ class CatalogSnapshot:
             left -= self._per_action(gone)
         return left > 0
 
-    def matches_left(
-        self, match: Match, rejected: Collection[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per action: whether some of its postings match the words (score at least
-        ``MATCH_THRESHOLD``, what a card calls a match), and whether one the session has not
-        rejected still does. An action matching only through rejected postings keeps its
-        match features (they read every posting) but can no longer show the match."""
-        matched = match.rows_scoring(MATCH_THRESHOLD)
-        _, _, segment = self._rows_by_card
-        n = len(self.index.sizes)
-        before = self._per_action(np.bincount(segment[matched], minlength=n)) > 0
+    def match_left(self, match: Match, rejected: Collection[str]) -> Match:
+        """``match`` without the postings the session rejected (in every industry they are
+        listed in), so the industries' features describe what each can still show."""
         if not rejected:
-            return before, before
-        left = matched[~np.isin(matched, self._rows_of_cards(self._numbers_of(rejected)))]
-        return before, self._per_action(np.bincount(segment[left], minlength=n)) > 0
+            return match
+        return match.without(self._rows_of_cards(self._numbers_of(rejected)))
 
     def _numbers_of(self, ids: Collection[str]) -> np.ndarray:
         """The card numbers of ``ids``; an id that left the catalog since holds none."""
