@@ -136,6 +136,7 @@ def test_the_preference_enters_the_mlp_through_weights_that_start_at_zero():
     words = [
         *PREF,
         CONTENT_FEATURES.index("expected_card_cosine"),
+        *(CONTENT_FEATURES.index(f"card_cosine_{k}") for k in range(1, 6)),
         CONTENT_FEATURES.index("place_miss"),
     ]
     assert list(LEARNED_COLUMNS) == words
