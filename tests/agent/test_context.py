@@ -19,6 +19,8 @@ from tests.agent.agent_fixtures import (
 )
 from tests.ranking.ranking_fixtures import record, small_catalog
 from vacrec.agent.context import (
+    CARD_COSINES,
+    CARDS,
     CONTENT_FEATURES,
     EXPECTED_COSINE,
     INDUSTRY_SIZE,
@@ -33,6 +35,7 @@ from vacrec.agent.context import (
     scale_age,
 )
 from vacrec.agent.skills import skill_text
+from vacrec.ranking.expected_cosine import CARDS as ranking_cards
 from vacrec.ranking.snapshot import CatalogSnapshot
 
 PREF = [CONTENT_FEATURES.index(f) for f in PREFERENCE_FEATURES]
@@ -51,8 +54,14 @@ def test_feature_columns_are_preference_then_skill_then_size():
         "industry_size",
         "expected_card_cosine",
         "place_miss",
+        "card_cosine_1",
+        "card_cosine_2",
+        "card_cosine_3",
+        "card_cosine_4",
+        "card_cosine_5",
     )
-    assert N_CONTENT == 9 and INDUSTRY_SIZE == 6 and EXPECTED_COSINE == 7 and PLACE_MISS == 8
+    assert N_CONTENT == 14 and INDUSTRY_SIZE == 6 and EXPECTED_COSINE == 7 and PLACE_MISS == 8
+    assert (CARD_COSINES.start, CARD_COSINES.stop, CARDS) == (9, 14, ranking_cards)
     assert PREF == [0, 1, 2] and SKILL == [3, 4, 5]
 
 
@@ -61,7 +70,7 @@ def test_encode_gives_one_float32_row_per_seeker_and_industry():
     contexts = encoder(snap).encode([30, 45], ["акварель", "геймдев"], [ART_WORDS, IT_WORDS])
 
     assert len(contexts) == 2
-    assert contexts.content.shape == (2, len(snap.actions), N_CONTENT) == (2, 3, 9)
+    assert contexts.content.shape == (2, len(snap.actions), N_CONTENT) == (2, 3, 14)
     assert contexts.content.dtype == np.float32
     assert contexts.ages.dtype == np.int64 and contexts.ages.tolist() == [30, 45]
     assert contexts.skills == ("акварель", "геймдев")
@@ -131,7 +140,7 @@ def test_encode_one_with_precomputed_features_equals_encode():
 
     match = snap.match(ART_WORDS)
     precomputed = enc.encode_one(
-        33, "иллюстрация", ART_WORDS, snap.features_of(match), snap.expected_cosine_of(match)
+        33, "иллюстрация", ART_WORDS, snap.features_of(match), snap.expected_cosines_of(match)
     )
     plain = enc.encode_one(33, "иллюстрация", ART_WORDS)
 
@@ -268,10 +277,55 @@ def test_the_expected_card_cosine_column_points_to_the_industry_of_the_wanted_po
     assert not column[1].any()
 
 
-def test_the_content_prior_does_not_read_the_expected_card_cosine():
-    """Cold start is unchanged: the prior weighs the new column 0."""
+def test_the_content_prior_does_not_read_the_expected_card_cosines():
+    """Cold start is unchanged: the prior weighs the mean and every card's column 0."""
     contexts = encoder().encode([30], ["акварель"], [ART_WORDS])
     changed = contexts.content.copy()
-    changed[:, :, EXPECTED_COSINE] = np.random.default_rng(0).random(changed.shape[:2])
+    rng = np.random.default_rng(0)
+    changed[:, :, EXPECTED_COSINE] = rng.random(changed.shape[:2])
+    changed[:, :, CARD_COSINES] = rng.random((*changed.shape[:2], CARDS))
 
     np.testing.assert_array_equal(prior_scores(changed), prior_scores(contexts.content))
+
+
+def test_the_card_cosine_columns_are_each_shown_card_in_order_and_average_to_the_mean():
+    """Five columns, one per card as the industry would show them (the best match first);
+    their mean over the cards an industry has is the expected card cosine column."""
+    snap = snapshot()
+    content = encoder(snap).encode([30, 30], ["акварель", "акварель"], [ART_WORDS, ""]).content
+    cards = content[0, :, CARD_COSINES]
+    sizes = snap.industry_sizes()
+
+    assert cards.shape == (len(snap.actions), CARDS)
+    np.testing.assert_array_equal(cards, snap.expected_cosines(ART_WORDS)[:, 1:])
+    shown = np.minimum(sizes, CARDS)
+    np.testing.assert_allclose(cards.sum(axis=1) / shown, content[0, :, EXPECTED_COSINE], atol=1e-6)
+    art = snap.actions.index(ART)
+    assert cards[art, 0] == cards[art].max() > cards[art, shown[art] - 1]  # they spread
+    assert not cards[sizes < CARDS, -1].any()  # no fifth card: 0
+    assert not content[1, :, CARD_COSINES].any()  # no words
+
+
+def test_two_industries_with_the_same_mean_differ_in_their_cards():
+    """One card that is what the words want and one unrelated (A), against two cards that
+    each share half of it (B): every posting holds two of four equally rare made-up words
+    (no glossary expands them) under the same title, so the mean cosine of A's and of B's
+    cards to any posting is the same — and the card columns still tell them apart, as a
+    seeker's ratings of the cards would."""
+    a, b = "Отрасль A", "Отрасль B"
+    w = ("зорбо", "квинта", "флакс", "трюмо")
+    records = [
+        record("p", f"{w[0]} {w[1]}", [a], 1, "Мастер"),
+        record("q", f"{w[2]} {w[3]}", [a], 2, "Мастер"),
+        record("r", f"{w[0]} {w[2]}", [b], 3, "Мастер"),
+        record("s", f"{w[1]} {w[3]}", [b], 4, "Мастер"),
+    ]
+    snap = CatalogSnapshot.from_records(1, records)
+    content = ContextEncoder(snap, {}).encode([30], ["x"], [f"{w[0]} {w[1]}"]).content[0]
+    row_a, row_b = content[snap.actions.index(a)], content[snap.actions.index(b)]
+
+    assert row_a[EXPECTED_COSINE] == pytest.approx(row_b[EXPECTED_COSINE], abs=1e-6)
+    card_a, card_b = row_a[CARD_COSINES], row_b[CARD_COSINES]
+    assert card_a[0] - card_a[1] > 0.1 > 0.01 > abs(card_b[0] - card_b[1])  # one close, one far
+    assert card_a.max() > card_b.max() + 0.05
+    assert not card_a[2:].any() and not card_b[2:].any()  # two postings each: two cards

@@ -8,6 +8,8 @@ import torch
 
 from tests.agent.agent_fixtures import ART_WORDS, IT_WORDS, MKT_WORDS, encoder
 from vacrec.agent.context import (
+    CARD_COSINES,
+    CARDS,
     CONTENT_FEATURES,
     N_CONTENT,
     PREFERENCE_FEATURES,
@@ -136,6 +138,7 @@ def test_the_preference_enters_the_mlp_through_weights_that_start_at_zero():
     words = [
         *PREF,
         CONTENT_FEATURES.index("expected_card_cosine"),
+        *(CONTENT_FEATURES.index(f"card_cosine_{k}") for k in range(1, 6)),
         CONTENT_FEATURES.index("place_miss"),
     ]
     assert list(LEARNED_COLUMNS) == words
@@ -285,3 +288,33 @@ def test_a_wider_content_row_starts_with_its_extra_columns_silent():
     assert float(net.content_weights.detach()[N_CONTENT:].abs().sum()) == 0.0
     with pytest.raises(ValueError, match="at least"):
         ContextualQNetwork(3, 3, n_content=N_CONTENT - 1)
+
+
+def test_each_cards_cosine_goes_through_one_small_network_summed_over_the_cards():
+    """The cards' part is a sum of one function of each card's cosine: the same whatever the
+    cards' order, zero when every cosine is zero (a request without words), and bent — not a
+    linear function of the mean, so one close card differs from five middling ones."""
+    net = _net(seed=5)
+    with torch.no_grad():
+        for p in net.card_layer.parameters():
+            p.normal_()
+    close_and_far = torch.tensor([[[1.0, 0.0, 0.0, 0.0, 0.0]]])
+    middling = torch.full((1, 1, 5), 0.2)
+
+    values = net.card_values(close_and_far)
+    assert values.shape == (1, 1, net.hidden[0])
+    shuffled = close_and_far[..., torch.tensor([3, 1, 0, 4, 2])]
+    torch.testing.assert_close(net.card_values(shuffled), values)
+    assert not net.card_values(torch.zeros(1, 1, 5)).any()
+    assert (net.card_values(middling) - values).abs().max() > 1e-3  # same mean, other worth
+
+
+def test_an_untrained_network_ignores_the_card_cosines():
+    """Learned only: the per-card network's output layer starts at zero, so the cold start's
+    scores do not move with the cards."""
+    net = _net(seed=6)
+    contexts = _contexts()
+    changed = contexts.content.copy()
+    changed[:, :, CARD_COSINES] = np.random.default_rng(0).random((*changed.shape[:2], CARDS))
+
+    torch.testing.assert_close(_q(net, contexts, content=changed), _q(net, contexts))

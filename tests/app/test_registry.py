@@ -139,7 +139,7 @@ def test_damaged_weights_fail_the_checksum_and_the_previous_model_stays_live(
     assert live is not None and live.version == good
 
 
-@pytest.mark.parametrize("encoding", [1, 2, 99, None])
+@pytest.mark.parametrize("encoding", [1, 2, 6, 99, None])
 def test_a_model_of_another_encoding_is_refused_naming_the_version(
     engine: Engine, trained: QModel, encoding: int | None
 ):

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from tests.ranking.ranking_fixtures import ART, IT, record, small_catalog
-from vacrec.agent.context import EXPECTED_COSINE, PLACE_MISS, ContextEncoder
+from vacrec.agent.context import (
+    CARD_COSINES,
+    EXPECTED_COSINE,
+    N_CONTENT,
+    PLACE_MISS,
+    ContextEncoder,
+)
 from vacrec.agent.network import ContextualQNetwork
 from vacrec.agent.policy import QModel
 from vacrec.agent.skills import skill_texts
@@ -169,14 +175,16 @@ def test_a_model_is_served_the_place_of_the_fields_as_training_reads_it_from_the
     assert not prior.content[0, :, PLACE_MISS].any()  # weighed 0 by the prior: not computed
 
 
-def test_the_content_prior_serves_without_the_expected_cosine(snapshot, encoder):
+def test_the_content_prior_serves_without_the_expected_cosines(snapshot, encoder):
     request = SeekerRequest(30, SKILL, WATERCOLOUR, explore=False)
     served = decide(snapshot, encoder, None, request, _generator(), epsilon=0.0)
-    assert not served.contexts.content[0, :, EXPECTED_COSINE].any()  # weighed 0: not computed
+    cosines = [EXPECTED_COSINE, *range(N_CONTENT)[CARD_COSINES]]
+    assert not served.contexts.content[0, :, cosines].any()  # weighed 0: not computed
     logged = encoder.encode([30], [SKILL], [WATERCOLOUR])
     assert logged.content[0, :, EXPECTED_COSINE].any()
-    served_without = np.delete(served.contexts.content, EXPECTED_COSINE, axis=2)
-    np.testing.assert_array_equal(served_without, np.delete(logged.content, EXPECTED_COSINE, 2))
+    assert logged.content[0, :, CARD_COSINES].any()
+    served_without = np.delete(served.contexts.content, cosines, axis=2)
+    np.testing.assert_array_equal(served_without, np.delete(logged.content, cosines, 2))
 
 
 MEDIA = "СМИ, маркетинг"

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from tests.ranking.ranking_fixtures import ART, IT, record, small_catalog
-from vacrec.ranking.expected_cosine import CARDS, MAX_WANTED, belief, expected_card_cosine
+from vacrec.ranking.expected_cosine import (
+    CARDS,
+    MAX_WANTED,
+    belief,
+    expected_card_cosine,
+    expected_cosines,
+)
 from vacrec.ranking.snapshot import CatalogSnapshot
 
 WATER = "Акварель"
@@ -154,3 +160,22 @@ def test_the_column_equals_its_definition_within_a_millionth():
         found = expected_card_cosine(snap.index, match)
         np.testing.assert_allclose(found, _by_definition(snap, text), rtol=0, atol=1e-6)
         assert found.any()
+
+
+def test_each_cards_column_is_its_own_expected_cosine_in_card_order():
+    """Column 1 + j is card j's cosine to the wanted posting averaged over the belief (the
+    pairwise definition, one card at a time); 0 past an industry's cards; column 0 is the
+    mean column, unchanged."""
+    snap = _many_postings()
+    for text in ("художник акварель", "реклама"):
+        match = snap.match(text)
+        wanted, probability = belief(match)
+        rows = snap.index.posting_rows.toarray().astype(np.float64)
+        found = expected_cosines(snap.index, match)
+        assert found.shape == (len(snap.index.industries), 1 + CARDS)
+        for i, cards in enumerate(match.card_postings(CARDS)):
+            for j, card in enumerate(cards):
+                want = probability @ (rows[wanted] @ rows[card]) if card >= 0 else 0.0
+                assert found[i, 1 + j] == pytest.approx(want, abs=1e-6)
+        np.testing.assert_array_equal(found[:, 0], expected_card_cosine(snap.index, match))
+        assert (found[:, 1:].max(axis=1) - found[:, 1:].min(axis=1)).max() > 0.02  # they spread

@@ -116,7 +116,7 @@ def test_an_english_request_reaches_the_industry_of_the_russian_craft() -> None:
     text = "jewelry, engraving"
     match = snapshot.match(text)
     contexts = encoder.encode_one(
-        30, "ювелир", text, snapshot.features_of(match), snapshot.expected_cosine_of(match),
+        30, "ювелир", text, snapshot.features_of(match), snapshot.expected_cosines_of(match),
         snapshot.place_miss(snapshot.places.understand(text)),
     )  # fmt: skip
     assert snapshot.actions[int(greedy(CONTENT_PRIOR, contexts)[0])] == "Ювелирка"

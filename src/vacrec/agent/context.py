@@ -6,11 +6,13 @@ best cosine, rank-weighted mean cosine of the five best (the cards), share of
 postings matched — once for the preference and once for the skill's own words, plus the
 industry's size, the *expected card cosine*: how close the industry's cards come to the
 posting the preference points to (``vacrec.ranking.expected_cosine``; zero with no words),
-and the *place miss*: the share of the industry's postings outside the place and work format
+the *place miss*: the share of the industry's postings outside the place and work format
 the seeker asked for (in the fields or the words; 0 when they asked for none, as then every
-posting fits).
+posting fits), and the *card cosines*: each of the five cards' own expected cosine to the
+wanted posting, in card order (the expected card cosine is their mean; a seeker rates each
+card, so how they spread matters: one close card and four far ones are not five middling).
 The Q-network scores each row with one shared scorer, so an industry or a skill it never
-saw still gets a score from its content. The prior reads neither of the last two columns.
+saw still gets a score from its content. The prior reads none of the last three kinds.
 
 The content prior — the policy served before any feedback — is how well each
 industry's best postings (the cards it would show) match the seeker's words,
@@ -32,18 +34,24 @@ import numpy as np
 
 from vacrec.domain import AGE_MAX, AGE_MIN
 
-ENCODING_VERSION = 7
+ENCODING_VERSION = 8
 """Stored with every model; version 1 was the [age, one-hot skill] state, version 2 the seven
 match columns without the expected card cosine, version 3 eight without the place miss,
 version 4 a place miss counted from other postings' places (the index's recency order read as
 the catalog's), version 5 match scores before a title holding none of the words cut them to a
 tenth (``ranking.index.TITLE_COVERAGE``) and the expected card cosine's belief on raw scores,
-version 6 match scores before a title's other words counted (``TITLE_PRECISION``)."""
+version 6 match scores before a title's other words counted (``TITLE_PRECISION``), version 7
+the nine columns without the five card cosines."""
 
 PREFERENCE_FEATURES = ("preference_best", "preference_top", "preference_share")
 SKILL_FEATURES = ("skill_best", "skill_top", "skill_share")
 EXPECTED_COSINE_FEATURE = "expected_card_cosine"
-WORDS_FEATURES = (*PREFERENCE_FEATURES, EXPECTED_COSINE_FEATURE)
+CARDS = 5
+"""Cards per industry whose cosines the matcher reports (the ranking's
+``expected_cosine.CARDS``, as served; a test holds the two equal)."""
+CARD_COSINE_FEATURES = tuple(f"card_cosine_{k}" for k in range(1, CARDS + 1))
+"""Each card's expected cosine to the wanted posting, in the order the cards are shown."""
+WORDS_FEATURES = (*PREFERENCE_FEATURES, EXPECTED_COSINE_FEATURE, *CARD_COSINE_FEATURES)
 """The columns read from what the seeker wrote (zero when they wrote nothing)."""
 PLACE_MISS_FEATURE = "place_miss"
 CONTENT_FEATURES = (
@@ -52,6 +60,7 @@ CONTENT_FEATURES = (
     "industry_size",
     EXPECTED_COSINE_FEATURE,
     PLACE_MISS_FEATURE,
+    *CARD_COSINE_FEATURES,
 )
 """Columns of :attr:`Contexts.content`, in this order."""
 LEARNED_ONLY_FEATURES = (*WORDS_FEATURES, PLACE_MISS_FEATURE)
@@ -63,6 +72,11 @@ SKILL_TOP = CONTENT_FEATURES.index("skill_top")
 INDUSTRY_SIZE = CONTENT_FEATURES.index("industry_size")
 EXPECTED_COSINE = CONTENT_FEATURES.index(EXPECTED_COSINE_FEATURE)
 PLACE_MISS = CONTENT_FEATURES.index(PLACE_MISS_FEATURE)
+CARD_COSINES = slice(
+    CONTENT_FEATURES.index(CARD_COSINE_FEATURES[0]),
+    CONTENT_FEATURES.index(CARD_COSINE_FEATURES[-1]) + 1,
+)
+"""The card cosine columns (contiguous, in card order)."""
 
 Place = tuple[str | None, str | None]
 """A request's ``area`` and ``work_format`` fields as given (None: not given)."""
@@ -90,8 +104,9 @@ class Matcher(Protocol):
         """[n_actions] postings per industry."""
         ...
 
-    def expected_card_cosine(self, text: str) -> np.ndarray:
-        """[n_actions] expected cosine of each industry's cards to the posting ``text`` wants."""
+    def expected_cosines(self, text: str) -> np.ndarray:
+        """[n_actions, 1 + CARDS] expected cosine of each industry's cards to the posting
+        ``text`` wants: their mean, then each card's in card order."""
         ...
 
     def place_miss_of(self, text: str, place: Place) -> np.ndarray:
@@ -183,9 +198,11 @@ class ContextEncoder:
             if found is None:
                 found = matched[text] = (
                     self.matcher.match_features(text),
-                    self.matcher.expected_card_cosine(text),
+                    self.matcher.expected_cosines(text),
                 )
-            content[i, :, :3], content[i, :, EXPECTED_COSINE] = found
+            content[i, :, :3] = found[0]
+            content[i, :, EXPECTED_COSINE] = found[1][:, 0]
+            content[i, :, CARD_COSINES] = found[1][:, 1:]
             miss = misses.get((text, place))
             if miss is None:
                 miss = misses[text, place] = self.matcher.place_miss_of(text, place)
@@ -200,17 +217,19 @@ class ContextEncoder:
         skill: str,
         preference: str,
         preference_features: np.ndarray | None = None,
-        expected_cosine: np.ndarray | None = None,
+        expected_cosines: np.ndarray | None = None,
         place_miss: np.ndarray | None = None,
     ) -> Contexts:
-        """One seeker; ``preference_features``, ``expected_cosine`` and ``place_miss`` when the
-        caller already has them (the serving path matches the text once for the context and the
-        cards, and reads the place, fields included, once); else encoded with no place fields."""
-        if preference_features is None or expected_cosine is None or place_miss is None:
+        """One seeker; ``preference_features``, ``expected_cosines`` ([n_actions, 1 + CARDS],
+        as :meth:`Matcher.expected_cosines`) and ``place_miss`` when the caller already has them
+        (the serving path matches the text once for the context and the cards, and reads the
+        place, fields included, once); else encoded with no place fields."""
+        if preference_features is None or expected_cosines is None or place_miss is None:
             return self.encode([age], [skill], [preference])
         content = np.empty((1, len(self.actions), N_CONTENT), dtype=np.float32)
         content[0, :, :3] = preference_features
-        content[0, :, EXPECTED_COSINE] = expected_cosine
+        content[0, :, EXPECTED_COSINE] = expected_cosines[:, 0]
+        content[0, :, CARD_COSINES] = expected_cosines[:, 1:]
         content[0, :, PLACE_MISS] = place_miss
         content[0, :, 3:6] = self._skill_features(skill)
         content[0, :, INDUSTRY_SIZE] = self._size_feature

@@ -1,7 +1,8 @@
 """The Q-network: one scorer shared by every (seeker, industry) feature row.
 
     Q(s, a) = w · content(s, a)
-              + gate(s) · MLP(age, skill embedding, industry embedding, content(s, a))
+              + gate(s) · MLP(age, skill embedding, industry embedding, content(s, a),
+                              Σ_cards φ(card cosine) − φ(0))
     gate(s) = sigmoid(GATE_BIAS − c · how strongly the seeker's words match anything)
 
 The linear term starts as the content prior (``PRIOR_SCALE`` × the prior's
@@ -34,6 +35,7 @@ import torch
 from torch import nn
 
 from vacrec.agent.context import (
+    CARD_COSINES,
     CONTENT_FEATURES,
     INDUSTRY_SIZE,
     LEARNED_ONLY_FEATURES,
@@ -54,6 +56,8 @@ GATE_BIAS = 4.0
 GATE_SLOPE = 20.0
 """...and it fades as the words match: half at a match of 0.2 (a typical job title), a tenth
 at 0.3, until feedback on typed requests says otherwise."""
+CARD_WIDTH = 8
+"""Hidden units of the per-card sub-network."""
 LEARNED_COLUMNS = tuple(CONTENT_FEATURES.index(f) for f in LEARNED_ONLY_FEATURES)
 """The content columns only feedback gives a meaning (zero-initialised MLP inputs)."""
 
@@ -115,9 +119,19 @@ class ContextualQNetwork(nn.Module):
         self.seeker_layer = nn.Linear(1 + self.embedding_dim, first)  # age, skill (+ bias)
         self.industry_layer = nn.Linear(self.embedding_dim, first, bias=False)
         self.content_layer = nn.Linear(self.n_content, first, bias=False)
+        # Each card's cosine through one small network, summed over the cards, as the
+        # reward sums the seeker's ratings of them: a card's worth is a curve of its own
+        # closeness (a close card is likely liked, a far one not), which a sum over the
+        # five columns' linear weights cannot bend.
+        self.card_layer = nn.Sequential(
+            nn.Linear(1, CARD_WIDTH), nn.ReLU(), nn.Linear(CARD_WIDTH, first, bias=False)
+        )
         with torch.no_grad():
             self.content_layer.weight[:, list(LEARNED_COLUMNS)] = 0.0
             self.content_layer.weight[:, N_CONTENT:] = 0.0  # learnt only where logs fill them
+            last = self.card_layer[-1]
+            assert isinstance(last, nn.Linear)
+            last.weight.zero_()  # learned only from typed requests, as the columns above
         layers: list[nn.Module] = [nn.ReLU()]
         width = first
         for h in self.hidden[1:]:
@@ -138,6 +152,15 @@ class ContextualQNetwork(nn.Module):
         """How strongly the seeker's words match any industry [B, 1] (what the gate reads)."""
         return content[:, :, PREFERENCE_TOP].amax(dim=1, keepdim=True)
 
+    def card_values(self, cosines: torch.Tensor) -> torch.Tensor:
+        """[B, A, CARDS] card cosines → [B, A, hidden]: the per-card sub-network summed over the
+        cards, less its value at 0, so a request without words (every cosine 0) reads nothing
+        from it and teaches it nothing."""
+        values: torch.Tensor = self.card_layer(
+            torch.cat([cosines, torch.zeros_like(cosines[..., :1])], -1)[..., None]
+        )
+        return values[..., :-1, :].sum(dim=-2) - values[..., -1, :] * cosines.shape[-1]
+
     def forward(
         self,
         ages: torch.Tensor,  # float [B], scaled to [0, 1]
@@ -153,7 +176,8 @@ class ContextualQNetwork(nn.Module):
         industry = self.industry_layer(self.industry_embedding(industries))  # [A or B×A, H]
         if industry.dim() == 2:
             industry = industry.unsqueeze(0)
-        hidden = seeker[:, None, :] + industry + self.content_layer(content)
+        cards = self.card_values(content[:, :, CARD_COSINES])
+        hidden = seeker[:, None, :] + industry + self.content_layer(content) + cards
         learned = self.head(hidden).squeeze(2)
         if strength is None:
             strength = self.match_strength(content)

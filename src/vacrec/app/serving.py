@@ -18,7 +18,7 @@ from typing import cast
 
 import numpy as np
 
-from vacrec.agent.context import ContextEncoder, Contexts
+from vacrec.agent.context import CARDS, ContextEncoder, Contexts
 from vacrec.agent.policy import CONTENT_PRIOR, Policy, epsilon_greedy, related_to_words
 from vacrec.app.vacancy_votes import VotedMatch, swap_cards
 from vacrec.ranking.index import MATCH_COVERAGE, MATCH_THRESHOLD, Match
@@ -180,7 +180,7 @@ def decide(
     # words only through postings rejected under another industry (a posting listed in two)
     # would otherwise be chosen for a match it can no longer show.
     match = snapshot.match_left(snapshot.match(topic(request.preference, wanted)), history.rejected)
-    # Only a model reads the expected card cosine and the place miss (the costliest context
+    # Only a model reads the expected card cosines and the place miss (the costliest context
     # columns): the content prior weighs both 0, and events store no context (training
     # encodes the logged request again), so the cold start serves without them.
     nothing = np.zeros(len(snapshot.actions), dtype=np.float32)
@@ -189,7 +189,9 @@ def decide(
         request.skill,
         request.preference,
         snapshot.features_of(match),
-        snapshot.expected_cosine_of(match) if model is not None else nothing,
+        snapshot.expected_cosines_of(match)
+        if model is not None
+        else np.zeros((len(snapshot.actions), 1 + CARDS), dtype=np.float32),
         snapshot.place_miss(wanted) if model is not None else nothing,
     )
     policy, scores = policy_scores(model, contexts)

@@ -49,7 +49,7 @@ def vacrec_server(snapshot: CatalogSnapshot) -> Server:
             request.skill,
             request.text,
             snapshot.features_of(match),
-            snapshot.expected_cosine_of(match),
+            snapshot.expected_cosines_of(match),
             snapshot.place_miss(wanted),
         )
         industry = snapshot.actions[int(greedy(CONTENT_PRIOR, contexts)[0])]

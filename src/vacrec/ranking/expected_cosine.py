@@ -6,6 +6,8 @@ over the postings' match scores (temperature ``TEMPERATURE``) is that belief, an
 wanted posting, averaged over the belief. Seven match numbers say how well the cards match
 the words; this one says whether they are the *kind* of posting the words point to, which the
 match numbers lose (README "Training": full information 91 % → 97 % of the gap closed).
+Each card's own expected cosine comes with the mean (:func:`expected_cosines`): a seeker rates
+cards one by one, and the mean hides how they spread.
 
 The belief ignores the seeker's skill on purpose: a posting's "skill" would be our own
 label of its text, and restricting the belief to it copies how the simulator draws what a
@@ -47,16 +49,23 @@ def belief(match: Match) -> tuple[np.ndarray, np.ndarray]:
     return postings[keep], kept / kept.sum()
 
 
-def expected_card_cosine(index: TfidfIndex, match: Match) -> np.ndarray:
-    """Per industry (in ``index.industries`` order), the expected mean cosine of its cards to
-    the wanted posting, in [0, 1]: float32 [n_industries]; zeros when the words match nothing.
+def expected_cosines(index: TfidfIndex, match: Match) -> np.ndarray:
+    """Per industry (in ``index.industries`` order), the expected cosine of its cards to the
+    wanted posting, in [0, 1]: float32 [n_industries, 1 + CARDS] — column 0 the mean over the
+    cards it shows (the *expected card cosine*), then each card's own in card order (0 past an
+    industry's size); zeros when the words match nothing.
+
+    The simulated seeker, like a real one, rates each card, and the reward sums the ratings:
+    five cards at 0.4 and one at 1.0 beside four at 0.25 share a mean and differ in reward,
+    so the model gets the cards, not only their mean. They are the products the mean is
+    taken of: no extra cost.
 
     A cosine is a dot product of unit rows, so its expectation over the belief is the dot
     product with the belief's mean row: ``Σ_w p_w (w · c) = (Σ_w p_w w) · c``. One mean row
     and one product per card replace a product per (wanted posting, card) pair: the same
     values up to float rounding (the tests pin 1e-6), in a tenth of the time (README,
     "Training" → "Its cost")."""
-    out = np.zeros(len(index.industries), dtype=np.float32)
+    out = np.zeros((len(index.industries), 1 + CARDS), dtype=np.float32)
     wanted, probability = belief(match)
     if not len(wanted):
         return out
@@ -65,6 +74,11 @@ def expected_card_cosine(index: TfidfIndex, match: Match) -> np.ndarray:
     rows = index.posting_rows
     mean_row = rows[wanted].T @ probability  # dense [n_terms], float64
     cosines = (rows[np.maximum(cards, 0).reshape(-1)] @ mean_row).reshape(cards.shape) * shown
-    mean = cosines.sum(axis=1) / np.maximum(shown.sum(axis=1), 1)
-    out[:] = np.clip(mean, 0.0, 1.0)
-    return out
+    out[:, 0] = cosines.sum(axis=1) / np.maximum(shown.sum(axis=1), 1)
+    out[:, 1:] = cosines
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def expected_card_cosine(index: TfidfIndex, match: Match) -> np.ndarray:
+    """The mean column of :func:`expected_cosines`: float32 [n_industries]."""
+    return expected_cosines(index, match)[:, 0]

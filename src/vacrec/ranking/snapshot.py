@@ -17,7 +17,7 @@ import numpy as np
 
 from vacrec.catalog.schema import CatalogRecord
 from vacrec.ranking.cards import SNIPPET_CHARS, Card, CardTable, ColumnBuilder, snippet
-from vacrec.ranking.expected_cosine import expected_card_cosine
+from vacrec.ranking.expected_cosine import expected_cosines
 from vacrec.ranking.index import IndexDocument, Match, Ranked, TfidfIndex
 from vacrec.ranking.place import WORK_FORMATS, Places, Understood, UnknownArea, WorkFormat, topic
 
@@ -104,11 +104,16 @@ class CatalogSnapshot:
         out[self._action_rows < 0] = 0.0
         return out
 
-    def expected_cosine_of(self, match: Match) -> np.ndarray:
-        """The expected card cosine (``ranking.expected_cosine``) of every action: [n_actions]."""
-        found = expected_card_cosine(self.index, match)[np.maximum(self._action_rows, 0)]
+    def expected_cosines_of(self, match: Match) -> np.ndarray:
+        """The expected card cosines (``ranking.expected_cosine.expected_cosines``: the mean,
+        then each card's) of every action: [n_actions, 1 + CARDS]."""
+        found = expected_cosines(self.index, match)[np.maximum(self._action_rows, 0)]
         found[self._action_rows < 0] = 0.0
         return found
+
+    def expected_cosine_of(self, match: Match) -> np.ndarray:
+        """The expected card cosine (the mean over the cards) of every action: [n_actions]."""
+        return self.expected_cosines_of(match)[:, 0]
 
     def topic_of(self, text: str) -> str:
         """``text`` as serving matches it: without the place or work format its words name
@@ -117,8 +122,12 @@ class CatalogSnapshot:
         return topic(text, self.places.understand(text))
 
     def expected_card_cosine(self, text: str) -> np.ndarray:
-        """The expected card cosine of ``text`` for every action (an agent content column)."""
-        return self.expected_cosine_of(self.match(self.topic_of(text)))
+        """The expected card cosine of ``text`` for every action: [n_actions]."""
+        return self.expected_cosines(text)[:, 0]
+
+    def expected_cosines(self, text: str) -> np.ndarray:
+        """:meth:`expected_cosines_of` ``text`` as serving matches it (agent content columns)."""
+        return self.expected_cosines_of(self.match(self.topic_of(text)))
 
     def match_features(self, text: str) -> np.ndarray:
         """``MATCH_FEATURES`` of ``text`` for every action (the agent's content features)."""
