@@ -305,6 +305,11 @@ def test_industries_are_judged_by_the_postings_the_session_left(
     for i, action in enumerate(snapshot.actions):
         assert left[i] == (0.0 if action in (ART, IT) else before[i]) and before[i] > 0
     assert snapshot.match_left(match, frozenset()) is match
+    # Nor does a rejected posting come back as an industry's padding card (what the card
+    # cosines read): rows of posting_rows are the index's own order of the vacancy numbers.
+    a2 = int(snapshot.index._order[snapshot.cards.number_of("a2")])
+    assert a2 in match.card_postings(5)
+    assert a2 not in snapshot.match_left(match, rejected).card_postings(5)
     unmatched = snapshot.match_left(match, frozenset({"i1", "gone-from-the-catalog"}))
     np.testing.assert_array_equal(snapshot.features_of(unmatched)[:, 0], before)
 

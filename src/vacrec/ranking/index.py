@@ -123,6 +123,7 @@ MATCH_FEATURES = ("best", "top", "share")
 fewer match), and the share of its postings sharing a term with the text."""
 
 _DTYPE = np.float32
+_NO_ROWS = np.zeros(0, dtype=np.int64)
 _MIN_TIME = datetime.min.replace(tzinfo=UTC)
 # Above this share of the catalog's rows touched, a dense accumulator beats sorting.
 _DENSE_SHARE = 0.125
@@ -185,6 +186,7 @@ class Match:
         "_index",
         "_industry_scores",
         "_mass",
+        "_removed",
         "_rows",
         "_scores",
         "_segment",
@@ -203,6 +205,7 @@ class Match:
     ) -> None:
         self._index = index
         self._sense = sense  # the text's meaning vector (None: no meaning in the index)
+        self._removed = _NO_ROWS  # rows taken out (see without): never padding either
         self._rows = rows  # ascending
         self._scores = scores
         # What the industries' features read (scores weighed by coverage, PRIOR_COORDINATION)
@@ -263,18 +266,27 @@ class Match:
     def without(self, rows: np.ndarray) -> Match:
         """This match with the (industry, posting) ``rows`` of the index taken out: what is
         left to show once they are excluded (a session's rejected postings)."""
-        keep = ~np.isin(self._rows, rows)
-        if keep.all():
+        rows = np.asarray(rows, dtype=self._rows.dtype)
+        if len(rows) == 0:
             return self
-        return Match(
+        # Bisection of the few rows into the sorted hits, not a scan of every hit.
+        at = np.minimum(np.searchsorted(self._rows, rows), max(len(self._rows) - 1, 0))
+        hits = at[self._rows[at] == rows] if len(self._rows) else at[:0]
+
+        def kept(values: np.ndarray) -> np.ndarray:
+            return np.delete(values, hits) if len(hits) else values
+
+        left = Match(
             self._index,
-            self._rows[keep],
-            self._scores[keep],
+            kept(self._rows),
+            kept(self._scores),
             self._columns,
             self._mass,
-            self._industry_scores[keep],
+            kept(self._industry_scores),
             self._sense,
         )
+        left._removed = np.union1d(self._removed, rows)
+        return left
 
     def posting_scores(self) -> tuple[np.ndarray, np.ndarray]:
         """The distinct postings the text touches (rows of :attr:`TfidfIndex.posting_rows`)
@@ -295,7 +307,7 @@ class Match:
             rows, _ = _top_rows(self._rows[lo:hi], self._scores[lo:hi], k)
             first, last = int(starts[i]), int(starts[i + 1])
             if len(rows) < k:  # padded as top_k pads (see _padding_rows)
-                taken = set(rows.tolist())
+                taken = set(rows.tolist()) | set(self._removed.tolist())
                 rest = (row for row in self._padding_rows(first, last) if row not in taken)
                 pad = np.fromiter(islice(rest, k - len(rows)), np.int64)
                 rows = np.concatenate([rows, pad])
@@ -723,8 +735,9 @@ class TfidfIndex:
                 posting_scores *= _role_only(np.bincount(postings, subject, minlength=n))
             if titled is not None:
                 posting_scores *= _title_factor(postings, titled, title_subject, n)
-            if title_held is not None:
-                posting_scores *= self._title_precision(postings, title_held, slice(None))
+            if title_held is not None:  # only the touched postings: the rest score 0
+                held = np.bincount(postings, weights=title_held, minlength=n)[touched]
+                posting_scores[touched] *= self._title_precision(held, touched)
             coordinated = posting_scores * _coordination(covered, PRIOR_COORDINATION)
             posting_scores[touched] *= _coordination(covered[touched], COORDINATION)
             row_scores = posting_scores[self._vacancy_index]
@@ -741,7 +754,8 @@ class TfidfIndex:
         if titled is not None:
             scores = scores * _title_factor(inverse, titled, title_subject, len(hit))
         if title_held is not None:
-            scores = scores * self._title_precision(inverse, title_held, hit)
+            held = np.bincount(inverse, weights=title_held, minlength=len(hit))
+            scores = scores * self._title_precision(held, hit)
         prior = scores * _coordination(covered, PRIOR_COORDINATION)
         scores = scores * _coordination(covered, COORDINATION)
         keep = scores > 0
@@ -766,15 +780,11 @@ class TfidfIndex:
             out += np.bincount(indices[lo:hi], weights=held, minlength=len(out))
         return out
 
-    def _title_precision(
-        self, entries: np.ndarray, held: np.ndarray, postings: np.ndarray | slice
-    ) -> np.ndarray:
+    def _title_precision(self, held: np.ndarray, postings: np.ndarray) -> np.ndarray:
         """``1 − p + p · the share of each posting's title weight the text holds``
-        (:data:`TITLE_PRECISION`) of ``postings`` (every posting: ``slice(None)``), the
-        entries (indices into ``postings``, their held weights) summed per posting."""
+        (:data:`TITLE_PRECISION`) of ``postings``, given the title weight ``held`` in each."""
         mass = self.title_mass[postings]
-        matched = np.bincount(entries, weights=held, minlength=len(mass))
-        share = np.where(mass > 0, matched / np.maximum(mass, 1e-12), 0.0)
+        share = np.where(mass > 0, held / np.maximum(mass, 1e-12), 0.0)
         return _coordination(share, TITLE_PRECISION)
 
     def _fused(self, postings: np.ndarray, lexical: np.ndarray, query: np.ndarray) -> np.ndarray:
