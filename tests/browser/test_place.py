@@ -40,13 +40,16 @@ CATALOG: list[dict[str, Any]] = [
 BY_ID = {row["id"]: row for row in CATALOG}
 
 
-def _search_in(tab: Tab, server: LiveServer, area: str, preference: str) -> dict[str, Any]:
+def _search_in(
+    tab: Tab, server: LiveServer, area: str, preference: str, work_format: str = "any"
+) -> dict[str, Any]:
     page = tab.page
     open_form(tab, server)
     page.locator("#area-list option").first.wait_for(state="attached")  # suggestions loaded
     page.fill("#age", "30")
     page.select_option("#skill", index=1)
     page.fill("#area", area)
+    page.select_option("#work-format", work_format)
     page.fill("#preference", preference)
     with page.expect_response(lambda r: r.url.endswith("/api/v1/recommendations")) as answer:
         page.click("#submit")
@@ -108,24 +111,32 @@ def test_an_unknown_city_is_explained_on_the_form(tab: Tab, live_server: LiveSer
 
 
 @pytest.mark.parametrize(
-    ("area", "preference", "russian", "english"),
+    ("area", "work_format", "preference", "russian", "english"),
     [
-        ("", "акварель, удалённо", "Не удалённая работа", "Not remote work"),
+        ("", "any", "акварель, удалённо", "Не удалённая работа", "Not remote work"),
         (
             "Самара",
+            "any",
             "акварель",
             "Не в городе Самара и не удалённая",
             "Not in Самара, and not remote",
         ),
+        ("Москва", "office", "акварель", "Не в городе Москва", "Not in Москва"),
     ],
 )
 def test_a_card_outside_the_asked_place_says_what_it_misses(
-    tab: Tab, live_server: LiveServer, area: str, preference: str, russian: str, english: str
+    tab: Tab,
+    live_server: LiveServer,
+    area: str,
+    work_format: str,
+    preference: str,
+    russian: str,
+    english: str,
 ) -> None:
     # A remote illustrator's office cards once read «Не в выбранном городе», a city they
     # never chose.
     page = tab.page
-    data = _search_in(tab, live_server, area, preference)
+    data = _search_in(tab, live_server, area, preference, work_format)
     misfits = [item["id"] for item in data["items"] if item["place_match"] is False]
     assert misfits  # remote (or Samara) postings run out before five cards
     for vacancy in misfits:

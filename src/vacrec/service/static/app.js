@@ -77,6 +77,7 @@
       card_not_remote: "Не удалённая работа",
       card_not_office: "Удалённая, а не в офисе",
       card_not_in: (city) => `Не в городе ${city} и не удалённая`,
+      card_not_in_city: (city) => `Не в городе ${city}`,
       place_note: (parts, words) => `${parts.join(", ")}${words ? " — поняли из ваших пожеланий." : "."}`,
       // A place said in the words reorders only cards that match the words about as well.
       place_city: (city, words) =>
@@ -225,6 +226,7 @@
       card_not_remote: "Not remote work",
       card_not_office: "Remote, not in an office",
       card_not_in: (city) => `Not in ${city}, and not remote`,
+      card_not_in_city: (city) => `Not in ${city}`,
       place_note: (parts, words) => `${parts.join(", ")}${words ? " — understood from your preferences." : "."}`,
       place_city: (city, words) =>
         `Jobs in ${city} and remote ones first` + (words ? " (when they match your words as well)" : ""),
@@ -662,10 +664,15 @@
   }
 
   /** What a card outside the asked place or work format misses, from what was asked. */
-  function misfitText(place) {
+  function misfitText(place, item) {
+    const city = place && typeof place.area === "string" && place.area ? place.area : null;
     if (place && place.work_format === "remote") return t("card_not_remote");
-    if (place && place.work_format === "office") return t("card_not_office");
-    if (place && typeof place.area === "string" && place.area) return t("card_not_in", place.area);
+    if (place && place.work_format === "office") {
+      // Office asked: a misfit is remote work, or an office elsewhere.
+      if (item.schedule === "remote") return t("card_not_office");
+      if (city) return t("card_not_in_city", city);
+    }
+    if (city) return t("card_not_in", city);
     return t("card_elsewhere");
   }
 
@@ -739,7 +746,7 @@
       item.matched === true && words
         ? el("p", { className: "matched-words", text: t("card_words", words) })
         : null,
-      item.place_match === false ? el("p", { className: "elsewhere", text: misfitText(place) }) : null,
+      item.place_match === false ? el("p", { className: "elsewhere", text: misfitText(place, item) }) : null,
       el("p", { className: salary ? "salary" : "salary none", text: salary ?? t("salary_none") }),
       facts,
       renderSnippet(item),
