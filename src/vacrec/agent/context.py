@@ -40,8 +40,9 @@ match columns without the expected card cosine, version 3 eight without the plac
 version 4 a place miss counted from other postings' places (the index's recency order read as
 the catalog's), version 5 match scores before a title holding none of the words cut them to a
 tenth (``ranking.index.TITLE_COVERAGE``) and the expected card cosine's belief on raw scores,
-version 6 match scores before a title's other words counted (``TITLE_PRECISION``), version 7
-the nine columns without the five card cosines."""
+version 6 match scores before a title's other words counted (``TITLE_PRECISION``) and while
+English content words ("web", "test") were stop words, version 7 the nine columns without the
+five card cosines (and the expected card cosine before padding cards were chosen by meaning)."""
 
 PREFERENCE_FEATURES = ("preference_best", "preference_top", "preference_share")
 SKILL_FEATURES = ("skill_best", "skill_top", "skill_share")
@@ -50,7 +51,9 @@ CARDS = 5
 """Cards per industry whose cosines the matcher reports (the ranking's
 ``expected_cosine.CARDS``, as served; a test holds the two equal)."""
 CARD_COSINE_FEATURES = tuple(f"card_cosine_{k}" for k in range(1, CARDS + 1))
-"""Each card's expected cosine to the wanted posting, in the order the cards are shown."""
+"""Each of an industry's five cards' expected cosine to the wanted posting, in the match's
+order: its best matches, then its padding (what the cards are before ``place.choose`` puts the
+place first and keeps one card per job)."""
 WORDS_FEATURES = (*PREFERENCE_FEATURES, EXPECTED_COSINE_FEATURE, *CARD_COSINE_FEATURES)
 """The columns read from what the seeker wrote (zero when they wrote nothing)."""
 PLACE_MISS_FEATURE = "place_miss"

@@ -2,7 +2,7 @@
 
     Q(s, a) = w · content(s, a)
               + gate(s) · MLP(age, skill embedding, industry embedding, content(s, a),
-                              Σ_cards φ(card cosine) − φ(0))
+                              Σ_cards (φ(card cosine) − φ(0)))
     gate(s) = sigmoid(GATE_BIAS − c · how strongly the seeker's words match anything)
 
 The linear term starts as the content prior (``PRIOR_SCALE`` × the prior's

@@ -1,7 +1,8 @@
 """Text normalisation shared by ranking and industry inference.
 
 Lower-case, strip HTML and punctuation, tokenise Russian and English words,
-drop stop words (packaged lists, no download at run time), and Snowball-stem
+drop stop words (the packaged Russian list and Snowball's English function words,
+no download at run time), and Snowball-stem
 each word in its own language.
 """
 

@@ -82,9 +82,12 @@ def _switch_to_wal(cursor: sqlite3.Cursor, deadline_s: float) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() + pause_s > give_up_at:
+            left_s = give_up_at - time.monotonic()
+            if "locked" not in str(error) or left_s <= 0:
                 raise
-        time.sleep(pause_s * (0.5 + random.random()))  # jitter: the racers do not re-collide
+        # Jitter, so the racers do not collide again; the last pause ends at the deadline,
+        # where one more try is made.
+        time.sleep(min(pause_s * (0.5 + random.random()), left_s))
         pause_s = min(pause_s * 2, 0.2)
 
 
