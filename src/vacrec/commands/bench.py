@@ -140,6 +140,15 @@ def bench_train_command(
             "age, skill and ratings alone).",
         ),
     ] = 0.0,
+    fits: Annotated[
+        int,
+        typer.Option(
+            "--fits",
+            min=1,
+            help="Train every learner this many times per log (trainer seeds S, S+100, …) and "
+            "report the means: one fit's trainer seed alone moves a cell by up to 8 points.",
+        ),
+    ] = 1,
     adaptive_every: Annotated[
         int | None,
         typer.Option(
@@ -186,6 +195,7 @@ def bench_train_command(
         with_peers=with_peers,
         adaptive_every=adaptive_every,
         blank_share=blank_share,
+        fits=fits,
     )
     for name, why in figures["peers_missing"].items():
         stderr.print(f"[yellow]peer {name} skipped:[/] {why}")
