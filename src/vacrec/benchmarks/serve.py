@@ -10,7 +10,7 @@ One run measures, on the same catalog and preferences:
    ``CatalogSnapshot.top_k`` alone in process;
 3. ``top_k`` on the catalog replicated 10× and 100× with new ids (latency,
    build time, index size, RSS growth) to show the cost grows sub-linearly, and
-   ``CatalogSnapshot.expected_cosine_of`` (the context column only a model reads);
+   ``CatalogSnapshot.expected_cosines_of`` (the card-cosine columns only a model reads);
 4. the server's RSS before and after thousands of requests.
 
 With ``model=True`` a model serves instead of the content prior: a network of the size
@@ -60,7 +60,7 @@ from vacrec.store.db import make_engine, migrate
 LARGE_INDUSTRY_MIN = 400  # "large" industries: 400 postings or more
 REFERENCE_ROUNDS = 3  # rounds: one reference pass (industries × preferences), then HTTP
 TOP_K_CALLS = 3_000  # in-process top_k calls per catalog size
-EXPECTED_COSINE_CALLS = 1_000  # in-process expected_cosine_of calls per catalog size
+EXPECTED_COSINE_CALLS = 1_000  # in-process expected_cosines_of calls per catalog size
 HTTP_WARMUP = 50
 HTTP_REQUESTS = 2_000  # sequential requests; also the RSS-growth window
 SCALES = (1, 10, 100)
@@ -230,7 +230,7 @@ def _scaling(
             started = time.perf_counter()
             snapshot.top_k(industry, preference, K)
             times.append(time.perf_counter() - started)
-        note(f"scaling: {EXPECTED_COSINE_CALLS} expected_cosine_of calls at {scale}×")
+        note(f"scaling: {EXPECTED_COSINE_CALLS} expected_cosines_of calls at {scale}×")
         cosine = _expected_cosine_times(snapshot, rng)
         sizes.append(
             {
@@ -258,16 +258,17 @@ def _scaling(
 
 
 def _expected_cosine_times(snapshot: CatalogSnapshot, rng: random.Random) -> list[float]:
-    """Seconds of ``expected_cosine_of`` per call, on the words as serving matches them (the
-    match itself untimed: serving makes it for the other columns too)."""
+    """Seconds of ``expected_cosines_of`` (what serving calls for a model) per call, on the
+    words as serving matches them (the match itself untimed: serving makes it for the other
+    columns too)."""
     matches = [snapshot.match(snapshot.topic_of(p)) for p in PREFERENCES]
     for match in matches:  # warm-up (builds the posting rows once per snapshot)
-        snapshot.expected_cosine_of(match)
+        snapshot.expected_cosines_of(match)
     times: list[float] = []
     for _ in range(EXPECTED_COSINE_CALLS):
         match = rng.choice(matches)
         started = time.perf_counter()
-        snapshot.expected_cosine_of(match)
+        snapshot.expected_cosines_of(match)
         times.append(time.perf_counter() - started)
     return times
 

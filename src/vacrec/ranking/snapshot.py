@@ -111,10 +111,6 @@ class CatalogSnapshot:
         found[self._action_rows < 0] = 0.0
         return found
 
-    def expected_cosine_of(self, match: Match) -> np.ndarray:
-        """The expected card cosine (the mean over the cards) of every action: [n_actions]."""
-        return self.expected_cosines_of(match)[:, 0]
-
     def topic_of(self, text: str) -> str:
         """``text`` as serving matches it: without the place or work format its words name
         (see :func:`vacrec.ranking.place.topic`), so a context encoded again from logged
