@@ -296,18 +296,19 @@ class Match:
         return distinct, self._scores[first]
 
     def card_postings(self, k: int) -> np.ndarray:
-        """Each industry's k cards as :meth:`top_k` orders them with nothing excluded — the
-        best matches, then the most recent postings — as rows of
+        """Each industry's k cards as :meth:`top_k` orders them, nothing excluded but the rows
+        taken out (:meth:`without`) — the best matches, then the padding — as rows of
         :attr:`TfidfIndex.posting_rows`, −1 past an industry's size: [n_industries, k]."""
         index = self._index
         starts = index._industry_start
+        removed = set(self._removed.tolist())
         out = np.full((len(index.industries), k), -1, dtype=np.int64)
         for i in range(len(index.industries)):
             lo, hi = self._segment[i], self._segment[i + 1]
             rows, _ = _top_rows(self._rows[lo:hi], self._scores[lo:hi], k)
             first, last = int(starts[i]), int(starts[i + 1])
             if len(rows) < k:  # padded as top_k pads (see _padding_rows)
-                taken = set(rows.tolist()) | set(self._removed.tolist())
+                taken = set(rows.tolist()) | removed
                 rest = (row for row in self._padding_rows(first, last) if row not in taken)
                 pad = np.fromiter(islice(rest, k - len(rows)), np.int64)
                 rows = np.concatenate([rows, pad])
